@@ -1,0 +1,11 @@
+//! Closeloop's domain, shared by the browser client and the relay.
+//!
+//! Everything here is pure: no sockets, no storage, no clocks. Time and
+//! randomness come in as arguments; the sync core returns what should happen
+//! as data ([`sync::Effect`]) so both IO edges stay thin and the rules are
+//! tested without a browser or a network.
+
+pub mod record;
+pub mod sync;
+
+pub use record::{FeedbackDraft, FeedbackRecord, RecordError};

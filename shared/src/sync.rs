@@ -1,0 +1,14 @@
+//! The automerge-repo sync protocol as a sans-IO core.
+//!
+//! [`message`] is the wire codec (one CBOR map per WebSocket binary frame),
+//! [`DocumentId`] the base58check document id, and [`SyncHub`] the state
+//! machine both the wasm client and the relay drive: bytes and local changes
+//! go in, [`Effect`]s (frames to send, chunks to persist) come out.
+
+mod document_id;
+mod hub;
+pub mod message;
+
+pub use document_id::{DocumentId, DocumentIdError};
+pub use hub::{ConnectionId, Effect, SharePolicy, SyncHub};
+pub use message::{Message, MessageError, PeerId, PROTOCOL_VERSION};

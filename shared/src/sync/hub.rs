@@ -1,0 +1,359 @@
+//! The sync state machine shared by the browser client and the relay.
+//!
+//! Work per message is proportional to the one document it names and the
+//! connections subscribed to that document: nothing here loops over every
+//! document or every connection on a sync message.
+
+use std::collections::{HashMap, HashSet};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::{Automerge, ChangeHash};
+
+use super::message::{Message, PROTOCOL_VERSION};
+use super::{DocumentId, PeerId};
+
+/// The IO layer's handle for one WebSocket; chosen by the caller, unique per process.
+pub type ConnectionId = u64;
+
+/// Which documents this hub offers to a peer without being asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SharePolicy {
+    /// A tablet: every local document goes to the relay.
+    AnnounceAll,
+    /// The relay: a peer gets only documents it announced or requested,
+    /// so no tablet learns of another tablet's records.
+    OnRequest,
+}
+
+/// What the IO layer must do, in order. A `Persist` comes before the `Send`s
+/// that acknowledge its changes: the relay acknowledges nothing it has not
+/// made durable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Write one binary frame to the connection.
+    Send { conn: ConnectionId, frame: Vec<u8> },
+    /// Close the connection after the frames before this effect.
+    Close { conn: ConnectionId, reason: String },
+    /// Append an incremental chunk to the document's durable storage.
+    Persist { document_id: DocumentId, chunk: Vec<u8> },
+    /// A document's content changed through a peer: refresh views and read models.
+    Changed { document_id: DocumentId },
+    /// The handshake finished.
+    PeerReady { conn: ConnectionId, peer_id: PeerId },
+    /// The peer has no such document, or may not share it.
+    Unavailable { document_id: DocumentId },
+}
+
+#[derive(Default)]
+struct Connection {
+    peer_id: Option<PeerId>,
+    /// Documents this connection has a sync state in, so a disconnect costs
+    /// only that connection's documents.
+    docs: HashSet<DocumentId>,
+}
+
+struct Entry {
+    doc: Automerge,
+    peers: HashMap<ConnectionId, sync::State>,
+    /// A document we asked for and have not received yet.
+    wanted: bool,
+}
+
+/// Documents, connections and their per-peer sync state; see the module docs.
+pub struct SyncHub {
+    me: PeerId,
+    policy: SharePolicy,
+    docs: HashMap<DocumentId, Entry>,
+    conns: HashMap<ConnectionId, Connection>,
+}
+
+impl SyncHub {
+    /// A hub that calls itself `me` in every message it sends.
+    pub fn new(me: PeerId, policy: SharePolicy) -> Self {
+        Self { me, policy, docs: HashMap::new(), conns: HashMap::new() }
+    }
+
+    /// This hub's peer id.
+    pub fn peer_id(&self) -> &str {
+        &self.me
+    }
+
+    /// A connection opened; `initiate` is true on the side that sends `join`.
+    pub fn connect(&mut self, conn: ConnectionId, initiate: bool) -> Vec<Effect> {
+        self.conns.insert(conn, Connection::default());
+        if !initiate {
+            return Vec::new();
+        }
+        let join = Message::Join {
+            sender_id: self.me.clone(),
+            storage_id: None,
+            is_ephemeral: false,
+            supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+        };
+        vec![Effect::Send { conn, frame: join.encode() }]
+    }
+
+    /// A connection closed: forget its sync states.
+    pub fn disconnect(&mut self, conn: ConnectionId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            for id in c.docs {
+                if let Some(e) = self.docs.get_mut(&id) {
+                    e.peers.remove(&conn);
+                }
+            }
+        }
+    }
+
+    /// Whether the handshake on `conn` has finished.
+    pub fn is_ready(&self, conn: ConnectionId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.peer_id.is_some())
+    }
+
+    /// The peer id announced on `conn`, once the handshake is done.
+    pub fn remote_peer(&self, conn: ConnectionId) -> Option<&str> {
+        self.conns.get(&conn).and_then(|c| c.peer_id.as_deref())
+    }
+
+    /// Whether the document is in memory.
+    pub fn has_document(&self, id: &DocumentId) -> bool {
+        self.docs.contains_key(id)
+    }
+
+    /// A document in memory.
+    pub fn document(&self, id: &DocumentId) -> Option<&Automerge> {
+        self.docs.get(id).map(|e| &e.doc)
+    }
+
+    /// Every document in memory, in no particular order.
+    pub fn documents(&self) -> impl Iterator<Item = (&DocumentId, &Automerge)> {
+        self.docs.iter().map(|(id, e)| (id, &e.doc))
+    }
+
+    /// How many documents are in memory.
+    pub fn document_count(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Puts a document loaded from storage into memory (and, for a tablet,
+    /// offers it to the relay).
+    pub fn add_document(&mut self, id: DocumentId, doc: Automerge) -> Vec<Effect> {
+        self.docs.insert(id, Entry { doc, peers: HashMap::new(), wanted: false });
+        self.announce(id)
+    }
+
+    /// Drops a document from memory; it stays in storage.
+    pub fn evict(&mut self, id: &DocumentId) {
+        if let Some(e) = self.docs.remove(id) {
+            for conn in e.peers.keys() {
+                if let Some(c) = self.conns.get_mut(conn) {
+                    c.docs.remove(id);
+                }
+            }
+        }
+    }
+
+    /// Applies a local edit (creating the document if new), then persists
+    /// and offers the new changes to subscribed peers.
+    pub fn change<E>(
+        &mut self,
+        id: DocumentId,
+        edit: impl FnOnce(&mut Automerge) -> Result<(), E>,
+    ) -> Result<Vec<Effect>, E> {
+        let entry = self
+            .docs
+            .entry(id)
+            .or_insert_with(|| Entry { doc: Automerge::new(), peers: HashMap::new(), wanted: false });
+        let before = entry.doc.get_heads();
+        edit(&mut entry.doc)?;
+        let mut effects = Vec::new();
+        if entry.doc.get_heads() != before {
+            effects.push(Effect::Persist { document_id: id, chunk: entry.doc.save_after(&before) });
+        }
+        effects.extend(self.announce(id));
+        Ok(effects)
+    }
+
+    /// Asks every connected peer for a document we do not have yet.
+    pub fn request(&mut self, id: DocumentId) -> Vec<Effect> {
+        let entry = self
+            .docs
+            .entry(id)
+            .or_insert_with(|| Entry { doc: Automerge::new(), peers: HashMap::new(), wanted: true });
+        if !entry.doc.get_heads().is_empty() {
+            return Vec::new();
+        }
+        entry.wanted = true;
+        let ready: Vec<ConnectionId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.peer_id.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        ready.into_iter().flat_map(|conn| self.sync_to(id, conn)).collect()
+    }
+
+    /// Handles one frame received on `conn`. Malformed input yields an error
+    /// frame and a close for that connection only; nothing else changes.
+    pub fn receive(&mut self, conn: ConnectionId, frame: &[u8]) -> Vec<Effect> {
+        match Message::decode(frame) {
+            Ok(msg) => self.handle(conn, msg),
+            Err(e) => self.reject(conn, &e.to_string()),
+        }
+    }
+
+    /// Handles one decoded message (the relay decodes first to load the document).
+    pub fn handle(&mut self, conn: ConnectionId, msg: Message) -> Vec<Effect> {
+        let Some(c) = self.conns.get(&conn) else { return Vec::new() };
+        match (&c.peer_id, msg) {
+            (_, Message::Join { sender_id, supported_protocol_versions, .. }) => {
+                if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION) {
+                    return self.reject(conn, "unsupported protocol version");
+                }
+                let peer = Message::Peer {
+                    sender_id: self.me.clone(),
+                    target_id: sender_id.clone(),
+                    storage_id: None,
+                    is_ephemeral: false,
+                    selected_protocol_version: PROTOCOL_VERSION.into(),
+                };
+                let mut fx = vec![Effect::Send { conn, frame: peer.encode() }];
+                fx.extend(self.ready(conn, sender_id));
+                fx
+            }
+            (None, Message::Peer { sender_id, selected_protocol_version, .. }) => {
+                if selected_protocol_version != PROTOCOL_VERSION {
+                    return self.reject(conn, "unsupported protocol version");
+                }
+                self.ready(conn, sender_id)
+            }
+            (None, _) => self.reject(conn, "handshake required before any other message"),
+            (Some(joined), msg) if joined != msg.sender_id() => {
+                // As the JS relay does: a frame claiming another sender is dropped.
+                Vec::new()
+            }
+            (Some(_), Message::Request { document_id, data, .. }) => {
+                if self.docs.get(&document_id).is_none_or(|e| e.doc.get_heads().is_empty()) {
+                    return vec![self.unavailable(conn, document_id)];
+                }
+                self.receive_sync(conn, document_id, &data)
+            }
+            (Some(_), Message::Sync { document_id, data, .. }) => {
+                self.receive_sync(conn, document_id, &data)
+            }
+            (Some(_), Message::DocUnavailable { document_id, .. }) => {
+                if let Some(e) = self.docs.get(&document_id) {
+                    if e.wanted && e.doc.get_heads().is_empty() {
+                        self.evict(&document_id);
+                    }
+                }
+                vec![Effect::Unavailable { document_id }]
+            }
+            (Some(_), Message::Ephemeral { .. }) => Vec::new(),
+            (Some(_), Message::Peer { .. }) => Vec::new(),
+            (Some(_), Message::Error { message, .. }) => {
+                vec![Effect::Close { conn, reason: format!("peer reported: {message}") }]
+            }
+            (Some(_), Message::Leave { .. }) => {
+                vec![Effect::Close { conn, reason: "peer left".into() }]
+            }
+        }
+    }
+
+    fn ready(&mut self, conn: ConnectionId, peer_id: PeerId) -> Vec<Effect> {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.peer_id = Some(peer_id.clone());
+        }
+        let mut fx = vec![Effect::PeerReady { conn, peer_id }];
+        let offer: Vec<DocumentId> = self
+            .docs
+            .iter()
+            .filter(|(_, e)| e.wanted || self.policy == SharePolicy::AnnounceAll)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in offer {
+            fx.extend(self.sync_to(id, conn));
+        }
+        fx
+    }
+
+    /// Offers a document's current state to the peers that should have it.
+    fn announce(&mut self, id: DocumentId) -> Vec<Effect> {
+        let Some(entry) = self.docs.get(&id) else { return Vec::new() };
+        let targets: Vec<ConnectionId> = match self.policy {
+            SharePolicy::OnRequest => entry.peers.keys().copied().collect(),
+            SharePolicy::AnnounceAll => self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.peer_id.is_some())
+                .map(|(k, _)| *k)
+                .collect(),
+        };
+        targets.into_iter().flat_map(|conn| self.sync_to(id, conn)).collect()
+    }
+
+    fn receive_sync(&mut self, conn: ConnectionId, id: DocumentId, data: &[u8]) -> Vec<Effect> {
+        let msg = match sync::Message::decode(data) {
+            Ok(m) => m,
+            Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
+        };
+        let entry = self
+            .docs
+            .entry(id)
+            .or_insert_with(|| Entry { doc: Automerge::new(), peers: HashMap::new(), wanted: false });
+        let before: Vec<ChangeHash> = entry.doc.get_heads();
+        let state = entry.peers.entry(conn).or_default();
+        if let Err(e) = entry.doc.receive_sync_message(state, msg) {
+            return self.reject(conn, &format!("sync message rejected: {e}"));
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.docs.insert(id);
+        }
+        let mut fx = Vec::new();
+        if entry.doc.get_heads() != before {
+            entry.wanted = false;
+            fx.push(Effect::Persist { document_id: id, chunk: entry.doc.save_after(&before) });
+            fx.push(Effect::Changed { document_id: id });
+        }
+        let peers: Vec<ConnectionId> = entry.peers.keys().copied().collect();
+        // The sender first, so its acknowledgement is not held up by fan-out.
+        fx.extend(self.sync_to(id, conn));
+        for other in peers.into_iter().filter(|p| *p != conn) {
+            fx.extend(self.sync_to(id, other));
+        }
+        fx
+    }
+
+    /// One sync (or request) frame to `conn` for `id`, if there is anything to say.
+    fn sync_to(&mut self, id: DocumentId, conn: ConnectionId) -> Option<Effect> {
+        let c = self.conns.get_mut(&conn)?;
+        let target_id = c.peer_id.clone()?;
+        let entry = self.docs.get_mut(&id)?;
+        c.docs.insert(id);
+        let state = entry.peers.entry(conn).or_default();
+        let msg = entry.doc.generate_sync_message(state)?;
+        let data = msg.encode();
+        let sender_id = self.me.clone();
+        let frame = if entry.wanted && entry.doc.get_heads().is_empty() {
+            Message::Request { sender_id, target_id, document_id: id, data }
+        } else {
+            Message::Sync { sender_id, target_id, document_id: id, data }
+        };
+        Some(Effect::Send { conn, frame: frame.encode() })
+    }
+
+    fn unavailable(&self, conn: ConnectionId, id: DocumentId) -> Effect {
+        let target_id = self.remote_peer(conn).unwrap_or_default().to_string();
+        let msg = Message::DocUnavailable { sender_id: self.me.clone(), target_id, document_id: id };
+        Effect::Send { conn, frame: msg.encode() }
+    }
+
+    fn reject(&mut self, conn: ConnectionId, reason: &str) -> Vec<Effect> {
+        let target_id = self.remote_peer(conn).map(str::to_string);
+        let msg = Message::Error { sender_id: self.me.clone(), target_id, message: reason.into() };
+        self.disconnect(conn);
+        vec![
+            Effect::Send { conn, frame: msg.encode() },
+            Effect::Close { conn, reason: reason.into() },
+        ]
+    }
+}

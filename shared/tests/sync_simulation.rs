@@ -1,0 +1,243 @@
+//! Whole sync scenarios on a deterministic in-memory network: tablets, a
+//! relay and head office exchange frames until quiet, with no sockets.
+
+use std::collections::{HashMap, VecDeque};
+
+use automerge::Automerge;
+use closeloop_shared::record::edit_description;
+use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub};
+use closeloop_shared::{FeedbackDraft, FeedbackRecord};
+
+/// Node 0 is the relay; every other node has one connection to it.
+/// Connection ids: on the relay, conn i is node i; on node i, conn 0 is the relay.
+struct Net {
+    nodes: Vec<SyncHub>,
+    queue: VecDeque<(usize, ConnectionId, Vec<u8>)>,
+    persisted: HashMap<(usize, DocumentId), Vec<Vec<u8>>>,
+    unavailable: Vec<(usize, DocumentId)>,
+}
+
+impl Net {
+    fn new(clients: usize) -> Self {
+        let mut nodes = vec![SyncHub::new("relay".into(), SharePolicy::OnRequest)];
+        for i in 1..=clients {
+            nodes.push(SyncHub::new(format!("client-{i}"), SharePolicy::AnnounceAll));
+        }
+        Net { nodes, queue: VecDeque::new(), persisted: HashMap::new(), unavailable: vec![] }
+    }
+
+    fn connect(&mut self, i: usize) {
+        self.nodes[0].connect(i as ConnectionId, false);
+        let fx = self.nodes[i].connect(0, true);
+        self.apply(i, fx);
+    }
+
+    fn disconnect(&mut self, i: usize) {
+        self.nodes[0].disconnect(i as ConnectionId);
+        self.nodes[i].disconnect(0);
+        self.queue.retain(|(to, conn, _)| !(*to == i || (*to == 0 && *conn == i as u64)));
+    }
+
+    fn apply(&mut self, from: usize, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Send { conn, frame } => {
+                    // From the relay, conn is the client's node; from a client, conn 0 is the relay.
+                    let (to, their_conn) = if from == 0 { (conn as usize, 0) } else { (0, from as u64) };
+                    self.queue.push_back((to, their_conn, frame));
+                }
+                Effect::Persist { document_id, chunk } => {
+                    self.persisted.entry((from, document_id)).or_default().push(chunk)
+                }
+                Effect::Unavailable { document_id } => self.unavailable.push((from, document_id)),
+                Effect::Close { .. } | Effect::Changed { .. } | Effect::PeerReady { .. } => {}
+            }
+        }
+    }
+
+    fn run_until_quiet(&mut self) {
+        let mut steps = 0;
+        while let Some((to, conn, frame)) = self.queue.pop_front() {
+            steps += 1;
+            assert!(steps < 10_000, "sync did not quiesce");
+            let fx = self.nodes[to].receive(conn, &frame);
+            self.apply(to, fx);
+        }
+    }
+
+    fn capture(&mut self, node: usize, id: DocumentId, text: &str) {
+        let draft = FeedbackDraft {
+            channel: "face_to_face".into(),
+            nickname: format!("客户{node}"),
+            description: text.into(),
+        };
+        let fx = self.nodes[node].change(id, |doc| draft.write_new(doc, 1_000)).unwrap();
+        self.apply(node, fx);
+    }
+
+    fn edit(&mut self, node: usize, id: DocumentId, text: &str) {
+        let fx = self.nodes[node].change(id, |doc| edit_description(doc, text, 2_000)).unwrap();
+        self.apply(node, fx);
+    }
+
+    fn request(&mut self, node: usize, id: DocumentId) {
+        let fx = self.nodes[node].request(id);
+        self.apply(node, fx);
+    }
+
+    fn record(&self, node: usize, id: &DocumentId) -> FeedbackRecord {
+        FeedbackRecord::from_doc(self.nodes[node].document(id).expect("document present")).unwrap()
+    }
+}
+
+fn id(n: u8) -> DocumentId {
+    DocumentId::from_bytes([n; 16])
+}
+
+#[test]
+fn offline_captures_reach_head_office_through_the_relay() {
+    let mut net = Net::new(2); // node 1 tablet, node 2 head office
+    net.capture(1, id(1), "第一条反馈");
+    net.capture(1, id(2), "第二条反馈");
+    net.connect(1);
+    net.connect(2);
+    net.run_until_quiet();
+    assert_eq!(net.nodes[0].document_count(), 2, "the relay has both records");
+    assert_eq!(net.nodes[2].document_count(), 0, "head office gets nothing unasked");
+
+    net.request(2, id(1));
+    net.request(2, id(2));
+    net.run_until_quiet();
+    assert_eq!(net.record(2, &id(1)).description, "第一条反馈");
+    assert_eq!(net.record(2, &id(2)), net.record(1, &id(2)));
+
+    // A live edit on the tablet reaches head office, which is subscribed.
+    net.edit(1, id(1), "第一条反馈（已补充）");
+    net.run_until_quiet();
+    assert_eq!(net.record(2, &id(1)).description, "第一条反馈（已补充）");
+}
+
+#[test]
+fn the_relay_persists_before_it_acknowledges() {
+    let mut net = Net::new(1);
+    net.capture(1, id(7), "要保存");
+    net.connect(1);
+    // Drive the relay by hand to inspect the order of its effects.
+    let mut persists = 0;
+    while let Some((to, conn, frame)) = net.queue.pop_front() {
+        let fx = net.nodes[to].receive(conn, &frame);
+        if to == 0 {
+            if let Some(p) = fx.iter().position(|e| matches!(e, Effect::Persist { .. })) {
+                persists += 1;
+                let first_send = fx.iter().position(|e| matches!(e, Effect::Send { .. }));
+                assert!(first_send.is_none_or(|s| p < s), "persist must come before any reply");
+            }
+        }
+        net.apply(to, fx);
+    }
+    assert_eq!(persists, 1);
+    let mut doc = Automerge::new();
+    for c in &net.persisted[&(0, id(7))] {
+        doc.load_incremental(c).unwrap();
+    }
+    assert_eq!(FeedbackRecord::from_doc(&doc).unwrap().description, "要保存");
+}
+
+#[test]
+fn tablets_do_not_receive_each_others_records() {
+    let mut net = Net::new(2);
+    net.capture(1, id(1), "甲");
+    net.capture(2, id(2), "乙");
+    net.connect(1);
+    net.connect(2);
+    net.run_until_quiet();
+    assert_eq!(net.nodes[0].document_count(), 2);
+    assert!(!net.nodes[1].has_document(&id(2)));
+    assert!(!net.nodes[2].has_document(&id(1)));
+}
+
+#[test]
+fn concurrent_offline_edits_converge_after_reconnect() {
+    let mut net = Net::new(2);
+    net.capture(1, id(3), "空调太冷");
+    net.connect(1);
+    net.connect(2);
+    net.run_until_quiet();
+    net.request(2, id(3));
+    net.run_until_quiet();
+    net.disconnect(1);
+    net.disconnect(2);
+    net.edit(1, id(3), "门店空调太冷");
+    net.edit(2, id(3), "空调太冷了");
+    net.connect(1);
+    net.connect(2);
+    net.run_until_quiet();
+    let a = net.record(1, &id(3));
+    assert_eq!(a, net.record(2, &id(3)));
+    assert_eq!(a.description, "门店空调太冷了");
+}
+
+#[test]
+fn requesting_an_unknown_document_answers_unavailable() {
+    let mut net = Net::new(1);
+    net.connect(1);
+    net.run_until_quiet();
+    net.request(1, id(9));
+    net.run_until_quiet();
+    assert_eq!(net.unavailable, vec![(1, id(9))]);
+    assert!(!net.nodes[0].has_document(&id(9)), "the relay creates nothing for a request");
+    assert!(!net.nodes[1].has_document(&id(9)));
+}
+
+#[test]
+fn a_malformed_frame_closes_only_that_connection() {
+    let mut net = Net::new(2);
+    net.capture(2, id(4), "照常同步");
+    net.connect(1);
+    net.connect(2);
+    net.run_until_quiet();
+    let fx = net.nodes[0].receive(1, b"\x00not cbor");
+    assert!(matches!(fx.last(), Some(Effect::Close { conn: 1, .. })));
+    let Some(Effect::Send { frame, .. }) = fx.first() else { panic!("no error frame") };
+    assert!(matches!(Message::decode(frame), Ok(Message::Error { .. })));
+    assert!(!net.nodes[0].is_ready(1));
+    assert!(net.nodes[0].is_ready(2));
+    net.edit(2, id(4), "照常同步，没有受影响");
+    net.run_until_quiet();
+    assert_eq!(
+        FeedbackRecord::from_doc(net.nodes[0].document(&id(4)).unwrap()).unwrap().description,
+        "照常同步，没有受影响"
+    );
+}
+
+#[test]
+fn a_peer_must_join_before_syncing_and_speak_version_one() {
+    let mut relay = SyncHub::new("relay".into(), SharePolicy::OnRequest);
+    relay.connect(1, false);
+    let sync = Message::Sync {
+        sender_id: "x".into(),
+        target_id: "relay".into(),
+        document_id: id(1),
+        data: vec![],
+    };
+    let fx = relay.receive(1, &sync.encode());
+    assert!(matches!(fx.last(), Some(Effect::Close { .. })));
+
+    relay.connect(2, false);
+    let join = Message::Join {
+        sender_id: "y".into(),
+        storage_id: None,
+        is_ephemeral: true,
+        supported_protocol_versions: vec!["2".into()],
+    };
+    let fx = relay.receive(2, &join.encode());
+    let Some(Effect::Send { frame, .. }) = fx.first() else { panic!("no reply") };
+    assert_eq!(
+        Message::decode(frame).unwrap(),
+        Message::Error {
+            sender_id: "relay".into(),
+            target_id: None,
+            message: "unsupported protocol version".into()
+        }
+    );
+}
