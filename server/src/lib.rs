@@ -1,1 +1,17 @@
+//! Closeloop's server: the automerge-repo relay over WebSocket, durable
+//! document storage in SQLite, a small JSON API, and the PWA's static files,
+//! in one process so a deployment is one binary and one data directory.
 
+mod api;
+mod config;
+mod error;
+mod relay;
+mod startup;
+mod static_files;
+pub mod storage;
+pub mod telemetry;
+mod ws;
+
+pub use config::Config;
+pub use error::AppError;
+pub use startup::{AppState, Application, StartError, app};

@@ -7,7 +7,7 @@
 //! The document carries a schema version so older documents keep opening.
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{Automerge, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{Automerge, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
 /// Version written into every new record document.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -19,8 +19,14 @@ pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 
 /// The channels a field tablet offers until the taxonomy becomes admin data
 /// (S002 §2, S003 §1). Stored by key; labels live in the UI.
-pub const FIELD_CHANNELS: &[&str] =
-    &["face_to_face", "onsite_survey", "store_box", "phone", "sales_visit", "other"];
+pub const FIELD_CHANNELS: &[&str] = &[
+    "face_to_face",
+    "onsite_survey",
+    "store_box",
+    "phone",
+    "sales_visit",
+    "other",
+];
 
 /// What the capture form hands over; validated before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +119,11 @@ impl FeedbackDraft {
 
 /// Replaces the description, keeping the characters that did not change so
 /// a concurrent edit elsewhere in the text survives the merge.
-pub fn edit_description(doc: &mut Automerge, new_text: &str, now_ms: i64) -> Result<(), RecordError> {
+pub fn edit_description(
+    doc: &mut Automerge,
+    new_text: &str,
+    now_ms: i64,
+) -> Result<(), RecordError> {
     let new_text = new_text.trim();
     validate_description(new_text)?;
     let Some((Value::Object(ObjType::Text), text)) = doc.get(ROOT, "description")? else {
@@ -141,7 +151,9 @@ fn validate_description(description: &str) -> Result<(), RecordError> {
 }
 
 fn commit_options(now_ms: i64, message: &str) -> CommitOptions {
-    CommitOptions::default().with_time(now_ms / 1000).with_message(message.to_string())
+    CommitOptions::default()
+        .with_time(now_ms / 1000)
+        .with_message(message.to_string())
 }
 
 impl FeedbackRecord {
@@ -177,7 +189,6 @@ impl FeedbackRecord {
             description,
         })
     }
-
 }
 
 fn get_str(doc: &Automerge, key: &'static str) -> Result<String, RecordError> {
@@ -218,36 +229,71 @@ mod tests {
     #[test]
     fn invalid_drafts_write_nothing() {
         let cases = [
-            (FeedbackDraft { nickname: " ".into(), ..draft() }, RecordError::NicknameEmpty),
-            (FeedbackDraft { description: "".into(), ..draft() }, RecordError::DescriptionEmpty),
-            (FeedbackDraft { nickname: "x".repeat(65), ..draft() }, RecordError::NicknameTooLong),
             (
-                FeedbackDraft { channel: "fax".into(), ..draft() },
+                FeedbackDraft {
+                    nickname: " ".into(),
+                    ..draft()
+                },
+                RecordError::NicknameEmpty,
+            ),
+            (
+                FeedbackDraft {
+                    description: "".into(),
+                    ..draft()
+                },
+                RecordError::DescriptionEmpty,
+            ),
+            (
+                FeedbackDraft {
+                    nickname: "x".repeat(65),
+                    ..draft()
+                },
+                RecordError::NicknameTooLong,
+            ),
+            (
+                FeedbackDraft {
+                    channel: "fax".into(),
+                    ..draft()
+                },
                 RecordError::UnknownChannel("fax".into()),
             ),
         ];
         for (d, want) in cases {
             let mut doc = Automerge::new();
             assert_eq!(d.write_new(&mut doc, 0), Err(want));
-            assert!(doc.get_heads().is_empty(), "a rejected draft must not change the document");
+            assert!(
+                doc.get_heads().is_empty(),
+                "a rejected draft must not change the document"
+            );
         }
     }
 
     #[test]
     fn concurrent_description_edits_both_survive() {
         let mut a = Automerge::new();
-        FeedbackDraft { description: "空调太冷".into(), ..draft() }.write_new(&mut a, 0).unwrap();
+        FeedbackDraft {
+            description: "空调太冷".into(),
+            ..draft()
+        }
+        .write_new(&mut a, 0)
+        .unwrap();
         let mut b = a.fork();
         edit_description(&mut a, "门店空调太冷", 1000).unwrap();
         edit_description(&mut b, "空调太冷了", 2000).unwrap();
         a.merge(&mut b).unwrap();
-        assert_eq!(FeedbackRecord::from_doc(&a).unwrap().description, "门店空调太冷了");
+        assert_eq!(
+            FeedbackRecord::from_doc(&a).unwrap().description,
+            "门店空调太冷了"
+        );
     }
 
     #[test]
     fn foreign_and_newer_documents_are_errors() {
         let empty = Automerge::new();
-        assert_eq!(FeedbackRecord::from_doc(&empty), Err(RecordError::Field("schemaVersion")));
+        assert_eq!(
+            FeedbackRecord::from_doc(&empty),
+            Err(RecordError::Field("schemaVersion"))
+        );
         let mut newer = Automerge::new();
         draft().write_new(&mut newer, 0).unwrap();
         newer
@@ -256,6 +302,9 @@ mod tests {
                 Ok(())
             })
             .unwrap();
-        assert_eq!(FeedbackRecord::from_doc(&newer), Err(RecordError::NewerSchema(99)));
+        assert_eq!(
+            FeedbackRecord::from_doc(&newer),
+            Err(RecordError::NewerSchema(99))
+        );
     }
 }

@@ -11,4 +11,16 @@ pub mod message;
 
 pub use document_id::{DocumentId, DocumentIdError};
 pub use hub::{ConnectionId, Effect, SharePolicy, SyncHub};
-pub use message::{Message, MessageError, PeerId, PROTOCOL_VERSION};
+pub use message::{Message, MessageError, PROTOCOL_VERSION, PeerId};
+
+/// Rebuilds a document from its stored chunks (a full save followed by
+/// incremental saves, in write order), as both IndexedDB and SQL keep them.
+pub fn load_document<'a>(
+    chunks: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<automerge::Automerge, automerge::AutomergeError> {
+    let mut doc = automerge::Automerge::new();
+    for chunk in chunks {
+        doc.load_incremental(chunk)?;
+    }
+    Ok(doc)
+}

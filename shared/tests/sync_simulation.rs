@@ -21,9 +21,17 @@ impl Net {
     fn new(clients: usize) -> Self {
         let mut nodes = vec![SyncHub::new("relay".into(), SharePolicy::OnRequest)];
         for i in 1..=clients {
-            nodes.push(SyncHub::new(format!("client-{i}"), SharePolicy::AnnounceAll));
+            nodes.push(SyncHub::new(
+                format!("client-{i}"),
+                SharePolicy::AnnounceAll,
+            ));
         }
-        Net { nodes, queue: VecDeque::new(), persisted: HashMap::new(), unavailable: vec![] }
+        Net {
+            nodes,
+            queue: VecDeque::new(),
+            persisted: HashMap::new(),
+            unavailable: vec![],
+        }
     }
 
     fn connect(&mut self, i: usize) {
@@ -35,7 +43,8 @@ impl Net {
     fn disconnect(&mut self, i: usize) {
         self.nodes[0].disconnect(i as ConnectionId);
         self.nodes[i].disconnect(0);
-        self.queue.retain(|(to, conn, _)| !(*to == i || (*to == 0 && *conn == i as u64)));
+        self.queue
+            .retain(|(to, conn, _)| !(*to == i || (*to == 0 && *conn == i as u64)));
     }
 
     fn apply(&mut self, from: usize, effects: Vec<Effect>) {
@@ -43,12 +52,18 @@ impl Net {
             match e {
                 Effect::Send { conn, frame } => {
                     // From the relay, conn is the client's node; from a client, conn 0 is the relay.
-                    let (to, their_conn) = if from == 0 { (conn as usize, 0) } else { (0, from as u64) };
+                    let (to, their_conn) = if from == 0 {
+                        (conn as usize, 0)
+                    } else {
+                        (0, from as u64)
+                    };
                     self.queue.push_back((to, their_conn, frame));
                 }
-                Effect::Persist { document_id, chunk } => {
-                    self.persisted.entry((from, document_id)).or_default().push(chunk)
-                }
+                Effect::Persist { document_id, chunk } => self
+                    .persisted
+                    .entry((from, document_id))
+                    .or_default()
+                    .push(chunk),
                 Effect::Unavailable { document_id } => self.unavailable.push((from, document_id)),
                 Effect::Close { .. } | Effect::Changed { .. } | Effect::PeerReady { .. } => {}
             }
@@ -71,12 +86,16 @@ impl Net {
             nickname: format!("客户{node}"),
             description: text.into(),
         };
-        let fx = self.nodes[node].change(id, |doc| draft.write_new(doc, 1_000)).unwrap();
+        let fx = self.nodes[node]
+            .change(id, |doc| draft.write_new(doc, 1_000))
+            .unwrap();
         self.apply(node, fx);
     }
 
     fn edit(&mut self, node: usize, id: DocumentId, text: &str) {
-        let fx = self.nodes[node].change(id, |doc| edit_description(doc, text, 2_000)).unwrap();
+        let fx = self.nodes[node]
+            .change(id, |doc| edit_description(doc, text, 2_000))
+            .unwrap();
         self.apply(node, fx);
     }
 
@@ -102,8 +121,16 @@ fn offline_captures_reach_head_office_through_the_relay() {
     net.connect(1);
     net.connect(2);
     net.run_until_quiet();
-    assert_eq!(net.nodes[0].document_count(), 2, "the relay has both records");
-    assert_eq!(net.nodes[2].document_count(), 0, "head office gets nothing unasked");
+    assert_eq!(
+        net.nodes[0].document_count(),
+        2,
+        "the relay has both records"
+    );
+    assert_eq!(
+        net.nodes[2].document_count(),
+        0,
+        "head office gets nothing unasked"
+    );
 
     net.request(2, id(1));
     net.request(2, id(2));
@@ -130,7 +157,10 @@ fn the_relay_persists_before_it_acknowledges() {
             if let Some(p) = fx.iter().position(|e| matches!(e, Effect::Persist { .. })) {
                 persists += 1;
                 let first_send = fx.iter().position(|e| matches!(e, Effect::Send { .. }));
-                assert!(first_send.is_none_or(|s| p < s), "persist must come before any reply");
+                assert!(
+                    first_send.is_none_or(|s| p < s),
+                    "persist must come before any reply"
+                );
             }
         }
         net.apply(to, fx);
@@ -140,7 +170,10 @@ fn the_relay_persists_before_it_acknowledges() {
     for c in &net.persisted[&(0, id(7))] {
         doc.load_incremental(c).unwrap();
     }
-    assert_eq!(FeedbackRecord::from_doc(&doc).unwrap().description, "要保存");
+    assert_eq!(
+        FeedbackRecord::from_doc(&doc).unwrap().description,
+        "要保存"
+    );
 }
 
 #[test]
@@ -185,7 +218,10 @@ fn requesting_an_unknown_document_answers_unavailable() {
     net.request(1, id(9));
     net.run_until_quiet();
     assert_eq!(net.unavailable, vec![(1, id(9))]);
-    assert!(!net.nodes[0].has_document(&id(9)), "the relay creates nothing for a request");
+    assert!(
+        !net.nodes[0].has_document(&id(9)),
+        "the relay creates nothing for a request"
+    );
     assert!(!net.nodes[1].has_document(&id(9)));
 }
 
@@ -198,14 +234,18 @@ fn a_malformed_frame_closes_only_that_connection() {
     net.run_until_quiet();
     let fx = net.nodes[0].receive(1, b"\x00not cbor");
     assert!(matches!(fx.last(), Some(Effect::Close { conn: 1, .. })));
-    let Some(Effect::Send { frame, .. }) = fx.first() else { panic!("no error frame") };
+    let Some(Effect::Send { frame, .. }) = fx.first() else {
+        panic!("no error frame")
+    };
     assert!(matches!(Message::decode(frame), Ok(Message::Error { .. })));
     assert!(!net.nodes[0].is_ready(1));
     assert!(net.nodes[0].is_ready(2));
     net.edit(2, id(4), "照常同步，没有受影响");
     net.run_until_quiet();
     assert_eq!(
-        FeedbackRecord::from_doc(net.nodes[0].document(&id(4)).unwrap()).unwrap().description,
+        FeedbackRecord::from_doc(net.nodes[0].document(&id(4)).unwrap())
+            .unwrap()
+            .description,
         "照常同步，没有受影响"
     );
 }
@@ -231,7 +271,9 @@ fn a_peer_must_join_before_syncing_and_speak_version_one() {
         supported_protocol_versions: vec!["2".into()],
     };
     let fx = relay.receive(2, &join.encode());
-    let Some(Effect::Send { frame, .. }) = fx.first() else { panic!("no reply") };
+    let Some(Effect::Send { frame, .. }) = fx.first() else {
+        panic!("no reply")
+    };
     assert_eq!(
         Message::decode(frame).unwrap(),
         Message::Error {

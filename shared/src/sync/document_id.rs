@@ -88,7 +88,9 @@ mod tests {
     fn parses_an_id_written_by_js_automerge_repo() {
         let id: DocumentId = "29iQSuSeK6H6XFqvhfQGfzFYssr2".parse().unwrap();
         assert_eq!(id.to_string(), "29iQSuSeK6H6XFqvhfQGfzFYssr2");
-        let url: DocumentId = "automerge:29iQSuSeK6H6XFqvhfQGfzFYssr2#abc".parse().unwrap();
+        let url: DocumentId = "automerge:29iQSuSeK6H6XFqvhfQGfzFYssr2#abc"
+            .parse()
+            .unwrap();
         assert_eq!(url, id);
     }
 

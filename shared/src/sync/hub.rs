@@ -35,7 +35,10 @@ pub enum Effect {
     /// Close the connection after the frames before this effect.
     Close { conn: ConnectionId, reason: String },
     /// Append an incremental chunk to the document's durable storage.
-    Persist { document_id: DocumentId, chunk: Vec<u8> },
+    Persist {
+        document_id: DocumentId,
+        chunk: Vec<u8>,
+    },
     /// A document's content changed through a peer: refresh views and read models.
     Changed { document_id: DocumentId },
     /// The handshake finished.
@@ -70,7 +73,12 @@ pub struct SyncHub {
 impl SyncHub {
     /// A hub that calls itself `me` in every message it sends.
     pub fn new(me: PeerId, policy: SharePolicy) -> Self {
-        Self { me, policy, docs: HashMap::new(), conns: HashMap::new() }
+        Self {
+            me,
+            policy,
+            docs: HashMap::new(),
+            conns: HashMap::new(),
+        }
     }
 
     /// This hub's peer id.
@@ -90,7 +98,10 @@ impl SyncHub {
             is_ephemeral: false,
             supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
         };
-        vec![Effect::Send { conn, frame: join.encode() }]
+        vec![Effect::Send {
+            conn,
+            frame: join.encode(),
+        }]
     }
 
     /// A connection closed: forget its sync states.
@@ -137,7 +148,14 @@ impl SyncHub {
     /// Puts a document loaded from storage into memory (and, for a tablet,
     /// offers it to the relay).
     pub fn add_document(&mut self, id: DocumentId, doc: Automerge) -> Vec<Effect> {
-        self.docs.insert(id, Entry { doc, peers: HashMap::new(), wanted: false });
+        self.docs.insert(
+            id,
+            Entry {
+                doc,
+                peers: HashMap::new(),
+                wanted: false,
+            },
+        );
         self.announce(id)
     }
 
@@ -159,15 +177,19 @@ impl SyncHub {
         id: DocumentId,
         edit: impl FnOnce(&mut Automerge) -> Result<(), E>,
     ) -> Result<Vec<Effect>, E> {
-        let entry = self
-            .docs
-            .entry(id)
-            .or_insert_with(|| Entry { doc: Automerge::new(), peers: HashMap::new(), wanted: false });
+        let entry = self.docs.entry(id).or_insert_with(|| Entry {
+            doc: Automerge::new(),
+            peers: HashMap::new(),
+            wanted: false,
+        });
         let before = entry.doc.get_heads();
         edit(&mut entry.doc)?;
         let mut effects = Vec::new();
         if entry.doc.get_heads() != before {
-            effects.push(Effect::Persist { document_id: id, chunk: entry.doc.save_after(&before) });
+            effects.push(Effect::Persist {
+                document_id: id,
+                chunk: entry.doc.save_after(&before),
+            });
         }
         effects.extend(self.announce(id));
         Ok(effects)
@@ -175,10 +197,11 @@ impl SyncHub {
 
     /// Asks every connected peer for a document we do not have yet.
     pub fn request(&mut self, id: DocumentId) -> Vec<Effect> {
-        let entry = self
-            .docs
-            .entry(id)
-            .or_insert_with(|| Entry { doc: Automerge::new(), peers: HashMap::new(), wanted: true });
+        let entry = self.docs.entry(id).or_insert_with(|| Entry {
+            doc: Automerge::new(),
+            peers: HashMap::new(),
+            wanted: true,
+        });
         if !entry.doc.get_heads().is_empty() {
             return Vec::new();
         }
@@ -189,7 +212,10 @@ impl SyncHub {
             .filter(|(_, c)| c.peer_id.is_some())
             .map(|(k, _)| *k)
             .collect();
-        ready.into_iter().flat_map(|conn| self.sync_to(id, conn)).collect()
+        ready
+            .into_iter()
+            .flat_map(|conn| self.sync_to(id, conn))
+            .collect()
     }
 
     /// Handles one frame received on `conn`. Malformed input yields an error
@@ -203,10 +229,22 @@ impl SyncHub {
 
     /// Handles one decoded message (the relay decodes first to load the document).
     pub fn handle(&mut self, conn: ConnectionId, msg: Message) -> Vec<Effect> {
-        let Some(c) = self.conns.get(&conn) else { return Vec::new() };
+        let Some(c) = self.conns.get(&conn) else {
+            return Vec::new();
+        };
         match (&c.peer_id, msg) {
-            (_, Message::Join { sender_id, supported_protocol_versions, .. }) => {
-                if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION) {
+            (
+                _,
+                Message::Join {
+                    sender_id,
+                    supported_protocol_versions,
+                    ..
+                },
+            ) => {
+                if !supported_protocol_versions
+                    .iter()
+                    .any(|v| v == PROTOCOL_VERSION)
+                {
                     return self.reject(conn, "unsupported protocol version");
                 }
                 let peer = Message::Peer {
@@ -216,11 +254,21 @@ impl SyncHub {
                     is_ephemeral: false,
                     selected_protocol_version: PROTOCOL_VERSION.into(),
                 };
-                let mut fx = vec![Effect::Send { conn, frame: peer.encode() }];
+                let mut fx = vec![Effect::Send {
+                    conn,
+                    frame: peer.encode(),
+                }];
                 fx.extend(self.ready(conn, sender_id));
                 fx
             }
-            (None, Message::Peer { sender_id, selected_protocol_version, .. }) => {
+            (
+                None,
+                Message::Peer {
+                    sender_id,
+                    selected_protocol_version,
+                    ..
+                },
+            ) => {
                 if selected_protocol_version != PROTOCOL_VERSION {
                     return self.reject(conn, "unsupported protocol version");
                 }
@@ -231,15 +279,27 @@ impl SyncHub {
                 // As the JS relay does: a frame claiming another sender is dropped.
                 Vec::new()
             }
-            (Some(_), Message::Request { document_id, data, .. }) => {
-                if self.docs.get(&document_id).is_none_or(|e| e.doc.get_heads().is_empty()) {
+            (
+                Some(_),
+                Message::Request {
+                    document_id, data, ..
+                },
+            ) => {
+                if self
+                    .docs
+                    .get(&document_id)
+                    .is_none_or(|e| e.doc.get_heads().is_empty())
+                {
                     return vec![self.unavailable(conn, document_id)];
                 }
                 self.receive_sync(conn, document_id, &data)
             }
-            (Some(_), Message::Sync { document_id, data, .. }) => {
-                self.receive_sync(conn, document_id, &data)
-            }
+            (
+                Some(_),
+                Message::Sync {
+                    document_id, data, ..
+                },
+            ) => self.receive_sync(conn, document_id, &data),
             (Some(_), Message::DocUnavailable { document_id, .. }) => {
                 if let Some(e) = self.docs.get(&document_id) {
                     if e.wanted && e.doc.get_heads().is_empty() {
@@ -251,10 +311,16 @@ impl SyncHub {
             (Some(_), Message::Ephemeral { .. }) => Vec::new(),
             (Some(_), Message::Peer { .. }) => Vec::new(),
             (Some(_), Message::Error { message, .. }) => {
-                vec![Effect::Close { conn, reason: format!("peer reported: {message}") }]
+                vec![Effect::Close {
+                    conn,
+                    reason: format!("peer reported: {message}"),
+                }]
             }
             (Some(_), Message::Leave { .. }) => {
-                vec![Effect::Close { conn, reason: "peer left".into() }]
+                vec![Effect::Close {
+                    conn,
+                    reason: "peer left".into(),
+                }]
             }
         }
     }
@@ -278,7 +344,9 @@ impl SyncHub {
 
     /// Offers a document's current state to the peers that should have it.
     fn announce(&mut self, id: DocumentId) -> Vec<Effect> {
-        let Some(entry) = self.docs.get(&id) else { return Vec::new() };
+        let Some(entry) = self.docs.get(&id) else {
+            return Vec::new();
+        };
         let targets: Vec<ConnectionId> = match self.policy {
             SharePolicy::OnRequest => entry.peers.keys().copied().collect(),
             SharePolicy::AnnounceAll => self
@@ -288,7 +356,10 @@ impl SyncHub {
                 .map(|(k, _)| *k)
                 .collect(),
         };
-        targets.into_iter().flat_map(|conn| self.sync_to(id, conn)).collect()
+        targets
+            .into_iter()
+            .flat_map(|conn| self.sync_to(id, conn))
+            .collect()
     }
 
     fn receive_sync(&mut self, conn: ConnectionId, id: DocumentId, data: &[u8]) -> Vec<Effect> {
@@ -296,10 +367,11 @@ impl SyncHub {
             Ok(m) => m,
             Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
         };
-        let entry = self
-            .docs
-            .entry(id)
-            .or_insert_with(|| Entry { doc: Automerge::new(), peers: HashMap::new(), wanted: false });
+        let entry = self.docs.entry(id).or_insert_with(|| Entry {
+            doc: Automerge::new(),
+            peers: HashMap::new(),
+            wanted: false,
+        });
         let before: Vec<ChangeHash> = entry.doc.get_heads();
         let state = entry.peers.entry(conn).or_default();
         if let Err(e) = entry.doc.receive_sync_message(state, msg) {
@@ -311,7 +383,10 @@ impl SyncHub {
         let mut fx = Vec::new();
         if entry.doc.get_heads() != before {
             entry.wanted = false;
-            fx.push(Effect::Persist { document_id: id, chunk: entry.doc.save_after(&before) });
+            fx.push(Effect::Persist {
+                document_id: id,
+                chunk: entry.doc.save_after(&before),
+            });
             fx.push(Effect::Changed { document_id: id });
         }
         let peers: Vec<ConnectionId> = entry.peers.keys().copied().collect();
@@ -334,26 +409,56 @@ impl SyncHub {
         let data = msg.encode();
         let sender_id = self.me.clone();
         let frame = if entry.wanted && entry.doc.get_heads().is_empty() {
-            Message::Request { sender_id, target_id, document_id: id, data }
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id: id,
+                data,
+            }
         } else {
-            Message::Sync { sender_id, target_id, document_id: id, data }
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id: id,
+                data,
+            }
         };
-        Some(Effect::Send { conn, frame: frame.encode() })
+        Some(Effect::Send {
+            conn,
+            frame: frame.encode(),
+        })
     }
 
     fn unavailable(&self, conn: ConnectionId, id: DocumentId) -> Effect {
         let target_id = self.remote_peer(conn).unwrap_or_default().to_string();
-        let msg = Message::DocUnavailable { sender_id: self.me.clone(), target_id, document_id: id };
-        Effect::Send { conn, frame: msg.encode() }
+        let msg = Message::DocUnavailable {
+            sender_id: self.me.clone(),
+            target_id,
+            document_id: id,
+        };
+        Effect::Send {
+            conn,
+            frame: msg.encode(),
+        }
     }
 
     fn reject(&mut self, conn: ConnectionId, reason: &str) -> Vec<Effect> {
         let target_id = self.remote_peer(conn).map(str::to_string);
-        let msg = Message::Error { sender_id: self.me.clone(), target_id, message: reason.into() };
+        let msg = Message::Error {
+            sender_id: self.me.clone(),
+            target_id,
+            message: reason.into(),
+        };
         self.disconnect(conn);
         vec![
-            Effect::Send { conn, frame: msg.encode() },
-            Effect::Close { conn, reason: reason.into() },
+            Effect::Send {
+                conn,
+                frame: msg.encode(),
+            },
+            Effect::Close {
+                conn,
+                reason: reason.into(),
+            },
         ]
     }
 }

@@ -157,7 +157,9 @@ impl Message {
                             .iter()
                             .filter_map(|v| v.as_text().map(str::to_string))
                             .collect(),
-                        Some(_) => return Err(MessageError::WrongType("supportedProtocolVersions")),
+                        Some(_) => {
+                            return Err(MessageError::WrongType("supportedProtocolVersions"));
+                        }
                     },
                 }
             }
@@ -183,9 +185,19 @@ impl Message {
                 let document_id = map.text("documentId")?.parse()?;
                 let data = map.bytes("data")?;
                 if kind == "request" {
-                    Message::Request { sender_id, target_id, document_id, data }
+                    Message::Request {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
                 } else {
-                    Message::Sync { sender_id, target_id, document_id, data }
+                    Message::Sync {
+                        sender_id,
+                        target_id,
+                        document_id,
+                        data,
+                    }
                 }
             }
             "doc-unavailable" => Message::DocUnavailable {
@@ -224,13 +236,23 @@ impl Message {
             Value::Map(fields)
         };
         match self {
-            Message::Join { sender_id, storage_id, is_ephemeral, supported_protocol_versions } => {
+            Message::Join {
+                sender_id,
+                storage_id,
+                is_ephemeral,
+                supported_protocol_versions,
+            } => {
                 put("type", text("join"));
                 put("senderId", text(sender_id));
                 put("peerMetadata", meta(storage_id, *is_ephemeral));
                 put(
                     "supportedProtocolVersions",
-                    Value::Array(supported_protocol_versions.iter().map(|v| text(v)).collect()),
+                    Value::Array(
+                        supported_protocol_versions
+                            .iter()
+                            .map(|v| text(v))
+                            .collect(),
+                    ),
                 );
             }
             Message::Peer {
@@ -246,7 +268,11 @@ impl Message {
                 put("selectedProtocolVersion", text(selected_protocol_version));
                 put("targetId", text(target_id));
             }
-            Message::Error { sender_id, target_id, message } => {
+            Message::Error {
+                sender_id,
+                target_id,
+                message,
+            } => {
                 put("type", text("error"));
                 put("senderId", text(sender_id));
                 put("message", text(message));
@@ -254,22 +280,47 @@ impl Message {
                     put("targetId", text(t));
                 }
             }
-            Message::Request { sender_id, target_id, document_id, data }
-            | Message::Sync { sender_id, target_id, document_id, data } => {
-                let kind = if matches!(self, Message::Request { .. }) { "request" } else { "sync" };
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+            | Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            } => {
+                let kind = if matches!(self, Message::Request { .. }) {
+                    "request"
+                } else {
+                    "sync"
+                };
                 put("type", text(kind));
                 put("senderId", text(sender_id));
                 put("targetId", text(target_id));
                 put("documentId", text(&document_id.to_string()));
                 put("data", Value::Bytes(data.clone()));
             }
-            Message::DocUnavailable { sender_id, target_id, document_id } => {
+            Message::DocUnavailable {
+                sender_id,
+                target_id,
+                document_id,
+            } => {
                 put("type", text("doc-unavailable"));
                 put("senderId", text(sender_id));
                 put("targetId", text(target_id));
                 put("documentId", text(&document_id.to_string()));
             }
-            Message::Ephemeral { sender_id, target_id, document_id, count, session_id, data } => {
+            Message::Ephemeral {
+                sender_id,
+                target_id,
+                document_id,
+                count,
+                session_id,
+                data,
+            } => {
                 put("type", text("ephemeral"));
                 put("senderId", text(sender_id));
                 put("targetId", text(target_id));
@@ -295,7 +346,10 @@ struct Fields(Vec<(Value, Value)>);
 
 impl Fields {
     fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|(k, _)| k.as_text() == Some(key)).map(|(_, v)| v)
+        self.0
+            .iter()
+            .find(|(k, _)| k.as_text() == Some(key))
+            .map(|(_, v)| v)
     }
 
     fn text(&self, key: &'static str) -> Result<String, MessageError> {
@@ -320,14 +374,18 @@ impl Fields {
 }
 
 fn meta_storage_id(meta: Option<&Value>) -> Option<String> {
-    let Some(Value::Map(m)) = meta else { return None };
+    let Some(Value::Map(m)) = meta else {
+        return None;
+    };
     m.iter()
         .find(|(k, _)| k.as_text() == Some("storageId"))
         .and_then(|(_, v)| v.as_text().map(str::to_string))
 }
 
 fn meta_is_ephemeral(meta: Option<&Value>) -> bool {
-    let Some(Value::Map(m)) = meta else { return false };
+    let Some(Value::Map(m)) = meta else {
+        return false;
+    };
     m.iter()
         .find(|(k, _)| k.as_text() == Some("isEphemeral"))
         .and_then(|(_, v)| v.as_bool())
@@ -349,13 +407,26 @@ mod tests {
         //  supportedProtocolVersions:["1"]}, with the map length written as 0xb9 00 04
         // as the JS encoder does.
         let mut f = vec![0xb9, 0x00, 0x04];
-        f.extend([0x64]); f.extend(b"type"); f.extend([0x64]); f.extend(b"join");
-        f.extend([0x68]); f.extend(b"senderId"); f.extend([0x61]); f.extend(b"c");
-        f.extend([0x6c]); f.extend(b"peerMetadata");
-        f.extend([0xa2, 0x69]); f.extend(b"storageId"); f.push(0xf7);
-        f.extend([0x6b]); f.extend(b"isEphemeral"); f.push(0xf5);
-        f.extend([0x78, 0x19]); f.extend(b"supportedProtocolVersions");
-        f.extend([0x81, 0x61]); f.extend(b"1");
+        f.extend([0x64]);
+        f.extend(b"type");
+        f.extend([0x64]);
+        f.extend(b"join");
+        f.extend([0x68]);
+        f.extend(b"senderId");
+        f.extend([0x61]);
+        f.extend(b"c");
+        f.extend([0x6c]);
+        f.extend(b"peerMetadata");
+        f.extend([0xa2, 0x69]);
+        f.extend(b"storageId");
+        f.push(0xf7);
+        f.extend([0x6b]);
+        f.extend(b"isEphemeral");
+        f.push(0xf5);
+        f.extend([0x78, 0x19]);
+        f.extend(b"supportedProtocolVersions");
+        f.extend([0x81, 0x61]);
+        f.extend(b"1");
         let m = Message::decode(&f).unwrap();
         assert_eq!(
             m,
@@ -376,7 +447,10 @@ mod tests {
         ]);
         let mut bytes = Vec::new();
         ciborium::into_writer(&frame, &mut bytes).unwrap();
-        let Message::Join { supported_protocol_versions, .. } = Message::decode(&bytes).unwrap()
+        let Message::Join {
+            supported_protocol_versions,
+            ..
+        } = Message::decode(&bytes).unwrap()
         else {
             panic!("not a join")
         };
@@ -385,9 +459,15 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_typed_errors() {
-        assert!(matches!(Message::decode(b"\xff\x00garbage"), Err(MessageError::Cbor(_))));
+        assert!(matches!(
+            Message::decode(b"\xff\x00garbage"),
+            Err(MessageError::Cbor(_))
+        ));
         assert_eq!(Message::decode(&[0x01]), Err(MessageError::NotAMap));
-        let no_type = Message::Leave { sender_id: "a".into() }.encode();
+        let no_type = Message::Leave {
+            sender_id: "a".into(),
+        }
+        .encode();
         assert!(Message::decode(&no_type[..no_type.len() - 1]).is_err());
         let mut sync = Message::Sync {
             sender_id: "a".into(),
@@ -406,12 +486,18 @@ mod tests {
             (Value::Text("type".into()), Value::Text("sync".into())),
             (Value::Text("senderId".into()), Value::Text("a".into())),
             (Value::Text("targetId".into()), Value::Text("b".into())),
-            (Value::Text("documentId".into()), Value::Text("not-an-id".into())),
+            (
+                Value::Text("documentId".into()),
+                Value::Text("not-an-id".into()),
+            ),
             (Value::Text("data".into()), Value::Bytes(vec![])),
         ]);
         let mut bytes = Vec::new();
         ciborium::into_writer(&frame, &mut bytes).unwrap();
-        assert!(matches!(Message::decode(&bytes), Err(MessageError::DocumentId(_))));
+        assert!(matches!(
+            Message::decode(&bytes),
+            Err(MessageError::DocumentId(_))
+        ));
     }
 
     fn any_message() -> impl Strategy<Value = Message> {
@@ -433,12 +519,30 @@ mod tests {
                     selected_protocol_version: "1".into(),
                 }
             }),
-            (s, s, id.clone(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(
-                |(a, b, d, data)| Message::Sync { sender_id: a, target_id: b, document_id: d, data }
-            ),
-            (s, s, id.clone(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(
-                |(a, b, d, data)| Message::Request { sender_id: a, target_id: b, document_id: d, data }
-            ),
+            (
+                s,
+                s,
+                id.clone(),
+                proptest::collection::vec(any::<u8>(), 0..64)
+            )
+                .prop_map(|(a, b, d, data)| Message::Sync {
+                    sender_id: a,
+                    target_id: b,
+                    document_id: d,
+                    data
+                }),
+            (
+                s,
+                s,
+                id.clone(),
+                proptest::collection::vec(any::<u8>(), 0..64)
+            )
+                .prop_map(|(a, b, d, data)| Message::Request {
+                    sender_id: a,
+                    target_id: b,
+                    document_id: d,
+                    data
+                }),
             (s, s, id.clone()).prop_map(|(a, b, d)| Message::DocUnavailable {
                 sender_id: a,
                 target_id: b,

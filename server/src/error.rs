@@ -1,0 +1,37 @@
+//! The one error type handlers return; it renders as `{code, message}` JSON.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// Everything an API call can fail with. Internal details are logged, not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The request is wrong; the message tells the caller what to fix.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such thing (or the caller may not know it exists).
+    #[error("not found")]
+    NotFound,
+    /// Storage failed; the caller may retry.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match &self {
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_string()),
+            AppError::Storage(e) => {
+                tracing::error!(error = %e, "storage error");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage is unavailable, try again".to_string(),
+                )
+            }
+        };
+        let body = serde_json::json!({ "code": code, "message": message });
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,192 @@
+//! The relay task: owns the [`SyncHub`] and runs its effects against storage
+//! and sockets, one input at a time, so effects happen in the hub's order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use closeloop_shared::sync::{
+    self, ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::storage::Storage;
+
+/// Frames waiting for one slow socket before the relay gives up on it.
+pub(crate) const OUTBOX_FRAMES: usize = 1024;
+
+/// What the relay tells one socket's writer.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Frame(Vec<u8>),
+    Close(String),
+}
+
+/// What sockets tell the relay.
+pub(crate) enum RelayInput {
+    Connect {
+        conn: ConnectionId,
+        out: mpsc::Sender<Outgoing>,
+    },
+    Frame {
+        conn: ConnectionId,
+        frame: Vec<u8>,
+    },
+    Disconnect {
+        conn: ConnectionId,
+    },
+}
+
+/// A cheap handle sockets use to reach the relay task.
+#[derive(Clone)]
+pub(crate) struct RelayHandle {
+    tx: mpsc::Sender<RelayInput>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl RelayHandle {
+    /// A fresh id for a new socket.
+    pub(crate) fn next_conn(&self) -> ConnectionId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Hands an input to the relay; false once the relay has stopped.
+    pub(crate) async fn send(&self, input: RelayInput) -> bool {
+        self.tx.send(input).await.is_ok()
+    }
+}
+
+/// Starts the relay task; it ends when every handle is dropped and its
+/// queue is drained, so in-flight writes finish on shutdown.
+pub(crate) fn spawn(storage: Storage, peer_id: String) -> (RelayHandle, JoinHandle<()>) {
+    let (tx, rx) = mpsc::channel(4096);
+    let handle = RelayHandle {
+        tx,
+        next_conn: Arc::new(AtomicU64::new(1)),
+    };
+    let relay = Relay {
+        hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
+        outboxes: HashMap::new(),
+        storage,
+    };
+    (handle, tokio::spawn(relay.run(rx)))
+}
+
+struct Relay {
+    hub: SyncHub,
+    outboxes: HashMap<ConnectionId, mpsc::Sender<Outgoing>>,
+    storage: Storage,
+}
+
+impl Relay {
+    async fn run(mut self, mut rx: mpsc::Receiver<RelayInput>) {
+        while let Some(input) = rx.recv().await {
+            match input {
+                RelayInput::Connect { conn, out } => {
+                    self.outboxes.insert(conn, out);
+                    self.hub.connect(conn, false);
+                }
+                RelayInput::Disconnect { conn } => {
+                    self.outboxes.remove(&conn);
+                    self.hub.disconnect(conn);
+                }
+                RelayInput::Frame { conn, frame } => self.frame(conn, &frame).await,
+            }
+        }
+        tracing::info!("relay stopped");
+    }
+
+    async fn frame(&mut self, conn: ConnectionId, frame: &[u8]) {
+        let msg = match Message::decode(frame) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::info!(conn, error = %e, "rejected a malformed frame");
+                let fx = self.hub.receive(conn, frame);
+                return self.execute(fx).await;
+            }
+        };
+        if let Some(id) = msg.document_id() {
+            if let Err(reason) = self.ensure_loaded(id).await {
+                return self.execute(vec![Effect::Close { conn, reason }]).await;
+            }
+        }
+        let fx = self.hub.handle(conn, msg);
+        self.execute(fx).await;
+    }
+
+    /// Brings a stored document into memory before a message about it is handled.
+    async fn ensure_loaded(&mut self, id: DocumentId) -> Result<(), String> {
+        if self.hub.has_document(&id) {
+            return Ok(());
+        }
+        match self.storage.load(&id).await {
+            Ok(None) => Ok(()),
+            Ok(Some(chunks)) => match sync::load_document(chunks.iter().map(Vec::as_slice)) {
+                Ok(doc) => {
+                    self.hub.add_document(id, doc);
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(%id, error = %e, "stored document does not load");
+                    Err("stored document is damaged".into())
+                }
+            },
+            Err(e) => {
+                tracing::error!(%id, error = %e, "loading a document failed");
+                Err("storage unavailable, try again".into())
+            }
+        }
+    }
+
+    async fn execute(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Send { conn, frame } => self.deliver(conn, Outgoing::Frame(frame)),
+                Effect::Close { conn, reason } => {
+                    self.deliver(conn, Outgoing::Close(reason));
+                    self.hub.disconnect(conn);
+                }
+                Effect::Persist { document_id, chunk } => {
+                    if let Err(e) = self.storage.append(&document_id, &chunk, now_ms()).await {
+                        // Nothing after this may acknowledge the change: drop the
+                        // unsaved state and let the peers resend on reconnect.
+                        tracing::error!(%document_id, error = %e, "persisting a change failed");
+                        self.hub.evict(&document_id);
+                        let conns: Vec<ConnectionId> = self.outboxes.keys().copied().collect();
+                        for conn in conns {
+                            self.deliver(conn, Outgoing::Close("storage unavailable".into()));
+                            self.hub.disconnect(conn);
+                        }
+                        return;
+                    }
+                }
+                Effect::Changed { document_id } => {
+                    tracing::debug!(%document_id, "document changed")
+                }
+                Effect::PeerReady { conn, peer_id } => {
+                    tracing::debug!(conn, %peer_id, "peer joined")
+                }
+                Effect::Unavailable { .. } => {}
+            }
+        }
+    }
+
+    fn deliver(&mut self, conn: ConnectionId, out: Outgoing) {
+        let Some(outbox) = self.outboxes.get(&conn) else {
+            return;
+        };
+        if outbox.try_send(out).is_err() {
+            tracing::warn!(conn, "socket too slow or gone; disconnecting it");
+            self.outboxes.remove(&conn);
+            self.hub.disconnect(conn);
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,159 @@
+//! Building and running the server; tests use the same path with port 0.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::relay::{self, RelayHandle};
+use crate::storage::{Storage, StorageError};
+
+/// Largest request body any JSON endpoint accepts.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) relay: RelayHandle,
+    pub(crate) storage: Storage,
+    pub(crate) shutdown: watch::Receiver<bool>,
+}
+
+/// Why the server did not start; printed as one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("cannot listen on {addr}: {source} (is another server using that port? try --port)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// All routes: sync socket, API, health check and the PWA.
+pub fn app(state: AppState, dist: &Path) -> Router {
+    Router::new()
+        .route("/sync", get(crate::ws::sync_socket))
+        .route("/healthz", get(crate::api::healthz))
+        .nest("/api", crate::api::router())
+        .merge(crate::static_files::router(dist))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    storage: Storage,
+    relay_task: JoinHandle<()>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Application {
+    /// Opens storage, starts the relay and binds the port.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let storage = Storage::open(&config.data_dir).await?;
+        let (relay, relay_task) = relay::spawn(storage.clone(), relay_peer_id());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let state = AppState {
+            relay,
+            storage: storage.clone(),
+            shutdown: shutdown_rx,
+        };
+        let router = app(state, &config.dist_dir);
+        let addr = SocketAddr::new(config.host, config.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
+        Ok(Self {
+            listener,
+            router,
+            storage,
+            relay_task,
+            shutdown,
+        })
+    }
+
+    /// Where the server listens (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// Runs until Ctrl-C or SIGTERM, then finishes in-flight writes.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Runs until `stop` completes; sockets are closed, the relay drains its
+    /// queue and storage closes before this returns.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Application {
+            listener,
+            router,
+            storage,
+            relay_task,
+            shutdown,
+        } = self;
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                stop.await;
+                tracing::info!("shutting down");
+                let _ = shutdown.send(true);
+            })
+            .await?;
+        let _ = relay_task.await;
+        storage.close().await;
+        Ok(())
+    }
+}
+
+fn relay_peer_id() -> String {
+    let mut bytes = [0u8; 8];
+    // A peer id only needs to differ between runs; a fixed fallback is harmless.
+    let _ = getrandom::fill(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("closeloop-relay-{hex}")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+}

@@ -1,0 +1,140 @@
+//! Durable document storage: Automerge chunks per document in SQL.
+//!
+//! Every write returns an error the caller must handle: a failed write is
+//! never reported as saved (the relay closes the sender's connection and
+//! drops the document from memory, so the client resends later).
+
+mod migrations;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use closeloop_shared::sync::DocumentId;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+/// A storage failure, with the operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("could not open the database at {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("database migration {version} failed: {source}")]
+    Migrate { version: i64, source: sqlx::Error },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+}
+
+/// One document's change in the change feed head office polls.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DocumentChange {
+    /// Text form of the document id.
+    pub id: String,
+    /// Position in the feed; strictly increasing across all documents.
+    pub seq: i64,
+}
+
+/// Documents as Automerge chunks (full saves and incremental changes).
+#[derive(Clone)]
+pub struct Storage {
+    pool: SqlitePool,
+}
+
+impl Storage {
+    /// Opens (creating if needed) `closeloop.sqlite3` in `data_dir` and migrates it.
+    /// WAL with `synchronous=FULL`: a committed write survives power loss.
+    pub async fn open(data_dir: &Path) -> Result<Self, StorageError> {
+        let path = data_dir.join("closeloop.sqlite3");
+        let open_err = |source| StorageError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let options = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(open_err)?
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(open_err)?;
+        migrations::run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Every chunk of a document in write order, or `None` if it is unknown.
+    pub async fn load(&self, id: &DocumentId) -> Result<Option<Vec<Vec<u8>>>, StorageError> {
+        let rows = sqlx::query("SELECT data FROM chunks WHERE document_id = ?1 ORDER BY id")
+            .bind(id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        rows.iter()
+            .map(|r| r.try_get::<Vec<u8>, _>("data").map_err(StorageError::from))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Appends a chunk and moves the document to the head of the change feed,
+    /// in one transaction. Returns the document's new feed position.
+    pub async fn append(
+        &self,
+        id: &DocumentId,
+        chunk: &[u8],
+        now_ms: i64,
+    ) -> Result<i64, StorageError> {
+        let key = id.to_string();
+        let mut tx = self.pool.begin().await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO chunks (document_id, data) VALUES (?1, ?2) RETURNING id",
+        )
+        .bind(&key)
+        .bind(chunk)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO documents (id, seq, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+        )
+        .bind(&key)
+        .bind(seq)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Documents changed after feed position `after`, oldest change first.
+    pub async fn changed_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<DocumentChange>, StorageError> {
+        let rows =
+            sqlx::query("SELECT id, seq FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DocumentChange {
+                    id: r.try_get("id")?,
+                    seq: r.try_get("seq")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Closes the pool, waiting for in-flight writes.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

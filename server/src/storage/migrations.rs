@@ -1,0 +1,56 @@
+//! Schema migrations, embedded in the binary and applied in order at start-up.
+
+use sqlx::SqlitePool;
+
+use super::StorageError;
+
+/// `(version, sql)`; append only, never edit a shipped migration.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    "CREATE TABLE documents (
+        id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX documents_by_seq ON documents (seq);
+    CREATE TABLE chunks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        document_id TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX chunks_by_document ON chunks (document_id, id);",
+)];
+
+/// Applies every migration not yet recorded in `schema_migrations`.
+pub(super) async fn run(pool: &SqlitePool) -> Result<(), StorageError> {
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+        .execute(pool)
+        .await?;
+    for (version, sql) in MIGRATIONS {
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?1")
+                .bind(version)
+                .fetch_optional(pool)
+                .await?;
+        if done.is_some() {
+            continue;
+        }
+        let migrate = |source| StorageError::Migrate {
+            version: *version,
+            source,
+        };
+        let mut tx = pool.begin().await.map_err(migrate)?;
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(migrate)?;
+        sqlx::query("INSERT INTO schema_migrations (version) VALUES (?1)")
+            .bind(version)
+            .execute(&mut *tx)
+            .await
+            .map_err(migrate)?;
+        tx.commit().await.map_err(migrate)?;
+    }
+    Ok(())
+}
