@@ -1,1 +1,85 @@
+//! Closeloop's PWA: field capture that works offline, and the head-office
+//! view, both over the same local documents and sync link ([`repo::Repo`]).
 
+pub mod components;
+pub mod i18n;
+pub mod repo;
+pub mod routes;
+mod socket;
+pub mod store;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+use crate::components::StatusBadge;
+use crate::i18n::{Lang, t};
+use crate::repo::Repo;
+use crate::routes::{FieldPage, OfficePage};
+
+/// IndexedDB database holding this device's documents.
+pub const DB_NAME: &str = "closeloop";
+
+/// The whole app: header, then the pages once local data is open.
+#[component]
+pub fn App() -> impl IntoView {
+    let lang = RwSignal::new(Lang::saved());
+    provide_context(lang);
+    let repo: RwSignal<Option<Result<Repo, String>>> = RwSignal::new(None);
+    spawn_local(async move {
+        let started = Repo::start(DB_NAME, socket::default_sync_url()).await;
+        repo.set(Some(started.map_err(|e| e.to_string())));
+    });
+    register_service_worker();
+    view! {
+        <Router>
+            <header class="top">
+                <h1>{move || t("app.title")}</h1>
+                <nav>
+                    <A href="/">{move || t("nav.field")}</A>
+                    <A href="/office">{move || t("nav.office")}</A>
+                </nav>
+                <button
+                    class="lang"
+                    data-testid="lang"
+                    on:click=move |_| {
+                        let next = if lang.get() == Lang::Zh { Lang::En } else { Lang::Zh };
+                        next.save();
+                        lang.set(next);
+                    }
+                >
+                    {move || if lang.get() == Lang::Zh { "English" } else { "中文" }}
+                </button>
+            </header>
+            {move || match repo.get() {
+                None => view! { <p class="loading">{move || t("list.loading")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="problem" role="alert">{e}</p> }.into_any(),
+                Some(Ok(repo)) => view! { <Ready repo /> }.into_any(),
+            }}
+        </Router>
+    }
+}
+
+/// The pages, with the opened [`Repo`] in context.
+#[component]
+fn Ready(repo: Repo) -> impl IntoView {
+    provide_context(repo);
+    view! {
+        <StatusBadge />
+        <main>
+            <Routes fallback=|| view! { <FieldPage /> }>
+                <Route path=path!("/") view=FieldPage />
+                <Route path=path!("/office") view=OfficePage />
+            </Routes>
+        </main>
+    }
+}
+
+/// The service worker keeps the app shell for offline start-up.
+fn register_service_worker() {
+    if let Some(w) = web_sys::window() {
+        let sw = w.navigator().service_worker();
+        let _ = sw.register("/sw.js");
+    }
+}

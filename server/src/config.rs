@@ -23,6 +23,9 @@ pub struct Config {
     /// The built PWA (Trunk's output) to serve at `/`.
     #[arg(long, env = "CLOSELOOP_DIST_DIR", default_value = "dist")]
     pub dist_dir: PathBuf,
+    /// Store a few demo records if the database is empty.
+    #[arg(long, env = "CLOSELOOP_DEMO_DATA")]
+    pub demo_data: bool,
     /// Log filter in `tracing` syntax, e.g. `info,closeloop_server=debug`.
     #[arg(long, env = "CLOSELOOP_LOG", default_value = "info")]
     pub log: String,
@@ -36,6 +39,7 @@ impl Config {
             port: 0,
             data_dir,
             dist_dir,
+            demo_data: false,
             log: "warn".into(),
         }
     }

@@ -4,6 +4,7 @@
 
 mod api;
 mod config;
+mod demo;
 mod error;
 mod relay;
 mod startup;

@@ -73,6 +73,12 @@ impl Application {
             source,
         })?;
         let storage = Storage::open(&config.data_dir).await?;
+        if config.demo_data {
+            let seeded = crate::demo::seed_if_empty(&storage, crate::relay::now_ms()).await?;
+            if seeded > 0 {
+                tracing::info!(seeded, "stored demo records");
+            }
+        }
         let (relay, relay_task) = relay::spawn(storage.clone(), relay_peer_id());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {

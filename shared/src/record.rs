@@ -48,7 +48,7 @@ pub struct FeedbackRecord {
 }
 
 /// Why a draft or a document is not a valid record; the UI translates these.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum RecordError {
     #[error("the customer nickname is empty")]
     NicknameEmpty,

@@ -1,1 +1,39 @@
-fn main() {}
+//! `cargo xtask <command>`: the only commands a newcomer needs.
+//!
+//! - `serve [--port N] [--data-dir DIR]`: install missing tools, build the PWA
+//!   and the server, run it on 127.0.0.1 with demo data.
+//! - `test`: every test (unit, property, wasm in headless Chromium,
+//!   end-to-end with Playwright), ending with one summary line.
+//! - `dist`: only build the PWA into `dist/`.
+
+mod serve;
+mod shell;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (cmd, rest) = match args.split_first() {
+        Some((c, r)) => (c.as_str(), r),
+        None => ("help", &[][..]),
+    };
+    let result = match cmd {
+        "serve" => serve::run_serve(rest),
+        "test" => test::run_tests(rest),
+        "dist" => tools::ensure_build_tools().and_then(|()| tools::build_pwa()),
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <serve [--port N] [--data-dir DIR] | test | dist>");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`; try `cargo xtask help`")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

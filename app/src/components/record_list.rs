@@ -1,0 +1,107 @@
+//! The records held on this device, live: re-read whenever a document changes.
+
+use closeloop_shared::FeedbackRecord;
+use closeloop_shared::sync::DocumentId;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::i18n::{format_time, lang, record_error, t, tr};
+use crate::repo::{Repo, SaveError};
+
+/// A card listing records, newest first; `editable` adds in-place editing.
+#[component]
+pub fn RecordList(
+    /// i18n key of the heading.
+    title_key: &'static str,
+    /// Whether each record offers an edit button.
+    editable: bool,
+) -> impl IntoView {
+    let repo = expect_context::<Repo>();
+    let records = Memo::new(move |_| {
+        repo.version.get();
+        repo.records()
+    });
+    view! {
+        <section class="card">
+            <h2>
+                {move || t(title_key)}
+                <span class="count" data-testid="record-count">{move || records.get().len()}</span>
+            </h2>
+            <Show
+                when=move || !records.get().is_empty()
+                fallback=|| view! { <p class="empty">{move || t("list.empty")}</p> }
+            >
+                <ul class="records" data-testid="records">
+                    <For
+                        each=move || records.get()
+                        key=|(id, r)| (*id, r.description.clone())
+                        children=move |(id, r)| view! { <RecordItem id record=r editable /> }
+                    />
+                </ul>
+            </Show>
+        </section>
+    }
+}
+
+#[component]
+fn RecordItem(id: DocumentId, record: FeedbackRecord, editable: bool) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let draft = RwSignal::new(record.description.clone());
+    let error = RwSignal::new(None::<String>);
+    let channel_key = format!("channel.{}", record.channel);
+    let save = move |_| {
+        let repo = expect_context::<Repo>();
+        let l = lang();
+        spawn_local(async move {
+            match repo.edit_description(id, draft.get_untracked()).await {
+                Ok(()) => {
+                    error.set(None);
+                    editing.set(false);
+                }
+                Err(SaveError::Invalid(e)) => error.set(Some(record_error(l.get_untracked(), &e))),
+                Err(SaveError::Storage(e)) => error.set(Some(format!(
+                    "{}{e}",
+                    tr(l.get_untracked(), "error.storage")
+                ))),
+            }
+        });
+    };
+    view! {
+        <li class="record" data-testid="record" data-doc-id=id.to_string()>
+            <div class="meta">
+                <time title=move || t("list.received")>{format_time(record.received_at_ms)}</time>
+                <span class="channel">{move || t(&channel_key)}</span>
+                <strong class="nickname" data-testid="record-nickname">{record.nickname.clone()}</strong>
+            </div>
+            <Show
+                when=move || editing.get()
+                fallback=move || {
+                    view! {
+                        <p class="description" data-testid="record-description">
+                            {record.description.clone()}
+                        </p>
+                        {editable.then(|| view! {
+                            <button class="secondary" data-testid="edit" on:click=move |_| editing.set(true)>
+                                {move || t("list.edit")}
+                            </button>
+                        })}
+                    }
+                }
+            >
+                <textarea
+                    data-testid="edit-description"
+                    rows="3"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| draft.set(event_target_value(&ev))
+                ></textarea>
+                <div class="actions">
+                    <button data-testid="save-edit" on:click=save>{move || t("form.save")}</button>
+                    <button class="secondary" on:click=move |_| editing.set(false)>
+                        {move || t("list.cancel")}
+                    </button>
+                </div>
+                {move || error.get().map(|e| view! { <p class="problem" role="alert">{e}</p> })}
+            </Show>
+        </li>
+    }
+}

@@ -1,0 +1,122 @@
+//! UI strings in Simplified Chinese (the default) and English.
+
+use closeloop_shared::RecordError;
+use leptos::prelude::*;
+
+/// The UI language; stored in `localStorage` so a device keeps its choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The saved choice, or Chinese.
+    pub fn saved() -> Lang {
+        let stored = web_sys::window()
+            .and_then(|w| w.local_storage().ok().flatten())
+            .and_then(|s| s.get_item("closeloop.lang").ok().flatten());
+        if stored.as_deref() == Some("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    /// Remembers the choice on this device.
+    pub fn save(self) {
+        if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = s.set_item("closeloop.lang", if self == Lang::En { "en" } else { "zh" });
+        }
+    }
+}
+
+/// The current language, from context.
+pub fn lang() -> RwSignal<Lang> {
+    expect_context::<RwSignal<Lang>>()
+}
+
+/// Looks up a UI string by key in the current language (tracked, for views).
+pub fn t(key: &str) -> &'static str {
+    tr(lang().get(), key)
+}
+
+/// Looks up a UI string in a given language (for async code outside a view).
+pub fn tr(lang: Lang, key: &str) -> &'static str {
+    let en = lang == Lang::En;
+    let (zh, english) = match key {
+        "app.title" => ("Closeloop 客户反馈", "Closeloop feedback"),
+        "nav.field" => ("现场采集", "Field capture"),
+        "nav.office" => ("总部工作台", "Head office"),
+        "status.online" => ("已连接，自动同步", "Online, syncing"),
+        "status.offline" => (
+            "离线：记录保存在本机，联网后自动同步",
+            "Offline: saved on this device, syncs when online",
+        ),
+        "status.connecting" => ("正在连接…", "Connecting…"),
+        "form.title" => ("登记反馈", "Register feedback"),
+        "form.channel" => ("渠道", "Channel"),
+        "form.nickname" => ("客户昵称或编号", "Customer nickname or id"),
+        "form.nickname.hint" => ("无需真实姓名", "No real name needed"),
+        "form.description" => (
+            "反馈内容（客户原话）",
+            "Feedback (the customer's own words)",
+        ),
+        "form.save" => ("保存", "Save"),
+        "form.saving" => ("正在保存…", "Saving…"),
+        "form.saved" => ("已保存到本机", "Saved on this device"),
+        "list.mine" => ("本机记录", "Records on this device"),
+        "list.all" => ("全部反馈", "All feedback"),
+        "list.empty" => ("还没有记录", "No records yet"),
+        "list.edit" => ("修改", "Edit"),
+        "list.cancel" => ("取消", "Cancel"),
+        "list.received" => ("接收时间", "Received"),
+        "list.loading" => ("正在打开本地数据…", "Opening local data…"),
+        "channel.face_to_face" => ("面对面访谈", "Face-to-face interview"),
+        "channel.onsite_survey" => ("现场问卷", "On-site survey"),
+        "channel.store_box" => ("门店意见箱", "Store suggestion box"),
+        "channel.phone" => ("电话", "Phone"),
+        "channel.sales_visit" => ("销售拜访", "Sales visit"),
+        "channel.other" => ("其他", "Other"),
+        "error.storage" => (
+            "本机存储失败，记录未保存：",
+            "Local storage failed, nothing was saved: ",
+        ),
+        _ => ("?", "?"),
+    };
+    if en { english } else { zh }
+}
+
+/// A record validation error in the current language.
+pub fn record_error(lang: Lang, e: &RecordError) -> String {
+    let en = lang == Lang::En;
+    let s = match (e, en) {
+        (RecordError::NicknameEmpty, false) => "请填写客户昵称或编号",
+        (RecordError::NicknameEmpty, true) => "Enter the customer's nickname or id",
+        (RecordError::NicknameTooLong, false) => "客户昵称不能超过 64 个字",
+        (RecordError::NicknameTooLong, true) => "The nickname may have at most 64 characters",
+        (RecordError::DescriptionEmpty, false) => "请填写反馈内容",
+        (RecordError::DescriptionEmpty, true) => "Enter the feedback text",
+        (RecordError::DescriptionTooLong, false) => "反馈内容不能超过 10000 个字",
+        (RecordError::DescriptionTooLong, true) => {
+            "The feedback may have at most 10,000 characters"
+        }
+        (RecordError::UnknownChannel(_), false) => "请选择渠道",
+        (RecordError::UnknownChannel(_), true) => "Choose a channel",
+        (other, _) => return other.to_string(),
+    };
+    s.to_string()
+}
+
+/// A received time as local date and time, to the minute (S002 §3).
+pub fn format_time(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}

@@ -1,0 +1,259 @@
+//! The device's documents and its link to the relay: the shared [`SyncHub`]
+//! driven by IndexedDB and one WebSocket, with effects run in order.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use automerge::Automerge;
+use closeloop_shared::record::{FeedbackDraft, FeedbackRecord, RecordError, edit_description};
+use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, SharePolicy, SyncHub};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use send_wrapper::SendWrapper;
+
+use crate::socket::Socket;
+use crate::store::{LocalStore, StoreError};
+
+/// Whether the relay is reachable, as the header shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncStatus {
+    Connecting,
+    Online,
+    Offline,
+}
+
+/// Why a save did not happen; the page shows it in the user's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveError {
+    Invalid(RecordError),
+    Storage(StoreError),
+}
+
+/// Handle to the device's documents, shared through Leptos context.
+#[derive(Clone)]
+pub struct Repo {
+    inner: SendWrapper<Rc<Inner>>,
+    /// Bumped whenever any document changes, so views re-read.
+    pub version: RwSignal<u64>,
+    pub status: RwSignal<SyncStatus>,
+    /// The last storage or sync problem, for the banner.
+    pub problem: RwSignal<Option<String>>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) hub: RefCell<SyncHub>,
+    store: LocalStore,
+    queue: RefCell<VecDeque<Effect>>,
+    draining: Cell<bool>,
+    pub(crate) socket: RefCell<Option<Socket>>,
+    next_conn: Cell<ConnectionId>,
+    seq: Cell<u64>,
+    pub(crate) version: RwSignal<u64>,
+    pub(crate) status: RwSignal<SyncStatus>,
+    pub(crate) problem: RwSignal<Option<String>>,
+}
+
+impl Repo {
+    /// Opens local storage, loads every stored document and starts syncing.
+    pub async fn start(db_name: &str, sync_url: Option<String>) -> Result<Repo, StoreError> {
+        let store = LocalStore::open(db_name).await?;
+        let peer_id = format!("closeloop-{}", random_hex(8));
+        let mut hub = SyncHub::new(peer_id, SharePolicy::AnnounceAll);
+        for id in store.document_ids().await? {
+            match store.load(&id).await {
+                Ok(Some(doc)) => {
+                    hub.add_document(id, doc);
+                }
+                Ok(None) => {}
+                Err(e) => leptos::logging::warn!("skipping a damaged local document: {e}"),
+            }
+        }
+        let inner = Rc::new(Inner {
+            hub: RefCell::new(hub),
+            store,
+            queue: RefCell::default(),
+            draining: Cell::new(false),
+            socket: RefCell::default(),
+            next_conn: Cell::new(1),
+            seq: Cell::new(0),
+            version: RwSignal::new(0),
+            status: RwSignal::new(SyncStatus::Offline),
+            problem: RwSignal::new(None),
+        });
+        if let Some(url) = sync_url {
+            Inner::connect(&inner, url);
+        }
+        Ok(Repo {
+            version: inner.version,
+            status: inner.status,
+            problem: inner.problem,
+            inner: SendWrapper::new(inner),
+        })
+    }
+
+    /// Validates and saves a new record; returns once it is durable on this device.
+    pub async fn capture(&self, draft: FeedbackDraft) -> Result<DocumentId, SaveError> {
+        let draft = draft.validate().map_err(SaveError::Invalid)?;
+        let id = DocumentId::from_bytes(random_bytes());
+        let now = js_sys::Date::now() as i64;
+        self.save(id, move |doc| draft.write_new(doc, now)).await?;
+        Ok(id)
+    }
+
+    /// Replaces a record's description.
+    pub async fn edit_description(&self, id: DocumentId, text: String) -> Result<(), SaveError> {
+        let now = js_sys::Date::now() as i64;
+        self.save(id, move |doc| edit_description(doc, &text, now))
+            .await
+    }
+
+    async fn save(
+        &self,
+        id: DocumentId,
+        edit: impl FnOnce(&mut Automerge) -> Result<(), RecordError>,
+    ) -> Result<(), SaveError> {
+        let inner: &Rc<Inner> = &self.inner;
+        let effects = inner
+            .hub
+            .borrow_mut()
+            .change(id, edit)
+            .map_err(SaveError::Invalid)?;
+        // The local write first, awaited: "saved" means durable on this device.
+        let mut rest = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Persist { document_id, chunk } => inner
+                    .persist(document_id, &chunk)
+                    .await
+                    .map_err(SaveError::Storage)?,
+                other => rest.push(other),
+            }
+        }
+        inner.version.update(|v| *v += 1);
+        Inner::enqueue(inner, rest);
+        Ok(())
+    }
+
+    /// Asks the relay for a document this device does not hold yet.
+    pub fn request(&self, id: DocumentId) {
+        let inner: &Rc<Inner> = &self.inner;
+        if inner.hub.borrow().has_document(&id) {
+            return;
+        }
+        let effects = inner.hub.borrow_mut().request(id);
+        Inner::enqueue(inner, effects);
+    }
+
+    /// Every readable record on this device, newest first.
+    pub fn records(&self) -> Vec<(DocumentId, FeedbackRecord)> {
+        let hub = self.inner.hub.borrow();
+        let mut out: Vec<(DocumentId, FeedbackRecord)> = hub
+            .documents()
+            .filter_map(|(id, doc)| FeedbackRecord::from_doc(doc).ok().map(|r| (*id, r)))
+            .collect();
+        out.sort_by(|a, b| {
+            b.1.received_at_ms
+                .cmp(&a.1.received_at_ms)
+                .then(a.0.cmp(&b.0))
+        });
+        out
+    }
+
+    /// Whether the document is on this device (possibly still empty).
+    pub fn has_document(&self, id: &DocumentId) -> bool {
+        self.inner.hub.borrow().has_document(id)
+    }
+}
+
+impl Inner {
+    pub(crate) fn next_conn(&self) -> ConnectionId {
+        let c = self.next_conn.get();
+        self.next_conn.set(c + 1);
+        c
+    }
+
+    async fn persist(&self, id: DocumentId, chunk: &[u8]) -> Result<(), StoreError> {
+        let seq = self.next_seq();
+        self.store.append(&id, chunk, seq).await?;
+        let doc = self.hub.borrow().document(&id).cloned();
+        if let Some(doc) = doc {
+            self.store
+                .compact_if_needed(&id, &doc, self.next_seq())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Chunk keys must be unique and increasing across reloads: time-based.
+    fn next_seq(&self) -> u64 {
+        let now = (js_sys::Date::now() as u64) << 12;
+        let next = now.max(self.seq.get() + 1);
+        self.seq.set(next);
+        next
+    }
+
+    /// Queues effects and runs them one at a time, in order, so a sync
+    /// reply never overtakes the local write it depends on.
+    pub(crate) fn enqueue(this: &Rc<Inner>, effects: Vec<Effect>) {
+        if effects.is_empty() {
+            return;
+        }
+        this.queue.borrow_mut().extend(effects);
+        if this.draining.replace(true) {
+            return;
+        }
+        let this = this.clone();
+        spawn_local(async move {
+            loop {
+                let next = this.queue.borrow_mut().pop_front();
+                let Some(effect) = next else { break };
+                this.run(effect).await;
+            }
+            this.draining.set(false);
+        });
+    }
+
+    async fn run(self: &Rc<Self>, effect: Effect) {
+        match effect {
+            Effect::Send { conn, frame } => {
+                if let Some(s) = self.socket.borrow().as_ref().filter(|s| s.conn == conn) {
+                    s.send(&frame);
+                }
+            }
+            Effect::Close { conn, reason } => {
+                leptos::logging::warn!("sync connection closed: {reason}");
+                if let Some(s) = self.socket.borrow().as_ref().filter(|s| s.conn == conn) {
+                    s.close();
+                }
+            }
+            Effect::Persist { document_id, chunk } => {
+                if let Err(e) = self.persist(document_id, &chunk).await {
+                    self.problem.set(Some(e.to_string()));
+                }
+            }
+            Effect::Changed { .. } => self.version.update(|v| *v += 1),
+            Effect::PeerReady { .. } => self.status.set(SyncStatus::Online),
+            Effect::Unavailable { .. } => {}
+        }
+    }
+}
+
+fn random_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    // The browser's crypto.getRandomValues cannot fail for 16 bytes; if it
+    // somehow did, the time-seeded fallback still gives a usable id.
+    if getrandom::fill(&mut b).is_err() {
+        let t = (js_sys::Date::now() * 1000.0) as u128;
+        b = (t ^ (js_sys::Math::random() * 1e15) as u128).to_le_bytes();
+    }
+    b
+}
+
+fn random_hex(n: usize) -> String {
+    random_bytes()
+        .iter()
+        .take(n)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

@@ -1,0 +1,113 @@
+//! The field tablet: capture feedback (online or not) and see what this
+//! device holds.
+
+use closeloop_shared::FeedbackDraft;
+use closeloop_shared::record::FIELD_CHANNELS;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::components::RecordList;
+use crate::i18n::{lang, record_error, t, tr};
+use crate::repo::{Repo, SaveError};
+
+/// Capture form and the local record list.
+#[component]
+pub fn FieldPage() -> impl IntoView {
+    let repo = expect_context::<Repo>();
+    let channel = RwSignal::new(FIELD_CHANNELS[0].to_string());
+    let nickname = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    // (succeeded, text) of the last save.
+    let message = RwSignal::new(None::<(bool, String)>);
+    let saving = RwSignal::new(false);
+    let l = lang();
+
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        saving.set(true);
+        let draft = FeedbackDraft {
+            channel: channel.get_untracked(),
+            nickname: nickname.get_untracked(),
+            description: description.get_untracked(),
+        };
+        let repo = repo.clone();
+        spawn_local(async move {
+            let lang = l.get_untracked();
+            let outcome = match repo.capture(draft).await {
+                Ok(_) => {
+                    nickname.set(String::new());
+                    description.set(String::new());
+                    (true, tr(lang, "form.saved").to_string())
+                }
+                Err(SaveError::Invalid(e)) => (false, record_error(lang, &e)),
+                Err(SaveError::Storage(e)) => (false, format!("{}{e}", tr(lang, "error.storage"))),
+            };
+            message.set(Some(outcome));
+            saving.set(false);
+        });
+    };
+
+    view! {
+        <section class="card">
+            <h2>{move || t("form.title")}</h2>
+            <form on:submit=on_submit data-testid="capture-form" novalidate>
+                <label>
+                    <span>{move || t("form.channel")}</span>
+                    <select
+                        data-testid="channel"
+                        prop:value=move || channel.get()
+                        on:change=move |ev| channel.set(event_target_value(&ev))
+                    >
+                        {FIELD_CHANNELS
+                            .iter()
+                            .map(|c| {
+                                let key = format!("channel.{c}");
+                                view! { <option value=*c>{move || t(&key)}</option> }
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    <span>{move || t("form.nickname")}</span>
+                    <input
+                        data-testid="nickname"
+                        type="text"
+                        autocomplete="off"
+                        maxlength="64"
+                        placeholder=move || t("form.nickname.hint")
+                        prop:value=move || nickname.get()
+                        on:input=move |ev| nickname.set(event_target_value(&ev))
+                    />
+                </label>
+                <label>
+                    <span>{move || t("form.description")}</span>
+                    <textarea
+                        data-testid="description"
+                        rows="4"
+                        prop:value=move || description.get()
+                        on:input=move |ev| description.set(event_target_value(&ev))
+                    ></textarea>
+                </label>
+                <button type="submit" data-testid="save" disabled=move || saving.get()>
+                    {move || if saving.get() { t("form.saving") } else { t("form.save") }}
+                </button>
+                <p
+                    role="status"
+                    data-testid="form-message"
+                    class=move || match message.get() {
+                        Some((true, _)) => "message ok",
+                        Some((false, _)) => "message problem",
+                        None => "message",
+                    }
+                >
+                    {move || message.get().map(|(_, m)| m)}
+                </p>
+            </form>
+        </section>
+        <RecordList title_key="list.mine" editable=true />
+    }
+}

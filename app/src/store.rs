@@ -1,0 +1,144 @@
+//! Documents in IndexedDB: each document's chunks (full saves and
+//! incremental changes) under keys `"<id>/<seq>"`, read back with a key
+//! range on the id, so opening one record costs only that record's keys.
+
+use automerge::Automerge;
+use closeloop_shared::sync::{self, DocumentId};
+use indexed_db_futures::KeyRange;
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::TransactionMode;
+use wasm_bindgen::JsValue;
+
+const CHUNKS: &str = "chunks";
+const DOCS: &str = "docs";
+/// Incremental chunks a document may collect before it is rewritten as one save.
+const COMPACT_AFTER: usize = 32;
+
+/// A failed IndexedDB operation; never reported to the user as "saved".
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<indexed_db_futures::error::Error> for StoreError {
+    fn from(e: indexed_db_futures::error::Error) -> Self {
+        StoreError(format!("local storage: {e}"))
+    }
+}
+
+/// The browser's durable copy of every document this device holds.
+pub struct LocalStore {
+    db: Database,
+}
+
+impl LocalStore {
+    /// Opens (and on first use creates) the named database.
+    pub async fn open(name: &str) -> Result<Self, StoreError> {
+        let db = Database::open(name)
+            .with_version(1u8)
+            .with_on_upgrade_needed(|event, db| {
+                if event.old_version() < 1.0 {
+                    db.create_object_store(CHUNKS).build()?;
+                    db.create_object_store(DOCS).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| StoreError(format!("cannot open local storage: {e:?}")))?;
+        Ok(Self { db })
+    }
+
+    /// Appends one chunk durably; returns only once the transaction committed.
+    pub async fn append(&self, id: &DocumentId, chunk: &[u8], seq: u64) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction([CHUNKS, DOCS])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let chunks = tx.object_store(CHUNKS)?;
+        let bytes: JsValue = js_sys::Uint8Array::from(chunk).into();
+        chunks.put(bytes).with_key(chunk_key(id, seq)).await?;
+        tx.object_store(DOCS)?
+            .put(JsValue::TRUE)
+            .with_key(id.to_string())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rebuilds a document from its chunks; `None` if this device has none.
+    pub async fn load(&self, id: &DocumentId) -> Result<Option<Automerge>, StoreError> {
+        let chunks = self.chunks(id).await?;
+        if chunks.is_empty() {
+            return Ok(None);
+        }
+        let doc = sync::load_document(chunks.iter().map(Vec::as_slice))
+            .map_err(|e| StoreError(format!("stored document {id} is damaged: {e}")))?;
+        Ok(Some(doc))
+    }
+
+    /// Ids of every document stored on this device.
+    pub async fn document_ids(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let tx = self.db.transaction(DOCS).build()?;
+        let keys: Vec<String> = tx
+            .object_store(DOCS)?
+            .get_all_keys()
+            .await?
+            .collect::<Result<_, _>>()?;
+        Ok(keys.iter().filter_map(|k| k.parse().ok()).collect())
+    }
+
+    /// Rewrites a document with many chunks as one full save, in one transaction.
+    pub async fn compact_if_needed(
+        &self,
+        id: &DocumentId,
+        doc: &Automerge,
+        seq: u64,
+    ) -> Result<bool, StoreError> {
+        let tx = self
+            .db
+            .transaction(CHUNKS)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let store = tx.object_store(CHUNKS)?;
+        let count = store.count().with_query::<String, _>(range(id)).await?;
+        if (count as usize) < COMPACT_AFTER {
+            return Ok(false);
+        }
+        store.delete::<String, _>(range(id)).await?;
+        let bytes: JsValue = js_sys::Uint8Array::from(doc.save().as_slice()).into();
+        store.put(bytes).with_key(chunk_key(id, seq)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn chunks(&self, id: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {
+        let tx = self.db.transaction(CHUNKS).build()?;
+        let values: Vec<JsValue> = tx
+            .object_store(CHUNKS)?
+            .get_all()
+            .with_query::<String, _>(range(id))
+            .await?
+            .collect::<Result<_, _>>()?;
+        Ok(values
+            .into_iter()
+            .map(|v| js_sys::Uint8Array::new(&v).to_vec())
+            .collect())
+    }
+}
+
+/// Keys sort by id, then by sequence (fixed-width hex).
+fn chunk_key(id: &DocumentId, seq: u64) -> String {
+    format!("{id}/{seq:016x}")
+}
+
+/// Every key of one document: `"<id>/"` up to, not including, `"<id>0"`
+/// (`'0'` is the character after `'/'`).
+fn range(id: &DocumentId) -> KeyRange<String> {
+    KeyRange::Bound(format!("{id}/"), false, format!("{id}0"), true)
+}

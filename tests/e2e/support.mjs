@@ -1,0 +1,115 @@
+// Helpers for the end-to-end tests: the real server binary on a free
+// loopback port with its own data directory, and Debian's Chromium.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const SERVER_BIN = process.env.CLOSELOOP_SERVER_BIN ?? "target/debug/closeloop-server";
+const DIST_DIR = process.env.CLOSELOOP_DIST_DIR ?? "dist";
+export const SCREENSHOTS = "target/e2e-screenshots";
+
+export function tempDir(prefix) {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts closeloop-server and waits until /healthz answers (30 s at most). */
+export async function startServer(dataDir, port) {
+  const proc = spawn(
+    SERVER_BIN,
+    ["--port", String(port), "--data-dir", dataDir, "--dist-dir", DIST_DIR, "--log", "warn"],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
+  let exited = false;
+  proc.once("exit", () => (exited = true));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`closeloop-server exited during start-up (port ${port})`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error("closeloop-server did not become healthy in 30 s");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      if (exited) return;
+      const done = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await done;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export async function launchBrowser() {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+/** Fills and submits the capture form, then waits for the "saved" message. */
+export async function capture(page, { channel, nickname, description }) {
+  await page.selectOption('[data-testid="channel"]', channel);
+  await page.fill('[data-testid="nickname"]', nickname);
+  await page.fill('[data-testid="description"]', description);
+  await page.click('[data-testid="save"]');
+  await page.waitForSelector('[data-testid="form-message"].ok');
+}
+
+/** The records a page shows, as sorted `nickname | description` strings. */
+export async function shownRecords(page) {
+  const items = await page.$$eval('[data-testid="record"]', (els) =>
+    els.map(
+      (el) =>
+        el.querySelector('[data-testid="record-nickname"]').textContent.trim() +
+        " | " +
+        el.querySelector('[data-testid="record-description"]').textContent.trim(),
+    ),
+  );
+  return items.sort();
+}
+
+/** Waits until the page shows exactly `want` (sorted strings), 20 s at most. */
+export async function waitForRecords(page, want, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  let got;
+  for (;;) {
+    got = await shownRecords(page);
+    if (JSON.stringify(got) === JSON.stringify([...want].sort())) return got;
+    if (Date.now() > deadline) {
+      throw new Error(`records shown: ${JSON.stringify(got)}; wanted ${JSON.stringify(want)}`);
+    }
+    await page.waitForTimeout(100);
+  }
+}

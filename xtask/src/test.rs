@@ -1,0 +1,139 @@
+//! `cargo xtask test`: the whole suite, as CI runs it, ending with one
+//! `N passed, N failed` line summed over every runner.
+
+use crate::shell::{cmd, root, run, run_captured};
+use crate::tools;
+
+#[derive(Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    /// Adds cargo's `test result: ok. N passed; M failed; ...` lines.
+    fn add_cargo(&mut self, out: &str) {
+        for line in out.lines().filter(|l| l.starts_with("test result:")) {
+            self.passed += number_before(line, " passed");
+            self.failed += number_before(line, " failed");
+        }
+    }
+
+    /// Adds node's test runner summary (`# pass N`, `# fail N`) or
+    /// wasm-bindgen-test's (`test result: ...`, same as cargo's).
+    fn add_node(&mut self, out: &str) {
+        for line in out.lines() {
+            let l = line.trim_start_matches(['ℹ', ' ', '#']);
+            if let Some(n) = l.strip_prefix("pass ") {
+                self.passed += n.trim().parse::<u64>().unwrap_or(0);
+            } else if let Some(n) = l.strip_prefix("fail ") {
+                self.failed += n.trim().parse::<u64>().unwrap_or(0);
+            }
+        }
+    }
+
+    fn step(&mut self, name: &str, result: Result<(), String>) {
+        if let Err(e) = result {
+            self.failures.push(format!("{name}: {e}"));
+        }
+    }
+}
+
+fn number_before(line: &str, word: &str) -> u64 {
+    let Some(end) = line.find(word) else { return 0 };
+    let digits: String = line[..end]
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    digits.parse().unwrap_or(0)
+}
+
+/// Runs every suite even if an earlier one failed, then reports all failures.
+pub fn run_tests(args: &[String]) -> Result<(), String> {
+    if let Some(a) = args.first() {
+        return Err(format!("`cargo xtask test` takes no options (got `{a}`)"));
+    }
+    tools::ensure_build_tools()?;
+    tools::ensure_browser()?;
+    let mut tally = Tally::default();
+
+    println!("\n== unit, property and integration tests (native) ==");
+    let (r, out) = run_captured(cmd(
+        "cargo",
+        &["test", "--workspace", "--exclude", "closeloop-app"],
+    ));
+    tally.add_cargo(&out);
+    tally.step("native tests", r);
+
+    println!("\n== wasm tests in headless Chromium ==");
+    let mut wasm = cmd(
+        "cargo",
+        &[
+            "test",
+            "-p",
+            "closeloop-app",
+            "--target",
+            "wasm32-unknown-unknown",
+        ],
+    );
+    wasm.env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
+    let (r, out) = run_captured(wasm);
+    tally.add_cargo(&out);
+    tally.step("wasm tests", r);
+
+    println!("\n== end-to-end tests (Playwright, release PWA, real server) ==");
+    let built =
+        tools::build_pwa().and_then(|()| run(cmd("cargo", &["build", "-p", "closeloop-server"])));
+    match built {
+        Ok(()) => {
+            let mut e2e = cmd(
+                "node",
+                &[
+                    "--test",
+                    "--test-reporter=spec",
+                    "--test-concurrency=1",
+                    "tests/e2e/",
+                ],
+            );
+            e2e.env(
+                "CLOSELOOP_SERVER_BIN",
+                root().join("target/debug/closeloop-server"),
+            )
+            .env("CLOSELOOP_DIST_DIR", root().join("dist"));
+            let (r, out) = run_captured(e2e);
+            tally.add_node(&out);
+            tally.step("end-to-end tests", r);
+        }
+        Err(e) => tally.step("end-to-end build", Err(e)),
+    }
+
+    println!();
+    for f in &tally.failures {
+        println!("FAILED {f}");
+    }
+    println!("{} passed, {} failed", tally.passed, tally.failed);
+    if tally.failures.is_empty() && tally.failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{} suite(s) failed", tally.failures.len().max(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_cargo_and_node_summaries() {
+        let mut t = Tally::default();
+        t.add_cargo("test result: ok. 13 passed; 0 failed; 0 ignored\ntest result: FAILED. 2 passed; 3 failed;\n");
+        t.add_node("ℹ tests 4\nℹ pass 3\nℹ fail 1\n# pass 2\n");
+        assert_eq!((t.passed, t.failed), (20, 4));
+    }
+}
