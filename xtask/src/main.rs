@@ -4,8 +4,10 @@
 //!   and the server, run it on 127.0.0.1 with demo data.
 //! - `test`: every test (unit, property, wasm in headless Chromium,
 //!   end-to-end with Playwright), ending with one summary line.
+//! - `bench pwa`: sizes of what a tablet downloads on first load.
 //! - `dist`: only build the PWA into `dist/`.
 
+mod bench;
 mod serve;
 mod shell;
 mod test;
@@ -22,9 +24,12 @@ fn main() -> ExitCode {
     let result = match cmd {
         "serve" => serve::run_serve(rest),
         "test" => test::run_tests(rest),
+        "bench" => bench::run_bench(rest),
         "dist" => tools::ensure_build_tools().and_then(|()| tools::build_pwa()),
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <serve [--port N] [--data-dir DIR] | test | dist>");
+            println!(
+                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test | bench pwa | dist>"
+            );
             Ok(())
         }
         other => Err(format!("unknown command `{other}`; try `cargo xtask help`")),

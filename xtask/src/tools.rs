@@ -33,13 +33,20 @@ pub fn ensure_build_tools() -> Result<(), String> {
     ensure_npm_packages()
 }
 
-/// Debian's Chromium and its matching ChromeDriver, installed with apt if missing.
+/// Debian's Chromium, its matching ChromeDriver, and a CJK font so
+/// screenshots show Chinese text, installed with apt if missing.
 pub fn ensure_browser() -> Result<(), String> {
-    if Path::new("/usr/bin/chromium").exists() && Path::new("/usr/bin/chromedriver").exists() {
+    let present = ["/usr/bin/chromium", "/usr/bin/chromedriver", CJK_FONT]
+        .iter()
+        .all(|p| Path::new(p).exists());
+    if present {
         return Ok(());
     }
-    apt_install(&["chromium", "chromium-driver"])
+    apt_install(&["chromium", "chromium-driver", "fonts-wqy-microhei"])
 }
+
+/// Installed by Debian's `fonts-wqy-microhei` (small; enough for the UI's Chinese).
+const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
 
 /// Installs Debian packages, as root directly or through sudo.
 pub fn apt_install(packages: &[&str]) -> Result<(), String> {
