@@ -54,7 +54,7 @@ pub fn App() -> impl IntoView {
             </header>
             {move || match repo.get() {
                 None => view! { <p class="loading">{move || t("list.loading")}</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="problem" role="alert">{e}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="problem banner" role="alert">{e}</p> }.into_any(),
                 Some(Ok(repo)) => view! { <Ready repo /> }.into_any(),
             }}
         </Router>

@@ -106,10 +106,10 @@ impl Relay {
                 return self.execute(fx).await;
             }
         };
-        if let Some(id) = msg.document_id() {
-            if let Err(reason) = self.ensure_loaded(id).await {
-                return self.execute(vec![Effect::Close { conn, reason }]).await;
-            }
+        if let Some(id) = msg.document_id()
+            && let Err(reason) = self.ensure_loaded(id).await
+        {
+            return self.execute(vec![Effect::Close { conn, reason }]).await;
         }
         let fx = self.hub.handle(conn, msg);
         self.execute(fx).await;

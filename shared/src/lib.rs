@@ -5,7 +5,9 @@
 //! as data ([`sync::Effect`]) so both IO edges stay thin and the rules are
 //! tested without a browser or a network.
 
+pub mod calendar;
 pub mod record;
+pub mod sla;
 pub mod sync;
 
 pub use record::{FeedbackDraft, FeedbackRecord, RecordError};

@@ -153,15 +153,15 @@ fn the_relay_persists_before_it_acknowledges() {
     let mut persists = 0;
     while let Some((to, conn, frame)) = net.queue.pop_front() {
         let fx = net.nodes[to].receive(conn, &frame);
-        if to == 0 {
-            if let Some(p) = fx.iter().position(|e| matches!(e, Effect::Persist { .. })) {
-                persists += 1;
-                let first_send = fx.iter().position(|e| matches!(e, Effect::Send { .. }));
-                assert!(
-                    first_send.is_none_or(|s| p < s),
-                    "persist must come before any reply"
-                );
-            }
+        if to == 0
+            && let Some(p) = fx.iter().position(|e| matches!(e, Effect::Persist { .. }))
+        {
+            persists += 1;
+            let first_send = fx.iter().position(|e| matches!(e, Effect::Send { .. }));
+            assert!(
+                first_send.is_none_or(|s| p < s),
+                "persist must come before any reply"
+            );
         }
         net.apply(to, fx);
     }

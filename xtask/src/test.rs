@@ -62,6 +62,39 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
     tools::ensure_browser()?;
     let mut tally = Tally::default();
 
+    println!("\n== lints: rustfmt and clippy ==");
+    tally.step("rustfmt", run(cmd("cargo", &["fmt", "--all", "--check"])));
+    tally.step(
+        "clippy",
+        run(cmd(
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ],
+        ))
+        .and_then(|()| {
+            run(cmd(
+                "cargo",
+                &[
+                    "clippy",
+                    "-p",
+                    "closeloop-app",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ))
+        }),
+    );
+
     println!("\n== unit, property and integration tests (native) ==");
     let (r, out) = run_captured(cmd(
         "cargo",

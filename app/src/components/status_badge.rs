@@ -23,6 +23,6 @@ pub fn StatusBadge() -> impl IntoView {
                 SyncStatus::Connecting => t("status.connecting"),
             }}
         </div>
-        {move || problem.get().map(|p| view! { <p class="problem" role="alert">{p}</p> })}
+        {move || problem.get().map(|p| view! { <p class="problem banner" role="alert">{p}</p> })}
     }
 }

@@ -301,10 +301,12 @@ impl SyncHub {
                 },
             ) => self.receive_sync(conn, document_id, &data),
             (Some(_), Message::DocUnavailable { document_id, .. }) => {
-                if let Some(e) = self.docs.get(&document_id) {
-                    if e.wanted && e.doc.get_heads().is_empty() {
-                        self.evict(&document_id);
-                    }
+                if self
+                    .docs
+                    .get(&document_id)
+                    .is_some_and(|e| e.wanted && e.doc.get_heads().is_empty())
+                {
+                    self.evict(&document_id);
                 }
                 vec![Effect::Unavailable { document_id }]
             }

@@ -1,0 +1,526 @@
+//! SLA policies and clocks: when a first response and a resolution are due
+//! for a record, and whether it is on track, near due, overdue, met or
+//! breached (S003 §2 defaults; S000 §3 and S002 §5 as selectable variants).
+
+use std::collections::BTreeMap;
+
+use crate::calendar::{CalendarError, WorkingCalendar};
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// Priority levels of S003 §2.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum Priority {
+    /// Many or high-value customers affected, business down.
+    P0,
+    /// Important, blocks a customer.
+    P1,
+    /// Normal.
+    P2,
+    /// Suggestion or praise.
+    P3,
+}
+
+impl Priority {
+    /// Every priority, most urgent first.
+    pub const ALL: [Priority; 4] = [Priority::P0, Priority::P1, Priority::P2, Priority::P3];
+
+    /// The stored key (`"P0"` …).
+    pub fn key(self) -> &'static str {
+        match self {
+            Priority::P0 => "P0",
+            Priority::P1 => "P1",
+            Priority::P2 => "P2",
+            Priority::P3 => "P3",
+        }
+    }
+
+    /// Parses a stored key; `None` for anything else.
+    pub fn from_key(s: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.key() == s)
+    }
+}
+
+/// How long a target allows, and on which clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SlaDuration {
+    /// Round-the-clock hours (P0: business down does not wait for Monday).
+    CalendarHours(u32),
+    /// Hours of business time on the working calendar.
+    BusinessHours(u32),
+    /// Working days, each worth one working day's business hours.
+    WorkingDays(u32),
+}
+
+/// First-response and resolution targets of one priority; `None` = no deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Targets {
+    pub first_response: Option<SlaDuration>,
+    pub resolution: Option<SlaDuration>,
+}
+
+/// A named set of targets per priority; admins choose and edit one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SlaPolicy {
+    pub name: String,
+    pub targets: BTreeMap<Priority, Targets>,
+    /// Stop the resolution clock while waiting for the customer.
+    pub pause_while_waiting: bool,
+    /// Near due when no more than this share of the target is left.
+    pub near_due_percent: u8,
+}
+
+impl Default for SlaPolicy {
+    fn default() -> Self {
+        SlaPolicy::s003()
+    }
+}
+
+impl SlaPolicy {
+    fn with(
+        name: &str,
+        targets: [(Priority, Option<SlaDuration>, Option<SlaDuration>); 4],
+    ) -> Self {
+        SlaPolicy {
+            name: name.into(),
+            targets: targets
+                .into_iter()
+                .map(|(p, first_response, resolution)| {
+                    (
+                        p,
+                        Targets {
+                            first_response,
+                            resolution,
+                        },
+                    )
+                })
+                .collect(),
+            pause_while_waiting: true,
+            near_due_percent: 20,
+        }
+    }
+
+    /// S003 §2, the default: P0 2 h / 24 h round the clock; P1 4 business
+    /// hours / 3 working days; P2 1 / 7 working days; P3 recorded within 3
+    /// working days, no resolution deadline.
+    pub fn s003() -> Self {
+        use SlaDuration::*;
+        SlaPolicy::with(
+            "S003",
+            [
+                (
+                    Priority::P0,
+                    Some(CalendarHours(2)),
+                    Some(CalendarHours(24)),
+                ),
+                (Priority::P1, Some(BusinessHours(4)), Some(WorkingDays(3))),
+                (Priority::P2, Some(WorkingDays(1)), Some(WorkingDays(7))),
+                (Priority::P3, Some(WorkingDays(3)), None),
+            ],
+        )
+    }
+
+    /// S000 §3: urgent (P0, P1) answered within 24 h, normal within 3 working days.
+    pub fn s000() -> Self {
+        use SlaDuration::*;
+        SlaPolicy::with(
+            "S000",
+            [
+                (Priority::P0, Some(CalendarHours(24)), None),
+                (Priority::P1, Some(CalendarHours(24)), None),
+                (Priority::P2, Some(WorkingDays(3)), None),
+                (Priority::P3, Some(WorkingDays(3)), None),
+            ],
+        )
+    }
+
+    /// S002 §5: registered and classified within 24 h, processed within 7 working days.
+    pub fn s002() -> Self {
+        use SlaDuration::*;
+        let t = (Some(CalendarHours(24)), Some(WorkingDays(7)));
+        SlaPolicy::with(
+            "S002",
+            [
+                (Priority::P0, t.0, t.1),
+                (Priority::P1, t.0, t.1),
+                (Priority::P2, t.0, t.1),
+                (Priority::P3, t.0, t.1),
+            ],
+        )
+    }
+}
+
+/// Where a record stands against one target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum SlaState {
+    OnTrack,
+    /// Little time left: shown prominently, the supervisor is told.
+    NearDue,
+    /// Past due and not done: escalates.
+    Overdue,
+    /// The clock is stopped while waiting for the customer.
+    Paused,
+    /// Done in time.
+    Met,
+    /// Done, but late.
+    Breached,
+}
+
+/// One target's clock as of `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SlaClock {
+    pub due_at_ms: i64,
+    pub state: SlaState,
+    /// Target time still left on the target's own clock (negative when late).
+    pub remaining_ms: i64,
+}
+
+/// What the clocks need to know about a record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlaFacts {
+    pub received_at_ms: i64,
+    pub first_response_at_ms: Option<i64>,
+    pub resolved_at_ms: Option<i64>,
+    /// Waiting-for-customer intervals; an open one has no end yet.
+    pub pauses: Vec<(i64, Option<i64>)>,
+}
+
+/// Both clocks of a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct SlaStatus {
+    pub first_response: Option<SlaClock>,
+    pub resolution: Option<SlaClock>,
+}
+
+impl SlaPolicy {
+    /// Evaluates both clocks of a record at `now_ms`.
+    pub fn evaluate(
+        &self,
+        calendar: &WorkingCalendar,
+        priority: Priority,
+        facts: &SlaFacts,
+        now_ms: i64,
+    ) -> Result<SlaStatus, CalendarError> {
+        let Some(targets) = self.targets.get(&priority) else {
+            return Ok(SlaStatus {
+                first_response: None,
+                resolution: None,
+            });
+        };
+        let first_response = targets
+            .first_response
+            .map(|d| {
+                self.clock(
+                    calendar,
+                    d,
+                    facts.received_at_ms,
+                    facts.first_response_at_ms,
+                    &[],
+                    now_ms,
+                )
+            })
+            .transpose()?;
+        let pauses: &[(i64, Option<i64>)] = if self.pause_while_waiting {
+            &facts.pauses
+        } else {
+            &[]
+        };
+        let resolution = targets
+            .resolution
+            .map(|d| {
+                self.clock(
+                    calendar,
+                    d,
+                    facts.received_at_ms,
+                    facts.resolved_at_ms,
+                    pauses,
+                    now_ms,
+                )
+            })
+            .transpose()?;
+        Ok(SlaStatus {
+            first_response,
+            resolution,
+        })
+    }
+
+    fn clock(
+        &self,
+        cal: &WorkingCalendar,
+        duration: SlaDuration,
+        start: i64,
+        done: Option<i64>,
+        pauses: &[(i64, Option<i64>)],
+        now: i64,
+    ) -> Result<SlaClock, CalendarError> {
+        let (target, business) = match duration {
+            SlaDuration::CalendarHours(h) => (i64::from(h) * HOUR_MS, false),
+            SlaDuration::BusinessHours(h) => (i64::from(h) * HOUR_MS, true),
+            SlaDuration::WorkingDays(d) => (i64::from(d) * cal.business_ms_per_day(), true),
+        };
+        let span = |a: i64, b: i64| {
+            if business {
+                cal.business_between(a, b)
+            } else {
+                (b - a).max(0)
+            }
+        };
+        let add = |a: i64, amount: i64| {
+            if business {
+                cal.add_business(a, amount)
+            } else {
+                Ok(a + amount)
+            }
+        };
+        let end_of = |p: &(i64, Option<i64>)| p.1.unwrap_or(now.max(p.0));
+        // Paused time before the due moment pushes the due moment out; repeat
+        // until it settles (each round can only add pauses, so it converges).
+        let mut due = add(start, target)?;
+        for _ in 0..pauses.len() + 1 {
+            let paused: i64 = pauses
+                .iter()
+                .map(|p| span(p.0.max(start), end_of(p).min(due)))
+                .sum();
+            let next = add(start, target + paused)?;
+            if next == due {
+                break;
+            }
+            due = next;
+        }
+        let at = done.unwrap_or(now);
+        let paused_until_at: i64 = pauses
+            .iter()
+            .map(|p| span(p.0.max(start), end_of(p).min(at)))
+            .sum();
+        let remaining = target - (span(start, at) - paused_until_at);
+        let paused_now = done.is_none()
+            && pauses
+                .iter()
+                .any(|p| p.0 <= now && p.1.is_none_or(|e| e > now));
+        let state = match done {
+            Some(d) if d <= due => SlaState::Met,
+            Some(_) => SlaState::Breached,
+            None if now > due => SlaState::Overdue,
+            None if paused_now => SlaState::Paused,
+            None if remaining * 100 <= target * i64::from(self.near_due_percent) => {
+                SlaState::NearDue
+            }
+            None => SlaState::OnTrack,
+        };
+        Ok(SlaClock {
+            due_at_ms: due,
+            state,
+            remaining_ms: remaining,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{FixedOffset, NaiveDateTime, TimeZone};
+
+    fn at(s: &str) -> i64 {
+        let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .from_local_datetime(&naive)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    fn show(ms: i64) -> String {
+        FixedOffset::east_opt(8 * 3600)
+            .unwrap()
+            .timestamp_millis_opt(ms)
+            .unwrap()
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    }
+
+    fn facts(received: &str) -> SlaFacts {
+        SlaFacts {
+            received_at_ms: at(received),
+            ..SlaFacts::default()
+        }
+    }
+
+    #[test]
+    fn s003_due_times_table() {
+        let cal = WorkingCalendar::default();
+        let policy = SlaPolicy::s003();
+        // (priority, received, first response due, resolution due)
+        let cases = [
+            (
+                Priority::P0,
+                "2026-11-20 17:00",
+                Some("2026-11-20 19:00"),
+                Some("2026-11-21 17:00"),
+            ),
+            (
+                Priority::P1,
+                "2026-11-20 17:00",
+                Some("2026-11-23 12:00"),
+                Some("2026-11-25 17:00"),
+            ),
+            (
+                Priority::P2,
+                "2026-11-23 10:00",
+                Some("2026-11-24 10:00"),
+                Some("2026-12-02 10:00"),
+            ),
+            (
+                Priority::P3,
+                "2026-11-23 10:00",
+                Some("2026-11-26 10:00"),
+                None,
+            ),
+            (
+                Priority::P2,
+                "2026-09-30 10:00",
+                Some("2026-10-08 10:00"),
+                Some("2026-10-15 10:00"),
+            ),
+            (
+                Priority::P1,
+                "2026-12-31 16:00",
+                Some("2027-01-01 11:00"),
+                Some("2027-01-05 16:00"),
+            ),
+        ];
+        for (p, received, fr, res) in cases {
+            let s = policy
+                .evaluate(&cal, p, &facts(received), at(received))
+                .unwrap();
+            assert_eq!(
+                s.first_response.map(|c| show(c.due_at_ms)).as_deref(),
+                fr,
+                "{p:?} {received} first response"
+            );
+            assert_eq!(
+                s.resolution.map(|c| show(c.due_at_ms)).as_deref(),
+                res,
+                "{p:?} {received} resolution"
+            );
+        }
+    }
+
+    #[test]
+    fn states_follow_the_clock() {
+        let cal = WorkingCalendar::default();
+        let policy = SlaPolicy::s003();
+        let f = facts("2026-11-23 10:00"); // P1: 4 business hours, lunch skipped: due 15:00
+        let state = |now: &str| {
+            policy
+                .evaluate(&cal, Priority::P1, &f, at(now))
+                .unwrap()
+                .first_response
+                .unwrap()
+        };
+        assert_eq!(state("2026-11-23 11:00").state, SlaState::OnTrack);
+        assert_eq!(
+            state("2026-11-23 13:20").state,
+            SlaState::OnTrack,
+            "100 of 240 minutes left"
+        );
+        assert_eq!(
+            state("2026-11-23 14:20").state,
+            SlaState::NearDue,
+            "40 of 240 minutes left"
+        );
+        assert_eq!(state("2026-11-23 15:01").state, SlaState::Overdue);
+        assert!(state("2026-11-23 16:00").remaining_ms < 0);
+        let answered = SlaFacts {
+            first_response_at_ms: Some(at("2026-11-23 13:00")),
+            ..f.clone()
+        };
+        let c = policy
+            .evaluate(&cal, Priority::P1, &answered, at("2026-11-24 09:00"))
+            .unwrap();
+        assert_eq!(c.first_response.unwrap().state, SlaState::Met);
+        let late = SlaFacts {
+            first_response_at_ms: Some(at("2026-11-23 16:00")),
+            ..f
+        };
+        let c = policy
+            .evaluate(&cal, Priority::P1, &late, at("2026-11-24 09:00"))
+            .unwrap();
+        assert_eq!(c.first_response.unwrap().state, SlaState::Breached);
+    }
+
+    #[test]
+    fn waiting_for_the_customer_pauses_the_resolution_clock() {
+        let cal = WorkingCalendar::default();
+        let mut policy = SlaPolicy::s003();
+        // P1 resolution: 3 working days from Mon 10:00 = Thu 10:00.
+        let paused = SlaFacts {
+            pauses: vec![(at("2026-11-24 10:00"), Some(at("2026-11-25 10:00")))],
+            ..facts("2026-11-23 10:00")
+        };
+        let s = policy
+            .evaluate(&cal, Priority::P1, &paused, at("2026-11-24 11:00"))
+            .unwrap();
+        assert_eq!(
+            show(s.resolution.unwrap().due_at_ms),
+            "2026-11-27 10:00",
+            "one working day later"
+        );
+        assert_eq!(s.resolution.unwrap().state, SlaState::Paused);
+        assert_eq!(
+            show(s.first_response.unwrap().due_at_ms),
+            "2026-11-23 15:00",
+            "first response is never paused"
+        );
+        // An open pause keeps pushing the due time while it lasts.
+        let open = SlaFacts {
+            pauses: vec![(at("2026-11-24 10:00"), None)],
+            ..facts("2026-11-23 10:00")
+        };
+        let s = policy
+            .evaluate(&cal, Priority::P1, &open, at("2026-11-26 10:00"))
+            .unwrap();
+        assert_eq!(
+            show(s.resolution.unwrap().due_at_ms),
+            "2026-11-30 10:00",
+            "two paused days"
+        );
+        // A policy without pauses ignores them.
+        policy.pause_while_waiting = false;
+        let s = policy
+            .evaluate(&cal, Priority::P1, &paused, at("2026-11-24 11:00"))
+            .unwrap();
+        assert_eq!(show(s.resolution.unwrap().due_at_ms), "2026-11-26 10:00");
+    }
+
+    #[test]
+    fn variant_policies_follow_their_documents() {
+        let cal = WorkingCalendar::default();
+        let f = facts("2026-11-20 17:00"); // a Friday
+        let s000 = SlaPolicy::s000()
+            .evaluate(&cal, Priority::P2, &f, f.received_at_ms)
+            .unwrap();
+        assert_eq!(
+            show(s000.first_response.unwrap().due_at_ms),
+            "2026-11-25 17:00"
+        );
+        assert_eq!(s000.resolution, None);
+        let s002 = SlaPolicy::s002()
+            .evaluate(&cal, Priority::P3, &f, f.received_at_ms)
+            .unwrap();
+        assert_eq!(
+            show(s002.first_response.unwrap().due_at_ms),
+            "2026-11-21 17:00"
+        );
+        assert_eq!(show(s002.resolution.unwrap().due_at_ms), "2026-12-01 17:00");
+    }
+
+    #[test]
+    fn priority_keys_round_trip() {
+        for p in Priority::ALL {
+            assert_eq!(Priority::from_key(p.key()), Some(p));
+        }
+        assert_eq!(Priority::from_key("P9"), None);
+    }
+}
