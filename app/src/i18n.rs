@@ -72,12 +72,6 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
         "list.cancel" => ("取消", "Cancel"),
         "list.received" => ("接收时间", "Received"),
         "list.loading" => ("正在打开本地数据…", "Opening local data…"),
-        "channel.face_to_face" => ("面对面访谈", "Face-to-face interview"),
-        "channel.onsite_survey" => ("现场问卷", "On-site survey"),
-        "channel.store_box" => ("门店意见箱", "Store suggestion box"),
-        "channel.phone" => ("电话", "Phone"),
-        "channel.sales_visit" => ("销售拜访", "Sales visit"),
-        "channel.other" => ("其他", "Other"),
         "error.storage" => (
             "本机存储失败，记录未保存：",
             "Local storage failed, nothing was saved: ",

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use automerge::Automerge;
 use closeloop_shared::record::{FeedbackDraft, FeedbackRecord, RecordError, edit_description};
 use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, SharePolicy, SyncHub};
+use closeloop_shared::taxonomy::Taxonomy;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
@@ -39,6 +40,8 @@ pub struct Repo {
     pub status: RwSignal<SyncStatus>,
     /// The last storage or sync problem, for the banner.
     pub problem: RwSignal<Option<String>>,
+    /// Channels and categories; the defaults until admins can edit them.
+    pub taxonomy: std::sync::Arc<Taxonomy>,
 }
 
 pub(crate) struct Inner {
@@ -88,16 +91,20 @@ impl Repo {
             version: inner.version,
             status: inner.status,
             problem: inner.problem,
+            taxonomy: std::sync::Arc::new(Taxonomy::default()),
             inner: SendWrapper::new(inner),
         })
     }
 
     /// Validates and saves a new record; returns once it is durable on this device.
     pub async fn capture(&self, draft: FeedbackDraft) -> Result<DocumentId, SaveError> {
-        let draft = draft.validate().map_err(SaveError::Invalid)?;
+        let draft = draft.validate(&self.taxonomy).map_err(SaveError::Invalid)?;
         let id = DocumentId::from_bytes(random_bytes());
         let now = js_sys::Date::now() as i64;
-        self.save(id, move |doc| draft.write_new(doc, now)).await?;
+        let taxonomy = self.taxonomy.clone();
+        let by = self.inner.hub.borrow().peer_id().to_string();
+        self.save(id, move |doc| draft.write_new(doc, &taxonomy, &by, now))
+            .await?;
         Ok(id)
     }
 

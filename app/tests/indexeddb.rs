@@ -4,6 +4,7 @@ use automerge::Automerge;
 use closeloop_app::store::LocalStore;
 use closeloop_shared::record::edit_description;
 use closeloop_shared::sync::DocumentId;
+use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::{FeedbackDraft, FeedbackRecord};
 use wasm_bindgen_test::*;
 
@@ -24,8 +25,14 @@ fn captured() -> Automerge {
         channel: "onsite_survey".into(),
         nickname: "张阿姨".into(),
         description: "活动现场指引牌太少，找不到签到处。".into(),
+        ..FeedbackDraft::default()
     }
-    .write_new(&mut doc, 1_790_000_000_000)
+    .write_new(
+        &mut doc,
+        &Taxonomy::default(),
+        "tablet-1",
+        1_790_000_000_000,
+    )
     .unwrap();
     doc
 }

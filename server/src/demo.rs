@@ -3,6 +3,7 @@
 use automerge::Automerge;
 use closeloop_shared::FeedbackDraft;
 use closeloop_shared::sync::DocumentId;
+use closeloop_shared::taxonomy::Taxonomy;
 
 use crate::storage::{Storage, StorageError};
 
@@ -29,15 +30,20 @@ pub async fn seed_if_empty(storage: &Storage, now_ms: i64) -> Result<usize, Stor
     if !storage.changed_after(0, 1).await?.is_empty() {
         return Ok(0);
     }
+    let taxonomy = Taxonomy::default();
     for (i, (channel, nickname, text)) in DEMO.iter().enumerate() {
         let draft = FeedbackDraft {
             channel: (*channel).into(),
             nickname: (*nickname).into(),
             description: (*text).into(),
+            ..FeedbackDraft::default()
         };
         let mut doc = Automerge::new();
         let received = now_ms - (DEMO.len() - i) as i64 * 3_600_000;
-        if draft.write_new(&mut doc, received).is_err() {
+        if draft
+            .write_new(&mut doc, &taxonomy, "demo", received)
+            .is_err()
+        {
             continue;
         }
         let mut id = [0u8; 16];

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use closeloop_server::{Application, Config};
 use closeloop_shared::sync::{DocumentId, Effect, Message, SharePolicy, SyncHub};
+use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::{FeedbackDraft, FeedbackRecord};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -123,10 +124,13 @@ impl Client {
             channel: "store_box".into(),
             nickname: "李先生".into(),
             description: text.into(),
+            ..FeedbackDraft::default()
         };
         let fx = self
             .hub
-            .change(id, |d| draft.write_new(d, 1_700_000_000_000))
+            .change(id, |d| {
+                draft.write_new(d, &Taxonomy::default(), "tablet", 1_700_000_000_000)
+            })
             .unwrap();
         self.run(fx).await;
         self.settle().await;
@@ -195,7 +199,7 @@ async fn a_record_synced_by_a_tablet_survives_a_restart_and_reaches_head_office(
         .await
         .expect("record present after restart");
     assert_eq!(record.description, "收银台排队太久");
-    assert_eq!(record.nickname, "李先生");
+    assert_eq!(record.customer, "李先生");
     app.stop().await;
 }
 

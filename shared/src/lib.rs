@@ -9,5 +9,7 @@ pub mod calendar;
 pub mod record;
 pub mod sla;
 pub mod sync;
+pub mod taxonomy;
+pub mod workflow;
 
 pub use record::{FeedbackDraft, FeedbackRecord, RecordError};

@@ -6,6 +6,7 @@ use std::collections::{HashMap, VecDeque};
 use automerge::Automerge;
 use closeloop_shared::record::edit_description;
 use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub};
+use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::{FeedbackDraft, FeedbackRecord};
 
 /// Node 0 is the relay; every other node has one connection to it.
@@ -85,9 +86,12 @@ impl Net {
             channel: "face_to_face".into(),
             nickname: format!("客户{node}"),
             description: text.into(),
+            ..FeedbackDraft::default()
         };
         let fx = self.nodes[node]
-            .change(id, |doc| draft.write_new(doc, 1_000))
+            .change(id, |doc| {
+                draft.write_new(doc, &Taxonomy::default(), "tablet", 1_000)
+            })
             .unwrap();
         self.apply(node, fx);
     }

@@ -5,7 +5,7 @@ use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::i18n::{format_time, lang, record_error, t, tr};
+use crate::i18n::{Lang, format_time, lang, record_error, t, tr};
 use crate::repo::{Repo, SaveError};
 
 /// A card listing records, newest first; `editable` adds in-place editing.
@@ -48,7 +48,13 @@ fn RecordItem(id: DocumentId, record: FeedbackRecord, editable: bool) -> impl In
     let editing = RwSignal::new(false);
     let draft = RwSignal::new(record.description.clone());
     let error = RwSignal::new(None::<String>);
-    let channel_key = format!("channel.{}", record.channel);
+    let taxonomy = expect_context::<Repo>().taxonomy;
+    let channel = record.channel.clone();
+    let channel_label = move || match (taxonomy.channel(&channel), lang().get()) {
+        (Some(c), Lang::Zh) => c.label.zh.clone(),
+        (Some(c), Lang::En) => c.label.en.clone(),
+        (None, _) => channel.clone(),
+    };
     let save = move |_| {
         let repo = expect_context::<Repo>();
         let l = lang();
@@ -70,8 +76,8 @@ fn RecordItem(id: DocumentId, record: FeedbackRecord, editable: bool) -> impl In
         <li class="record" data-testid="record" data-doc-id=id.to_string()>
             <div class="meta">
                 <time title=move || t("list.received")>{format_time(record.received_at_ms)}</time>
-                <span class="channel">{move || t(&channel_key)}</span>
-                <strong class="nickname" data-testid="record-nickname">{record.nickname.clone()}</strong>
+                <span class="channel">{channel_label}</span>
+                <strong class="nickname" data-testid="record-nickname">{record.customer.clone()}</strong>
             </div>
             <Show
                 when=move || editing.get()

@@ -2,20 +2,24 @@
 //! device holds.
 
 use closeloop_shared::FeedbackDraft;
-use closeloop_shared::record::FIELD_CHANNELS;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::RecordList;
-use crate::i18n::{lang, record_error, t, tr};
+use crate::i18n::{Lang, lang, record_error, t, tr};
 use crate::repo::{Repo, SaveError};
 
 /// Capture form and the local record list.
 #[component]
 pub fn FieldPage() -> impl IntoView {
     let repo = expect_context::<Repo>();
-    let channel = RwSignal::new(FIELD_CHANNELS[0].to_string());
+    let channels: Vec<(String, String, String)> = repo
+        .taxonomy
+        .field_channels()
+        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
+        .collect();
+    let channel = RwSignal::new(channels.first().map(|c| c.0.clone()).unwrap_or_default());
     let nickname = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     // (succeeded, text) of the last save.
@@ -33,6 +37,7 @@ pub fn FieldPage() -> impl IntoView {
             channel: channel.get_untracked(),
             nickname: nickname.get_untracked(),
             description: description.get_untracked(),
+            ..FeedbackDraft::default()
         };
         let repo = repo.clone();
         spawn_local(async move {
@@ -62,11 +67,11 @@ pub fn FieldPage() -> impl IntoView {
                         prop:value=move || channel.get()
                         on:change=move |ev| channel.set(event_target_value(&ev))
                     >
-                        {FIELD_CHANNELS
-                            .iter()
-                            .map(|c| {
-                                let key = format!("channel.{c}");
-                                view! { <option value=*c>{move || t(&key)}</option> }
+                        {channels
+                            .into_iter()
+                            .map(|(key, zh, en)| {
+                                let label = move || if l.get() == Lang::En { en.clone() } else { zh.clone() };
+                                view! { <option value=key>{label}</option> }
                             })
                             .collect_view()}
                     </select>

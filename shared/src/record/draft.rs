@@ -1,0 +1,172 @@
+//! What the capture form hands over, and the customer's contact details,
+//! which are personal data and so never written into the document.
+
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{Automerge, ObjType, ROOT};
+
+use super::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS, RecordError, SCHEMA_VERSION, timestamp};
+use crate::taxonomy::{Taxonomy, TermList};
+
+/// A new record as captured. Contact details are not part of it: the IO
+/// layer stores them apart and passes only their key as `contact_ref`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedbackDraft {
+    pub channel: String,
+    /// Customer nickname or id; no real name needed (S003).
+    pub nickname: String,
+    /// The problem as the customer said it.
+    pub description: String,
+    /// External customer, internal staff or partner (S001).
+    pub source: String,
+    pub order_number: Option<String>,
+    pub contact_ref: Option<String>,
+}
+
+impl Default for FeedbackDraft {
+    fn default() -> Self {
+        FeedbackDraft {
+            channel: String::new(),
+            nickname: String::new(),
+            description: String::new(),
+            source: "external_customer".into(),
+            order_number: None,
+            contact_ref: None,
+        }
+    }
+}
+
+impl FeedbackDraft {
+    /// Checks the draft as the form should, trimming surrounding blanks.
+    pub fn validate(&self, taxonomy: &Taxonomy) -> Result<FeedbackDraft, RecordError> {
+        let nickname = self.nickname.trim();
+        let description = self.description.trim();
+        if taxonomy.channel(&self.channel).is_none() {
+            return Err(RecordError::UnknownChannel(self.channel.clone()));
+        }
+        if !taxonomy.has(TermList::Source, &self.source) {
+            return Err(RecordError::UnknownValue {
+                field: "source",
+                value: self.source.clone(),
+            });
+        }
+        if nickname.is_empty() {
+            return Err(RecordError::NicknameEmpty);
+        }
+        if nickname.chars().count() > MAX_NICKNAME_CHARS {
+            return Err(RecordError::NicknameTooLong);
+        }
+        if description.is_empty() {
+            return Err(RecordError::DescriptionEmpty);
+        }
+        if description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(RecordError::DescriptionTooLong);
+        }
+        let order_number = self
+            .order_number
+            .as_deref()
+            .map(str::trim)
+            .filter(|o| !o.is_empty());
+        if order_number.is_some_and(|o| o.chars().count() > 64) {
+            return Err(RecordError::UnknownValue {
+                field: "order number",
+                value: order_number.unwrap_or_default().into(),
+            });
+        }
+        Ok(FeedbackDraft {
+            channel: self.channel.clone(),
+            nickname: nickname.into(),
+            description: description.into(),
+            source: self.source.clone(),
+            order_number: order_number.map(str::to_string),
+            contact_ref: self.contact_ref.clone(),
+        })
+    }
+
+    /// Validates, then writes a new, empty document as one change by `by`
+    /// at `now_ms` (passed in: the domain reads no clock).
+    pub fn write_new(
+        &self,
+        doc: &mut Automerge,
+        taxonomy: &Taxonomy,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<(), RecordError> {
+        let d = self.validate(taxonomy)?;
+        doc.transact_with::<_, _, RecordError, _>(
+            |_| {
+                CommitOptions::default()
+                    .with_time(now_ms / 1000)
+                    .with_message("capture".to_string())
+            },
+            |tx| {
+                tx.put(ROOT, "schemaVersion", SCHEMA_VERSION)?;
+                tx.put(ROOT, "receivedAt", timestamp(now_ms))?;
+                tx.put(ROOT, "capturedBy", by)?;
+                tx.put(ROOT, "channel", d.channel.as_str())?;
+                tx.put(ROOT, "source", d.source.as_str())?;
+                tx.put(ROOT, "customer", d.nickname.as_str())?;
+                if let Some(o) = &d.order_number {
+                    tx.put(ROOT, "orderNumber", o.as_str())?;
+                }
+                if let Some(c) = &d.contact_ref {
+                    tx.put(ROOT, "contactRef", c.as_str())?;
+                }
+                let text = tx.put_object(ROOT, "description", ObjType::Text)?;
+                tx.splice_text(&text, 0, 0, &d.description)?;
+                tx.put_object(ROOT, "solution", ObjType::Text)?;
+                tx.put_object(ROOT, "aspects", ObjType::Map)?;
+                tx.put_object(ROOT, "attachments", ObjType::List)?;
+                tx.put_object(ROOT, "history", ObjType::List)?;
+                tx.put_object(ROOT, "log", ObjType::List)?;
+                Ok(())
+            },
+        )
+        .map(|_| ())
+        .map_err(|f| f.error)
+    }
+}
+
+/// A customer's contact details: personal data, kept in a store apart from
+/// the documents so an erasure request deletes it without rewriting history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+impl Contact {
+    /// Validates what the customer gave; at least one way to reach them.
+    pub fn parse(phone: Option<&str>, email: Option<&str>) -> Result<Contact, RecordError> {
+        let phone = phone.map(str::trim).filter(|p| !p.is_empty());
+        let email = email.map(str::trim).filter(|e| !e.is_empty());
+        if let Some(p) = phone {
+            let digits = p.chars().filter(char::is_ascii_digit).count();
+            let allowed = p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
+            if !allowed || !(5..=20).contains(&digits) {
+                return Err(RecordError::UnknownValue {
+                    field: "phone number",
+                    value: p.into(),
+                });
+            }
+        }
+        if let Some(e) = email {
+            let ok = e.len() <= 254
+                && e.split_once('@')
+                    .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+                && !e.contains(char::is_whitespace);
+            if !ok {
+                return Err(RecordError::UnknownValue {
+                    field: "email address",
+                    value: e.into(),
+                });
+            }
+        }
+        if phone.is_none() && email.is_none() {
+            return Err(RecordError::Field("contact"));
+        }
+        Ok(Contact {
+            phone: phone.map(str::to_string),
+            email: email.map(str::to_string),
+        })
+    }
+}
