@@ -246,6 +246,8 @@ pub struct HistoryEntry {
 pub struct WorkflowIssue {
     pub entry: HistoryEntry,
     pub reason: String,
+    /// Whether the step still took effect (it applied despite the fork) or was skipped.
+    pub applied: bool,
 }
 
 /// Folds a history (any order: it is sorted by time, author, then action)
@@ -258,23 +260,33 @@ pub fn replay(entries: &[HistoryEntry]) -> (WorkflowState, Vec<WorkflowIssue>) {
     let mut state = WorkflowState::default();
     let mut issues = Vec::new();
     for e in sorted {
-        if e.from != state.status {
-            issues.push(WorkflowIssue {
-                entry: e.clone(),
-                reason: format!(
-                    "made while {:?}, but the merged record was {:?}",
-                    e.from, state.status
-                ),
-            });
-            // A concurrent step from an earlier status is kept only if it still applies.
-        }
+        let forked = e.from != state.status;
         match state.apply(&e.action, e.at_ms) {
-            Ok(next) => state = next,
-            Err(err) if e.from == state.status => issues.push(WorkflowIssue {
+            Ok(next) => {
+                if forked {
+                    issues.push(WorkflowIssue {
+                        entry: e.clone(),
+                        reason: format!(
+                            "made while {:?}, but the merged record was {:?}",
+                            e.from, state.status
+                        ),
+                        applied: true,
+                    });
+                }
+                state = next;
+            }
+            Err(err) => issues.push(WorkflowIssue {
                 entry: e.clone(),
-                reason: err.to_string(),
+                reason: if forked {
+                    format!(
+                        "made while {:?}, but the merged record was {:?}: {err}",
+                        e.from, state.status
+                    )
+                } else {
+                    err.to_string()
+                },
+                applied: false,
             }),
-            Err(_) => {}
         }
     }
     (state, issues)
