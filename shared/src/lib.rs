@@ -8,6 +8,7 @@
 pub mod calendar;
 pub mod record;
 pub mod sla;
+pub mod stats;
 pub mod sync;
 pub mod taxonomy;
 pub mod workflow;

@@ -1,0 +1,242 @@
+//! Service measures as pure functions over records (S001 §7, S002 §4,
+//! S004 §3–4): response timeliness, resolution efficiency, SLA compliance,
+//! first-contact resolution, repeat complaints, satisfaction, volumes.
+//! The server's SQL read model must give the same numbers as these.
+
+use std::collections::BTreeMap;
+
+use chrono::Datelike;
+
+use crate::calendar::{CalendarError, WorkingCalendar};
+use crate::record::{CustomerAnswer, FeedbackRecord};
+use crate::sla::{SlaFacts, SlaPolicy, SlaState};
+use crate::workflow::Action;
+
+/// Count, mean, median and 90th percentile of durations (nearest rank).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct DurationStats {
+    pub count: usize,
+    pub mean_ms: Option<i64>,
+    pub median_ms: Option<i64>,
+    pub p90_ms: Option<i64>,
+}
+
+/// Summarises durations; negative samples (clock skew) count as zero.
+pub fn duration_stats(samples: impl IntoIterator<Item = i64>) -> DurationStats {
+    let mut v: Vec<i64> = samples.into_iter().map(|s| s.max(0)).collect();
+    if v.is_empty() {
+        return DurationStats::default();
+    }
+    v.sort_unstable();
+    let rank = |p: usize| v[(v.len() * p).div_ceil(100).max(1) - 1];
+    let sum: i128 = v.iter().map(|&x| i128::from(x)).sum();
+    DurationStats {
+        count: v.len(),
+        mean_ms: Some((sum / v.len() as i128) as i64),
+        median_ms: Some(rank(50)),
+        p90_ms: Some(rank(90)),
+    }
+}
+
+/// Received → first response, over records that have one.
+pub fn first_response_times(records: &[FeedbackRecord]) -> DurationStats {
+    duration_stats(records.iter().filter_map(|r| {
+        r.workflow
+            .first_response_at_ms
+            .map(|t| t - r.received_at_ms)
+    }))
+}
+
+/// Received → resolved, over resolved records.
+pub fn resolution_times(records: &[FeedbackRecord]) -> DurationStats {
+    duration_stats(
+        records
+            .iter()
+            .filter_map(|r| r.workflow.resolved_at_ms.map(|t| t - r.received_at_ms)),
+    )
+}
+
+/// Which SLA target to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaTarget {
+    FirstResponse,
+    Resolution,
+}
+
+/// SLA outcome counts; `rate` = met / (met + breached + overdue).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Compliance {
+    pub met: usize,
+    pub breached: usize,
+    pub overdue: usize,
+    /// Still open and not yet late (on track, near due or paused).
+    pub open_in_time: usize,
+    pub rate: Option<f64>,
+}
+
+/// How many records met, missed or are missing their target at `now_ms`.
+/// Records without a priority, or whose priority has no such target, are left out.
+pub fn sla_compliance(
+    records: &[FeedbackRecord],
+    policy: &SlaPolicy,
+    calendar: &WorkingCalendar,
+    target: SlaTarget,
+    now_ms: i64,
+) -> Result<Compliance, CalendarError> {
+    let mut c = Compliance::default();
+    for r in records {
+        let Some(priority) = r.priority else { continue };
+        let facts = SlaFacts {
+            received_at_ms: r.received_at_ms,
+            first_response_at_ms: r.workflow.first_response_at_ms,
+            resolved_at_ms: r.workflow.resolved_at_ms,
+            pauses: r.workflow.pauses.clone(),
+        };
+        let status = policy.evaluate(calendar, priority, &facts, now_ms)?;
+        let clock = match target {
+            SlaTarget::FirstResponse => status.first_response,
+            SlaTarget::Resolution => status.resolution,
+        };
+        match clock.map(|c| c.state) {
+            Some(SlaState::Met) => c.met += 1,
+            Some(SlaState::Breached) => c.breached += 1,
+            Some(SlaState::Overdue) => c.overdue += 1,
+            Some(SlaState::OnTrack | SlaState::NearDue | SlaState::Paused) => c.open_in_time += 1,
+            None => {}
+        }
+    }
+    let decided = c.met + c.breached + c.overdue;
+    c.rate = (decided > 0).then(|| c.met as f64 / decided as f64);
+    Ok(c)
+}
+
+/// Share of resolved records resolved by their first owner without a reopen.
+pub fn first_contact_resolution_rate(records: &[FeedbackRecord]) -> Option<f64> {
+    let resolved: Vec<&FeedbackRecord> = records
+        .iter()
+        .filter(|r| r.workflow.resolved_at_ms.is_some())
+        .collect();
+    if resolved.is_empty() {
+        return None;
+    }
+    let first_contact = resolved
+        .iter()
+        .filter(|r| {
+            r.workflow.reopen_count == 0
+                && !r
+                    .history
+                    .iter()
+                    .any(|h| matches!(h.action, Action::Reassign { .. }))
+        })
+        .count();
+    Some(first_contact as f64 / resolved.len() as f64)
+}
+
+fn is_complaint(r: &FeedbackRecord) -> bool {
+    r.nature.as_deref() == Some("complaint") || r.feedback_type.as_deref() == Some("complaint")
+}
+
+/// Share of complaints whose customer complained of the same kind within
+/// `window_ms` before (same customer + same type, S004 §3).
+pub fn repeat_complaint_rate(records: &[FeedbackRecord], window_ms: i64) -> Option<f64> {
+    let mut complaints: Vec<&FeedbackRecord> = records.iter().filter(|r| is_complaint(r)).collect();
+    if complaints.is_empty() {
+        return None;
+    }
+    complaints.sort_by_key(|r| r.received_at_ms);
+    let kind = |r: &FeedbackRecord| r.complaint_kind.clone().or_else(|| r.feedback_type.clone());
+    let mut last_seen: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
+    let mut repeats = 0;
+    for r in &complaints {
+        let key = (r.customer.clone(), kind(r));
+        if last_seen
+            .get(&key)
+            .is_some_and(|&t| r.received_at_ms - t <= window_ms)
+        {
+            repeats += 1;
+        }
+        last_seen.insert(key, r.received_at_ms);
+    }
+    Some(repeats as f64 / complaints.len() as f64)
+}
+
+/// Satisfaction from CSAT scores (1–5): satisfied means 4 or 5 (S001: target ≥ 90 %).
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+pub struct Csat {
+    pub responses: usize,
+    pub average: Option<f64>,
+    pub share_satisfied: Option<f64>,
+}
+
+/// Summarises CSAT scores; scores outside 1–5 are ignored.
+pub fn csat(scores: &[u8]) -> Csat {
+    let valid: Vec<u8> = scores
+        .iter()
+        .copied()
+        .filter(|s| (1..=5).contains(s))
+        .collect();
+    if valid.is_empty() {
+        return Csat::default();
+    }
+    let n = valid.len() as f64;
+    Csat {
+        responses: valid.len(),
+        average: Some(valid.iter().map(|&s| f64::from(s)).sum::<f64>() / n),
+        share_satisfied: Some(valid.iter().filter(|&&s| s >= 4).count() as f64 / n),
+    }
+}
+
+/// Share of answered replies where the customer said "satisfied".
+pub fn reply_satisfaction(records: &[FeedbackRecord]) -> Option<f64> {
+    let answers: Vec<CustomerAnswer> = records
+        .iter()
+        .filter_map(|r| r.reply.as_ref().and_then(|x| x.customer_answer))
+        .collect();
+    (!answers.is_empty()).then(|| {
+        answers
+            .iter()
+            .filter(|a| **a == CustomerAnswer::Satisfied)
+            .count() as f64
+            / answers.len() as f64
+    })
+}
+
+/// What to count records by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dimension {
+    FeedbackType,
+    Channel,
+    Department,
+    Status,
+    /// Local calendar month of receipt, `2026-11`.
+    Month,
+    /// Local calendar quarter of receipt, `2026-Q4`.
+    Quarter,
+}
+
+/// Volume per value of a dimension; unset values count under `"-"`.
+pub fn counts_by(
+    records: &[FeedbackRecord],
+    dimension: Dimension,
+    calendar: &WorkingCalendar,
+) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in records {
+        let key = match dimension {
+            Dimension::FeedbackType => r.feedback_type.clone(),
+            Dimension::Channel => Some(r.channel.clone()),
+            Dimension::Department => r.department.clone(),
+            Dimension::Status => Some(r.workflow.status.key().to_string()),
+            Dimension::Month => {
+                let d = calendar.local_date(r.received_at_ms);
+                Some(format!("{:04}-{:02}", d.year(), d.month()))
+            }
+            Dimension::Quarter => {
+                let d = calendar.local_date(r.received_at_ms);
+                Some(format!("{:04}-Q{}", d.year(), d.month0() / 3 + 1))
+            }
+        };
+        *out.entry(key.unwrap_or_else(|| "-".into())).or_insert(0) += 1;
+    }
+    out
+}
