@@ -6,10 +6,21 @@
 
 /// Where a record is in its life cycle.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    #[default]
     New,
     /// Registered and classified (S002 §3: within 24 h).
     Registered,
@@ -139,12 +150,6 @@ pub struct WorkflowState {
     /// Waiting-for-customer intervals, for SLA pauses.
     pub pauses: Vec<(i64, Option<i64>)>,
     pub reopen_count: u32,
-}
-
-impl Default for Status {
-    fn default() -> Self {
-        Status::New
-    }
 }
 
 impl WorkflowState {

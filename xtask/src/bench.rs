@@ -1,17 +1,19 @@
-//! `cargo xtask bench pwa`: what a tablet downloads on first load.
+//! `cargo xtask bench <pwa|domain>`: measurements written into
+//! `docs/benchmarks.md`, each section stamped with the machine and date.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::shell::root;
+use crate::shell::{cmd, root, run_captured};
 use crate::tools;
 
 /// Builds the release PWA and prints raw and gzip sizes of every file in `dist/`.
 pub fn run_bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("pwa") => pwa(),
-        _ => Err("usage: cargo xtask bench pwa".into()),
+        Some("domain") => domain(),
+        _ => Err("usage: cargo xtask bench <pwa|domain>".into()),
     }
 }
 
@@ -23,14 +25,92 @@ fn pwa() -> Result<(), String> {
     collect(&dist, &dist, &mut rows)?;
     rows.sort();
     let (mut raw_total, mut gz_total) = (0, 0);
-    println!("| file | raw bytes | gzip -9 bytes |\n|---|---:|---:|");
+    let mut table = String::from("| file | raw bytes | gzip -9 bytes |\n|---|---:|---:|\n");
     for (name, raw, gz) in &rows {
-        println!("| {name} | {raw} | {gz} |");
+        table.push_str(&format!("| {name} | {raw} | {gz} |\n"));
         raw_total += raw;
         gz_total += gz;
     }
-    println!("| **first load, all files** | {raw_total} | {gz_total} |");
+    table.push_str(&format!(
+        "| **first load, all files** | {raw_total} | {gz_total} |\n"
+    ));
+    print!("{table}");
+    write_section(
+        "pwa",
+        "What a tablet downloads on first load (release build, `cargo xtask bench pwa`)",
+        &table,
+    )
+}
+
+fn domain() -> Result<(), String> {
+    let (result, out) = run_captured(cmd(
+        "cargo",
+        &["bench", "-p", "closeloop-shared", "--bench", "domain"],
+    ));
+    result?;
+    let table: String = out
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if table.is_empty() {
+        return Err("the domain benchmark printed no table".into());
+    }
+    write_section(
+        "domain",
+        "Record layer vs raw Automerge (`cargo xtask bench domain`, median of runs)",
+        &table,
+    )
+}
+
+/// Replaces (or appends) a marked section of `docs/benchmarks.md`.
+fn write_section(name: &str, title: &str, body: &str) -> Result<(), String> {
+    let path = root().join("docs/benchmarks.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let (start, end) = (
+        format!("<!-- bench:{name}:start -->"),
+        format!("<!-- bench:{name}:end -->"),
+    );
+    let section = format!("{start}\n## {title}\n\n{}\n\n{body}{end}", machine());
+    let updated = match (doc.find(&start), doc.find(&end)) {
+        (Some(a), Some(b)) if b > a => format!("{}{section}{}", &doc[..a], &doc[b + end.len()..]),
+        _ => format!("{}\n{section}\n", doc.trim_end()),
+    };
+    std::fs::write(&path, updated).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("xtask: wrote the {name} section of {}", path.display());
     Ok(())
+}
+
+/// "Measured 2026-11-23 on Intel Xeon …, 2 cores, 23 GiB."
+fn machine() -> String {
+    let out = |p: &str, a: &[&str]| {
+        Command::new(p)
+            .args(a)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let date = out("date", &["-u", "+%F"]).unwrap_or_default();
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = out("nproc", &[]).unwrap_or_default();
+    let mem_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map(|kb| kb / 1024 / 1024)
+        .unwrap_or(0);
+    format!("Measured {date} on {cpu}, {cores} cores, {mem_gib} GiB.")
 }
 
 fn collect(base: &Path, dir: &Path, rows: &mut Vec<(String, usize, usize)>) -> Result<(), String> {

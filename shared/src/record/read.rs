@@ -204,10 +204,11 @@ fn log(doc: &Automerge) -> Result<Vec<LogEntry>, RecordError> {
         .collect())
 }
 
+/// `(field, raw value)` pairs this version could not interpret.
+pub(super) type Unrecognised = Vec<(String, String)>;
+
 /// The workflow history, plus steps this version cannot read.
-pub(super) fn history(
-    doc: &Automerge,
-) -> Result<(Vec<HistoryEntry>, Vec<(String, String)>), RecordError> {
+pub(super) fn history(doc: &Automerge) -> Result<(Vec<HistoryEntry>, Unrecognised), RecordError> {
     let mut entries = Vec::new();
     let mut unknown = Vec::new();
     for m in list_maps(doc, "history")? {
