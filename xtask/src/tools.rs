@@ -149,7 +149,10 @@ fn ensure_npm_packages() -> Result<(), String> {
     if fresh && wasm_opt_ok && r.join("node_modules/playwright-core").exists() {
         return Ok(());
     }
-    run(cmd("npm", &["ci", "--no-audit", "--no-fund"]))
+    // `npm install` follows package-lock.json and leaves it unchanged; `npm ci`
+    // would refuse it, because npm 11 omits cbor-extract's optional platform
+    // packages from the lock file and then reports them missing.
+    run(cmd("npm", &["install", "--no-audit", "--no-fund"]))
         .map_err(|e| format!("npm packages: {e}"))?;
     match output("wasm-opt", &["--version"]) {
         Some(v) if v.contains(WASM_OPT_VERSION) => Ok(()),
