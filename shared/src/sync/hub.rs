@@ -140,6 +140,12 @@ impl SyncHub {
         self.docs.iter().map(|(id, e)| (id, &e.doc))
     }
 
+    /// The heads the peer on `conn` last said it has for a document. From the
+    /// relay this is an acknowledgement: it sends nothing it has not stored.
+    pub fn peer_heads(&self, id: &DocumentId, conn: ConnectionId) -> Option<&[ChangeHash]> {
+        self.docs.get(id)?.peers.get(&conn)?.their_heads.as_deref()
+    }
+
     /// How many documents are in memory.
     pub fn document_count(&self) -> usize {
         self.docs.len()
