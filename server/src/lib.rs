@@ -6,6 +6,7 @@ mod api;
 mod config;
 mod demo;
 mod error;
+pub mod metrics;
 mod relay;
 mod startup;
 mod static_files;

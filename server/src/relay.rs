@@ -11,6 +11,7 @@ use closeloop_shared::sync::{
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::metrics::Metrics;
 use crate::storage::Storage;
 
 /// Frames waiting for one slow socket before the relay gives up on it.
@@ -59,7 +60,11 @@ impl RelayHandle {
 
 /// Starts the relay task; it ends when every handle is dropped and its
 /// queue is drained, so in-flight writes finish on shutdown.
-pub(crate) fn spawn(storage: Storage, peer_id: String) -> (RelayHandle, JoinHandle<()>) {
+pub(crate) fn spawn(
+    storage: Storage,
+    peer_id: String,
+    metrics: Arc<Metrics>,
+) -> (RelayHandle, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(4096);
     let handle = RelayHandle {
         tx,
@@ -69,6 +74,7 @@ pub(crate) fn spawn(storage: Storage, peer_id: String) -> (RelayHandle, JoinHand
         hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
         outboxes: HashMap::new(),
         storage,
+        metrics,
     };
     (handle, tokio::spawn(relay.run(rx)))
 }
@@ -77,6 +83,7 @@ struct Relay {
     hub: SyncHub,
     outboxes: HashMap<ConnectionId, mpsc::Sender<Outgoing>>,
     storage: Storage,
+    metrics: Arc<Metrics>,
 }
 
 impl Relay {
@@ -87,14 +94,31 @@ impl Relay {
                     self.outboxes.insert(conn, out);
                     self.hub.connect(conn, false);
                 }
-                RelayInput::Disconnect { conn } => {
-                    self.outboxes.remove(&conn);
-                    self.hub.disconnect(conn);
+                RelayInput::Disconnect { conn } => self.drop_connection(conn),
+                RelayInput::Frame { conn, frame } => {
+                    Metrics::add(&self.metrics.frames_in, 1);
+                    Metrics::add(&self.metrics.bytes_in, frame.len() as u64);
+                    self.frame(conn, &frame).await;
                 }
-                RelayInput::Frame { conn, frame } => self.frame(conn, &frame).await,
             }
+            Metrics::set(&self.metrics.connections, self.outboxes.len() as u64);
+            Metrics::set(
+                &self.metrics.documents_in_memory,
+                self.hub.document_count() as u64,
+            );
         }
         tracing::info!("relay stopped");
+    }
+
+    /// Forgets a connection and evicts the documents nobody follows any more:
+    /// memory grows with what is in use, not with everything ever synced.
+    /// Safe, because nothing in memory is unsaved.
+    fn drop_connection(&mut self, conn: ConnectionId) {
+        self.outboxes.remove(&conn);
+        for id in self.hub.disconnect(conn) {
+            self.hub.evict(&id);
+            Metrics::add(&self.metrics.documents_evicted, 1);
+        }
     }
 
     async fn frame(&mut self, conn: ConnectionId, frame: &[u8]) {
@@ -102,6 +126,7 @@ impl Relay {
             Ok(m) => m,
             Err(e) => {
                 tracing::info!(conn, error = %e, "rejected a malformed frame");
+                Metrics::add(&self.metrics.frames_rejected, 1);
                 let fx = self.hub.receive(conn, frame);
                 return self.execute(fx).await;
             }
@@ -148,10 +173,17 @@ impl Relay {
                     self.hub.disconnect(conn);
                 }
                 Effect::Persist { document_id, chunk } => {
-                    if let Err(e) = self.storage.append(&document_id, &chunk, now_ms()).await {
+                    let started = std::time::Instant::now();
+                    let written = self.storage.append(&document_id, &chunk, now_ms()).await;
+                    Metrics::add(
+                        &self.metrics.storage_write_micros,
+                        started.elapsed().as_micros() as u64,
+                    );
+                    if let Err(e) = written {
                         // Nothing after this may acknowledge the change: drop the
                         // unsaved state and let the peers resend on reconnect.
                         tracing::error!(%document_id, error = %e, "persisting a change failed");
+                        Metrics::add(&self.metrics.storage_failures, 1);
                         self.hub.evict(&document_id);
                         let conns: Vec<ConnectionId> = self.outboxes.keys().copied().collect();
                         for conn in conns {
@@ -160,6 +192,7 @@ impl Relay {
                         }
                         return;
                     }
+                    Metrics::add(&self.metrics.storage_writes, 1);
                 }
                 Effect::Changed { document_id } => {
                     tracing::debug!(%document_id, "document changed")
@@ -178,8 +211,9 @@ impl Relay {
         };
         if outbox.try_send(out).is_err() {
             tracing::warn!(conn, "socket too slow or gone; disconnecting it");
-            self.outboxes.remove(&conn);
-            self.hub.disconnect(conn);
+            self.drop_connection(conn);
+        } else {
+            Metrics::add(&self.metrics.frames_out, 1);
         }
     }
 }

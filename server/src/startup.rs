@@ -4,6 +4,8 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
@@ -13,6 +15,7 @@ use tokio::task::JoinHandle;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::relay::{self, RelayHandle};
 use crate::storage::{Storage, StorageError};
 
@@ -22,6 +25,7 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) relay: RelayHandle,
     pub(crate) storage: Storage,
     pub(crate) shutdown: watch::Receiver<bool>,
@@ -49,6 +53,7 @@ pub fn app(state: AppState, dist: &Path) -> Router {
     Router::new()
         .route("/sync", get(crate::ws::sync_socket))
         .route("/healthz", get(crate::api::healthz))
+        .route("/metrics", get(crate::metrics::metrics))
         .nest("/api", crate::api::router())
         .merge(crate::static_files::router(dist))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -79,9 +84,11 @@ impl Application {
                 tracing::info!(seeded, "stored demo records");
             }
         }
-        let (relay, relay_task) = relay::spawn(storage.clone(), relay_peer_id());
+        let metrics = Arc::new(Metrics::default());
+        let (relay, relay_task) = relay::spawn(storage.clone(), relay_peer_id(), metrics.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
+            metrics,
             relay,
             storage: storage.clone(),
             shutdown: shutdown_rx,

@@ -6,11 +6,20 @@ use axum::extract::ws::{
 };
 use axum::response::Response;
 use closeloop_shared::sync::message::MAX_FRAME_BYTES;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use crate::relay::{Outgoing, RelayInput};
 use crate::startup::AppState;
+
+/// How often the relay pings each socket (the JS relay uses 5 s; tablets on
+/// mobile links get more slack).
+const PING_EVERY: Duration = Duration::from_secs(15);
+/// A socket silent for longer is half-open (a tablet that lost its link): close it.
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 
 /// Upgrades to a sync socket. Frames over the size limit are refused by the
 /// WebSocket layer itself, before they are buffered.
@@ -28,15 +37,34 @@ async fn serve(socket: WebSocket, state: AppState) {
         return;
     }
     let (mut sink, mut stream) = socket.split();
+    // Seconds since `opened` at which the peer was last heard from.
+    let opened = Instant::now();
+    let last_heard = AtomicU64::new(0);
     let writer = async {
-        while let Some(out) = out_rx.recv().await {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            let out = tokio::select! {
+                out = out_rx.recv() => out,
+                _ = ping.tick() => {
+                    let silent = opened.elapsed().as_secs().saturating_sub(last_heard.load(Ordering::Relaxed));
+                    if silent > SILENCE_LIMIT.as_secs() {
+                        Some(Outgoing::Close("no answer to keepalive pings".into()))
+                    } else if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                        return;
+                    } else {
+                        continue;
+                    }
+                }
+            };
             match out {
-                Outgoing::Frame(bytes) => {
+                None => return,
+                Some(Outgoing::Frame(bytes)) => {
                     if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
                         return;
                     }
                 }
-                Outgoing::Close(reason) => {
+                Some(Outgoing::Close(reason)) => {
                     let frame = CloseFrame {
                         code: close_code::POLICY,
                         reason: truncate(&reason).into(),
@@ -49,6 +77,7 @@ async fn serve(socket: WebSocket, state: AppState) {
     };
     let reader = async {
         while let Some(Ok(msg)) = stream.next().await {
+            last_heard.store(opened.elapsed().as_secs(), Ordering::Relaxed);
             let frame = match msg {
                 WsMessage::Binary(b) => b.to_vec(),
                 // Text is not part of the protocol: hand it over to be rejected as such.

@@ -295,3 +295,41 @@ async fn the_api_rejects_bad_query_parameters_with_json_errors() {
     assert!(health.starts_with("HTTP/1.1 200") && health.contains("ok"));
     app.stop().await;
 }
+
+/// Reads one value from the Prometheus text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
+}
+
+#[tokio::test]
+async fn documents_nobody_follows_are_evicted_and_metrics_show_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut tablet = Client::connect(app.addr, "tablet").await;
+    tablet.capture(id(5), "货架标签价格与收银不一致").await;
+    wait_stored(app.addr, id(5)).await;
+    let before = http_get(app.addr, "/metrics").await;
+    assert_eq!(metric(&before, "closeloop_documents_in_memory "), 1);
+    assert_eq!(metric(&before, "closeloop_connections "), 1);
+    assert!(metric(&before, "closeloop_sync_frames_received_total ") >= 2);
+    assert!(metric(&before, "closeloop_storage_writes_total ") >= 1);
+
+    drop(tablet);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let m = http_get(app.addr, "/metrics").await;
+        if metric(&m, "closeloop_documents_in_memory ") == 0 {
+            assert_eq!(metric(&m, "closeloop_documents_evicted_total "), 1);
+            assert_eq!(metric(&m, "closeloop_connections "), 0);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "document never evicted:\n{m}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Evicted from memory, not lost: it loads again from storage on request.
+    let mut office = Client::connect(app.addr, "office").await;
+    assert_eq!(office.fetch(id(5)).await.unwrap().description, "货架标签价格与收银不一致");
+    app.stop().await;
+}

@@ -104,15 +104,22 @@ impl SyncHub {
         }]
     }
 
-    /// A connection closed: forget its sync states.
-    pub fn disconnect(&mut self, conn: ConnectionId) {
-        if let Some(c) = self.conns.remove(&conn) {
-            for id in c.docs {
-                if let Some(e) = self.docs.get_mut(&id) {
-                    e.peers.remove(&conn);
+    /// A connection closed: forget its sync states. Returns the documents
+    /// no connection follows any more, which the relay may evict.
+    pub fn disconnect(&mut self, conn: ConnectionId) -> Vec<DocumentId> {
+        let Some(c) = self.conns.remove(&conn) else {
+            return Vec::new();
+        };
+        let mut orphaned = Vec::new();
+        for id in c.docs {
+            if let Some(e) = self.docs.get_mut(&id) {
+                e.peers.remove(&conn);
+                if e.peers.is_empty() {
+                    orphaned.push(id);
                 }
             }
         }
+        orphaned
     }
 
     /// Whether the handshake on `conn` has finished.
