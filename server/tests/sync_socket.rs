@@ -299,7 +299,10 @@ async fn the_api_rejects_bad_query_parameters_with_json_errors() {
 /// Reads one value from the Prometheus text.
 fn metric(text: &str, name: &str) -> u64 {
     text.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
         .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
 }
 
@@ -325,11 +328,17 @@ async fn documents_nobody_follows_are_evicted_and_metrics_show_it() {
             assert_eq!(metric(&m, "closeloop_connections "), 0);
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "document never evicted:\n{m}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "document never evicted:\n{m}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Evicted from memory, not lost: it loads again from storage on request.
     let mut office = Client::connect(app.addr, "office").await;
-    assert_eq!(office.fetch(id(5)).await.unwrap().description, "货架标签价格与收银不一致");
+    assert_eq!(
+        office.fetch(id(5)).await.unwrap().description,
+        "货架标签价格与收银不一致"
+    );
     app.stop().await;
 }

@@ -12,8 +12,15 @@ use crate::tools;
 pub fn run_bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("pwa") => pwa(),
-        Some("domain") => domain(),
-        _ => Err("usage: cargo xtask bench <pwa|domain>".into()),
+        Some("domain") => cargo_bench(
+            "domain",
+            "Record layer vs raw Automerge (`cargo xtask bench domain`, median of runs)",
+        ),
+        Some("relay-scaling") => cargo_bench(
+            "hub_scaling",
+            "Relay work per sync message as load grows (`cargo xtask bench relay-scaling`)",
+        ),
+        _ => Err("usage: cargo xtask bench <pwa|domain|relay-scaling>".into()),
     }
 }
 
@@ -42,10 +49,11 @@ fn pwa() -> Result<(), String> {
     )
 }
 
-fn domain() -> Result<(), String> {
+/// Runs one of `shared/benches` and records the Markdown table it prints.
+fn cargo_bench(bench: &str, title: &str) -> Result<(), String> {
     let (result, out) = run_captured(cmd(
         "cargo",
-        &["bench", "-p", "closeloop-shared", "--bench", "domain"],
+        &["bench", "-p", "closeloop-shared", "--bench", bench],
     ));
     result?;
     let table: String = out
@@ -54,13 +62,9 @@ fn domain() -> Result<(), String> {
         .map(|l| format!("{l}\n"))
         .collect();
     if table.is_empty() {
-        return Err("the domain benchmark printed no table".into());
+        return Err(format!("the {bench} benchmark printed no table"));
     }
-    write_section(
-        "domain",
-        "Record layer vs raw Automerge (`cargo xtask bench domain`, median of runs)",
-        &table,
-    )
+    write_section(bench, title, &table)
 }
 
 /// Replaces (or appends) a marked section of `docs/benchmarks.md`.
