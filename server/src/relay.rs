@@ -115,6 +115,12 @@ impl Relay {
     /// Safe, because nothing in memory is unsaved.
     fn drop_connection(&mut self, conn: ConnectionId) {
         self.outboxes.remove(&conn);
+        self.forget_peer(conn);
+    }
+
+    /// Drops the connection's sync state (its outbox stays until the socket
+    /// has sent what is queued) and evicts documents nobody else follows.
+    fn forget_peer(&mut self, conn: ConnectionId) {
         for id in self.hub.disconnect(conn) {
             self.hub.evict(&id);
             Metrics::add(&self.metrics.documents_evicted, 1);
@@ -170,7 +176,7 @@ impl Relay {
                 Effect::Send { conn, frame } => self.deliver(conn, Outgoing::Frame(frame)),
                 Effect::Close { conn, reason } => {
                     self.deliver(conn, Outgoing::Close(reason));
-                    self.hub.disconnect(conn);
+                    self.forget_peer(conn);
                 }
                 Effect::Persist { document_id, chunk } => {
                     let started = std::time::Instant::now();
@@ -188,7 +194,7 @@ impl Relay {
                         let conns: Vec<ConnectionId> = self.outboxes.keys().copied().collect();
                         for conn in conns {
                             self.deliver(conn, Outgoing::Close("storage unavailable".into()));
-                            self.hub.disconnect(conn);
+                            self.forget_peer(conn);
                         }
                         return;
                     }

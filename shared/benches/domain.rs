@@ -92,7 +92,12 @@ fn ours_20(doc: &mut Automerge, t: &Taxonomy) {
 }
 
 fn raw_20(doc: &mut Automerge) {
-    for i in 0..20i64 {
+    raw_log(doc, "office", 20);
+}
+
+/// `count` processing-log appends written directly with Automerge.
+fn raw_log(doc: &mut Automerge, who: &str, count: i64) {
+    for i in 0..count {
         doc.transact::<_, _, automerge::AutomergeError>(|tx| {
             let list = match automerge::ReadDoc::get(tx, ROOT, "log")? {
                 Some((_, id)) => id,
@@ -101,8 +106,8 @@ fn raw_20(doc: &mut Automerge) {
             let len = automerge::ReadDoc::length(tx, &list);
             let m = tx.insert_object(&list, len, ObjType::Map)?;
             tx.put(&m, "at", ScalarValue::Timestamp(T0 + i))?;
-            tx.put(&m, "by", "office")?;
-            tx.put(&m, "text", format!("第 {i} 次跟进"))?;
+            tx.put(&m, "by", who)?;
+            tx.put(&m, "text", format!("{who} {i}"))?;
             Ok(())
         })
         .expect("raw edit");
@@ -166,8 +171,8 @@ fn main() {
         record::append_log(&mut a, &format!("A {i}"), "a", T0 + i).expect("log");
         record::append_log(&mut b, &format!("B {i}"), "b", T0 + i).expect("log");
     }
-    raw_changes(&mut ra, "a");
-    raw_changes(&mut rb, "b");
+    raw_log(&mut ra, "a", 1000);
+    raw_log(&mut rb, "b", 1000);
     let ours = median_ms(5, || {
         let mut x = a.fork();
         let mut y = b.fork();
@@ -182,22 +187,4 @@ fn main() {
         black_box(x.get_heads());
     });
     row("merge two replicas, 1,000 changes each", ours, raw);
-}
-
-fn raw_changes(doc: &mut Automerge, who: &str) {
-    for i in 0..1000i64 {
-        doc.transact::<_, _, automerge::AutomergeError>(|tx| {
-            let list = match automerge::ReadDoc::get(tx, ROOT, "log")? {
-                Some((_, id)) => id,
-                None => tx.put_object(ROOT, "log", ObjType::List)?,
-            };
-            let len = automerge::ReadDoc::length(tx, &list);
-            let m = tx.insert_object(&list, len, ObjType::Map)?;
-            tx.put(&m, "at", ScalarValue::Timestamp(T0 + i))?;
-            tx.put(&m, "by", who)?;
-            tx.put(&m, "text", format!("{who} {i}"))?;
-            Ok(())
-        })
-        .expect("raw edit");
-    }
 }
