@@ -5,6 +5,7 @@ pub mod components;
 pub mod i18n;
 pub mod repo;
 pub mod routes;
+pub mod session;
 mod socket;
 pub mod store;
 
@@ -16,7 +17,7 @@ use leptos_router::path;
 use crate::components::StatusBadge;
 use crate::i18n::{Lang, t};
 use crate::repo::Repo;
-use crate::routes::{FieldPage, OfficePage};
+use crate::routes::{FieldPage, LoginPage, OfficePage};
 
 /// IndexedDB database holding this device's documents.
 pub const DB_NAME: &str = "closeloop";
@@ -71,6 +72,7 @@ fn Ready(repo: Repo) -> impl IntoView {
             <Routes fallback=|| view! { <FieldPage /> }>
                 <Route path=path!("/") view=FieldPage />
                 <Route path=path!("/office") view=OfficePage />
+                <Route path=path!("/login") view=LoginPage />
             </Routes>
         </main>
     }

@@ -13,6 +13,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 
+use crate::session::{self, Session};
 use crate::socket::Socket;
 use crate::store::{LocalStore, StoreError};
 
@@ -40,6 +41,8 @@ pub struct Repo {
     pub status: RwSignal<SyncStatus>,
     /// The last storage or sync problem, for the banner.
     pub problem: RwSignal<Option<String>>,
+    /// Who is signed in; sync runs only for a signed-in (or not yet checked) session.
+    pub session: RwSignal<Session>,
     /// Channels and categories; the defaults until admins can edit them.
     pub taxonomy: std::sync::Arc<Taxonomy>,
 }
@@ -55,6 +58,10 @@ pub(crate) struct Inner {
     pub(crate) version: RwSignal<u64>,
     pub(crate) status: RwSignal<SyncStatus>,
     pub(crate) problem: RwSignal<Option<String>>,
+    pub(crate) session: RwSignal<Session>,
+    /// Whether the socket should be kept open (signed in, or offline and hoping).
+    pub(crate) online_wanted: Cell<bool>,
+    sync_url: Option<String>,
 }
 
 impl Repo {
@@ -83,14 +90,25 @@ impl Repo {
             version: RwSignal::new(0),
             status: RwSignal::new(SyncStatus::Offline),
             problem: RwSignal::new(None),
+            session: RwSignal::new(Session::Unknown),
+            online_wanted: Cell::new(false),
+            sync_url,
         });
-        if let Some(url) = sync_url {
-            Inner::connect(&inner, url);
-        }
+        let checking = inner.clone();
+        spawn_local(async move {
+            let s = session::current().await;
+            // Offline the session cannot be checked: keep trying with the cookie we may have.
+            let try_sync = s != Session::SignedOut;
+            checking.session.set(s);
+            if try_sync {
+                Inner::go_online(&checking);
+            }
+        });
         Ok(Repo {
             version: inner.version,
             status: inner.status,
             problem: inner.problem,
+            session: inner.session,
             taxonomy: std::sync::Arc::new(Taxonomy::default()),
             inner: SendWrapper::new(inner),
         })
@@ -142,6 +160,29 @@ impl Repo {
         Ok(())
     }
 
+    /// Signs in and starts syncing; the error says why not.
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(), session::SignInError> {
+        let s = session::sign_in(username, password).await?;
+        self.session.set(s);
+        Inner::go_online(&self.inner);
+        Ok(())
+    }
+
+    /// Signs out and stops syncing; records stay on this device.
+    pub async fn sign_out(&self) {
+        let inner: &Rc<Inner> = &self.inner;
+        inner.online_wanted.set(false);
+        if let Some(s) = inner.socket.borrow().as_ref() {
+            s.close();
+        }
+        session::sign_out().await;
+        self.session.set(Session::SignedOut);
+    }
+
     /// Asks the relay for a document this device does not hold yet.
     pub fn request(&self, id: DocumentId) {
         let inner: &Rc<Inner> = &self.inner;
@@ -174,6 +215,16 @@ impl Repo {
 }
 
 impl Inner {
+    /// Keeps a socket to the relay open from now on (reconnecting as needed).
+    pub(crate) fn go_online(this: &Rc<Inner>) {
+        if this.online_wanted.replace(true) {
+            return;
+        }
+        if let Some(url) = this.sync_url.clone() {
+            Inner::connect(this, url);
+        }
+    }
+
     pub(crate) fn next_conn(&self) -> ConnectionId {
         let c = self.next_conn.get();
         self.next_conn.set(c + 1);

@@ -1,7 +1,9 @@
 //! One page per file.
 
 mod field;
+mod login;
 mod office;
 
 pub use field::FieldPage;
+pub use login::LoginPage;
 pub use office::OfficePage;

@@ -85,7 +85,21 @@ impl Inner {
                 let old = this.socket.borrow_mut().take();
                 spawn_local(async move { drop(old) });
                 this.status.set(SyncStatus::Offline);
-                Inner::reconnect_later(&this, retry_url.clone());
+                if !this.online_wanted.get() {
+                    return;
+                }
+                // A refused upgrade looks like any other close: ask whether the
+                // session ended before trying again.
+                let this = this.clone();
+                let url = retry_url.clone();
+                spawn_local(async move {
+                    if crate::session::current().await == crate::session::Session::SignedOut {
+                        this.online_wanted.set(false);
+                        this.session.set(crate::session::Session::SignedOut);
+                    } else {
+                        Inner::reconnect_later(&this, url);
+                    }
+                });
             }
         });
         ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
@@ -104,7 +118,7 @@ impl Inner {
         this.status.set(SyncStatus::Offline);
         let weak = Rc::downgrade(this);
         let retry = Closure::once_into_js(move || {
-            if let Some(this) = weak.upgrade() {
+            if let Some(this) = weak.upgrade().filter(|t| t.online_wanted.get()) {
                 Inner::connect(&this, url);
             }
         });

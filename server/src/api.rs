@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 
+use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::storage::DocumentChange;
@@ -14,7 +15,9 @@ const MAX_PAGE: i64 = 1000;
 
 /// The API routes, mounted under `/api`.
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/documents", get(documents_changed))
+    Router::new()
+        .route("/documents", get(documents_changed))
+        .merge(crate::auth::router())
 }
 
 #[derive(serde::Deserialize)]
@@ -35,6 +38,7 @@ pub(crate) struct Feed {
 /// can request just those over sync.
 async fn documents_changed(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     query: Result<Query<FeedQuery>, QueryRejection>,
 ) -> Result<Json<Feed>, AppError> {
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
@@ -47,7 +51,13 @@ async fn documents_changed(
     if q.after < 0 {
         return Err(AppError::BadRequest("after must not be negative".into()));
     }
-    let documents = state.storage.changed_after(q.after, limit).await?;
+    // Field staff see their team's records only (S002 §8).
+    let team = if user.role.sees_everything() {
+        None
+    } else {
+        Some(user.team.as_deref().unwrap_or("\u{0}"))
+    };
+    let documents = state.storage.changed_after(q.after, limit, team).await?;
     let next = documents.last().map_or(q.after, |d| d.seq);
     Ok(Json(Feed { documents, next }))
 }

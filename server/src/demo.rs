@@ -5,7 +5,9 @@ use closeloop_shared::FeedbackDraft;
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::taxonomy::Taxonomy;
 
-use crate::storage::{Storage, StorageError};
+use closeloop_shared::access::Role;
+
+use crate::storage::{Storage, StorageError, UserError};
 
 const DEMO: &[(&str, &str, &str)] = &[
     (
@@ -25,9 +27,35 @@ const DEMO: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The team the demo records and the first demo tablet belong to.
+pub const DEMO_TEAM: &str = "north";
+/// Every demo user's password.
+pub const DEMO_PASSWORD: &str = "closeloop-demo";
+/// `(username, role, team)` of the demo users.
+pub const DEMO_USERS: &[(&str, Role, Option<&str>)] = &[
+    ("field-north", Role::FieldStaff, Some("north")),
+    ("field-south", Role::FieldStaff, Some("south")),
+    ("office", Role::HeadOffice, None),
+    ("supervisor", Role::Supervisor, None),
+    ("admin", Role::Admin, None),
+];
+
+/// Creates the demo users on a server that has no users yet.
+pub async fn seed_users_if_none(storage: &Storage, now_ms: i64) -> Result<bool, UserError> {
+    if storage.has_users().await? {
+        return Ok(false);
+    }
+    for (name, role, team) in DEMO_USERS {
+        storage
+            .add_user(name, DEMO_PASSWORD, *role, *team, now_ms)
+            .await?;
+    }
+    Ok(true)
+}
+
 /// Stores the demo records when the database holds no documents at all.
 pub async fn seed_if_empty(storage: &Storage, now_ms: i64) -> Result<usize, StorageError> {
-    if !storage.changed_after(0, 1).await?.is_empty() {
+    if !storage.changed_after(0, 1, None).await?.is_empty() {
         return Ok(0);
     }
     let taxonomy = Taxonomy::default();
@@ -49,7 +77,12 @@ pub async fn seed_if_empty(storage: &Storage, now_ms: i64) -> Result<usize, Stor
         let mut id = [0u8; 16];
         let _ = getrandom::fill(&mut id);
         storage
-            .append(&DocumentId::from_bytes(id), &doc.save(), now_ms)
+            .append(
+                &DocumentId::from_bytes(id),
+                &doc.save(),
+                now_ms,
+                Some(DEMO_TEAM),
+            )
             .await?;
     }
     Ok(DEMO.len())

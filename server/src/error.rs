@@ -9,6 +9,9 @@ pub enum AppError {
     /// The request is wrong; the message tells the caller what to fix.
     #[error("{0}")]
     BadRequest(String),
+    /// Not signed in, or the session has expired.
+    #[error("sign in first")]
+    Unauthorized,
     /// No such thing (or the caller may not know it exists).
     #[error("not found")]
     NotFound,
@@ -22,6 +25,11 @@ impl IntoResponse for AppError {
         let (status, code, message) = match &self {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_string()),
+            AppError::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "sign in first (wrong username or password, or the session expired)".to_string(),
+            ),
             AppError::Storage(e) => {
                 tracing::error!(error = %e, "storage error");
                 (

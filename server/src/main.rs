@@ -1,25 +1,119 @@
 //! `closeloop-server`: one process serving the PWA, the sync relay and the API.
+//! `closeloop-server [flags]` serves; `closeloop-server [flags] user add …`
+//! manages users in the same data directory.
 
-use clap::Parser;
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use closeloop_server::storage::Storage;
 use closeloop_server::{Application, Config};
+use closeloop_shared::access::Role;
+
+#[derive(Parser)]
+#[command(
+    name = "closeloop-server",
+    version,
+    about = "Closeloop relay, API and PWA"
+)]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (what happens without a subcommand).
+    Serve,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from CLOSELOOP_PASSWORD or the first line of stdin.
+    Add {
+        username: String,
+        /// field_staff, head_office, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// The field team (required for field_staff).
+        #[arg(long)]
+        team: Option<String>,
+    },
+}
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
-    closeloop_server::telemetry::init(&config.log);
-    let app = match Application::build(config).await {
-        Ok(app) => app,
-        Err(e) => {
-            eprintln!("closeloop-server: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    closeloop_server::telemetry::init(&cli.config.log);
+    let result = match cli.command {
+        None | Some(Command::Serve) => serve(cli.config).await,
+        Some(Command::User {
+            action:
+                UserCommand::Add {
+                    username,
+                    role,
+                    team,
+                },
+        }) => add_user(&cli.config, &username, &role, team.as_deref()).await,
     };
-    println!("Closeloop is running at http://{}/", app.local_addr());
-    match app.run_until_stopped().await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("closeloop-server: {e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("Closeloop is running at http://{}/", app.local_addr());
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn add_user(
+    config: &Config,
+    username: &str,
+    role: &str,
+    team: Option<&str>,
+) -> Result<(), String> {
+    let role = Role::from_key(role).ok_or_else(|| {
+        format!("unknown role `{role}`: use field_staff, head_office, supervisor or admin")
+    })?;
+    let password = match std::env::var("CLOSELOOP_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| format!("reading the password: {e}"))?;
+            line.trim_end_matches(['\r', '\n']).to_string()
+        }
+    };
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let storage = Storage::open(&config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    let id = storage
+        .add_user(username, &password, role, team, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    storage.close().await;
+    println!("created user {username} (id {id}, {})", role.key());
+    Ok(())
 }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use closeloop_shared::access::Principal;
 use closeloop_shared::sync::{
     self, ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub,
 };
@@ -29,6 +30,7 @@ pub(crate) enum RelayInput {
     Connect {
         conn: ConnectionId,
         out: mpsc::Sender<Outgoing>,
+        principal: Principal,
     },
     Frame {
         conn: ConnectionId,
@@ -73,6 +75,8 @@ pub(crate) fn spawn(
     let relay = Relay {
         hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
         outboxes: HashMap::new(),
+        principals: HashMap::new(),
+        teams: HashMap::new(),
         storage,
         metrics,
     };
@@ -82,6 +86,10 @@ pub(crate) fn spawn(
 struct Relay {
     hub: SyncHub,
     outboxes: HashMap<ConnectionId, mpsc::Sender<Outgoing>>,
+    /// Who is signed in on each connection.
+    principals: HashMap<ConnectionId, Principal>,
+    /// The owning team of each document in memory (`None`: head office's).
+    teams: HashMap<DocumentId, Option<String>>,
     storage: Storage,
     metrics: Arc<Metrics>,
 }
@@ -90,8 +98,13 @@ impl Relay {
     async fn run(mut self, mut rx: mpsc::Receiver<RelayInput>) {
         while let Some(input) = rx.recv().await {
             match input {
-                RelayInput::Connect { conn, out } => {
+                RelayInput::Connect {
+                    conn,
+                    out,
+                    principal,
+                } => {
                     self.outboxes.insert(conn, out);
+                    self.principals.insert(conn, principal);
                     self.hub.connect(conn, false);
                 }
                 RelayInput::Disconnect { conn } => self.drop_connection(conn),
@@ -115,6 +128,7 @@ impl Relay {
     /// Safe, because nothing in memory is unsaved.
     fn drop_connection(&mut self, conn: ConnectionId) {
         self.outboxes.remove(&conn);
+        self.principals.remove(&conn);
         self.forget_peer(conn);
     }
 
@@ -122,9 +136,14 @@ impl Relay {
     /// has sent what is queued) and evicts documents nobody else follows.
     fn forget_peer(&mut self, conn: ConnectionId) {
         for id in self.hub.disconnect(conn) {
-            self.hub.evict(&id);
-            Metrics::add(&self.metrics.documents_evicted, 1);
+            self.evict(&id);
         }
+    }
+
+    fn evict(&mut self, id: &DocumentId) {
+        self.hub.evict(id);
+        self.teams.remove(id);
+        Metrics::add(&self.metrics.documents_evicted, 1);
     }
 
     async fn frame(&mut self, conn: ConnectionId, frame: &[u8]) {
@@ -137,13 +156,27 @@ impl Relay {
                 return self.execute(fx).await;
             }
         };
-        if let Some(id) = msg.document_id()
-            && let Err(reason) = self.ensure_loaded(id).await
-        {
-            return self.execute(vec![Effect::Close { conn, reason }]).await;
+        if let Some(id) = msg.document_id() {
+            if let Err(reason) = self.ensure_loaded(id).await {
+                return self.execute(vec![Effect::Close { conn, reason }]).await;
+            }
+            // Checked on every message, not just at connect: a tablet learns
+            // nothing about a record it may not see, not even that it exists.
+            let allowed = self
+                .principals
+                .get(&conn)
+                .is_some_and(|p| p.may_access(self.teams.get(&id).map(|t| t.as_deref())));
+            if !allowed {
+                let refusal = Message::DocUnavailable {
+                    sender_id: self.hub.peer_id().to_string(),
+                    target_id: msg.sender_id().to_string(),
+                    document_id: id,
+                };
+                return self.deliver(conn, Outgoing::Frame(refusal.encode()));
+            }
         }
         let fx = self.hub.handle(conn, msg);
-        self.execute(fx).await;
+        self.execute_for(conn, fx).await;
     }
 
     /// Brings a stored document into memory before a message about it is handled.
@@ -153,16 +186,19 @@ impl Relay {
         }
         match self.storage.load(&id).await {
             Ok(None) => Ok(()),
-            Ok(Some(chunks)) => match sync::load_document(chunks.iter().map(Vec::as_slice)) {
-                Ok(doc) => {
-                    self.hub.add_document(id, doc);
-                    Ok(())
+            Ok(Some(stored)) => {
+                match sync::load_document(stored.chunks.iter().map(Vec::as_slice)) {
+                    Ok(doc) => {
+                        self.hub.add_document(id, doc);
+                        self.teams.insert(id, stored.team);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::error!(%id, error = %e, "stored document does not load");
+                        Err("stored document is damaged".into())
+                    }
                 }
-                Err(e) => {
-                    tracing::error!(%id, error = %e, "stored document does not load");
-                    Err("stored document is damaged".into())
-                }
-            },
+            }
             Err(e) => {
                 tracing::error!(%id, error = %e, "loading a document failed");
                 Err("storage unavailable, try again".into())
@@ -171,6 +207,12 @@ impl Relay {
     }
 
     async fn execute(&mut self, effects: Vec<Effect>) {
+        self.execute_for(0, effects).await;
+    }
+
+    /// Runs effects caused by a message from `origin`; a document it creates
+    /// belongs to the origin user's team.
+    async fn execute_for(&mut self, origin: ConnectionId, effects: Vec<Effect>) {
         for effect in effects {
             match effect {
                 Effect::Send { conn, frame } => self.deliver(conn, Outgoing::Frame(frame)),
@@ -179,8 +221,15 @@ impl Relay {
                     self.forget_peer(conn);
                 }
                 Effect::Persist { document_id, chunk } => {
+                    let team = match self.teams.get(&document_id) {
+                        Some(existing) => existing.clone(),
+                        None => self.principals.get(&origin).and_then(|p| p.team.clone()),
+                    };
                     let started = std::time::Instant::now();
-                    let written = self.storage.append(&document_id, &chunk, now_ms()).await;
+                    let written = self
+                        .storage
+                        .append(&document_id, &chunk, now_ms(), team.as_deref())
+                        .await;
                     Metrics::add(
                         &self.metrics.storage_write_micros,
                         started.elapsed().as_micros() as u64,
@@ -190,7 +239,7 @@ impl Relay {
                         // unsaved state and let the peers resend on reconnect.
                         tracing::error!(%document_id, error = %e, "persisting a change failed");
                         Metrics::add(&self.metrics.storage_failures, 1);
-                        self.hub.evict(&document_id);
+                        self.evict(&document_id);
                         let conns: Vec<ConnectionId> = self.outboxes.keys().copied().collect();
                         for conn in conns {
                             self.deliver(conn, Outgoing::Close("storage unavailable".into()));
@@ -199,6 +248,7 @@ impl Relay {
                         return;
                     }
                     Metrics::add(&self.metrics.storage_writes, 1);
+                    self.teams.insert(document_id, team);
                 }
                 Effect::Changed { document_id } => {
                     tracing::debug!(%document_id, "document changed")

@@ -41,6 +41,8 @@ pub enum StartError {
     },
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error("demo users: {0}")]
+    Users(#[from] crate::storage::UserError),
     #[error("cannot listen on {addr}: {source} (is another server using that port? try --port)")]
     Bind {
         addr: SocketAddr,
@@ -82,6 +84,9 @@ impl Application {
             let seeded = crate::demo::seed_if_empty(&storage, crate::relay::now_ms()).await?;
             if seeded > 0 {
                 tracing::info!(seeded, "stored demo records");
+            }
+            if crate::demo::seed_users_if_none(&storage, crate::relay::now_ms()).await? {
+                tracing::info!("created the demo users");
             }
         }
         let metrics = Arc::new(Metrics::default());

@@ -5,6 +5,9 @@
 //! drops the document from memory, so the client resends later).
 
 mod migrations;
+mod users;
+
+pub use users::{SESSION_DAYS, UserError};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -23,6 +26,16 @@ pub enum StorageError {
     Migrate { version: i64, source: sqlx::Error },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),
+    #[error("password or token handling failed: {0}")]
+    Crypto(String),
+}
+
+/// A stored document: its chunks in write order and the team it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    pub chunks: Vec<Vec<u8>>,
+    /// The team of the field user who created it; `None` if created by head office.
+    pub team: Option<String>,
 }
 
 /// One document's change in the change feed head office polls.
@@ -67,27 +80,38 @@ impl Storage {
     }
 
     /// Every chunk of a document in write order, or `None` if it is unknown.
-    pub async fn load(&self, id: &DocumentId) -> Result<Option<Vec<Vec<u8>>>, StorageError> {
+    pub async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        let key = id.to_string();
+        let Some(doc) = sqlx::query("SELECT team FROM documents WHERE id = ?1")
+            .bind(&key)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
         let rows = sqlx::query("SELECT data FROM chunks WHERE document_id = ?1 ORDER BY id")
-            .bind(id.to_string())
+            .bind(&key)
             .fetch_all(&self.pool)
             .await?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        rows.iter()
+        let chunks = rows
+            .iter()
             .map(|r| r.try_get::<Vec<u8>, _>("data").map_err(StorageError::from))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(StoredDocument {
+            chunks,
+            team: doc.try_get("team")?,
+        }))
     }
 
     /// Appends a chunk and moves the document to the head of the change feed,
-    /// in one transaction. Returns the document's new feed position.
+    /// in one transaction. `team` is recorded only when the document is new.
+    /// Returns the document's new feed position.
     pub async fn append(
         &self,
         id: &DocumentId,
         chunk: &[u8],
         now_ms: i64,
+        team: Option<&str>,
     ) -> Result<i64, StorageError> {
         let key = id.to_string();
         let mut tx = self.pool.begin().await?;
@@ -99,30 +123,35 @@ impl Storage {
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO documents (id, seq, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
+            "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES (?1, ?2, ?3, ?3, ?4)
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
         )
         .bind(&key)
         .bind(seq)
         .bind(now_ms)
+        .bind(team)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(seq)
     }
 
-    /// Documents changed after feed position `after`, oldest change first.
+    /// Documents changed after feed position `after`, oldest change first;
+    /// with `team`, only that team's documents.
     pub async fn changed_after(
         &self,
         after: i64,
         limit: i64,
+        team: Option<&str>,
     ) -> Result<Vec<DocumentChange>, StorageError> {
-        let rows =
-            sqlx::query("SELECT id, seq FROM documents WHERE seq > ?1 ORDER BY seq LIMIT ?2")
-                .bind(after)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id, seq FROM documents WHERE seq > ?1 AND (?3 IS NULL OR team = ?3) ORDER BY seq LIMIT ?2",
+        )
+        .bind(after)
+        .bind(limit)
+        .bind(team)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(DocumentChange {

@@ -1,10 +1,13 @@
 //! `/sync`: one WebSocket per client, binary frames to and from the relay task.
 
-use axum::extract::State;
 use axum::extract::ws::{
     CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
 };
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use axum::response::Response;
+use closeloop_shared::access::Principal;
 use closeloop_shared::sync::message::MAX_FRAME_BYTES;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -23,17 +26,42 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 
 /// Upgrades to a sync socket. Frames over the size limit are refused by the
 /// WebSocket layer itself, before they are buffered.
-pub(crate) async fn sync_socket(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub(crate) async fn sync_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<SyncQuery>,
+) -> Response {
+    // Browsers send the session cookie; other clients a bearer header or,
+    // where a WebSocket API cannot set headers, `?token=`.
+    let token = crate::auth::token_from(&headers).or(query.token);
+    let principal = match crate::auth::principal_for(&state, token).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, principal))
 }
 
-async fn serve(socket: WebSocket, state: AppState) {
+/// Query parameters of `/sync`.
+#[derive(serde::Deserialize)]
+pub(crate) struct SyncQuery {
+    token: Option<String>,
+}
+
+async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
     let relay = state.relay.clone();
     let conn = relay.next_conn();
     let (out_tx, mut out_rx) = mpsc::channel(crate::relay::OUTBOX_FRAMES);
-    if !relay.send(RelayInput::Connect { conn, out: out_tx }).await {
+    if !relay
+        .send(RelayInput::Connect {
+            conn,
+            out: out_tx,
+            principal,
+        })
+        .await
+    {
         return;
     }
     let (mut sink, mut stream) = socket.split();

@@ -17,6 +17,9 @@ use closeloop_shared::sync::{DocumentId, Effect, SharePolicy, SyncHub};
 use closeloop_shared::taxonomy::Taxonomy;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+mod support;
 
 const CLIENTS: u8 = 5;
 const KILLS: usize = 20;
@@ -54,6 +57,7 @@ fn start(port: u16, data: &Path) -> Server {
                 "error",
                 "--dist-dir",
                 "/nonexistent",
+                "--demo-data",
             ])
             .arg("--data-dir")
             .arg(data)
@@ -69,6 +73,35 @@ async fn wait_listening(addr: SocketAddr) {
         assert!(Instant::now() < deadline, "server did not come back");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// Signs in as the demo field user (team north) and returns the token.
+async fn demo_token(addr: SocketAddr) -> String {
+    let body = r#"{"username":"field-north","password":"closeloop-demo"}"#;
+    let resp = support::http(addr, "POST", "/api/login", None, Some(body)).await;
+    let json = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|_| panic!("login: {resp}"));
+    v["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {resp}"))
+        .to_string()
+}
+
+/// Opens a signed-in sync socket.
+async fn open(
+    addr: SocketAddr,
+    token: &str,
+) -> Option<
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+> {
+    let mut req = format!("ws://{addr}/sync").into_client_request().ok()?;
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().ok()?);
+    tokio_tungstenite::connect_async(req)
+        .await
+        .ok()
+        .map(|(ws, _)| ws)
 }
 
 fn id(n: u8) -> DocumentId {
@@ -88,6 +121,7 @@ struct Shared {
 async fn tablet(
     n: u8,
     addr: SocketAddr,
+    token: String,
     editing: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     shared: Arc<Mutex<Shared>>,
@@ -105,8 +139,7 @@ async fn tablet(
         .expect("capture");
     let mut edits = 0i64;
     while !stop.load(Ordering::Relaxed) {
-        let Ok((mut ws, _)) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await
-        else {
+        let Some(mut ws) = open(addr, &token).await else {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
@@ -155,10 +188,8 @@ async fn tablet(
 }
 
 /// Fetches one document from the relay on a fresh connection.
-async fn fetch(addr: SocketAddr, doc: DocumentId) -> Option<automerge::Automerge> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync"))
-        .await
-        .ok()?;
+async fn fetch(addr: SocketAddr, token: &str, doc: DocumentId) -> Option<automerge::Automerge> {
+    let mut ws = open(addr, token).await?;
     let mut hub = SyncHub::new("auditor".into(), SharePolicy::OnRequest);
     let mut out = hub.connect(0, true);
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -197,7 +228,7 @@ async fn fetch(addr: SocketAddr, doc: DocumentId) -> Option<automerge::Automerge
 }
 
 /// Waits until the relay holds every acknowledged change and each client's heads.
-async fn audit(addr: SocketAddr, shared: &Mutex<Shared>, round: usize) {
+async fn audit(addr: SocketAddr, token: &str, shared: &Mutex<Shared>, round: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (acknowledged, heads) = {
@@ -207,7 +238,7 @@ async fn audit(addr: SocketAddr, shared: &Mutex<Shared>, round: usize) {
         let mut converged = true;
         for n in 0..CLIENTS {
             let doc = id(n);
-            let Some(stored) = fetch(addr, doc).await else {
+            let Some(stored) = fetch(addr, token, doc).await else {
                 converged = false;
                 continue;
             };
@@ -237,6 +268,7 @@ async fn acknowledged_changes_survive_sigkill_and_clients_converge() {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let mut server = start(port, data.path());
     wait_listening(addr).await;
+    let token = demo_token(addr).await;
 
     let editing = Arc::new(AtomicBool::new(true));
     let stop = Arc::new(AtomicBool::new(false));
@@ -246,6 +278,7 @@ async fn acknowledged_changes_survive_sigkill_and_clients_converge() {
             tokio::spawn(tablet(
                 n,
                 addr,
+                token.clone(),
                 editing.clone(),
                 stop.clone(),
                 shared.clone(),
@@ -268,7 +301,7 @@ async fn acknowledged_changes_survive_sigkill_and_clients_converge() {
         server = start(port, data.path());
         wait_listening(addr).await;
         editing.store(false, Ordering::Relaxed);
-        audit(addr, &shared, round).await;
+        audit(addr, &token, &shared, round).await;
     }
     stop.store(true, Ordering::Relaxed);
     for t in tasks {

@@ -5,6 +5,7 @@
 //! as data ([`sync::Effect`]) so both IO edges stay thin and the rules are
 //! tested without a browser or a network.
 
+pub mod access;
 pub mod calendar;
 pub mod record;
 pub mod sla;

@@ -10,8 +10,10 @@ import {
   capture,
   freePort,
   launchBrowser,
+  signIn,
   startServer,
   tempDir,
+  tokenFor,
   waitForRecords,
 } from "./support.mjs";
 
@@ -28,7 +30,11 @@ async function waitFor(what, check, timeout = 20_000) {
 test("a JS automerge-repo client and the wasm client see each other's records and edits", { timeout: 120_000 }, async () => {
   const server = await startServer(tempDir("closeloop-interop-"), await freePort());
   const browser = await launchBrowser();
-  const repo = new Repo({ network: [new WebSocketClientAdapter(server.url.replace("http", "ws") + "/sync")] });
+  // The JS client signs in as head office and passes its token in the URL
+  // (a browser-style WebSocket cannot set headers).
+  const token = await tokenFor(server.url, "office");
+  const syncUrl = `${server.url.replace("http", "ws")}/sync?token=${encodeURIComponent(token)}`;
+  const repo = new Repo({ network: [new WebSocketClientAdapter(syncUrl)] });
   try {
     // JS creates a record shaped as Closeloop reads it (schema 2).
     const handle = repo.create({
@@ -47,11 +53,12 @@ test("a JS automerge-repo client and the wasm client see each other's records an
     });
     const jsId = handle.documentId;
     await waitFor("the relay to store the JS record", async () => {
-      const feed = await (await fetch(`${server.url}/api/documents?after=0`)).json();
+      const feed = await (await fetch(`${server.url}/api/documents?after=0`, { headers: { authorization: `Bearer ${token}` } })).json();
       return feed.documents.some((d) => d.id === jsId);
     });
 
     const office = await (await browser.newContext()).newPage();
+    await signIn(office, server.url, "office");
     await office.goto(server.url + "/office");
     await waitForRecords(office, ["网页用户 42 | 网页提交：发票抬头开错了。"]);
 
@@ -61,12 +68,12 @@ test("a JS automerge-repo client and the wasm client see each other's records an
 
     // The wasm tablet captures a record; JS fetches it by id.
     const tablet = await (await browser.newContext()).newPage();
-    await tablet.goto(server.url + "/");
+    await signIn(tablet, server.url, "field-north");
     await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
     await capture(tablet, { channel: "store_box", nickname: "刘女士", description: "试吃区没有垃圾桶。" });
     const wasmId = await tablet.locator('[data-testid="record"]').first().getAttribute("data-doc-id");
     await waitFor("the relay to store the wasm record", async () => {
-      const feed = await (await fetch(`${server.url}/api/documents?after=0`)).json();
+      const feed = await (await fetch(`${server.url}/api/documents?after=0`, { headers: { authorization: `Bearer ${token}` } })).json();
       return feed.documents.some((d) => d.id === wasmId);
     });
     const found = await repo.find(wasmId);

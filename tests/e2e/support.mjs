@@ -1,7 +1,7 @@
 // Helpers for the end-to-end tests: the real server binary on a free
 // loopback port with its own data directory, and Debian's Chromium.
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,8 +26,49 @@ export function freePort() {
   });
 }
 
+/** Password of every end-to-end test user. */
+export const PASSWORD = "e2e-password-2026";
+
+/** Users created with `closeloop-server user add` in every fresh data directory. */
+const USERS = [
+  ["field-north", "field_staff", "north"],
+  ["office", "head_office", null],
+];
+
+function addUsers(dataDir) {
+  if (existsSync(join(dataDir, "closeloop.sqlite3"))) return;
+  for (const [name, role, team] of USERS) {
+    const args = ["--data-dir", dataDir, "--log", "warn", "user", "add", name, "--role", role];
+    if (team) args.push("--team", team);
+    const r = spawnSync(SERVER_BIN, args, { env: { ...process.env, CLOSELOOP_PASSWORD: PASSWORD }, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`user add ${name} failed: ${r.stderr}`);
+  }
+}
+
+/** Signs a page in through the login form and waits until it syncs. */
+export async function signIn(page, url, username) {
+  await page.goto(url + "/login");
+  await page.fill('[data-testid="username"]', username);
+  await page.fill('[data-testid="password"]', PASSWORD);
+  await page.screenshot({ path: `${SCREENSHOTS}/login.png` });
+  await page.click('[data-testid="sign-in"]');
+  await page.waitForSelector(`[data-testid="signed-in-as"]:has-text("${username}")`);
+}
+
+/** A session token for non-browser clients. */
+export async function tokenFor(url, username) {
+  const r = await fetch(url + "/api/login", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  if (!r.ok) throw new Error(`login ${username}: HTTP ${r.status}`);
+  return (await r.json()).token;
+}
+
 /** Starts closeloop-server and waits until /healthz answers (30 s at most). */
 export async function startServer(dataDir, port) {
+  addUsers(dataDir);
   const proc = spawn(
     SERVER_BIN,
     ["--port", String(port), "--data-dir", dataDir, "--dist-dir", DIST_DIR, "--log", "warn"],

@@ -8,6 +8,7 @@ import {
   freePort,
   launchBrowser,
   shownRecords,
+  signIn,
   startServer,
   tempDir,
   waitForRecords,
@@ -25,7 +26,7 @@ test("offline captures reach head office and survive a relay restart", { timeout
   try {
     const tablet = await browser.newContext();
     const a = await tablet.newPage();
-    await a.goto(server.url + "/");
+    await signIn(a, server.url, "field-north");
     await a.waitForSelector('[data-testid="sync-status"][data-status="online"]');
     // The service worker must control the page before the network goes away.
     await a.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
@@ -50,6 +51,7 @@ test("offline captures reach head office and survive a relay restart", { timeout
 
     const office = await browser.newContext();
     const b = await office.newPage();
+    await signIn(b, server.url, "office");
     await b.goto(server.url + "/office");
     const seen = await waitForRecords(b, [line(FIRST), line(SECOND)]);
     assert.deepEqual(seen, await shownRecords(a), "head office shows what the tablet captured");
@@ -73,6 +75,7 @@ test("offline captures reach head office and survive a relay restart", { timeout
     server = await startServer(dataDir, port);
     const office2 = await browser.newContext();
     const c = await office2.newPage();
+    await signIn(c, server.url, "office");
     await c.goto(server.url + "/office");
     await waitForRecords(c, [line(FIRST), `${SECOND.nickname} | ${edited}`]);
   } finally {
@@ -89,6 +92,8 @@ test("an invalid capture shows a clear error and saves nothing", { timeout: 60_0
     const page = await (await browser.newContext()).newPage();
     await page.goto(server.url + "/");
     await page.waitForSelector('[data-testid="capture-form"]');
+    // Not signed in: capture still works locally, and the page says sync needs a sign-in.
+    await page.waitForSelector('[data-testid="sync-status"][data-status="signed_out"]');
     await page.fill('[data-testid="description"]', "没有填写昵称的反馈");
     await page.click('[data-testid="save"]');
     const msg = page.locator('[data-testid="form-message"].problem');

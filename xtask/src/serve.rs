@@ -40,7 +40,10 @@ pub fn run_serve(args: &[String]) -> Result<(), String> {
     println!("Closeloop: http://127.0.0.1:{port}/");
     println!("  field capture (tablet): http://127.0.0.1:{port}/");
     println!("  head office:            http://127.0.0.1:{port}/office");
-    println!("  demo logins: none yet; every page is open on this loopback-only server");
+    println!("  demo logins (password closeloop-demo):");
+    println!("    field-north, field-south  field staff of teams north and south (tablet)");
+    println!("    office                    head office (sees every record)");
+    println!("    supervisor, admin");
     println!("  data: {data_dir} (SQLite); stop with Ctrl-C");
     println!();
     let mut c = cmd(

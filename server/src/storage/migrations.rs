@@ -5,9 +5,10 @@ use sqlx::SqlitePool;
 use super::StorageError;
 
 /// `(version, sql)`; append only, never edit a shipped migration.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE documents (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE documents (
         id TEXT PRIMARY KEY,
         seq INTEGER NOT NULL,
         created_at INTEGER NOT NULL,
@@ -20,7 +21,26 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         data BLOB NOT NULL
     );
     CREATE INDEX chunks_by_document ON chunks (document_id, id);",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        team TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        expires_at INTEGER NOT NULL
+    );
+    ALTER TABLE documents ADD COLUMN team TEXT;
+    CREATE INDEX documents_by_team ON documents (team, seq);",
+    ),
+];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
 pub(super) async fn run(pool: &SqlitePool) -> Result<(), StorageError> {

@@ -1,0 +1,92 @@
+//! Signing in and out against the server's `/api/login`, `/api/logout` and
+//! `/api/me`. The session itself is an HttpOnly cookie the page never sees.
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+/// What the page knows about the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Session {
+    /// Not checked yet, or the server is unreachable (offline).
+    Unknown,
+    SignedIn {
+        username: String,
+        role: String,
+    },
+    SignedOut,
+}
+
+/// Why signing in failed, for the form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInError {
+    WrongCredentials,
+    Unreachable,
+}
+
+async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ()> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    if let Some(b) = &body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(b));
+    }
+    let req = Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
+    if body.is_some() {
+        req.headers()
+            .set("Content-Type", "application/json")
+            .map_err(|_| ())?;
+    }
+    let window = web_sys::window().ok_or(())?;
+    let resp: Response = JsFuture::from(window.fetch_with_request(&req))
+        .await
+        .map_err(|_| ())?
+        .dyn_into()
+        .map_err(|_| ())?;
+    let text = match resp.text() {
+        Ok(p) => JsFuture::from(p)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((resp.status(), text))
+}
+
+fn parse_user(json: &str) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    let user = v.get("user").unwrap_or(&v);
+    Some((
+        user.get("username")?.as_str()?.to_string(),
+        user.get("role")?.as_str()?.to_string(),
+    ))
+}
+
+/// Asks the server who is signed in.
+pub async fn current() -> Session {
+    match call("GET", "/api/me", None).await {
+        Ok((200, body)) => match parse_user(&body) {
+            Some((username, role)) => Session::SignedIn { username, role },
+            None => Session::Unknown,
+        },
+        Ok((401, _)) => Session::SignedOut,
+        _ => Session::Unknown,
+    }
+}
+
+/// Signs in; the server sets the session cookie.
+pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInError> {
+    let body = serde_json::json!({ "username": username, "password": password }).to_string();
+    match call("POST", "/api/login", Some(body)).await {
+        Ok((200, body)) => parse_user(&body)
+            .map(|(username, role)| Session::SignedIn { username, role })
+            .ok_or(SignInError::Unreachable),
+        Ok((400 | 401, _)) => Err(SignInError::WrongCredentials),
+        _ => Err(SignInError::Unreachable),
+    }
+}
+
+/// Signs out on the server (best effort: offline, the cookie simply stays until it expires).
+pub async fn sign_out() {
+    let _ = call("POST", "/api/logout", None).await;
+}

@@ -1,0 +1,261 @@
+//! Helpers shared by the server's integration tests: the app on a free
+//! port with a fresh database, signed-in sync clients over real WebSockets,
+//! and a minimal HTTP client.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use closeloop_server::storage::Storage;
+use closeloop_server::{Application, Config};
+use closeloop_shared::access::Role;
+use closeloop_shared::sync::{DocumentId, Effect, SharePolicy, SyncHub};
+use closeloop_shared::taxonomy::Taxonomy;
+use closeloop_shared::{FeedbackDraft, FeedbackRecord};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as Ws;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Password of every test user.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Creates the users the tests sign in as.
+pub async fn add_test_users(data_dir: &Path) {
+    let storage = Storage::open(data_dir).await.expect("storage");
+    if storage.has_users().await.expect("users") {
+        return;
+    }
+    for (name, role, team) in [
+        ("north", Role::FieldStaff, Some("north")),
+        ("south", Role::FieldStaff, Some("south")),
+        ("office", Role::HeadOffice, None),
+    ] {
+        storage
+            .add_user(name, PASSWORD, role, team, 0)
+            .await
+            .expect("user");
+    }
+    storage.close().await;
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(data_dir: &Path) -> TestApp {
+        add_test_users(data_dir).await;
+        let config = Config::for_test(data_dir.to_path_buf(), data_dir.join("no-dist"));
+        let app = Application::build(config).await.expect("server starts");
+        let addr = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("graceful shutdown finishes")
+            .expect("server task")
+            .expect("server ran cleanly");
+    }
+}
+
+/// A sync client: the shared hub driven over a real socket.
+pub struct Client {
+    pub hub: SyncHub,
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub closed: bool,
+    pub unavailable: Vec<DocumentId>,
+}
+
+impl Client {
+    /// Signs in as `user` and opens a sync connection.
+    pub async fn connect(addr: SocketAddr, user: &str) -> Client {
+        let token = login(addr, user).await;
+        let mut req = format!("ws://{addr}/sync")
+            .into_client_request()
+            .expect("request");
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("websocket connects");
+        let name = user;
+        let mut c = Client {
+            hub: SyncHub::new(name.into(), SharePolicy::AnnounceAll),
+            ws,
+            closed: false,
+            unavailable: vec![],
+        };
+        let fx = c.hub.connect(0, true);
+        c.run(fx).await;
+        c.pump_until(|c| c.hub.is_ready(0)).await;
+        c
+    }
+
+    pub async fn run(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Send { frame, .. } => {
+                    self.ws.send(Ws::Binary(frame.into())).await.expect("send");
+                }
+                Effect::Unavailable { document_id } => self.unavailable.push(document_id),
+                _ => {}
+            }
+        }
+    }
+
+    /// Feeds received frames to the hub until `done` holds (10 s at most).
+    pub async fn pump_until(&mut self, done: impl Fn(&Client) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !done(self) {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            assert!(!left.is_zero(), "condition not reached within 10 s");
+            match tokio::time::timeout(left, self.ws.next()).await {
+                Ok(Some(Ok(Ws::Binary(b)))) => {
+                    let fx = self.hub.receive(0, &b);
+                    self.run(fx).await;
+                }
+                Ok(Some(Ok(Ws::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                    self.closed = true;
+                    return;
+                }
+                Ok(Some(Ok(_))) => {}
+                Err(_) => panic!("condition not reached within 10 s"),
+            }
+        }
+    }
+
+    /// Answers frames until the socket has been quiet for 300 ms.
+    pub async fn settle(&mut self) {
+        while let Ok(Some(Ok(frame))) =
+            tokio::time::timeout(Duration::from_millis(300), self.ws.next()).await
+        {
+            if let Ws::Binary(b) = frame {
+                let fx = self.hub.receive(0, &b);
+                self.run(fx).await;
+            }
+        }
+    }
+
+    pub async fn capture(&mut self, id: DocumentId, text: &str) {
+        let draft = FeedbackDraft {
+            channel: "store_box".into(),
+            nickname: "李先生".into(),
+            description: text.into(),
+            ..FeedbackDraft::default()
+        };
+        let fx = self
+            .hub
+            .change(id, |d| {
+                draft.write_new(d, &Taxonomy::default(), "tablet", 1_700_000_000_000)
+            })
+            .unwrap();
+        self.run(fx).await;
+        self.settle().await;
+    }
+
+    pub async fn fetch(&mut self, id: DocumentId) -> Option<FeedbackRecord> {
+        let fx = self.hub.request(id);
+        self.run(fx).await;
+        self.pump_until(|c| {
+            c.unavailable.contains(&id)
+                || c.hub
+                    .document(&id)
+                    .is_some_and(|d| FeedbackRecord::from_doc(d).is_ok())
+        })
+        .await;
+        self.hub
+            .document(&id)
+            .and_then(|d| FeedbackRecord::from_doc(d).ok())
+    }
+}
+
+pub fn id(n: u8) -> DocumentId {
+    DocumentId::from_bytes([n; 16])
+}
+
+/// Waits until the relay has stored the document, via the change feed.
+pub async fn wait_stored(addr: SocketAddr, doc: DocumentId) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let body = http(
+            addr,
+            "GET",
+            "/api/documents?after=0",
+            Some(&login(addr, "office").await),
+            None,
+        )
+        .await;
+        if body.contains(&doc.to_string()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "document never stored: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A minimal HTTP/1.1 request over a raw socket; returns status line, headers and body.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let body = body.unwrap_or("");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
+
+/// GET without credentials.
+pub async fn http_get(addr: SocketAddr, path: &str) -> String {
+    http(addr, "GET", path, None, None).await
+}
+
+/// Signs in and returns the session token.
+pub async fn login(addr: SocketAddr, user: &str) -> String {
+    let body = format!(r#"{{"username":"{user}","password":"{PASSWORD}"}}"#);
+    let resp = http(addr, "POST", "/api/login", None, Some(&body)).await;
+    let json = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: serde_json::Value =
+        serde_json::from_str(json).unwrap_or_else(|_| panic!("login failed: {resp}"));
+    v["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no token: {resp}"))
+        .to_string()
+}
