@@ -59,7 +59,10 @@ pub fn app(state: AppState, dist: &Path) -> Router {
         .nest("/api", crate::api::router())
         .merge(crate::static_files::router(dist))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        // Spans carry the path only: `/sync?token=…` must not put tokens in logs.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .with_state(state)
 }
 
