@@ -17,7 +17,6 @@ use closeloop_shared::sync::{DocumentId, Effect, SharePolicy, SyncHub};
 use closeloop_shared::taxonomy::Taxonomy;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 mod support;
 
@@ -75,33 +74,9 @@ async fn wait_listening(addr: SocketAddr) {
     }
 }
 
-/// Signs in as the demo field user (team north) and returns the token.
+/// Signs in as the demo field user (team north).
 async fn demo_token(addr: SocketAddr) -> String {
-    let body = r#"{"username":"field-north","password":"closeloop-demo"}"#;
-    let resp = support::http(addr, "POST", "/api/login", None, Some(body)).await;
-    let json = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let v: serde_json::Value =
-        serde_json::from_str(json).unwrap_or_else(|_| panic!("login: {resp}"));
-    v["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no token: {resp}"))
-        .to_string()
-}
-
-/// Opens a signed-in sync socket.
-async fn open(
-    addr: SocketAddr,
-    token: &str,
-) -> Option<
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-> {
-    let mut req = format!("ws://{addr}/sync").into_client_request().ok()?;
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().ok()?);
-    tokio_tungstenite::connect_async(req)
-        .await
-        .ok()
-        .map(|(ws, _)| ws)
+    support::login_as(addr, "field-north", "closeloop-demo").await
 }
 
 fn id(n: u8) -> DocumentId {
@@ -139,7 +114,7 @@ async fn tablet(
         .expect("capture");
     let mut edits = 0i64;
     while !stop.load(Ordering::Relaxed) {
-        let Some(mut ws) = open(addr, &token).await else {
+        let Some(mut ws) = support::open_sync(addr, &token).await else {
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
@@ -189,7 +164,7 @@ async fn tablet(
 
 /// Fetches one document from the relay on a fresh connection.
 async fn fetch(addr: SocketAddr, token: &str, doc: DocumentId) -> Option<automerge::Automerge> {
-    let mut ws = open(addr, token).await?;
+    let mut ws = support::open_sync(addr, token).await?;
     let mut hub = SyncHub::new("auditor".into(), SharePolicy::OnRequest);
     let mut out = hub.connect(0, true);
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -81,7 +81,7 @@ impl TestApp {
 /// A sync client: the shared hub driven over a real socket.
 pub struct Client {
     pub hub: SyncHub,
-    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    pub ws: Socket,
     pub closed: bool,
     pub unavailable: Vec<DocumentId>,
 }
@@ -249,7 +249,12 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> String {
 
 /// Signs in and returns the session token.
 pub async fn login(addr: SocketAddr, user: &str) -> String {
-    let body = format!(r#"{{"username":"{user}","password":"{PASSWORD}"}}"#);
+    login_as(addr, user, PASSWORD).await
+}
+
+/// Signs in with an explicit password and returns the session token.
+pub async fn login_as(addr: SocketAddr, user: &str, password: &str) -> String {
+    let body = format!(r#"{{"username":"{user}","password":"{password}"}}"#);
     let resp = http(addr, "POST", "/api/login", None, Some(&body)).await;
     let json = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
     let v: serde_json::Value =
@@ -258,4 +263,18 @@ pub async fn login(addr: SocketAddr, user: &str) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no token: {resp}"))
         .to_string()
+}
+
+/// A sync socket signed in with a bearer token.
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Opens a sync socket with `token`; `None` if the relay is down or refuses.
+pub async fn open_sync(addr: SocketAddr, token: &str) -> Option<Socket> {
+    let mut req = format!("ws://{addr}/sync").into_client_request().ok()?;
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().ok()?);
+    tokio_tungstenite::connect_async(req)
+        .await
+        .ok()
+        .map(|(ws, _)| ws)
 }
