@@ -1,9 +1,9 @@
 //! Demo records for `cargo xtask serve`, so a first look shows a working ledger.
 
 use automerge::Automerge;
-use closeloop_shared::FeedbackDraft;
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::taxonomy::Taxonomy;
+use closeloop_shared::{FeedbackDraft, FeedbackRecord};
 
 use closeloop_shared::access::Role;
 
@@ -82,6 +82,7 @@ pub async fn seed_if_empty(storage: &Storage, now_ms: i64) -> Result<usize, Stor
                 &doc.save(),
                 now_ms,
                 Some(DEMO_TEAM),
+                FeedbackRecord::from_doc(&doc).ok().as_ref(),
             )
             .await?;
     }

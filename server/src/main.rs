@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run the server (what happens without a subcommand).
     Serve,
+    /// Recreate the SQL read model from the stored documents.
+    RebuildProjection,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -54,6 +56,7 @@ async fn main() -> ExitCode {
     closeloop_server::telemetry::init(&cli.config.log);
     let result = match cli.command {
         None | Some(Command::Serve) => serve(cli.config).await,
+        Some(Command::RebuildProjection) => rebuild_projection(&cli.config).await,
         Some(Command::User {
             action:
                 UserCommand::Add {
@@ -78,6 +81,19 @@ async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("Closeloop is running at http://{}/", app.local_addr());
     app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn rebuild_projection(config: &Config) -> Result<(), String> {
+    let storage = Storage::open(&config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (projected, skipped) = storage
+        .rebuild_projection()
+        .await
+        .map_err(|e| e.to_string())?;
+    storage.close().await;
+    println!("rebuilt the projection: {projected} records, {skipped} other documents skipped");
+    Ok(())
 }
 
 async fn add_user(

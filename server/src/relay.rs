@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use closeloop_shared::access::Principal;
+use closeloop_shared::record::FeedbackRecord;
 use closeloop_shared::sync::{
     self, ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub,
 };
@@ -225,10 +226,21 @@ impl Relay {
                         Some(existing) => existing.clone(),
                         None => self.principals.get(&origin).and_then(|p| p.team.clone()),
                     };
+                    // Documents that are not records (other automerge-repo data) get no rows.
+                    let record = self
+                        .hub
+                        .document(&document_id)
+                        .and_then(|d| FeedbackRecord::from_doc(d).ok());
                     let started = std::time::Instant::now();
                     let written = self
                         .storage
-                        .append(&document_id, &chunk, now_ms(), team.as_deref())
+                        .append(
+                            &document_id,
+                            &chunk,
+                            now_ms(),
+                            team.as_deref(),
+                            record.as_ref(),
+                        )
                         .await;
                     Metrics::add(
                         &self.metrics.storage_write_micros,

@@ -5,6 +5,7 @@
 //! drops the document from memory, so the client resends later).
 
 mod migrations;
+mod projection;
 mod users;
 
 pub use users::{SESSION_DAYS, UserError};
@@ -104,7 +105,8 @@ impl Storage {
     }
 
     /// Appends a chunk and moves the document to the head of the change feed,
-    /// in one transaction. `team` is recorded only when the document is new.
+    /// in one transaction. `team` is recorded only when the document is new;
+    /// `record` (the document as read after the change) updates the projection.
     /// Returns the document's new feed position.
     pub async fn append(
         &self,
@@ -112,6 +114,7 @@ impl Storage {
         chunk: &[u8],
         now_ms: i64,
         team: Option<&str>,
+        record: Option<&closeloop_shared::record::FeedbackRecord>,
     ) -> Result<i64, StorageError> {
         let key = id.to_string();
         let mut tx = self.pool.begin().await?;
@@ -132,6 +135,10 @@ impl Storage {
         .bind(team)
         .execute(&mut *tx)
         .await?;
+        // The read model changes in the same transaction as the document.
+        if let Some(r) = record {
+            projection::write(&mut tx, id, r).await?;
+        }
         tx.commit().await?;
         Ok(seq)
     }

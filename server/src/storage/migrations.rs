@@ -40,6 +40,54 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE documents ADD COLUMN team TEXT;
     CREATE INDEX documents_by_team ON documents (team, seq);",
     ),
+    (
+        3,
+        "CREATE TABLE records (
+        document_id TEXT PRIMARY KEY,
+        schema_version INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        source TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        description TEXT NOT NULL,
+        feedback_type TEXT,
+        nature TEXT,
+        urgency TEXT,
+        impact TEXT,
+        priority TEXT,
+        status TEXT NOT NULL,
+        owner TEXT,
+        department TEXT,
+        assigned_at INTEGER,
+        first_response_at INTEGER,
+        resolved_at INTEGER,
+        closed_at INTEGER,
+        escalation INTEGER NOT NULL,
+        reopen_count INTEGER NOT NULL,
+        conflicts INTEGER NOT NULL,
+        workflow_issues INTEGER NOT NULL
+    );
+    CREATE INDEX records_by_status ON records (status, received_at);
+    CREATE INDEX records_by_owner ON records (owner);
+    CREATE TABLE record_history (
+        document_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        from_status TEXT NOT NULL,
+        note TEXT,
+        PRIMARY KEY (document_id, position)
+    );
+    CREATE TABLE record_log (
+        document_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (document_id, position)
+    );",
+    ),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
