@@ -9,6 +9,9 @@ use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 use support::{Client, TestApp, id, wait_stored};
 
+/// One edit of a record document.
+type Edit<'a> = Box<dyn Fn(&mut automerge::Automerge) -> Result<(), record::RecordError> + 'a>;
+
 #[tokio::test]
 async fn the_projection_follows_changes_and_rebuilds_identically() {
     let dir = tempfile::tempdir().unwrap();
