@@ -18,6 +18,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/documents", get(documents_changed))
         .merge(crate::auth::router())
+        .merge(crate::records::router())
 }
 
 #[derive(serde::Deserialize)]

@@ -8,6 +8,7 @@ mod config;
 mod demo;
 mod error;
 pub mod metrics;
+mod records;
 mod relay;
 mod startup;
 mod static_files;

@@ -169,6 +169,11 @@ impl Storage {
             .collect()
     }
 
+    /// The pool, for read-model queries that live beside their handlers.
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
     /// Closes the pool, waiting for in-flight writes.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -1,0 +1,254 @@
+//! `/api/records`: head office's list and detail views, answered from the
+//! SQL projection (fast, paginated), with the same team rule as sync.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use closeloop_shared::sync::DocumentId;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// Largest page a list call returns.
+const MAX_PER_PAGE: i64 = 200;
+
+/// The routes, mounted under `/api`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/records", get(records_list))
+        .route("/records/{id}", get(records_get))
+}
+
+/// Filters, sort and page of a list call; every field optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    status: Option<String>,
+    priority: Option<String>,
+    channel: Option<String>,
+    feedback_type: Option<String>,
+    department: Option<String>,
+    owner: Option<String>,
+    /// Received at or after (ms since the epoch).
+    from: Option<i64>,
+    /// Received before (ms since the epoch).
+    to: Option<i64>,
+    /// Substring of the description.
+    q: Option<String>,
+    /// `received_at` (default, newest first), `priority`, or `status`; `-` prefix flips the order.
+    sort: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+/// One row of the list.
+#[derive(serde::Serialize)]
+pub(crate) struct RecordSummary {
+    id: String,
+    received_at: i64,
+    channel: String,
+    customer: String,
+    description: String,
+    feedback_type: Option<String>,
+    priority: Option<String>,
+    status: String,
+    owner: Option<String>,
+    department: Option<String>,
+    conflicts: i64,
+    workflow_issues: i64,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct Page {
+    records: Vec<RecordSummary>,
+    total: i64,
+    page: i64,
+    per_page: i64,
+}
+
+const SUMMARY_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.customer, r.description, r.feedback_type, \
+     r.priority, r.status, r.owner, r.department, r.conflicts, r.workflow_issues";
+
+fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RecordSummary, sqlx::Error> {
+    Ok(RecordSummary {
+        id: row.try_get("document_id")?,
+        received_at: row.try_get("received_at")?,
+        channel: row.try_get("channel")?,
+        customer: row.try_get("customer")?,
+        description: row.try_get("description")?,
+        feedback_type: row.try_get("feedback_type")?,
+        priority: row.try_get("priority")?,
+        status: row.try_get("status")?,
+        owner: row.try_get("owner")?,
+        department: row.try_get("department")?,
+        conflicts: row.try_get("conflicts")?,
+        workflow_issues: row.try_get("workflow_issues")?,
+    })
+}
+
+/// Appends `WHERE …` for the filters and the caller's visibility.
+fn filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a ListQuery, team: Option<&'a str>) {
+    qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
+    if let Some(team) = team {
+        qb.push(" AND d.team = ").push_bind(team);
+    }
+    let exact = [
+        ("r.status", &q.status),
+        ("r.priority", &q.priority),
+        ("r.channel", &q.channel),
+        ("r.feedback_type", &q.feedback_type),
+        ("r.department", &q.department),
+        ("r.owner", &q.owner),
+    ];
+    for (column, value) in exact {
+        if let Some(v) = value {
+            qb.push(format!(" AND {column} = ")).push_bind(v.as_str());
+        }
+    }
+    if let Some(from) = q.from {
+        qb.push(" AND r.received_at >= ").push_bind(from);
+    }
+    if let Some(to) = q.to {
+        qb.push(" AND r.received_at < ").push_bind(to);
+    }
+    if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        qb.push(" AND instr(r.description, ")
+            .push_bind(text)
+            .push(") > 0");
+    }
+}
+
+async fn records_list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Page>, AppError> {
+    let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let per_page = q.per_page.unwrap_or(50);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(AppError::BadRequest(format!(
+            "per_page must be between 1 and {MAX_PER_PAGE}"
+        )));
+    }
+    let page = q.page.unwrap_or(1);
+    if page < 1 {
+        return Err(AppError::BadRequest("page starts at 1".into()));
+    }
+    let order = match q.sort.as_deref().unwrap_or("-received_at") {
+        "received_at" => "r.received_at ASC",
+        "-received_at" => "r.received_at DESC",
+        "priority" => "r.priority IS NULL, r.priority ASC, r.received_at DESC",
+        "-priority" => "r.priority IS NULL, r.priority DESC, r.received_at DESC",
+        "status" => "r.status ASC, r.received_at DESC",
+        "-status" => "r.status DESC, r.received_at DESC",
+        other => return Err(AppError::BadRequest(format!("cannot sort by `{other}`"))),
+    };
+    let team = (!user.role.sees_everything()).then(|| user.team.as_deref().unwrap_or("\u{0}"));
+
+    let mut count = QueryBuilder::new("SELECT COUNT(*)");
+    filter(&mut count, &q, team);
+    let total: i64 = count
+        .build_query_scalar()
+        .fetch_one(state.storage.pool())
+        .await
+        .map_err(db)?;
+
+    let mut list = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
+    filter(&mut list, &q, team);
+    list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))
+        .push_bind(per_page)
+        .push(" OFFSET ")
+        .push_bind((page - 1) * per_page);
+    let rows = list
+        .build()
+        .fetch_all(state.storage.pool())
+        .await
+        .map_err(db)?;
+    let records = rows
+        .iter()
+        .map(summary)
+        .collect::<Result<_, _>>()
+        .map_err(db)?;
+    Ok(Json(Page {
+        records,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// One record with its workflow history and processing log.
+#[derive(serde::Serialize)]
+pub(crate) struct RecordDetail {
+    #[serde(flatten)]
+    summary: RecordSummary,
+    history: Vec<serde_json::Value>,
+    log: Vec<serde_json::Value>,
+}
+
+async fn records_get(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<RecordDetail>, AppError> {
+    // A malformed id and a record the caller may not see answer alike.
+    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
+    let key = id.to_string();
+    let team = (!user.role.sees_everything()).then(|| user.team.as_deref().unwrap_or("\u{0}"));
+    let mut qb = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
+    let all = ListQuery::default();
+    filter(&mut qb, &all, team);
+    qb.push(" AND r.document_id = ").push_bind(&key);
+    let row = qb
+        .build()
+        .fetch_optional(state.storage.pool())
+        .await
+        .map_err(db)?
+        .ok_or(AppError::NotFound)?;
+    let pool = state.storage.pool();
+    let history = sqlx::query(
+        "SELECT action, actor, at, from_status, note FROM record_history WHERE document_id = ?1 ORDER BY position",
+    )
+    .bind(&key)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(|r| {
+        Ok(serde_json::json!({
+            "action": r.try_get::<String, _>("action")?, "by": r.try_get::<String, _>("actor")?,
+            "at": r.try_get::<i64, _>("at")?, "from": r.try_get::<String, _>("from_status")?,
+            "note": r.try_get::<Option<String>, _>("note")?,
+        }))
+    })
+    .collect::<Result<_, sqlx::Error>>()
+    .map_err(db)?;
+    let log = sqlx::query(
+        "SELECT at, actor, text FROM record_log WHERE document_id = ?1 ORDER BY position",
+    )
+    .bind(&key)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(|r| {
+        Ok(serde_json::json!({
+            "at": r.try_get::<i64, _>("at")?, "by": r.try_get::<String, _>("actor")?,
+            "text": r.try_get::<String, _>("text")?,
+        }))
+    })
+    .collect::<Result<_, sqlx::Error>>()
+    .map_err(db)?;
+    Ok(Json(RecordDetail {
+        summary: summary(&row).map_err(db)?,
+        history,
+        log,
+    }))
+}
+
+fn db(e: sqlx::Error) -> AppError {
+    AppError::Storage(e.into())
+}

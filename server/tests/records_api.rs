@@ -1,0 +1,113 @@
+//! `/api/records` over the projection: filters, sort, paging, full text,
+//! team visibility, detail with history, and clear errors for bad input.
+
+mod support;
+
+use closeloop_shared::record::{self, Field};
+use closeloop_shared::taxonomy::Taxonomy;
+use closeloop_shared::workflow::Action;
+use support::{Client, TestApp, http, id, login, wait_stored};
+
+fn body(resp: &str) -> serde_json::Value {
+    let json = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|_| panic!("not JSON: {resp}"))
+}
+
+#[tokio::test]
+async fn head_office_lists_filters_and_opens_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let t = Taxonomy::default();
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(1), "冷柜温度过高，饮料不冰").await;
+    north.capture(id(2), "收银排队太久").await;
+    let mut south = Client::connect(app.addr, "south").await;
+    south.capture(id(3), "停车场照明不足").await;
+    wait_stored(app.addr, id(3)).await;
+    let fx = north
+        .hub
+        .change(id(1), |d| {
+            record::set_field(d, &t, Field::Priority, "P0", "north", 5)?;
+            record::transition(d, &Action::Register, Some("紧急"), "north", 6)
+        })
+        .unwrap();
+    north.run(fx).await;
+    north.settle().await;
+
+    let office = login(app.addr, "office").await;
+    let get = |path: String, token: String| async move {
+        http(app.addr, "GET", &path, Some(&token), None).await
+    };
+
+    let all = body(&get("/api/records".into(), office.clone()).await);
+    assert_eq!(all["total"], 3);
+    let p0 = body(&get("/api/records?priority=P0".into(), office.clone()).await);
+    assert_eq!(p0["total"], 1);
+    assert_eq!(p0["records"][0]["status"], "registered");
+    let text = body(&get("/api/records?q=%E6%8E%92%E9%98%9F".into(), office.clone()).await); // 排队
+    assert_eq!(text["total"], 1);
+    assert_eq!(text["records"][0]["description"], "收银排队太久");
+    let paged = body(
+        &get(
+            "/api/records?per_page=2&page=2&sort=received_at".into(),
+            office.clone(),
+        )
+        .await,
+    );
+    assert_eq!(
+        (
+            paged["total"].as_i64(),
+            paged["records"].as_array().map(Vec::len)
+        ),
+        (Some(3), Some(1))
+    );
+    let by_priority = body(&get("/api/records?sort=priority".into(), office.clone()).await);
+    assert_eq!(
+        by_priority["records"][0]["priority"], "P0",
+        "records with a priority first"
+    );
+
+    // Field staff see their team only, in lists and details alike.
+    let south_token = login(app.addr, "south").await;
+    let mine = body(&get("/api/records".into(), south_token.clone()).await);
+    assert_eq!(mine["total"], 1);
+    assert_eq!(mine["records"][0]["description"], "停车场照明不足");
+    let foreign = get(format!("/api/records/{}", id(1)), south_token).await;
+    assert!(foreign.starts_with("HTTP/1.1 404"), "{foreign}");
+
+    let detail = body(&get(format!("/api/records/{}", id(1)), office.clone()).await);
+    assert_eq!(detail["priority"], "P0");
+    assert_eq!(detail["history"][0]["action"], "register");
+    assert_eq!(detail["history"][0]["note"], "紧急");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_list_requests_get_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let token = login(app.addr, "office").await;
+    for (path, status) in [
+        ("/api/records?per_page=0", "400"),
+        ("/api/records?per_page=100000", "400"),
+        ("/api/records?page=0", "400"),
+        ("/api/records?sort=password", "400"),
+        ("/api/records?from=yesterday", "400"),
+        ("/api/records?colour=red", "400"),
+        ("/api/records/not-an-id", "404"),
+        ("/api/records/29iQSuSeK6H6XFqvhfQGfzFYssr2", "404"),
+    ] {
+        let resp = http(app.addr, "GET", path, Some(&token), None).await;
+        assert!(
+            resp.starts_with(&format!("HTTP/1.1 {status}")),
+            "{path}: {resp}"
+        );
+        assert!(
+            resp.contains(r#""code":"#),
+            "{path}: errors are JSON with a code: {resp}"
+        );
+    }
+    let anonymous = http(app.addr, "GET", "/api/records", None, None).await;
+    assert!(anonymous.starts_with("HTTP/1.1 401"));
+    app.stop().await;
+}
