@@ -52,13 +52,11 @@ async fn documents_changed(
     if q.after < 0 {
         return Err(AppError::BadRequest("after must not be negative".into()));
     }
-    // Field staff see their team's records only (S002 §8).
-    let team = if user.role.sees_everything() {
-        None
-    } else {
-        Some(user.team.as_deref().unwrap_or("\u{0}"))
-    };
-    let documents = state.storage.changed_after(q.after, limit, team).await?;
+    // Field staff see their team's records and those assigned to them (S002 §8).
+    let documents = state
+        .storage
+        .changed_after(q.after, limit, crate::auth::field_scope(&user))
+        .await?;
     let next = documents.last().map_or(q.after, |d| d.seq);
     Ok(Json(Feed { documents, next }))
 }

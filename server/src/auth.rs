@@ -68,6 +68,18 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// For a field user, the `(team, username)` that limits what they see
+/// (their team's records and those assigned to them); `None` sees everything.
+pub(crate) fn field_scope(user: &Principal) -> Option<(&str, &str)> {
+    // A field user without a team matches no team (NUL is never a team name).
+    (!user.role.sees_everything()).then(|| {
+        (
+            user.team.as_deref().unwrap_or("\u{0}"),
+            user.username.as_str(),
+        )
+    })
+}
+
 /// `/api/login`, `/api/logout`, `/api/me`.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()

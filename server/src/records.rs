@@ -90,10 +90,18 @@ fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RecordSummary, sqlx::Error> 
 }
 
 /// Appends `WHERE …` for the filters and the caller's visibility.
-fn filter<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a ListQuery, team: Option<&'a str>) {
+fn filter<'a>(
+    qb: &mut QueryBuilder<'a, Sqlite>,
+    q: &'a ListQuery,
+    scope: Option<(&'a str, &'a str)>,
+) {
     qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
-    if let Some(team) = team {
-        qb.push(" AND d.team = ").push_bind(team);
+    if let Some((team, username)) = scope {
+        qb.push(" AND (d.team = ")
+            .push_bind(team)
+            .push(" OR r.owner = ")
+            .push_bind(username)
+            .push(")");
     }
     let exact = [
         ("r.status", &q.status),
@@ -146,10 +154,10 @@ async fn records_list(
         "-status" => "r.status DESC, r.received_at DESC",
         other => return Err(AppError::BadRequest(format!("cannot sort by `{other}`"))),
     };
-    let team = (!user.role.sees_everything()).then(|| user.team.as_deref().unwrap_or("\u{0}"));
+    let scope = crate::auth::field_scope(&user);
 
     let mut count = QueryBuilder::new("SELECT COUNT(*)");
-    filter(&mut count, &q, team);
+    filter(&mut count, &q, scope);
     let total: i64 = count
         .build_query_scalar()
         .fetch_one(state.storage.pool())
@@ -157,7 +165,7 @@ async fn records_list(
         .map_err(db)?;
 
     let mut list = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
-    filter(&mut list, &q, team);
+    filter(&mut list, &q, scope);
     list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))
         .push_bind(per_page)
         .push(" OFFSET ")
@@ -197,10 +205,10 @@ async fn records_get(
     // A malformed id and a record the caller may not see answer alike.
     let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
     let key = id.to_string();
-    let team = (!user.role.sees_everything()).then(|| user.team.as_deref().unwrap_or("\u{0}"));
+    let scope = crate::auth::field_scope(&user);
     let mut qb = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
     let all = ListQuery::default();
-    filter(&mut qb, &all, team);
+    filter(&mut qb, &all, scope);
     qb.push(" AND r.document_id = ").push_bind(&key);
     let row = qb
         .build()

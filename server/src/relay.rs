@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use closeloop_shared::access::Principal;
+use closeloop_shared::access::{Principal, RecordScope};
 use closeloop_shared::record::FeedbackRecord;
 use closeloop_shared::sync::{
     self, ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub,
@@ -77,11 +77,26 @@ pub(crate) fn spawn(
         hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
         outboxes: HashMap::new(),
         principals: HashMap::new(),
-        teams: HashMap::new(),
+        scopes: HashMap::new(),
         storage,
         metrics,
     };
     (handle, tokio::spawn(relay.run(rx)))
+}
+
+/// Who may reach a document: its team and its current assignee.
+struct Scope {
+    team: Option<String>,
+    owner: Option<String>,
+}
+
+impl Scope {
+    fn as_record_scope(&self) -> RecordScope<'_> {
+        RecordScope {
+            team: self.team.as_deref(),
+            owner: self.owner.as_deref(),
+        }
+    }
 }
 
 struct Relay {
@@ -89,8 +104,8 @@ struct Relay {
     outboxes: HashMap<ConnectionId, mpsc::Sender<Outgoing>>,
     /// Who is signed in on each connection.
     principals: HashMap<ConnectionId, Principal>,
-    /// The owning team of each document in memory (`None`: head office's).
-    teams: HashMap<DocumentId, Option<String>>,
+    /// Team and assignee of each document in memory, for access checks.
+    scopes: HashMap<DocumentId, Scope>,
     storage: Storage,
     metrics: Arc<Metrics>,
 }
@@ -143,7 +158,7 @@ impl Relay {
 
     fn evict(&mut self, id: &DocumentId) {
         self.hub.evict(id);
-        self.teams.remove(id);
+        self.scopes.remove(id);
         Metrics::add(&self.metrics.documents_evicted, 1);
     }
 
@@ -166,7 +181,7 @@ impl Relay {
             let allowed = self
                 .principals
                 .get(&conn)
-                .is_some_and(|p| p.may_access(self.teams.get(&id).map(|t| t.as_deref())));
+                .is_some_and(|p| p.may_access(self.scopes.get(&id).map(Scope::as_record_scope)));
             if !allowed {
                 let refusal = Message::DocUnavailable {
                     sender_id: self.hub.peer_id().to_string(),
@@ -191,7 +206,13 @@ impl Relay {
                 match sync::load_document(stored.chunks.iter().map(Vec::as_slice)) {
                     Ok(doc) => {
                         self.hub.add_document(id, doc);
-                        self.teams.insert(id, stored.team);
+                        self.scopes.insert(
+                            id,
+                            Scope {
+                                team: stored.team,
+                                owner: stored.owner,
+                            },
+                        );
                         Ok(())
                     }
                     Err(e) => {
@@ -222,8 +243,8 @@ impl Relay {
                     self.forget_peer(conn);
                 }
                 Effect::Persist { document_id, chunk } => {
-                    let team = match self.teams.get(&document_id) {
-                        Some(existing) => existing.clone(),
+                    let team = match self.scopes.get(&document_id) {
+                        Some(existing) => existing.team.clone(),
                         None => self.principals.get(&origin).and_then(|p| p.team.clone()),
                     };
                     // Documents that are not records (other automerge-repo data) get no rows.
@@ -260,7 +281,8 @@ impl Relay {
                         return;
                     }
                     Metrics::add(&self.metrics.storage_writes, 1);
-                    self.teams.insert(document_id, team);
+                    let owner = record.and_then(|r| r.owner);
+                    self.scopes.insert(document_id, Scope { team, owner });
                 }
                 Effect::Changed { document_id } => {
                     tracing::debug!(%document_id, "document changed")

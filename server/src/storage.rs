@@ -37,6 +37,8 @@ pub struct StoredDocument {
     pub chunks: Vec<Vec<u8>>,
     /// The team of the field user who created it; `None` if created by head office.
     pub team: Option<String>,
+    /// Who it is assigned to, from the projection.
+    pub owner: Option<String>,
 }
 
 /// One document's change in the change feed head office polls.
@@ -83,7 +85,9 @@ impl Storage {
     /// Every chunk of a document in write order, or `None` if it is unknown.
     pub async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
         let key = id.to_string();
-        let Some(doc) = sqlx::query("SELECT team FROM documents WHERE id = ?1")
+        let Some(doc) = sqlx::query(
+            "SELECT d.team, r.owner FROM documents d LEFT JOIN records r ON r.document_id = d.id WHERE d.id = ?1",
+        )
             .bind(&key)
             .fetch_optional(&self.pool)
             .await?
@@ -101,6 +105,7 @@ impl Storage {
         Ok(Some(StoredDocument {
             chunks,
             team: doc.try_get("team")?,
+            owner: doc.try_get("owner")?,
         }))
     }
 
@@ -144,19 +149,22 @@ impl Storage {
     }
 
     /// Documents changed after feed position `after`, oldest change first;
-    /// with `team`, only that team's documents.
+    /// with a field user's `(team, username)`, only their team's documents
+    /// and those assigned to them.
     pub async fn changed_after(
         &self,
         after: i64,
         limit: i64,
-        team: Option<&str>,
+        visible_to: Option<(&str, &str)>,
     ) -> Result<Vec<DocumentChange>, StorageError> {
         let rows = sqlx::query(
-            "SELECT id, seq FROM documents WHERE seq > ?1 AND (?3 IS NULL OR team = ?3) ORDER BY seq LIMIT ?2",
+            "SELECT d.id, d.seq FROM documents d LEFT JOIN records r ON r.document_id = d.id
+             WHERE d.seq > ?1 AND (?3 IS NULL OR d.team = ?3 OR r.owner = ?4) ORDER BY d.seq LIMIT ?2",
         )
         .bind(after)
         .bind(limit)
-        .bind(team)
+        .bind(visible_to.map(|v| v.0))
+        .bind(visible_to.map(|v| v.1))
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -142,3 +142,61 @@ async fn field_staff_reach_only_their_teams_records() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn field_staff_also_reach_records_assigned_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(7), "北区：会员积分没有到账").await;
+    wait_stored(app.addr, id(7)).await;
+    let mut south = Client::connect(app.addr, "south").await;
+    assert_eq!(
+        south.fetch(id(7)).await,
+        None,
+        "not yet assigned: unavailable"
+    );
+
+    // Head office registers it and assigns it to the south user.
+    let mut office = Client::connect(app.addr, "office").await;
+    office.fetch(id(7)).await.unwrap();
+    let fx = office
+        .hub
+        .change(id(7), |d| {
+            closeloop_shared::record::transition(
+                d,
+                &closeloop_shared::workflow::Action::Register,
+                None,
+                "office",
+                1,
+            )?;
+            let assign = closeloop_shared::workflow::Action::Assign {
+                owner: "south".into(),
+                department: "会员中心".into(),
+            };
+            closeloop_shared::record::transition(d, &assign, None, "office", 2)
+        })
+        .unwrap();
+    office.run(fx).await;
+    office.settle().await;
+
+    let mut south = Client::connect(app.addr, "south").await;
+    let record = south
+        .fetch(id(7))
+        .await
+        .expect("assigned records are reachable");
+    assert_eq!(record.owner.as_deref(), Some("south"));
+    let token = login(app.addr, "south").await;
+    let feed = http(
+        app.addr,
+        "GET",
+        "/api/documents?after=0",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert!(feed.contains(&id(7).to_string()), "{feed}");
+    let list = http(app.addr, "GET", "/api/records", Some(&token), None).await;
+    assert!(list.contains("会员积分没有到账"), "{list}");
+    app.stop().await;
+}

@@ -55,15 +55,28 @@ pub struct Principal {
     pub team: Option<String>,
 }
 
+/// What decides who may reach an existing record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordScope<'a> {
+    /// Team of the field user who created it; `None` if head office did.
+    pub team: Option<&'a str>,
+    /// The username it is currently assigned to.
+    pub owner: Option<&'a str>,
+}
+
 impl Principal {
-    /// May this user read and change a record owned by `record_team`?
-    /// `None` means the record does not exist yet: anyone signed in may
-    /// create one, and it then belongs to their team.
-    pub fn may_access(&self, record_team: Option<Option<&str>>) -> bool {
-        match record_team {
+    /// May this user read and change a record? `None` means the record does
+    /// not exist yet: anyone signed in may create one, and it then belongs
+    /// to their team. Field staff reach their team's records and records
+    /// assigned to them (S003 §3).
+    pub fn may_access(&self, record: Option<RecordScope<'_>>) -> bool {
+        match record {
             None => true,
             Some(_) if self.role.sees_everything() => true,
-            Some(team) => team.is_some() && team == self.team.as_deref(),
+            Some(r) => {
+                (r.team.is_some() && r.team == self.team.as_deref())
+                    || r.owner == Some(self.username.as_str())
+            }
         }
     }
 }
@@ -72,10 +85,10 @@ impl Principal {
 mod tests {
     use super::*;
 
-    fn user(role: Role, team: Option<&str>) -> Principal {
+    fn user(name: &str, role: Role, team: Option<&str>) -> Principal {
         Principal {
             user_id: 1,
-            username: "u".into(),
+            username: name.into(),
             role,
             team: team.map(str::to_string),
         }
@@ -83,28 +96,30 @@ mod tests {
 
     #[test]
     fn access_table() {
-        let north = user(Role::FieldStaff, Some("north"));
-        let teamless = user(Role::FieldStaff, None);
-        let office = user(Role::HeadOffice, None);
-        // (who, record's team: None = new record, expected)
-        let cases: [(&Principal, Option<Option<&str>>, bool); 9] = [
-            (&north, Some(Some("north")), true),
-            (&north, Some(Some("south")), false),
-            (&north, Some(None), false),
+        let north = user("li", Role::FieldStaff, Some("north"));
+        let teamless = user("zhao", Role::FieldStaff, None);
+        let office = user("office", Role::HeadOffice, None);
+        let scope = |team, owner| Some(RecordScope { team, owner });
+        // (who, record: None = new record, expected)
+        let cases: [(&Principal, Option<RecordScope>, bool); 11] = [
+            (&north, scope(Some("north"), None), true),
+            (&north, scope(Some("south"), None), false),
+            (&north, scope(Some("south"), Some("li")), true),
+            (&north, scope(Some("south"), Some("wang")), false),
+            (&north, scope(None, None), false),
             (&north, None, true),
-            (&teamless, Some(None), false),
-            (&teamless, Some(Some("north")), false),
-            (&office, Some(Some("south")), true),
-            (&office, Some(None), true),
+            (&teamless, scope(None, None), false),
+            (&teamless, scope(Some("north"), None), false),
+            (&office, scope(Some("south"), None), true),
+            (&office, scope(None, None), true),
             (&office, None, true),
         ];
-        for (who, team, want) in cases {
+        for (who, record, want) in cases {
             assert_eq!(
-                who.may_access(team),
+                who.may_access(record),
                 want,
-                "{:?} {:?} on {team:?}",
-                who.role,
-                who.team
+                "{} on {record:?}",
+                who.username
             );
         }
         assert!(
