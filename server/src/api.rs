@@ -19,6 +19,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/documents", get(documents_changed))
         .merge(crate::auth::router())
         .merge(crate::records::router())
+        .merge(crate::export::router())
 }
 
 #[derive(serde::Deserialize)]

@@ -7,6 +7,7 @@ pub mod auth;
 mod config;
 mod demo;
 mod error;
+mod export;
 pub mod metrics;
 mod records;
 mod relay;

@@ -47,18 +47,18 @@ pub(crate) struct ListQuery {
 /// One row of the list.
 #[derive(serde::Serialize)]
 pub(crate) struct RecordSummary {
-    id: String,
-    received_at: i64,
-    channel: String,
-    customer: String,
-    description: String,
-    feedback_type: Option<String>,
-    priority: Option<String>,
-    status: String,
-    owner: Option<String>,
-    department: Option<String>,
-    conflicts: i64,
-    workflow_issues: i64,
+    pub(crate) id: String,
+    pub(crate) received_at: i64,
+    pub(crate) channel: String,
+    pub(crate) customer: String,
+    pub(crate) description: String,
+    pub(crate) feedback_type: Option<String>,
+    pub(crate) priority: Option<String>,
+    pub(crate) status: String,
+    pub(crate) owner: Option<String>,
+    pub(crate) department: Option<String>,
+    pub(crate) conflicts: i64,
+    pub(crate) workflow_issues: i64,
 }
 
 #[derive(serde::Serialize)]
@@ -129,6 +129,42 @@ fn filter<'a>(
     }
 }
 
+/// The `ORDER BY` for a `sort` parameter; only known columns are accepted.
+fn order_clause(sort: Option<&str>) -> Result<&'static str, AppError> {
+    Ok(match sort.unwrap_or("-received_at") {
+        "received_at" => "r.received_at ASC",
+        "-received_at" => "r.received_at DESC",
+        "priority" => "r.priority IS NULL, r.priority ASC, r.received_at DESC",
+        "-priority" => "r.priority IS NULL, r.priority DESC, r.received_at DESC",
+        "status" => "r.status ASC, r.received_at DESC",
+        "-status" => "r.status DESC, r.received_at DESC",
+        other => return Err(AppError::BadRequest(format!("cannot sort by `{other}`"))),
+    })
+}
+
+/// Every record matching `q` that `user` may see, sorted, at most `limit`.
+pub(crate) async fn fetch_all(
+    state: &AppState,
+    user: &closeloop_shared::access::Principal,
+    q: &ListQuery,
+    limit: i64,
+) -> Result<Vec<RecordSummary>, AppError> {
+    let order = order_clause(q.sort.as_deref())?;
+    let mut list = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
+    filter(&mut list, q, crate::auth::field_scope(user));
+    list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))
+        .push_bind(limit);
+    let rows = list
+        .build()
+        .fetch_all(state.storage.pool())
+        .await
+        .map_err(db)?;
+    rows.iter()
+        .map(summary)
+        .collect::<Result<_, _>>()
+        .map_err(db)
+}
+
 async fn records_list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -145,15 +181,7 @@ async fn records_list(
     if page < 1 {
         return Err(AppError::BadRequest("page starts at 1".into()));
     }
-    let order = match q.sort.as_deref().unwrap_or("-received_at") {
-        "received_at" => "r.received_at ASC",
-        "-received_at" => "r.received_at DESC",
-        "priority" => "r.priority IS NULL, r.priority ASC, r.received_at DESC",
-        "-priority" => "r.priority IS NULL, r.priority DESC, r.received_at DESC",
-        "status" => "r.status ASC, r.received_at DESC",
-        "-status" => "r.status DESC, r.received_at DESC",
-        other => return Err(AppError::BadRequest(format!("cannot sort by `{other}`"))),
-    };
+    let order = order_clause(q.sort.as_deref())?;
     let scope = crate::auth::field_scope(&user);
 
     let mut count = QueryBuilder::new("SELECT COUNT(*)");

@@ -111,3 +111,92 @@ async fn bad_list_requests_get_clear_errors() {
     assert!(anonymous.starts_with("HTTP/1.1 401"));
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_filtered_list_exports_as_csv_and_xlsx() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(1), "冷柜温度过高, \"很冷\"").await;
+    north.capture(id(2), "收银排队太久").await;
+    let mut south = Client::connect(app.addr, "south").await;
+    south.capture(id(3), "停车场照明不足").await;
+    wait_stored(app.addr, id(3)).await;
+
+    let office = login(app.addr, "office").await;
+    let csv = http(
+        app.addr,
+        "GET",
+        "/api/records/export.csv?sort=received_at",
+        Some(&office),
+        None,
+    )
+    .await;
+    assert!(csv.starts_with("HTTP/1.1 200"), "{csv}");
+    assert!(
+        csv.contains("content-type: text/csv; charset=utf-8"),
+        "{csv}"
+    );
+    assert!(csv.contains("attachment; filename=\"closeloop-records.csv\""));
+    let body = csv.split("\r\n\r\n").nth(1).unwrap();
+    assert!(
+        body.starts_with('\u{feff}'),
+        "UTF-8 BOM for spreadsheet programs"
+    );
+    let lines: Vec<&str> = body.trim_end().lines().collect();
+    assert_eq!(lines.len(), 4, "heading + 3 records: {body}");
+    assert!(lines[0].contains("反馈内容 description"));
+    let quoted = lines.iter().find(|l| l.contains("冷柜")).unwrap();
+    assert!(
+        quoted.contains("\"冷柜温度过高, \"\"很冷\"\"\""),
+        "CSV quoting: {quoted}"
+    );
+
+    let south_token = login(app.addr, "south").await;
+    let theirs = http(
+        app.addr,
+        "GET",
+        "/api/records/export.csv",
+        Some(&south_token),
+        None,
+    )
+    .await;
+    let body = theirs.split("\r\n\r\n").nth(1).unwrap();
+    assert_eq!(
+        body.trim_end().lines().count(),
+        2,
+        "south exports only its own: {body}"
+    );
+    assert!(body.contains("停车场照明不足"));
+
+    let xlsx = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let req = format!(
+            "GET /api/records/export.xlsx?q=%E6%8E%92%E9%98%9F HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {office}\r\nConnection: close\r\n\r\n"
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.unwrap();
+        out
+    };
+    let split = xlsx.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&xlsx[..split]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("spreadsheetml.sheet"), "{head}");
+    assert!(
+        xlsx[split..].starts_with(b"PK\x03\x04"),
+        "an XLSX file is a zip archive"
+    );
+
+    let bad = http(
+        app.addr,
+        "GET",
+        "/api/records/export.csv?sort=evil",
+        Some(&office),
+        None,
+    )
+    .await;
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    app.stop().await;
+}

@@ -1,0 +1,145 @@
+//! `/api/records/export.csv` and `.xlsx`: the filtered list for analysis in
+//! a spreadsheet (S002 §7), with the same filters and visibility as the list.
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rust_xlsxwriter::{Format, Workbook};
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::records::{ListQuery, RecordSummary, fetch_all};
+use crate::startup::AppState;
+
+/// Rows one export may hold; more needs a narrower filter.
+const MAX_EXPORT_ROWS: i64 = 100_000;
+
+/// The routes, mounted under `/api`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/records/export.csv", get(export_csv))
+        .route("/records/export.xlsx", get(export_xlsx))
+}
+
+/// Column headings, Chinese first as the default UI language.
+const HEADINGS: [&str; 11] = [
+    "编号 id",
+    "接收时间 received (UTC)",
+    "渠道 channel",
+    "客户 customer",
+    "反馈内容 description",
+    "类型 type",
+    "优先级 priority",
+    "状态 status",
+    "负责人 owner",
+    "部门 department",
+    "冲突 conflicts",
+];
+
+fn cells(r: &RecordSummary) -> [String; 11] {
+    let received = chrono::DateTime::from_timestamp_millis(r.received_at)
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default();
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    [
+        r.id.clone(),
+        received,
+        r.channel.clone(),
+        r.customer.clone(),
+        r.description.clone(),
+        opt(&r.feedback_type),
+        opt(&r.priority),
+        r.status.clone(),
+        opt(&r.owner),
+        opt(&r.department),
+        r.conflicts.to_string(),
+    ]
+}
+
+async fn rows(
+    state: &AppState,
+    user: &closeloop_shared::access::Principal,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Vec<RecordSummary>, AppError> {
+    let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let rows = fetch_all(state, user, &q, MAX_EXPORT_ROWS + 1).await?;
+    if rows.len() as i64 > MAX_EXPORT_ROWS {
+        return Err(AppError::BadRequest(format!(
+            "more than {MAX_EXPORT_ROWS} records match; narrow the filter"
+        )));
+    }
+    Ok(rows)
+}
+
+fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn export_csv(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let records = rows(&state, &user, query).await?;
+    // A UTF-8 byte-order mark, so spreadsheet programs read the Chinese correctly.
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let fail = |e: csv::Error| AppError::BadRequest(format!("export failed: {e}"));
+    w.write_record(HEADINGS).map_err(fail)?;
+    for r in &records {
+        w.write_record(cells(r)).map_err(fail)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?;
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        "closeloop-records.csv",
+        body,
+    ))
+}
+
+async fn export_xlsx(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, AppError> {
+    let records = rows(&state, &user, query).await?;
+    let body =
+        tokio::task::spawn_blocking(move || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+            let mut book = Workbook::new();
+            let sheet = book.add_worksheet();
+            sheet.set_name("反馈 Feedback")?;
+            let bold = Format::new().set_bold();
+            for (c, h) in HEADINGS.iter().enumerate() {
+                sheet.write_string_with_format(0, c as u16, *h, &bold)?;
+            }
+            for (i, r) in records.iter().enumerate() {
+                for (c, v) in cells(r).iter().enumerate() {
+                    sheet.write_string(i as u32 + 1, c as u16, v)?;
+                }
+            }
+            sheet.set_freeze_panes(1, 0)?;
+            book.save_to_buffer()
+        })
+        .await
+        .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?
+        .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?;
+    Ok(attachment(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "closeloop-records.xlsx",
+        body,
+    ))
+}
