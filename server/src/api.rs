@@ -20,6 +20,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::auth::router())
         .merge(crate::records::router())
         .merge(crate::export::router())
+        .merge(crate::attachments::router())
 }
 
 #[derive(serde::Deserialize)]

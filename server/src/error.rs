@@ -9,6 +9,12 @@ pub enum AppError {
     /// The request is wrong; the message tells the caller what to fix.
     #[error("{0}")]
     BadRequest(String),
+    /// The body is of a kind we do not accept.
+    #[error("{0}")]
+    UnsupportedMedia(String),
+    /// The body is over a limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// Not signed in, or the session has expired.
     #[error("sign in first")]
     Unauthorized,
@@ -25,6 +31,12 @@ impl IntoResponse for AppError {
         let (status, code, message) = match &self {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_string()),
+            AppError::UnsupportedMedia(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m.clone(),
+            ),
+            AppError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large", m.clone()),
             AppError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

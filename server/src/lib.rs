@@ -3,6 +3,7 @@
 //! in one process so a deployment is one binary and one data directory.
 
 mod api;
+mod attachments;
 pub mod auth;
 mod config;
 mod demo;

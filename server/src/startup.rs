@@ -25,6 +25,8 @@ const MAX_BODY_BYTES: usize = 256 * 1024;
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
+    /// Where blobs (attachments) live beside the database.
+    pub(crate) data_dir: std::path::PathBuf,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) relay: RelayHandle,
     pub(crate) storage: Storage,
@@ -96,6 +98,7 @@ impl Application {
         let (relay, relay_task) = relay::spawn(storage.clone(), relay_peer_id(), metrics.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let state = AppState {
+            data_dir: config.data_dir.clone(),
             metrics,
             relay,
             storage: storage.clone(),

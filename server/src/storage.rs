@@ -29,6 +29,8 @@ pub enum StorageError {
     Sql(#[from] sqlx::Error),
     #[error("password or token handling failed: {0}")]
     Crypto(String),
+    #[error("file storage failed: {0}")]
+    Io(String),
 }
 
 /// A stored document: its chunks in write order and the team it belongs to.

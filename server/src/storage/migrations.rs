@@ -88,6 +88,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (document_id, position)
     );",
     ),
+    (
+        4,
+        "CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        media_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );",
+    ),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.

@@ -1,0 +1,177 @@
+//! `/api/attachments`: photos, screenshots, video and PDFs, stored by the
+//! SHA-256 of their content under `<data dir>/blobs/`. Uploads stream to a
+//! temporary file while hashing, so memory stays flat and a half-received
+//! upload never appears under a real name. A record refers to a blob by hash.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use closeloop_shared::record::{ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// The routes, mounted under `/api`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/attachments", post(upload))
+        .route("/attachments/{sha256}", get(download))
+}
+
+/// What an upload stored.
+#[derive(serde::Serialize)]
+struct Stored {
+    sha256: String,
+    media_type: String,
+    size: u64,
+}
+
+fn blob_dir(state: &AppState) -> PathBuf {
+    state.data_dir.join("blobs")
+}
+
+fn valid_hash(s: &str) -> bool {
+    s.len() == 64
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if !ATTACHMENT_TYPES.contains(&media_type.as_str()) {
+        return Err(AppError::UnsupportedMedia(format!(
+            "`{media_type}` is not accepted; send one of {}",
+            ATTACHMENT_TYPES.join(", ")
+        )));
+    }
+    let dir = blob_dir(&state);
+    tokio::fs::create_dir_all(dir.join("tmp"))
+        .await
+        .map_err(io)?;
+    let mut nonce = [0u8; 8];
+    let _ = getrandom::fill(&mut nonce);
+    let tmp = dir
+        .join("tmp")
+        .join(nonce.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut stream = body.into_data_stream();
+    let outcome: Result<(), AppError> = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+            size += chunk.len() as u64;
+            if size > MAX_ATTACHMENT_BYTES {
+                return Err(AppError::TooLarge(format!(
+                    "attachments may be at most {} MiB",
+                    MAX_ATTACHMENT_BYTES >> 20
+                )));
+            }
+            hasher.update(&chunk);
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        if size == 0 {
+            return Err(AppError::BadRequest("the upload is empty".into()));
+        }
+        file.sync_all().await.map_err(io)
+    }
+    .await;
+    drop(file);
+    if let Err(e) = outcome {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    let sha256: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    tokio::fs::rename(&tmp, dir.join(&sha256))
+        .await
+        .map_err(io)?;
+    sqlx::query(
+        "INSERT INTO blobs (sha256, media_type, size, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(&sha256)
+    .bind(&media_type)
+    .bind(size as i64)
+    .bind(&user.username)
+    .bind(crate::relay::now_ms())
+    .execute(state.storage.pool())
+    .await
+    .map_err(|e| AppError::Storage(e.into()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Stored {
+            sha256,
+            media_type,
+            size,
+        }),
+    )
+        .into_response())
+}
+
+async fn download(
+    State(state): State<AppState>,
+    CurrentUser(_user): CurrentUser,
+    Path(sha256): Path<String>,
+) -> Result<Response, AppError> {
+    if !valid_hash(&sha256) {
+        return Err(AppError::NotFound);
+    }
+    let media_type: String = sqlx::query_scalar("SELECT media_type FROM blobs WHERE sha256 = ?1")
+        .bind(&sha256)
+        .fetch_optional(state.storage.pool())
+        .await
+        .map_err(|e| AppError::Storage(e.into()))?
+        .ok_or(AppError::NotFound)?;
+    let file = tokio::fs::File::open(blob_dir(&state).join(&sha256))
+        .await
+        .map_err(|_| AppError::NotFound)?;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type),
+            // Content never changes under a hash.
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable".to_string(),
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn io(e: std::io::Error) -> AppError {
+    AppError::Storage(crate::storage::StorageError::Io(format!(
+        "attachment storage: {e}"
+    )))
+}
