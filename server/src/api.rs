@@ -21,6 +21,7 @@ pub(crate) fn router() -> Router<AppState> {
         .merge(crate::records::router())
         .merge(crate::export::router())
         .merge(crate::attachments::router())
+        .merge(crate::stats::router())
 }
 
 #[derive(serde::Deserialize)]

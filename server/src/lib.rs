@@ -14,6 +14,7 @@ mod records;
 mod relay;
 mod startup;
 mod static_files;
+mod stats;
 pub mod storage;
 pub mod telemetry;
 mod ws;

@@ -200,3 +200,65 @@ async fn the_filtered_list_exports_as_csv_and_xlsx() {
     assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn statistics_count_and_time_what_the_caller_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(1), "冷柜温度过高").await;
+    north.capture(id(2), "收银排队太久").await;
+    let mut south = Client::connect(app.addr, "south").await;
+    south.capture(id(3), "停车场照明不足").await;
+    wait_stored(app.addr, id(3)).await;
+    // Captured at 1_700_000_000_000 by the test client: started 1 h later, resolved 3 h later.
+    const T: i64 = 1_700_000_000_000;
+    let fx = north
+        .hub
+        .change(id(1), |d| {
+            record::transition(d, &Action::Register, None, "north", T + 1)?;
+            let a = Action::Assign {
+                owner: "li".into(),
+                department: "售后".into(),
+            };
+            record::transition(d, &a, None, "north", T + 2)?;
+            record::transition(d, &Action::Start, None, "li", T + 3_600_000)?;
+            record::transition(d, &Action::Resolve, None, "li", T + 3 * 3_600_000)
+        })
+        .unwrap();
+    north.run(fx).await;
+    north.settle().await;
+
+    let office = login(app.addr, "office").await;
+    let s = body(&http(app.addr, "GET", "/api/stats", Some(&office), None).await);
+    assert_eq!(s["total"], 3);
+    assert_eq!(s["by_status"]["resolved"], 1);
+    assert_eq!(s["by_status"]["new"], 2);
+    assert_eq!(s["by_channel"]["store_box"], 3);
+    assert_eq!(s["by_department"]["售后"], 1);
+    assert_eq!(s["first_response"]["count"], 1);
+    assert_eq!(s["first_response"]["mean_ms"], 3_600_000);
+    assert_eq!(s["resolution"]["median_ms"], 3 * 3_600_000);
+    assert_eq!(s["first_contact_resolution_rate"], 1.0);
+
+    let south_token = login(app.addr, "south").await;
+    let theirs = body(&http(app.addr, "GET", "/api/stats", Some(&south_token), None).await);
+    assert_eq!(theirs["total"], 1, "south counts only what it may see");
+    let none = body(
+        &http(
+            app.addr,
+            "GET",
+            "/api/stats?from=1800000000000",
+            Some(&office),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(none["total"], 0);
+    assert!(none["first_contact_resolution_rate"].is_null());
+    for bad in ["/api/stats?from=soon", "/api/stats?colour=red"] {
+        let resp = http(app.addr, "GET", bad, Some(&office), None).await;
+        assert!(resp.starts_with("HTTP/1.1 400"), "{bad}: {resp}");
+    }
+    app.stop().await;
+}

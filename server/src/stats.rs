@@ -1,0 +1,120 @@
+//! `/api/stats`: volumes and timeliness from the projection (S001 §7,
+//! S004 §3), using the shared statistics functions on SQL-selected samples.
+
+use std::collections::BTreeMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use closeloop_shared::stats::{DurationStats, duration_stats};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::auth::CurrentUser;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// The routes, mounted under `/api`.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/stats", get(stats))
+}
+
+/// The period to measure (received time, ms since the epoch); both optional.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Period {
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct Stats {
+    total: i64,
+    by_status: BTreeMap<String, i64>,
+    by_channel: BTreeMap<String, i64>,
+    by_type: BTreeMap<String, i64>,
+    by_department: BTreeMap<String, i64>,
+    first_response: DurationStats,
+    resolution: DurationStats,
+    /// Resolved without a reassignment or a reopen, over all resolved.
+    first_contact_resolution_rate: Option<f64>,
+}
+
+fn scope<'a>(qb: &mut QueryBuilder<'a, Sqlite>, p: &'a Period, field: Option<(&'a str, &'a str)>) {
+    qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
+    if let Some((team, username)) = field {
+        qb.push(" AND (d.team = ")
+            .push_bind(team)
+            .push(" OR r.owner = ")
+            .push_bind(username)
+            .push(")");
+    }
+    if let Some(from) = p.from {
+        qb.push(" AND r.received_at >= ").push_bind(from);
+    }
+    if let Some(to) = p.to {
+        qb.push(" AND r.received_at < ").push_bind(to);
+    }
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    query: Result<Query<Period>, QueryRejection>,
+) -> Result<Json<Stats>, AppError> {
+    let Query(p) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let field = crate::auth::field_scope(&user);
+    let pool = state.storage.pool();
+    let db = |e: sqlx::Error| AppError::Storage(e.into());
+
+    let mut counts = BTreeMap::new();
+    for column in ["status", "channel", "feedback_type", "department"] {
+        let mut qb = QueryBuilder::new(format!(
+            "SELECT COALESCE(r.{column}, '-') AS k, COUNT(*) AS n"
+        ));
+        scope(&mut qb, &p, field);
+        qb.push(format!(" GROUP BY r.{column}"));
+        let rows = qb.build().fetch_all(pool).await.map_err(db)?;
+        let map: BTreeMap<String, i64> = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<String, _>("k")?, r.try_get::<i64, _>("n")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(db)?;
+        counts.insert(column, map);
+    }
+    let mut qb = QueryBuilder::new(
+        "SELECT r.received_at, r.first_response_at, r.resolved_at, \
+         EXISTS (SELECT 1 FROM record_history h WHERE h.document_id = r.document_id \
+                 AND h.action IN ('reassign', 'reopen')) AS detoured",
+    );
+    scope(&mut qb, &p, field);
+    let rows = qb.build().fetch_all(pool).await.map_err(db)?;
+    let (mut first, mut resolved, mut first_contact) = (Vec::new(), Vec::new(), 0usize);
+    for r in &rows {
+        let received: i64 = r.try_get("received_at").map_err(db)?;
+        if let Some(t) = r
+            .try_get::<Option<i64>, _>("first_response_at")
+            .map_err(db)?
+        {
+            first.push(t - received);
+        }
+        if let Some(t) = r.try_get::<Option<i64>, _>("resolved_at").map_err(db)? {
+            resolved.push(t - received);
+            if !r.try_get::<bool, _>("detoured").map_err(db)? {
+                first_contact += 1;
+            }
+        }
+    }
+    let fcr = (!resolved.is_empty()).then(|| first_contact as f64 / resolved.len() as f64);
+    let mut take = |k: &str| counts.remove(k).unwrap_or_default();
+    Ok(Json(Stats {
+        total: rows.len() as i64,
+        by_status: take("status"),
+        by_channel: take("channel"),
+        by_type: take("feedback_type"),
+        by_department: take("department"),
+        first_response: duration_stats(first),
+        resolution: duration_stats(resolved),
+        first_contact_resolution_rate: fcr,
+    }))
+}
