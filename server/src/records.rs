@@ -38,6 +38,8 @@ pub(crate) struct ListQuery {
     to: Option<i64>,
     /// Substring of the description.
     q: Option<String>,
+    /// Only records past an SLA due time (`true`) or not (`false`).
+    overdue: Option<bool>,
     /// `received_at` (default, newest first), `priority`, or `status`; `-` prefix flips the order.
     sort: Option<String>,
     page: Option<i64>,
@@ -59,6 +61,13 @@ pub(crate) struct RecordSummary {
     pub(crate) department: Option<String>,
     pub(crate) conflicts: i64,
     pub(crate) workflow_issues: i64,
+    /// The clock that matters now (first response until answered, then
+    /// resolution): `on_track`, `near_due`, `overdue`, `paused`, `met`, `breached`.
+    pub(crate) sla_state: Option<String>,
+    /// When that clock is due (ms since the epoch).
+    pub(crate) due_at: Option<i64>,
+    /// Whether any SLA clock is past due and not done.
+    pub(crate) overdue: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -70,10 +79,65 @@ pub(crate) struct Page {
 }
 
 const SUMMARY_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.customer, r.description, r.feedback_type, \
-     r.priority, r.status, r.owner, r.department, r.conflicts, r.workflow_issues";
+     r.priority, r.status, r.owner, r.department, r.conflicts, r.workflow_issues, r.first_response_at, \
+     r.resolved_at, r.pauses";
+
+/// SLA state of a projected record at `now_ms`, on the default policy and
+/// calendar (S003; admin-editable ones are still to come).
+fn sla(
+    row: &sqlx::sqlite::SqliteRow,
+    now_ms: i64,
+) -> Result<(Option<String>, Option<i64>, bool), sqlx::Error> {
+    use closeloop_shared::calendar::WorkingCalendar;
+    use closeloop_shared::sla::{Priority, SlaFacts, SlaPolicy, SlaState};
+    static POLICY: std::sync::OnceLock<(SlaPolicy, WorkingCalendar)> = std::sync::OnceLock::new();
+    let (policy, calendar) =
+        POLICY.get_or_init(|| (SlaPolicy::default(), WorkingCalendar::default()));
+    let Some(priority) = row
+        .try_get::<Option<String>, _>("priority")?
+        .as_deref()
+        .and_then(Priority::from_key)
+    else {
+        return Ok((None, None, false));
+    };
+    let facts = SlaFacts {
+        received_at_ms: row.try_get("received_at")?,
+        first_response_at_ms: row.try_get("first_response_at")?,
+        resolved_at_ms: row.try_get("resolved_at")?,
+        pauses: serde_json::from_str(&row.try_get::<String, _>("pauses")?).unwrap_or_default(),
+    };
+    let Ok(status) = policy.evaluate(calendar, priority, &facts, now_ms) else {
+        return Ok((None, None, false));
+    };
+    let current = match (facts.first_response_at_ms, status.first_response) {
+        (None, Some(c)) => Some(c),
+        _ => status.resolution.or(status.first_response),
+    };
+    let key = |s: SlaState| match s {
+        SlaState::OnTrack => "on_track",
+        SlaState::NearDue => "near_due",
+        SlaState::Overdue => "overdue",
+        SlaState::Paused => "paused",
+        SlaState::Met => "met",
+        SlaState::Breached => "breached",
+    };
+    let overdue = [status.first_response, status.resolution]
+        .iter()
+        .flatten()
+        .any(|c| c.state == SlaState::Overdue);
+    Ok((
+        current.map(|c| key(c.state).to_string()),
+        current.map(|c| c.due_at_ms),
+        overdue,
+    ))
+}
 
 fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RecordSummary, sqlx::Error> {
+    let (sla_state, due_at, overdue) = sla(row, crate::relay::now_ms())?;
     Ok(RecordSummary {
+        sla_state,
+        due_at,
+        overdue,
         id: row.try_get("document_id")?,
         received_at: row.try_get("received_at")?,
         channel: row.try_get("channel")?,
@@ -192,6 +256,26 @@ async fn records_list(
         .await
         .map_err(db)?;
 
+    if let Some(want) = q.overdue {
+        // Overdue depends on the clock, not on a column: evaluate, then page.
+        let matching: Vec<RecordSummary> = fetch_all(&state, &user, &q, i64::MAX)
+            .await?
+            .into_iter()
+            .filter(|r| r.overdue == want)
+            .collect();
+        let total = matching.len() as i64;
+        let records = matching
+            .into_iter()
+            .skip(((page - 1) * per_page) as usize)
+            .take(per_page as usize)
+            .collect();
+        return Ok(Json(Page {
+            records,
+            total,
+            page,
+            per_page,
+        }));
+    }
     let mut list = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
     filter(&mut list, &q, scope);
     list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))

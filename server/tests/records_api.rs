@@ -262,3 +262,69 @@ async fn statistics_count_and_time_what_the_caller_may_see() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn the_list_shows_sla_state_and_filters_overdue_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let t = Taxonomy::default();
+    let mut north = Client::connect(app.addr, "north").await;
+    // Captured by the test client at 1_700_000_000_000 (2023): long past any due time.
+    north.capture(id(1), "整个门店停电").await;
+    north.capture(id(2), "建议增加儿童座椅").await;
+    let fx = north
+        .hub
+        .change(id(1), |d| {
+            record::set_field(d, &t, Field::Priority, "P0", "north", 1)
+        })
+        .unwrap();
+    north.run(fx).await;
+    north.settle().await;
+    wait_stored(app.addr, id(2)).await;
+
+    let office = login(app.addr, "office").await;
+    let overdue = body(
+        &http(
+            app.addr,
+            "GET",
+            "/api/records?overdue=true",
+            Some(&office),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(overdue["total"], 1, "{overdue}");
+    let r = &overdue["records"][0];
+    assert_eq!(r["description"], "整个门店停电");
+    assert_eq!(r["sla_state"], "overdue");
+    assert_eq!(
+        r["due_at"],
+        1_700_000_000_000i64 + 2 * 3_600_000,
+        "P0: first response within 2 h"
+    );
+    let rest = body(
+        &http(
+            app.addr,
+            "GET",
+            "/api/records?overdue=false",
+            Some(&office),
+            None,
+        )
+        .await,
+    );
+    assert_eq!(rest["total"], 1);
+    assert!(
+        rest["records"][0]["sla_state"].is_null(),
+        "no priority, no SLA clock yet"
+    );
+    let bad = http(
+        app.addr,
+        "GET",
+        "/api/records?overdue=maybe",
+        Some(&office),
+        None,
+    )
+    .await;
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    app.stop().await;
+}

@@ -98,6 +98,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         created_at INTEGER NOT NULL
     );",
     ),
+    (
+        5,
+        "ALTER TABLE records ADD COLUMN pauses TEXT NOT NULL DEFAULT '[]';",
+    ),
 ];
 
 /// Applies every migration not yet recorded in `schema_migrations`.
