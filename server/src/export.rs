@@ -65,7 +65,7 @@ async fn rows(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Vec<RecordSummary>, AppError> {
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let rows = fetch_all(state, user, &q, MAX_EXPORT_ROWS + 1).await?;
+    let rows = fetch_all(state, user, &q, MAX_EXPORT_ROWS + 1, 0).await?;
     if rows.len() as i64 > MAX_EXPORT_ROWS {
         return Err(AppError::BadRequest(format!(
             "more than {MAX_EXPORT_ROWS} records match; narrow the filter"

@@ -46,6 +46,17 @@ pub(crate) struct ListQuery {
     per_page: Option<i64>,
 }
 
+impl ListQuery {
+    /// Only a received-time period, for the statistics.
+    pub(crate) fn period(from: Option<i64>, to: Option<i64>) -> Self {
+        ListQuery {
+            from,
+            to,
+            ..ListQuery::default()
+        }
+    }
+}
+
 /// One row of the list.
 #[derive(serde::Serialize)]
 pub(crate) struct RecordSummary {
@@ -153,8 +164,9 @@ fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RecordSummary, sqlx::Error> 
     })
 }
 
-/// Appends `WHERE …` for the filters and the caller's visibility.
-fn filter<'a>(
+/// Appends `FROM … WHERE …` for the filters and the caller's visibility;
+/// the statistics use it too, so both count the same records.
+pub(crate) fn filter<'a>(
     qb: &mut QueryBuilder<'a, Sqlite>,
     q: &'a ListQuery,
     scope: Option<(&'a str, &'a str)>,
@@ -206,18 +218,21 @@ fn order_clause(sort: Option<&str>) -> Result<&'static str, AppError> {
     })
 }
 
-/// Every record matching `q` that `user` may see, sorted, at most `limit`.
+/// Records matching `q` that `user` may see, sorted, skipping `offset`, at most `limit`.
 pub(crate) async fn fetch_all(
     state: &AppState,
     user: &closeloop_shared::access::Principal,
     q: &ListQuery,
     limit: i64,
+    offset: i64,
 ) -> Result<Vec<RecordSummary>, AppError> {
     let order = order_clause(q.sort.as_deref())?;
     let mut list = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
     filter(&mut list, q, crate::auth::field_scope(user));
     list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))
-        .push_bind(limit);
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(offset);
     let rows = list
         .build()
         .fetch_all(state.storage.pool())
@@ -245,20 +260,10 @@ async fn records_list(
     if page < 1 {
         return Err(AppError::BadRequest("page starts at 1".into()));
     }
-    let order = order_clause(q.sort.as_deref())?;
-    let scope = crate::auth::field_scope(&user);
-
-    let mut count = QueryBuilder::new("SELECT COUNT(*)");
-    filter(&mut count, &q, scope);
-    let total: i64 = count
-        .build_query_scalar()
-        .fetch_one(state.storage.pool())
-        .await
-        .map_err(db)?;
-
+    let offset = (page - 1) * per_page;
     if let Some(want) = q.overdue {
         // Overdue depends on the clock, not on a column: evaluate, then page.
-        let matching: Vec<RecordSummary> = fetch_all(&state, &user, &q, i64::MAX)
+        let matching: Vec<RecordSummary> = fetch_all(&state, &user, &q, i64::MAX, 0)
             .await?
             .into_iter()
             .filter(|r| r.overdue == want)
@@ -266,7 +271,7 @@ async fn records_list(
         let total = matching.len() as i64;
         let records = matching
             .into_iter()
-            .skip(((page - 1) * per_page) as usize)
+            .skip(offset as usize)
             .take(per_page as usize)
             .collect();
         return Ok(Json(Page {
@@ -276,22 +281,14 @@ async fn records_list(
             per_page,
         }));
     }
-    let mut list = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
-    filter(&mut list, &q, scope);
-    list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))
-        .push_bind(per_page)
-        .push(" OFFSET ")
-        .push_bind((page - 1) * per_page);
-    let rows = list
-        .build()
-        .fetch_all(state.storage.pool())
+    let mut count = QueryBuilder::new("SELECT COUNT(*)");
+    filter(&mut count, &q, crate::auth::field_scope(&user));
+    let total: i64 = count
+        .build_query_scalar()
+        .fetch_one(state.storage.pool())
         .await
         .map_err(db)?;
-    let records = rows
-        .iter()
-        .map(summary)
-        .collect::<Result<_, _>>()
-        .map_err(db)?;
+    let records = fetch_all(&state, &user, &q, per_page, offset).await?;
     Ok(Json(Page {
         records,
         total,

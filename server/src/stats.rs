@@ -8,10 +8,11 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use closeloop_shared::stats::{DurationStats, duration_stats};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row};
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
+use crate::records::{ListQuery, filter};
 use crate::startup::AppState;
 
 /// The routes, mounted under `/api`.
@@ -40,23 +41,6 @@ pub(crate) struct Stats {
     first_contact_resolution_rate: Option<f64>,
 }
 
-fn scope<'a>(qb: &mut QueryBuilder<'a, Sqlite>, p: &'a Period, field: Option<(&'a str, &'a str)>) {
-    qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
-    if let Some((team, username)) = field {
-        qb.push(" AND (d.team = ")
-            .push_bind(team)
-            .push(" OR r.owner = ")
-            .push_bind(username)
-            .push(")");
-    }
-    if let Some(from) = p.from {
-        qb.push(" AND r.received_at >= ").push_bind(from);
-    }
-    if let Some(to) = p.to {
-        qb.push(" AND r.received_at < ").push_bind(to);
-    }
-}
-
 async fn stats(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -64,6 +48,7 @@ async fn stats(
 ) -> Result<Json<Stats>, AppError> {
     let Query(p) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let field = crate::auth::field_scope(&user);
+    let period = ListQuery::period(p.from, p.to);
     let pool = state.storage.pool();
     let db = |e: sqlx::Error| AppError::Storage(e.into());
 
@@ -72,7 +57,7 @@ async fn stats(
         let mut qb = QueryBuilder::new(format!(
             "SELECT COALESCE(r.{column}, '-') AS k, COUNT(*) AS n"
         ));
-        scope(&mut qb, &p, field);
+        filter(&mut qb, &period, field);
         qb.push(format!(" GROUP BY r.{column}"));
         let rows = qb.build().fetch_all(pool).await.map_err(db)?;
         let map: BTreeMap<String, i64> = rows
@@ -87,7 +72,7 @@ async fn stats(
          EXISTS (SELECT 1 FROM record_history h WHERE h.document_id = r.document_id \
                  AND h.action IN ('reassign', 'reopen')) AS detoured",
     );
-    scope(&mut qb, &p, field);
+    filter(&mut qb, &period, field);
     let rows = qb.build().fetch_all(pool).await.map_err(db)?;
     let (mut first, mut resolved, mut first_contact) = (Vec::new(), Vec::new(), 0usize);
     for r in &rows {
