@@ -21,4 +21,5 @@ mod ws;
 
 pub use config::Config;
 pub use error::AppError;
+pub use relay::now_ms;
 pub use startup::{AppState, Application, StartError, app};

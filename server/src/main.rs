@@ -121,10 +121,7 @@ async fn add_user(
     let storage = Storage::open(&config.data_dir)
         .await
         .map_err(|e| e.to_string())?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default();
+    let now = closeloop_server::now_ms();
     let id = storage
         .add_user(username, &password, role, team, now)
         .await

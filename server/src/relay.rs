@@ -309,7 +309,7 @@ impl Relay {
 }
 
 /// Wall-clock milliseconds since the Unix epoch (the relay is an IO edge).
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
