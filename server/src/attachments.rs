@@ -115,7 +115,7 @@ async fn upload(
         .await
         .map_err(io)?;
     sqlx::query(
-        "INSERT INTO blobs (sha256, media_type, size, uploaded_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO blobs (sha256, media_type, size, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (sha256) DO NOTHING",
     )
     .bind(&sha256)
@@ -145,7 +145,7 @@ async fn download(
     if !valid_hash(&sha256) {
         return Err(AppError::NotFound);
     }
-    let media_type: String = sqlx::query_scalar("SELECT media_type FROM blobs WHERE sha256 = ?1")
+    let media_type: String = sqlx::query_scalar("SELECT media_type FROM blobs WHERE sha256 = $1")
         .bind(&sha256)
         .fetch_optional(state.storage.pool())
         .await

@@ -17,9 +17,14 @@ pub struct Config {
     /// Port to listen on; 0 picks a free one (tests use this).
     #[arg(long, env = "CLOSELOOP_PORT", default_value_t = 8080)]
     pub port: u16,
-    /// Directory holding the SQLite database; created if missing.
+    /// Directory holding the SQLite database and attachments; created if missing.
     #[arg(long, env = "CLOSELOOP_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// A `postgres://user:password@host:port/db` URL to store documents in
+    /// PostgreSQL (needed for several relays side by side); SQLite in the
+    /// data directory without it.
+    #[arg(long, env = "CLOSELOOP_DATABASE")]
+    pub database: Option<String>,
     /// The built PWA (Trunk's output) to serve at `/`.
     #[arg(long, env = "CLOSELOOP_DIST_DIR", default_value = "dist")]
     pub dist_dir: PathBuf,
@@ -38,6 +43,7 @@ impl Config {
             host: [127, 0, 0, 1].into(),
             port: 0,
             data_dir,
+            database: None,
             dist_dir,
             demo_data: false,
             log: "warn".into(),

@@ -9,6 +9,7 @@ mod config;
 mod demo;
 mod error;
 mod export;
+mod fanout;
 pub mod metrics;
 mod records;
 mod relay;

@@ -27,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run the server (what happens without a subcommand).
     Serve,
+    /// Bring the database schema up to date and print its version.
+    Migrate,
     /// Recreate the SQL read model from the stored documents.
     RebuildProjection,
     /// Manage users.
@@ -56,6 +58,7 @@ async fn main() -> ExitCode {
     closeloop_server::telemetry::init(&cli.config.log);
     let result = match cli.command {
         None | Some(Command::Serve) => serve(cli.config).await,
+        Some(Command::Migrate) => migrate(&cli.config).await,
         Some(Command::RebuildProjection) => rebuild_projection(&cli.config).await,
         Some(Command::User {
             action:
@@ -83,8 +86,24 @@ async fn serve(config: Config) -> Result<(), String> {
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }
 
+async fn migrate(config: &Config) -> Result<(), String> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    // Opening storage applies what is missing, under a lock on PostgreSQL.
+    let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let version = storage.schema_version().await.map_err(|e| e.to_string())?;
+    storage.close().await;
+    println!(
+        "database schema at version {version} (this build knows {})",
+        closeloop_server::storage::migrations::latest()
+    );
+    Ok(())
+}
+
 async fn rebuild_projection(config: &Config) -> Result<(), String> {
-    let storage = Storage::open(&config.data_dir)
+    let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
         .await
         .map_err(|e| e.to_string())?;
     let (projected, skipped) = storage
@@ -118,7 +137,7 @@ async fn add_user(
     };
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    let storage = Storage::open(&config.data_dir)
+    let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
         .await
         .map_err(|e| e.to_string())?;
     let now = closeloop_server::now_ms();

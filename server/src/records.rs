@@ -6,11 +6,13 @@ use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use closeloop_shared::sync::DocumentId;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
 use crate::startup::AppState;
+use crate::storage::Sql;
 
 /// Largest page a list call returns.
 const MAX_PER_PAGE: i64 = 200;
@@ -95,10 +97,7 @@ const SUMMARY_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.custom
 
 /// SLA state of a projected record at `now_ms`, on the default policy and
 /// calendar (S003; admin-editable ones are still to come).
-fn sla(
-    row: &sqlx::sqlite::SqliteRow,
-    now_ms: i64,
-) -> Result<(Option<String>, Option<i64>, bool), sqlx::Error> {
+fn sla(row: &AnyRow, now_ms: i64) -> Result<(Option<String>, Option<i64>, bool), sqlx::Error> {
     use closeloop_shared::calendar::WorkingCalendar;
     use closeloop_shared::sla::{Priority, SlaFacts, SlaPolicy, SlaState};
     static POLICY: std::sync::OnceLock<(SlaPolicy, WorkingCalendar)> = std::sync::OnceLock::new();
@@ -143,7 +142,7 @@ fn sla(
     ))
 }
 
-fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RecordSummary, sqlx::Error> {
+fn summary(row: &AnyRow) -> Result<RecordSummary, sqlx::Error> {
     let (sla_state, due_at, overdue) = sla(row, crate::relay::now_ms())?;
     Ok(RecordSummary {
         sla_state,
@@ -166,17 +165,13 @@ fn summary(row: &sqlx::sqlite::SqliteRow) -> Result<RecordSummary, sqlx::Error> 
 
 /// Appends `FROM … WHERE …` for the filters and the caller's visibility;
 /// the statistics use it too, so both count the same records.
-pub(crate) fn filter<'a>(
-    qb: &mut QueryBuilder<'a, Sqlite>,
-    q: &'a ListQuery,
-    scope: Option<(&'a str, &'a str)>,
-) {
+pub(crate) fn filter<'a>(qb: &mut Sql<'a>, q: &'a ListQuery, scope: Option<(&'a str, &'a str)>) {
     qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
     if let Some((team, username)) = scope {
         qb.push(" AND (d.team = ")
-            .push_bind(team)
+            .bind(team)
             .push(" OR r.owner = ")
-            .push_bind(username)
+            .bind(username)
             .push(")");
     }
     let exact = [
@@ -189,18 +184,19 @@ pub(crate) fn filter<'a>(
     ];
     for (column, value) in exact {
         if let Some(v) = value {
-            qb.push(format!(" AND {column} = ")).push_bind(v.as_str());
+            qb.push(format!(" AND {column} = ")).bind(v.as_str());
         }
     }
     if let Some(from) = q.from {
-        qb.push(" AND r.received_at >= ").push_bind(from);
+        qb.push(" AND r.received_at >= ").bind(from);
     }
     if let Some(to) = q.to {
-        qb.push(" AND r.received_at < ").push_bind(to);
+        qb.push(" AND r.received_at < ").bind(to);
     }
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        qb.push(" AND instr(r.description, ")
-            .push_bind(text)
+        let position = qb.backend().position_fn();
+        qb.push(format!(" AND {position}(r.description, "))
+            .bind(text)
             .push(") > 0");
     }
 }
@@ -227,17 +223,13 @@ pub(crate) async fn fetch_all(
     offset: i64,
 ) -> Result<Vec<RecordSummary>, AppError> {
     let order = order_clause(q.sort.as_deref())?;
-    let mut list = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
+    let mut list = state.storage.sql(format!("SELECT {SUMMARY_COLUMNS}"));
     filter(&mut list, q, crate::auth::field_scope(user));
     list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))
-        .push_bind(limit)
+        .bind(limit)
         .push(" OFFSET ")
-        .push_bind(offset);
-    let rows = list
-        .build()
-        .fetch_all(state.storage.pool())
-        .await
-        .map_err(db)?;
+        .bind(offset);
+    let rows = list.fetch_all(state.storage.pool()).await.map_err(db)?;
     rows.iter()
         .map(summary)
         .collect::<Result<_, _>>()
@@ -281,13 +273,9 @@ async fn records_list(
             per_page,
         }));
     }
-    let mut count = QueryBuilder::new("SELECT COUNT(*)");
+    let mut count = state.storage.sql("SELECT COUNT(*)");
     filter(&mut count, &q, crate::auth::field_scope(&user));
-    let total: i64 = count
-        .build_query_scalar()
-        .fetch_one(state.storage.pool())
-        .await
-        .map_err(db)?;
+    let total = count.fetch_i64(state.storage.pool()).await.map_err(db)?;
     let records = fetch_all(&state, &user, &q, per_page, offset).await?;
     Ok(Json(Page {
         records,
@@ -315,19 +303,18 @@ async fn records_get(
     let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
     let key = id.to_string();
     let scope = crate::auth::field_scope(&user);
-    let mut qb = QueryBuilder::new(format!("SELECT {SUMMARY_COLUMNS}"));
+    let mut qb = state.storage.sql(format!("SELECT {SUMMARY_COLUMNS}"));
     let all = ListQuery::default();
     filter(&mut qb, &all, scope);
-    qb.push(" AND r.document_id = ").push_bind(&key);
+    qb.push(" AND r.document_id = ").bind(key.as_str());
     let row = qb
-        .build()
         .fetch_optional(state.storage.pool())
         .await
         .map_err(db)?
         .ok_or(AppError::NotFound)?;
     let pool = state.storage.pool();
     let history = sqlx::query(
-        "SELECT action, actor, at, from_status, note FROM record_history WHERE document_id = ?1 ORDER BY position",
+        "SELECT action, actor, at, from_status, note FROM record_history WHERE document_id = $1 ORDER BY position",
     )
     .bind(&key)
     .fetch_all(pool)
@@ -344,7 +331,7 @@ async fn records_get(
     .collect::<Result<_, sqlx::Error>>()
     .map_err(db)?;
     let log = sqlx::query(
-        "SELECT at, actor, text FROM record_log WHERE document_id = ?1 ORDER BY position",
+        "SELECT at, actor, text FROM record_log WHERE document_id = $1 ORDER BY position",
     )
     .bind(&key)
     .fetch_all(pool)

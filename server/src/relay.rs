@@ -40,6 +40,12 @@ pub(crate) enum RelayInput {
     Disconnect {
         conn: ConnectionId,
     },
+    /// Another relay sharing the database stored a change to this document.
+    StoredElsewhere {
+        document_id: DocumentId,
+    },
+    /// Notifications may have been missed: re-read every document in memory.
+    RefreshAll,
 }
 
 /// A cheap handle sockets use to reach the relay task.
@@ -128,6 +134,15 @@ impl Relay {
                     Metrics::add(&self.metrics.frames_in, 1);
                     Metrics::add(&self.metrics.bytes_in, frame.len() as u64);
                     self.frame(conn, &frame).await;
+                }
+                RelayInput::StoredElsewhere { document_id } => {
+                    self.absorb_stored(document_id).await;
+                }
+                RelayInput::RefreshAll => {
+                    let ids: Vec<DocumentId> = self.hub.documents().map(|(id, _)| *id).collect();
+                    for id in ids {
+                        self.absorb_stored(id).await;
+                    }
                 }
             }
             Metrics::set(&self.metrics.connections, self.outboxes.len() as u64);
@@ -225,6 +240,35 @@ impl Relay {
                 tracing::error!(%id, error = %e, "loading a document failed");
                 Err("storage unavailable, try again".into())
             }
+        }
+    }
+
+    /// Brings a document in memory up to date with what another relay
+    /// stored, and forwards the news to this relay's peers.
+    async fn absorb_stored(&mut self, id: DocumentId) {
+        if !self.hub.has_document(&id) {
+            return; // loads fresh from storage when someone asks for it
+        }
+        let stored = match self.storage.load(&id).await {
+            Ok(Some(stored)) => stored,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(%id, error = %e, "reading a change stored elsewhere failed");
+                return;
+            }
+        };
+        match self.hub.absorb(id, stored.chunks.iter().map(Vec::as_slice)) {
+            Ok(fx) => {
+                self.scopes.insert(
+                    id,
+                    Scope {
+                        team: stored.team,
+                        owner: stored.owner,
+                    },
+                );
+                self.execute(fx).await;
+            }
+            Err(e) => tracing::error!(%id, error = %e, "a change stored elsewhere does not load"),
         }
     }
 

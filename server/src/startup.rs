@@ -84,7 +84,7 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
-        let storage = Storage::open(&config.data_dir).await?;
+        let storage = Storage::connect(config.database.as_deref(), &config.data_dir).await?;
         if config.demo_data {
             let seeded = crate::demo::seed_if_empty(&storage, crate::relay::now_ms()).await?;
             if seeded > 0 {
@@ -97,6 +97,7 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let (relay, relay_task) = relay::spawn(storage.clone(), relay_peer_id(), metrics.clone());
         let (shutdown, shutdown_rx) = watch::channel(false);
+        crate::fanout::spawn(&storage, relay.clone(), shutdown_rx.clone());
         let state = AppState {
             data_dir: config.data_dir.clone(),
             metrics,

@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use closeloop_shared::stats::{DurationStats, duration_stats};
-use sqlx::{QueryBuilder, Row};
+use sqlx::Row;
 
 use crate::auth::CurrentUser;
 use crate::error::AppError;
@@ -54,12 +54,12 @@ async fn stats(
 
     let mut counts = BTreeMap::new();
     for column in ["status", "channel", "feedback_type", "department"] {
-        let mut qb = QueryBuilder::new(format!(
+        let mut qb = state.storage.sql(format!(
             "SELECT COALESCE(r.{column}, '-') AS k, COUNT(*) AS n"
         ));
         filter(&mut qb, &period, field);
         qb.push(format!(" GROUP BY r.{column}"));
-        let rows = qb.build().fetch_all(pool).await.map_err(db)?;
+        let rows = qb.fetch_all(pool).await.map_err(db)?;
         let map: BTreeMap<String, i64> = rows
             .iter()
             .map(|r| Ok((r.try_get::<String, _>("k")?, r.try_get::<i64, _>("n")?)))
@@ -67,13 +67,13 @@ async fn stats(
             .map_err(db)?;
         counts.insert(column, map);
     }
-    let mut qb = QueryBuilder::new(
+    let mut qb = state.storage.sql(
         "SELECT r.received_at, r.first_response_at, r.resolved_at, \
-         EXISTS (SELECT 1 FROM record_history h WHERE h.document_id = r.document_id \
-                 AND h.action IN ('reassign', 'reopen')) AS detoured",
+         CASE WHEN EXISTS (SELECT 1 FROM record_history h WHERE h.document_id = r.document_id \
+                 AND h.action IN ('reassign', 'reopen')) THEN 1 ELSE 0 END AS detoured",
     );
     filter(&mut qb, &period, field);
-    let rows = qb.build().fetch_all(pool).await.map_err(db)?;
+    let rows = qb.fetch_all(pool).await.map_err(db)?;
     let (mut first, mut resolved, mut first_contact) = (Vec::new(), Vec::new(), 0usize);
     for r in &rows {
         let received: i64 = r.try_get("received_at").map_err(db)?;
@@ -85,7 +85,7 @@ async fn stats(
         }
         if let Some(t) = r.try_get::<Option<i64>, _>("resolved_at").map_err(db)? {
             resolved.push(t - received);
-            if !r.try_get::<bool, _>("detoured").map_err(db)? {
+            if r.try_get::<i64, _>("detoured").map_err(db)? == 0 {
                 first_contact += 1;
             }
         }

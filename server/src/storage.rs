@@ -1,28 +1,35 @@
-//! Durable document storage: Automerge chunks per document in SQL.
+//! Durable document storage: Automerge chunks per document in SQL, on
+//! SQLite (embedded, the default) or PostgreSQL (shared by several relays).
 //!
 //! Every write returns an error the caller must handle: a failed write is
 //! never reported as saved (the relay closes the sender's connection and
 //! drops the document from memory, so the client resends later).
 
-mod migrations;
+pub mod migrations;
 mod projection;
+mod sql;
 mod users;
 
+pub use sql::Backend;
+pub(crate) use sql::Sql;
 pub use users::{SESSION_DAYS, UserError};
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use closeloop_shared::sync::DocumentId;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor, Row};
 
 /// A storage failure, with the operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("could not open the database at {path}: {source}")]
     Open { path: String, source: sqlx::Error },
+    #[error(
+        "unsupported database `{0}`: use postgres://… or leave it out for SQLite in the data directory"
+    )]
+    Scheme(String),
     #[error("database migration {version} failed: {source}")]
     Migrate { version: i64, source: sqlx::Error },
     #[error("database error: {0}")]
@@ -52,43 +59,121 @@ pub struct DocumentChange {
     pub seq: i64,
 }
 
+/// Key of the PostgreSQL advisory lock that orders change-feed positions
+/// across relays sharing one database.
+const FEED_LOCK: i64 = 0x636c_6f73_656c_6f6f;
+
 /// Documents as Automerge chunks (full saves and incremental changes).
 #[derive(Clone)]
 pub struct Storage {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
+    /// The PostgreSQL URL, for the change-notification listener.
+    url: Option<String>,
+    /// Tags this process's change notifications, so it skips its own.
+    instance: std::sync::Arc<str>,
 }
 
 impl Storage {
     /// Opens (creating if needed) `closeloop.sqlite3` in `data_dir` and migrates it.
-    /// WAL with `synchronous=FULL`: a committed write survives power loss.
     pub async fn open(data_dir: &Path) -> Result<Self, StorageError> {
-        let path = data_dir.join("closeloop.sqlite3");
-        let open_err = |source| StorageError::Open {
-            path: path.display().to_string(),
-            source,
+        Self::connect(None, data_dir).await
+    }
+
+    /// Opens `database` (a `postgres://` URL) or, without one, SQLite in
+    /// `data_dir`, and brings the schema up to date.
+    pub async fn connect(database: Option<&str>, data_dir: &Path) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let storage = match database {
+            None => Self::open_sqlite(data_dir).await?,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(|source| StorageError::Open {
+                        path: redact(url),
+                        source,
+                    })?;
+                Storage {
+                    pool,
+                    backend: Backend::Postgres,
+                    url: Some(url.to_string()),
+                    instance: instance_tag(),
+                }
+            }
+            Some(other) => return Err(StorageError::Scheme(redact(other))),
         };
-        let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(open_err)?
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
+        migrations::run(&storage).await?;
+        Ok(storage)
+    }
+
+    /// WAL with `synchronous=FULL`: a committed write survives power loss.
+    async fn open_sqlite(data_dir: &Path) -> Result<Self, StorageError> {
+        let path = std::path::absolute(data_dir.join("closeloop.sqlite3"))
+            .map_err(|e| StorageError::Io(e.to_string()))?;
+        let url = format!("sqlite://{}?mode=rwc", url_path(&path.to_string_lossy()));
+        let pool = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    )
+                    .await
+                    .map(|_| ())
+                })
+            })
+            .connect(&url)
             .await
-            .map_err(open_err)?;
-        migrations::run(&pool).await?;
-        Ok(Self { pool })
+            .map_err(|source| StorageError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(Storage {
+            pool,
+            backend: Backend::Sqlite,
+            url: None,
+            instance: instance_tag(),
+        })
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64, StorageError> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The PostgreSQL URL, when storage is shared with other relays.
+    pub(crate) fn shared_url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// This process's tag in change notifications.
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// A statement for this storage's dialect.
+    pub(crate) fn sql<'a>(&self, text: impl Into<String>) -> Sql<'a> {
+        Sql::new(self.backend, text)
     }
 
     /// Every chunk of a document in write order, or `None` if it is unknown.
     pub async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
         let key = id.to_string();
         let Some(doc) = sqlx::query(
-            "SELECT d.team, r.owner FROM documents d LEFT JOIN records r ON r.document_id = d.id WHERE d.id = ?1",
+            "SELECT d.team, r.owner FROM documents d LEFT JOIN records r ON r.document_id = d.id WHERE d.id = $1",
         )
             .bind(&key)
             .fetch_optional(&self.pool)
@@ -96,7 +181,7 @@ impl Storage {
         else {
             return Ok(None);
         };
-        let rows = sqlx::query("SELECT data FROM chunks WHERE document_id = ?1 ORDER BY id")
+        let rows = sqlx::query("SELECT data FROM chunks WHERE document_id = $1 ORDER BY id")
             .bind(&key)
             .fetch_all(&self.pool)
             .await?;
@@ -125,15 +210,23 @@ impl Storage {
     ) -> Result<i64, StorageError> {
         let key = id.to_string();
         let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Feed positions must become visible in order, or a reader that
+            // saw position n+1 would skip n committed a moment later.
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(FEED_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
         let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO chunks (document_id, data) VALUES (?1, ?2) RETURNING id",
+            "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
         )
         .bind(&key)
         .bind(chunk)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES (?1, ?2, ?3, ?3, ?4)
+            "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)
              ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
         )
         .bind(&key)
@@ -145,6 +238,14 @@ impl Storage {
         // The read model changes in the same transaction as the document.
         if let Some(r) = record {
             projection::write(&mut tx, id, r).await?;
+        }
+        if self.backend == Backend::Postgres {
+            // Delivered at commit, to relays sharing this database.
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
+                .bind(CHANGES_CHANNEL)
+                .bind(format!("{}:{key}", self.instance))
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(seq)
@@ -161,7 +262,7 @@ impl Storage {
     ) -> Result<Vec<DocumentChange>, StorageError> {
         let rows = sqlx::query(
             "SELECT d.id, d.seq FROM documents d LEFT JOIN records r ON r.document_id = d.id
-             WHERE d.seq > ?1 AND (?3 IS NULL OR d.team = ?3 OR r.owner = ?4) ORDER BY d.seq LIMIT ?2",
+             WHERE d.seq > $1 AND ($3 IS NULL OR d.team = $3 OR r.owner = $4) ORDER BY d.seq LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -180,12 +281,70 @@ impl Storage {
     }
 
     /// The pool, for read-model queries that live beside their handlers.
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
 
     /// Closes the pool, waiting for in-flight writes.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// The PostgreSQL channel announcing stored changes as `relay:document`.
+pub(crate) const CHANGES_CHANNEL: &str = "closeloop_changes";
+
+fn instance_tag() -> std::sync::Arc<str> {
+    let mut bytes = [0u8; 8];
+    // Only needs to differ between processes; getrandom does not fail on
+    // the systems a relay runs on.
+    let _ = getrandom::fill(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into()
+}
+
+/// A URL without its password, for error messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Percent-encodes a file path for a `sqlite://` URL.
+fn url_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db:5432/closeloop"),
+            "postgres://app:***@db:5432/closeloop"
+        );
+        assert_eq!(super::redact("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[test]
+    fn odd_paths_survive_the_url() {
+        assert_eq!(super::url_path("/tmp/a b?c"), "/tmp/a%20b%3Fc");
     }
 }

@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,7 +45,7 @@ impl Drop for Server {
     }
 }
 
-fn start(port: u16, data: &Path) -> Server {
+fn start(port: u16, storage: &[std::ffi::OsString]) -> Server {
     Server(
         Command::new(env!("CARGO_BIN_EXE_closeloop-server"))
             .args([
@@ -58,8 +57,7 @@ fn start(port: u16, data: &Path) -> Server {
                 "/nonexistent",
                 "--demo-data",
             ])
-            .arg("--data-dir")
-            .arg(data)
+            .args(storage)
             .stdout(Stdio::null())
             .spawn()
             .expect("server starts"),
@@ -241,7 +239,8 @@ async fn acknowledged_changes_survive_sigkill_and_clients_converge() {
     let data = tempfile::tempdir().expect("temp dir");
     let port = free_port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut server = start(port, data.path());
+    let storage = support::storage_args(data.path()).await;
+    let mut server = start(port, &storage);
     wait_listening(addr).await;
     let token = demo_token(addr).await;
 
@@ -273,7 +272,7 @@ async fn acknowledged_changes_survive_sigkill_and_clients_converge() {
         editing.store(true, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(100 + seed % 400)).await;
         server.kill(); // SIGKILL: no chance to flush or shut down
-        server = start(port, data.path());
+        server = start(port, &storage);
         wait_listening(addr).await;
         editing.store(false, Ordering::Relaxed);
         audit(addr, &token, &shared, round).await;

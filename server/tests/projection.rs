@@ -3,11 +3,10 @@
 
 mod support;
 
-use closeloop_server::storage::Storage;
 use closeloop_shared::record::{self, Field};
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
-use support::{Client, TestApp, id, wait_stored};
+use support::{Client, TestApp, id, storage_args, storage_for, wait_stored};
 
 /// One edit of a record document.
 type Edit<'a> = Box<dyn Fn(&mut automerge::Automerge) -> Result<(), record::RecordError> + 'a>;
@@ -41,7 +40,7 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
     }
     app.stop().await;
 
-    let storage = Storage::open(dir.path()).await.unwrap();
+    let storage = storage_for(dir.path()).await;
     let live = storage.projection_dump().await.unwrap();
     let records: Vec<&String> = live.iter().filter(|r| r.starts_with("records:")).collect();
     assert_eq!(records.len(), 2, "{live:#?}");
@@ -73,8 +72,7 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
 
     // The same through the command line.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_closeloop-server"))
-        .arg("--data-dir")
-        .arg(dir.path())
+        .args(storage_args(dir.path()).await)
         .arg("rebuild-projection")
         .output()
         .unwrap();
@@ -84,6 +82,6 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 records"));
-    let storage = Storage::open(dir.path()).await.unwrap();
+    let storage = storage_for(dir.path()).await;
     assert_eq!(storage.projection_dump().await.unwrap(), live);
 }

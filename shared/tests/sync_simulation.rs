@@ -287,3 +287,44 @@ fn a_peer_must_join_before_syncing_and_speak_version_one() {
         }
     );
 }
+
+#[test]
+fn a_second_relay_absorbs_stored_changes_and_forwards_them_without_storing_again() {
+    // Two relays over one database: a change stored by relay A reaches
+    // relay B's client once B absorbs the stored chunks.
+    let mut a = Net::new(1);
+    let mut b = Net::new(1);
+    a.capture(1, id(5), "两台服务器");
+    a.connect(1);
+    a.run_until_quiet();
+    let stored = a.persisted[&(0, id(5))].clone();
+    // B's relay loads the document from the shared storage; its client follows it.
+    b.nodes[0].add_document(
+        id(5),
+        closeloop_shared::sync::load_document(stored.iter().map(Vec::as_slice)).unwrap(),
+    );
+    b.connect(1);
+    b.request(1, id(5));
+    b.run_until_quiet();
+    assert_eq!(b.record(1, &id(5)).description, "两台服务器");
+
+    a.edit(1, id(5), "两台服务器，已改");
+    a.run_until_quiet();
+    let stored = a.persisted[&(0, id(5))].clone();
+    let fx = b.nodes[0]
+        .absorb(id(5), stored.iter().map(Vec::as_slice))
+        .unwrap();
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Persist { .. })),
+        "already stored by relay A"
+    );
+    b.apply(0, fx);
+    b.run_until_quiet();
+    assert_eq!(b.record(1, &id(5)).description, "两台服务器，已改");
+    assert!(!b.persisted.contains_key(&(0, id(5))));
+    // Absorbing the same chunks again changes nothing and sends nothing.
+    let again = b.nodes[0]
+        .absorb(id(5), stored.iter().map(Vec::as_slice))
+        .unwrap();
+    assert!(again.is_empty());
+}

@@ -1,7 +1,7 @@
 // Helpers for the end-to-end tests: the real server binary on a free
 // loopback port with its own data directory, and Debian's Chromium.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -35,14 +35,24 @@ const USERS = [
   ["office", "head_office", null],
 ];
 
-function addUsers(dataDir) {
-  if (existsSync(join(dataDir, "closeloop.sqlite3"))) return;
+/** `--data-dir` and, for a shared PostgreSQL database, `--database`. */
+function storageArgs(dataDir, database) {
+  return database ? ["--data-dir", dataDir, "--database", database] : ["--data-dir", dataDir];
+}
+
+function addUsers(dataDir, database) {
+  const marker = join(dataDir, "e2e-users-added");
+  if (existsSync(marker)) return;
   for (const [name, role, team] of USERS) {
-    const args = ["--data-dir", dataDir, "--log", "warn", "user", "add", name, "--role", role];
+    const args = [...storageArgs(dataDir, database), "--log", "warn", "user", "add", name, "--role", role];
     if (team) args.push("--team", team);
     const r = spawnSync(SERVER_BIN, args, { env: { ...process.env, CLOSELOOP_PASSWORD: PASSWORD }, encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`user add ${name} failed: ${r.stderr}`);
+    // A database shared by several relays already has them after the first.
+    if (r.status !== 0 && !r.stderr.includes("already exists")) {
+      throw new Error(`user add ${name} failed: ${r.stderr}`);
+    }
   }
+  writeFileSync(marker, "");
 }
 
 /** Signs a page in through the login form and waits until it syncs. */
@@ -66,12 +76,15 @@ export async function tokenFor(url, username) {
   return (await r.json()).token;
 }
 
-/** Starts closeloop-server and waits until /healthz answers (30 s at most). */
-export async function startServer(dataDir, port) {
-  addUsers(dataDir);
+/**
+ * Starts closeloop-server and waits until /healthz answers (30 s at most);
+ * `database` (a postgres:// URL) replaces SQLite in the data directory.
+ */
+export async function startServer(dataDir, port, { database } = {}) {
+  addUsers(dataDir, database);
   const proc = spawn(
     SERVER_BIN,
-    ["--port", String(port), "--data-dir", dataDir, "--dist-dir", DIST_DIR, "--log", "warn"],
+    ["--port", String(port), ...storageArgs(dataDir, database), "--dist-dir", DIST_DIR, "--log", "warn"],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   let exited = false;

@@ -6,8 +6,10 @@
 //!   end-to-end with Playwright), ending with one summary line.
 //! - `bench pwa|domain|relay-scaling`: measurements into `docs/benchmarks.md`.
 //! - `dist`: only build the PWA into `dist/`.
+//! - `with-postgres CMD…`: run a command against a throwaway PostgreSQL.
 
 mod bench;
+mod postgres;
 mod serve;
 mod shell;
 mod test;
@@ -25,10 +27,11 @@ fn main() -> ExitCode {
         "serve" => serve::run_serve(rest),
         "test" => test::run_tests(rest),
         "bench" => bench::run_bench(rest),
+        "with-postgres" => postgres::run_with_postgres(rest),
         "dist" => tools::ensure_build_tools().and_then(|()| tools::build_pwa()),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test | bench <pwa|domain|relay-scaling> | dist>"
+                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test | bench <pwa|domain|relay-scaling> | dist | with-postgres CMD…>"
             );
             Ok(())
         }

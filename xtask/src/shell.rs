@@ -43,8 +43,9 @@ fn describe(c: &Command) -> String {
 }
 
 /// Runs to completion; a non-zero exit is an error naming the command.
-pub fn run(mut c: Command) -> Result<(), String> {
-    let what = describe(&c);
+pub fn run(mut c: impl std::borrow::BorrowMut<Command>) -> Result<(), String> {
+    let c = c.borrow_mut();
+    let what = describe(c);
     println!("$ {what}");
     let status = c
         .status()

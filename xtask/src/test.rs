@@ -103,6 +103,19 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
     tally.add_cargo(&out);
     tally.step("native tests", r);
 
+    println!("\n== server tests on PostgreSQL (a throwaway cluster) ==");
+    let cluster = crate::postgres::Cluster::start();
+    match &cluster {
+        Ok(pg) => {
+            let mut server = cmd("cargo", &["test", "-p", "closeloop-server"]);
+            server.env("CLOSELOOP_TEST_POSTGRES", pg.url());
+            let (r, out) = run_captured(server);
+            tally.add_cargo(&out);
+            tally.step("server tests on PostgreSQL", r);
+        }
+        Err(e) => tally.step("PostgreSQL cluster", Err(e.clone())),
+    }
+
     println!("\n== wasm tests in headless Chromium ==");
     let mut wasm = cmd(
         "cargo",
@@ -139,6 +152,14 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
                 root().join("target/debug/closeloop-server"),
             )
             .env("CLOSELOOP_DIST_DIR", root().join("dist"));
+            if let Ok(pg) = &cluster {
+                match pg.create_database("e2e") {
+                    Ok(url) => {
+                        e2e.env("CLOSELOOP_TEST_POSTGRES", url);
+                    }
+                    Err(e) => tally.step("end-to-end database", Err(e)),
+                }
+            }
             let (r, out) = run_captured(e2e);
             tally.add_node(&out);
             tally.step("end-to-end tests", r);
@@ -146,6 +167,7 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
         Err(e) => tally.step("end-to-end build", Err(e)),
     }
 
+    drop(cluster);
     println!();
     for f in &tally.failures {
         println!("FAILED {f}");

@@ -4,19 +4,20 @@
 
 use closeloop_shared::record::FeedbackRecord;
 use closeloop_shared::sync::DocumentId;
-use sqlx::{Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Column, Row, Transaction};
 
 use super::{Storage, StorageError};
 
 /// Replaces a record's rows (record, history, log) inside `tx`.
 pub(super) async fn write(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     id: &DocumentId,
     r: &FeedbackRecord,
 ) -> Result<(), StorageError> {
     let key = id.to_string();
     for table in ["records", "record_history", "record_log"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE document_id = ?1"))
+        sqlx::query(&format!("DELETE FROM {table} WHERE document_id = $1"))
             .bind(&key)
             .execute(&mut **tx)
             .await?;
@@ -26,7 +27,7 @@ pub(super) async fn write(
         "INSERT INTO records (document_id, schema_version, received_at, channel, source, customer, description,
             feedback_type, nature, urgency, impact, priority, status, owner, department, assigned_at,
             first_response_at, resolved_at, closed_at, escalation, reopen_count, conflicts, workflow_issues, pauses)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
     )
     .bind(&key)
     .bind(r.schema_version as i64)
@@ -58,7 +59,7 @@ pub(super) async fn write(
     for (i, h) in r.history.iter().enumerate() {
         sqlx::query(
             "INSERT INTO record_history (document_id, position, action, actor, at, from_status, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&key)
         .bind(i as i64)
@@ -71,7 +72,7 @@ pub(super) async fn write(
         .await?;
     }
     for (i, l) in r.log.iter().enumerate() {
-        sqlx::query("INSERT INTO record_log (document_id, position, at, actor, text) VALUES (?1, ?2, ?3, ?4, ?5)")
+        sqlx::query("INSERT INTO record_log (document_id, position, at, actor, text) VALUES ($1, $2, $3, $4, $5)")
             .bind(&key)
             .bind(i as i64)
             .bind(l.at_ms)
@@ -129,20 +130,35 @@ impl Storage {
             ("record_history", "document_id, position"),
             ("record_log", "document_id, position"),
         ] {
-            // `quote(a) || ',' || quote(b) …` over the table's own columns.
-            let expr: String = sqlx::query_scalar(
-                "SELECT group_concat('quote(' || name || ')', ' || '','' || ') FROM pragma_table_info(?1)",
-            )
-            .bind(table)
-            .fetch_one(&self.pool)
-            .await?;
-            let rows: Vec<String> = sqlx::query_scalar(&format!(
-                "SELECT '{table}:' || {expr} FROM {table} ORDER BY {order}"
-            ))
-            .fetch_all(&self.pool)
-            .await?;
-            out.extend(rows);
+            let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY {order}"))
+                .fetch_all(&self.pool)
+                .await?;
+            for row in &rows {
+                out.push(format!("{table}:{}", row_text(row)));
+            }
         }
         Ok(out)
     }
+}
+
+/// A row as `name=value` pairs; integers bare, text quoted as in SQL, NULL as NULL.
+fn row_text(row: &AnyRow) -> String {
+    let cells: Vec<String> = row
+        .columns()
+        .iter()
+        .map(|c| {
+            let i = c.ordinal();
+            let value = match row.try_get::<Option<i64>, _>(i) {
+                Ok(Some(n)) => n.to_string(),
+                Ok(None) => "NULL".to_string(),
+                Err(_) => match row.try_get::<Option<String>, _>(i) {
+                    Ok(Some(t)) => format!("'{}'", t.replace('\'', "''")),
+                    Ok(None) => "NULL".to_string(),
+                    Err(e) => format!("<{e}>"),
+                },
+            };
+            format!("{}={value}", c.name())
+        })
+        .collect();
+    cells.join(",")
 }

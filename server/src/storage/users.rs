@@ -50,7 +50,7 @@ fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn principal(row: &sqlx::sqlite::SqliteRow) -> Result<Principal, StorageError> {
+fn principal(row: &sqlx::any::AnyRow) -> Result<Principal, StorageError> {
     let role: String = row.try_get("role")?;
     Ok(Principal {
         user_id: row.try_get("id")?,
@@ -90,7 +90,7 @@ impl Storage {
             .await
             .map_err(|e| StorageError::Crypto(e.to_string()))??;
         let inserted = sqlx::query(
-            "INSERT INTO users (username, password_hash, role, team, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO users (username, password_hash, role, team, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (username) DO NOTHING RETURNING id",
         )
         .bind(username)
@@ -122,7 +122,7 @@ impl Storage {
         password: &str,
     ) -> Result<Option<Principal>, StorageError> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, role, team FROM users WHERE username = ?1",
+            "SELECT id, username, password_hash, role, team FROM users WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(&self.pool)
@@ -154,7 +154,7 @@ impl Storage {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| StorageError::Crypto(e.to_string()))?;
         let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (?1, ?2, ?3)")
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(digest(&token))
             .bind(user_id)
             .bind(now_ms + SESSION_DAYS * 86_400_000)
@@ -171,7 +171,7 @@ impl Storage {
     ) -> Result<Option<Principal>, StorageError> {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.role, u.team FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(digest(token))
         .bind(now_ms)
@@ -182,7 +182,7 @@ impl Storage {
 
     /// Ends a session.
     pub async fn delete_session(&self, token: &str) -> Result<(), StorageError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = ?1")
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(digest(token))
             .execute(&self.pool)
             .await?;

@@ -24,9 +24,54 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// Password of every test user.
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The database behind a test server on `data_dir`: SQLite in that
+/// directory, or, when `CLOSELOOP_TEST_POSTGRES` names a PostgreSQL server
+/// (`cargo xtask test` starts one), a fresh database there — the same one
+/// each time a test restarts a server on this directory.
+pub async fn database_for(data_dir: &Path) -> Option<String> {
+    use sqlx::{Connection, Executor};
+    let server = std::env::var("CLOSELOOP_TEST_POSTGRES").ok()?;
+    let marker = data_dir.join("test-database-url");
+    if let Ok(url) = std::fs::read_to_string(&marker) {
+        return Some(url);
+    }
+    let mut bytes = [0u8; 6];
+    getrandom::fill(&mut bytes).expect("random name");
+    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let name = format!("test_{name}");
+    let mut admin = sqlx::PgConnection::connect(&server)
+        .await
+        .expect("the test PostgreSQL server is reachable");
+    admin
+        .execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create a test database");
+    admin.close().await.expect("close");
+    let url = format!("{}/{name}", server.trim_end_matches('/'));
+    std::fs::write(&marker, &url).expect("remember the test database");
+    Some(url)
+}
+
+/// Storage of a test server on `data_dir` (see [`database_for`]).
+pub async fn storage_for(data_dir: &Path) -> Storage {
+    let database = database_for(data_dir).await;
+    Storage::connect(database.as_deref(), data_dir)
+        .await
+        .expect("storage")
+}
+
+/// `--data-dir` and, on PostgreSQL, `--database` for a server process.
+pub async fn storage_args(data_dir: &Path) -> Vec<std::ffi::OsString> {
+    let mut args = vec!["--data-dir".into(), data_dir.into()];
+    if let Some(url) = database_for(data_dir).await {
+        args.extend(["--database".into(), url.into()]);
+    }
+    args
+}
+
 /// Creates the users the tests sign in as.
 pub async fn add_test_users(data_dir: &Path) {
-    let storage = Storage::open(data_dir).await.expect("storage");
+    let storage = storage_for(data_dir).await;
     if storage.has_users().await.expect("users") {
         return;
     }
@@ -52,7 +97,8 @@ pub struct TestApp {
 impl TestApp {
     pub async fn spawn(data_dir: &Path) -> TestApp {
         add_test_users(data_dir).await;
-        let config = Config::for_test(data_dir.to_path_buf(), data_dir.join("no-dist"));
+        let mut config = Config::for_test(data_dir.to_path_buf(), data_dir.join("no-dist"));
+        config.database = database_for(data_dir).await;
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -208,6 +208,30 @@ impl SyncHub {
         Ok(effects)
     }
 
+    /// Merges changes that are already durable elsewhere (another relay
+    /// stored them in the shared database) and offers them to this hub's
+    /// peers, without persisting them again. Documents not in memory are
+    /// left alone: they load fresh from storage when someone asks.
+    pub fn absorb<'a>(
+        &mut self,
+        id: DocumentId,
+        chunks: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Vec<Effect>, automerge::AutomergeError> {
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return Ok(Vec::new());
+        };
+        let before = entry.doc.get_heads();
+        for chunk in chunks {
+            entry.doc.load_incremental(chunk)?;
+        }
+        if entry.doc.get_heads() == before {
+            return Ok(Vec::new());
+        }
+        let mut fx = vec![Effect::Changed { document_id: id }];
+        fx.extend(self.announce(id));
+        Ok(fx)
+    }
+
     /// Asks every connected peer for a document we do not have yet.
     pub fn request(&mut self, id: DocumentId) -> Vec<Effect> {
         let entry = self.docs.entry(id).or_insert_with(|| Entry {

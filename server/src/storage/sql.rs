@@ -1,0 +1,97 @@
+//! Statements that run unchanged on SQLite and PostgreSQL.
+//!
+//! sqlx's `QueryBuilder<Any>` writes `?` placeholders, which PostgreSQL
+//! rejects; numbered `$1, $2, …` work on both, so filters built at run time
+//! go through [`Sql`].
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, AnyPool, Arguments, Encode, Type};
+
+/// Which database a [`super::Storage`] talks to; the few spots where the
+/// dialects differ ask it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The function returning the 1-based position of a substring (0 if absent).
+    pub(crate) fn position_fn(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "instr",
+            Backend::Postgres => "strpos",
+        }
+    }
+}
+
+/// A statement assembled from pieces and bound values.
+pub(crate) struct Sql<'a> {
+    backend: Backend,
+    text: String,
+    args: AnyArguments<'a>,
+    bound: usize,
+    error: Option<sqlx::error::BoxDynError>,
+}
+
+impl<'a> Sql<'a> {
+    pub(crate) fn new(backend: Backend, text: impl Into<String>) -> Self {
+        Sql {
+            backend,
+            text: text.into(),
+            args: AnyArguments::default(),
+            bound: 0,
+            error: None,
+        }
+    }
+
+    /// The dialect this statement will run on.
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Appends SQL text (never user input: that goes through [`Sql::bind`]).
+    pub(crate) fn push(&mut self, text: impl AsRef<str>) -> &mut Self {
+        self.text.push_str(text.as_ref());
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    pub(crate) fn bind<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'a + Encode<'a, Any> + Type<Any> + Send,
+    {
+        if let Err(e) = self.args.add(value) {
+            self.error.get_or_insert(e);
+        }
+        self.bound += 1;
+        self.text.push_str(&format!("${}", self.bound));
+        self
+    }
+
+    fn checked(self) -> Result<(String, AnyArguments<'a>), sqlx::Error> {
+        match self.error {
+            Some(e) => Err(sqlx::Error::Encode(e)),
+            None => Ok((self.text, self.args)),
+        }
+    }
+
+    pub(crate) async fn fetch_all(self, pool: &AnyPool) -> Result<Vec<AnyRow>, sqlx::Error> {
+        let (text, args) = self.checked()?;
+        sqlx::query_with(&text, args).fetch_all(pool).await
+    }
+
+    pub(crate) async fn fetch_optional(
+        self,
+        pool: &AnyPool,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        let (text, args) = self.checked()?;
+        sqlx::query_with(&text, args).fetch_optional(pool).await
+    }
+
+    /// The first column of the only row, as an integer (counts).
+    pub(crate) async fn fetch_i64(self, pool: &AnyPool) -> Result<i64, sqlx::Error> {
+        let (text, args) = self.checked()?;
+        sqlx::query_scalar_with(&text, args).fetch_one(pool).await
+    }
+}
