@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
-use crate::storage::Storage;
+use crate::storage::{ChunkWrite, Storage};
 
 /// Frames waiting for one slow socket before the relay gives up on it.
 pub(crate) const OUTBOX_FRAMES: usize = 1024;
@@ -86,6 +86,9 @@ pub(crate) fn spawn(
         scopes: HashMap::new(),
         storage,
         metrics,
+        pending: Vec::new(),
+        held: Vec::new(),
+        evict_later: Vec::new(),
     };
     (handle, tokio::spawn(relay.run(rx)))
 }
@@ -114,11 +117,50 @@ struct Relay {
     scopes: HashMap<DocumentId, Scope>,
     storage: Storage,
     metrics: Arc<Metrics>,
+    /// Changes received but not yet committed; see [`Relay::flush`].
+    pending: Vec<ChunkWrite>,
+    /// What the relay would have sent since the first pending change; sent
+    /// only after the commit, so nothing acknowledges an unsaved change.
+    held: Vec<(ConnectionId, Outgoing)>,
+    /// Documents to evict once their pending changes are committed.
+    evict_later: Vec<DocumentId>,
 }
 
+/// Frames handled before their changes are committed together.
+const BATCH_FRAMES: usize = 256;
+
 impl Relay {
+    /// Handles inputs one at a time; frames that arrive together form a
+    /// batch whose changes are committed in one transaction (group commit)
+    /// before anything caused by them is sent.
     async fn run(mut self, mut rx: mpsc::Receiver<RelayInput>) {
-        while let Some(input) = rx.recv().await {
+        while let Some(first) = rx.recv().await {
+            let mut next = Some(first);
+            let mut frames = 0;
+            while let Some(input) = next.take() {
+                let is_frame = matches!(input, RelayInput::Frame { .. });
+                if !is_frame {
+                    // Connection and shared-storage events see committed state.
+                    self.flush().await;
+                }
+                self.handle(input).await;
+                frames += usize::from(is_frame);
+                if frames < BATCH_FRAMES {
+                    next = rx.try_recv().ok();
+                }
+            }
+            self.flush().await;
+            Metrics::set(&self.metrics.connections, self.outboxes.len() as u64);
+            Metrics::set(
+                &self.metrics.documents_in_memory,
+                self.hub.document_count() as u64,
+            );
+        }
+        tracing::info!("relay stopped");
+    }
+
+    async fn handle(&mut self, input: RelayInput) {
+        {
             match input {
                 RelayInput::Connect {
                     conn,
@@ -145,13 +187,7 @@ impl Relay {
                     }
                 }
             }
-            Metrics::set(&self.metrics.connections, self.outboxes.len() as u64);
-            Metrics::set(
-                &self.metrics.documents_in_memory,
-                self.hub.document_count() as u64,
-            );
         }
-        tracing::info!("relay stopped");
     }
 
     /// Forgets a connection and evicts the documents nobody follows any more:
@@ -172,6 +208,11 @@ impl Relay {
     }
 
     fn evict(&mut self, id: &DocumentId) {
+        if self.pending.iter().any(|w| w.id == *id) {
+            // Its projection is written from memory at the commit.
+            self.evict_later.push(*id);
+            return;
+        }
         self.hub.evict(id);
         self.scopes.remove(id);
         Metrics::add(&self.metrics.documents_evicted, 1);
@@ -291,42 +332,20 @@ impl Relay {
                         Some(existing) => existing.team.clone(),
                         None => self.principals.get(&origin).and_then(|p| p.team.clone()),
                     };
-                    // Documents that are not records (other automerge-repo data) get no rows.
-                    let record = self
-                        .hub
-                        .document(&document_id)
-                        .and_then(|d| FeedbackRecord::from_doc(d).ok());
-                    let started = std::time::Instant::now();
-                    let written = self
-                        .storage
-                        .append(
-                            &document_id,
-                            &chunk,
-                            now_ms(),
-                            team.as_deref(),
-                            record.as_ref(),
-                        )
-                        .await;
-                    Metrics::add(
-                        &self.metrics.storage_write_micros,
-                        started.elapsed().as_micros() as u64,
+                    // The access rule applies from this moment, before the commit.
+                    let owner = self.scopes.get(&document_id).and_then(|s| s.owner.clone());
+                    self.scopes.insert(
+                        document_id,
+                        Scope {
+                            team: team.clone(),
+                            owner,
+                        },
                     );
-                    if let Err(e) = written {
-                        // Nothing after this may acknowledge the change: drop the
-                        // unsaved state and let the peers resend on reconnect.
-                        tracing::error!(%document_id, error = %e, "persisting a change failed");
-                        Metrics::add(&self.metrics.storage_failures, 1);
-                        self.evict(&document_id);
-                        let conns: Vec<ConnectionId> = self.outboxes.keys().copied().collect();
-                        for conn in conns {
-                            self.deliver(conn, Outgoing::Close("storage unavailable".into()));
-                            self.forget_peer(conn);
-                        }
-                        return;
-                    }
-                    Metrics::add(&self.metrics.storage_writes, 1);
-                    let owner = record.and_then(|r| r.owner);
-                    self.scopes.insert(document_id, Scope { team, owner });
+                    self.pending.push(ChunkWrite {
+                        id: document_id,
+                        chunk,
+                        team,
+                    });
                 }
                 Effect::Changed { document_id } => {
                     tracing::debug!(%document_id, "document changed")
@@ -339,7 +358,73 @@ impl Relay {
         }
     }
 
+    /// Commits the pending changes and their projection rows in one
+    /// transaction, then sends what was held back. On failure nothing held is
+    /// sent: the documents leave memory and every peer reconnects and resends.
+    async fn flush(&mut self) {
+        if self.pending.is_empty() {
+            for (conn, out) in std::mem::take(&mut self.held) {
+                self.deliver(conn, out);
+            }
+            return;
+        }
+        let writes = std::mem::take(&mut self.pending);
+        let mut records = Vec::new();
+        for w in &writes {
+            if records.iter().any(|(id, _)| *id == w.id) {
+                continue;
+            }
+            // Documents that are not records (other automerge-repo data) get no rows.
+            if let Some(r) = self
+                .hub
+                .document(&w.id)
+                .and_then(|d| FeedbackRecord::from_doc(d).ok())
+            {
+                records.push((w.id, r));
+            }
+        }
+        let started = std::time::Instant::now();
+        let written = self.storage.append_batch(&writes, &records, now_ms()).await;
+        Metrics::add(
+            &self.metrics.storage_write_micros,
+            started.elapsed().as_micros() as u64,
+        );
+        let held = std::mem::take(&mut self.held);
+        let later = std::mem::take(&mut self.evict_later);
+        if let Err(e) = written {
+            tracing::error!(error = %e, changes = writes.len(), "persisting changes failed");
+            Metrics::add(&self.metrics.storage_failures, 1);
+            for w in &writes {
+                self.evict(&w.id);
+            }
+            let conns: Vec<ConnectionId> = self.outboxes.keys().copied().collect();
+            for conn in conns {
+                self.deliver(conn, Outgoing::Close("storage unavailable".into()));
+                self.forget_peer(conn);
+            }
+            return;
+        }
+        Metrics::add(&self.metrics.storage_writes, writes.len() as u64);
+        for (id, r) in records {
+            if let Some(scope) = self.scopes.get_mut(&id) {
+                scope.owner = r.owner;
+            }
+        }
+        for (conn, out) in held {
+            self.deliver(conn, out);
+        }
+        for id in later {
+            if !self.hub.is_followed(&id) {
+                self.evict(&id);
+            }
+        }
+    }
+
     fn deliver(&mut self, conn: ConnectionId, out: Outgoing) {
+        if !self.pending.is_empty() {
+            self.held.push((conn, out));
+            return;
+        }
         let Some(outbox) = self.outboxes.get(&conn) else {
             return;
         };

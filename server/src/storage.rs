@@ -50,6 +50,14 @@ pub struct StoredDocument {
     pub owner: Option<String>,
 }
 
+/// One chunk to store: a document's new changes, and the team a new document belongs to.
+#[derive(Debug, Clone)]
+pub struct ChunkWrite {
+    pub id: DocumentId,
+    pub chunk: Vec<u8>,
+    pub team: Option<String>,
+}
+
 /// One document's change in the change feed head office polls.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DocumentChange {
@@ -197,9 +205,7 @@ impl Storage {
     }
 
     /// Appends a chunk and moves the document to the head of the change feed,
-    /// in one transaction. `team` is recorded only when the document is new;
-    /// `record` (the document as read after the change) updates the projection.
-    /// Returns the document's new feed position.
+    /// in one transaction (see [`Storage::append_batch`]).
     pub async fn append(
         &self,
         id: &DocumentId,
@@ -207,8 +213,30 @@ impl Storage {
         now_ms: i64,
         team: Option<&str>,
         record: Option<&closeloop_shared::record::FeedbackRecord>,
-    ) -> Result<i64, StorageError> {
-        let key = id.to_string();
+    ) -> Result<(), StorageError> {
+        let write = ChunkWrite {
+            id: *id,
+            chunk: chunk.to_vec(),
+            team: team.map(str::to_string),
+        };
+        let records: Vec<_> = record.map(|r| (*id, r.clone())).into_iter().collect();
+        self.append_batch(std::slice::from_ref(&write), &records, now_ms)
+            .await
+    }
+
+    /// Appends chunks (in order) and moves their documents to the head of
+    /// the change feed, and replaces the projection rows of `records`, all in
+    /// one transaction: one commit (one fsync) for a whole burst of changes.
+    /// A document's team is recorded only when the document is new.
+    pub async fn append_batch(
+        &self,
+        writes: &[ChunkWrite],
+        records: &[(DocumentId, closeloop_shared::record::FeedbackRecord)],
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        if writes.is_empty() && records.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             // Feed positions must become visible in order, or a reader that
@@ -218,37 +246,46 @@ impl Storage {
                 .execute(&mut *tx)
                 .await?;
         }
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
-        )
-        .bind(&key)
-        .bind(chunk)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
-        )
-        .bind(&key)
-        .bind(seq)
-        .bind(now_ms)
-        .bind(team)
-        .execute(&mut *tx)
-        .await?;
-        // The read model changes in the same transaction as the document.
-        if let Some(r) = record {
+        let mut touched: Vec<String> = Vec::new();
+        for w in writes {
+            let key = w.id.to_string();
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(&key)
+            .bind(&w.chunk)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+            )
+            .bind(&key)
+            .bind(seq)
+            .bind(now_ms)
+            .bind(w.team.as_deref())
+            .execute(&mut *tx)
+            .await?;
+            if !touched.contains(&key) {
+                touched.push(key);
+            }
+        }
+        // The read model changes in the same transaction as the documents.
+        for (id, r) in records {
             projection::write(&mut tx, id, r).await?;
         }
         if self.backend == Backend::Postgres {
             // Delivered at commit, to relays sharing this database.
-            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
-                .bind(CHANGES_CHANNEL)
-                .bind(format!("{}:{key}", self.instance))
-                .execute(&mut *tx)
-                .await?;
+            for key in &touched {
+                sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
+                    .bind(CHANGES_CHANNEL)
+                    .bind(format!("{}:{key}", self.instance))
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         tx.commit().await?;
-        Ok(seq)
+        Ok(())
     }
 
     /// Documents changed after feed position `after`, oldest change first;

@@ -132,6 +132,11 @@ impl SyncHub {
         self.conns.get(&conn).and_then(|c| c.peer_id.as_deref())
     }
 
+    /// Whether any connection follows the document (if not, it may be evicted).
+    pub fn is_followed(&self, id: &DocumentId) -> bool {
+        self.docs.get(id).is_some_and(|e| !e.peers.is_empty())
+    }
+
     /// Whether the document is in memory.
     pub fn has_document(&self, id: &DocumentId) -> bool {
         self.docs.contains_key(id)
