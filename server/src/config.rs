@@ -1,4 +1,5 @@
-//! Typed configuration: flags, with environment variables as fallback.
+//! Typed configuration: flags, then environment variables, then an optional
+//! TOML file (`--config`), then defaults.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -34,6 +35,32 @@ pub struct Config {
     /// Log filter in `tracing` syntax, e.g. `info,closeloop_server=debug`.
     #[arg(long, env = "CLOSELOOP_LOG", default_value = "info")]
     pub log: String,
+    /// A TOML file with any of: host, port, data_dir, dist_dir, database,
+    /// demo_data, log. Flags and environment variables win over it.
+    #[arg(long, env = "CLOSELOOP_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// The settings a config file may hold; unknown keys are an error, so a
+/// typo does not silently fall back to a default.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    host: Option<IpAddr>,
+    port: Option<u16>,
+    data_dir: Option<PathBuf>,
+    dist_dir: Option<PathBuf>,
+    database: Option<String>,
+    demo_data: Option<bool>,
+    log: Option<String>,
+}
+
+/// Whether a flag or environment variable set `id` (then the file must not).
+fn given(matches: &clap::ArgMatches, id: &str) -> bool {
+    matches!(
+        matches.value_source(id),
+        Some(clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable)
+    )
 }
 
 impl Config {
@@ -47,6 +74,41 @@ impl Config {
             dist_dir,
             demo_data: false,
             log: "warn".into(),
+            config: None,
         }
+    }
+
+    /// Applies `--config`'s file to every setting that no flag or
+    /// environment variable set; errors name the file and the problem.
+    pub fn merge_file(&mut self, matches: &clap::ArgMatches) -> Result<(), String> {
+        let Some(path) = &self.config else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("config file {}: {e}", path.display()))?;
+        let file: FileConfig =
+            toml::from_str(&text).map_err(|e| format!("config file {}: {e}", path.display()))?;
+        if let Some(v) = file.host.filter(|_| !given(matches, "host")) {
+            self.host = v;
+        }
+        if let Some(v) = file.port.filter(|_| !given(matches, "port")) {
+            self.port = v;
+        }
+        if let Some(v) = file.data_dir.filter(|_| !given(matches, "data_dir")) {
+            self.data_dir = v;
+        }
+        if let Some(v) = file.dist_dir.filter(|_| !given(matches, "dist_dir")) {
+            self.dist_dir = v;
+        }
+        if let Some(v) = file.database.filter(|_| !given(matches, "database")) {
+            self.database = Some(v);
+        }
+        if let Some(v) = file.demo_data.filter(|_| !given(matches, "demo_data")) {
+            self.demo_data = v;
+        }
+        if let Some(v) = file.log.filter(|_| !given(matches, "log")) {
+            self.log = v;
+        }
+        Ok(())
     }
 }

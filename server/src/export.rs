@@ -65,7 +65,7 @@ async fn rows(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Vec<RecordSummary>, AppError> {
     let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let rows = fetch_all(state, user, &q, MAX_EXPORT_ROWS + 1, 0).await?;
+    let rows = fetch_all(&state.storage, user, &q, MAX_EXPORT_ROWS + 1, 0).await?;
     if rows.len() as i64 > MAX_EXPORT_ROWS {
         return Err(AppError::BadRequest(format!(
             "more than {MAX_EXPORT_ROWS} records match; narrow the filter"
@@ -88,22 +88,70 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response
         .into_response()
 }
 
+/// The records as CSV with a UTF-8 byte-order mark, so spreadsheet
+/// programs read the Chinese correctly.
+fn csv_bytes(records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    w.write_record(HEADINGS).map_err(|e| e.to_string())?;
+    for r in records {
+        w.write_record(cells(r)).map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+/// The records as an XLSX workbook with a bold, frozen heading row.
+fn xlsx_bytes(records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let fail = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    sheet.set_name("反馈 Feedback").map_err(fail)?;
+    let bold = Format::new().set_bold();
+    for (c, h) in HEADINGS.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *h, &bold)
+            .map_err(fail)?;
+    }
+    for (i, r) in records.iter().enumerate() {
+        for (c, v) in cells(r).iter().enumerate() {
+            sheet
+                .write_string(i as u32 + 1, c as u16, v)
+                .map_err(fail)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(fail)?;
+    book.save_to_buffer().map_err(fail)
+}
+
+/// Every record, for `closeloop-server export`: `(file bytes, record count)`.
+pub async fn export_records(
+    storage: &crate::storage::Storage,
+    format: &str,
+) -> Result<(Vec<u8>, usize), String> {
+    let everyone = closeloop_shared::access::Principal {
+        user_id: 0,
+        username: "export".into(),
+        role: closeloop_shared::access::Role::Admin,
+        team: None,
+    };
+    let records = fetch_all(storage, &everyone, &ListQuery::default(), i64::MAX, 0)
+        .await
+        .map_err(|e| format!("reading the records: {e:?}"))?;
+    let bytes = match format {
+        "csv" => csv_bytes(&records)?,
+        "xlsx" => xlsx_bytes(&records)?,
+        other => return Err(format!("unknown export format `{other}`: use csv or xlsx")),
+    };
+    Ok((bytes, records.len()))
+}
+
 async fn export_csv(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let records = rows(&state, &user, query).await?;
-    // A UTF-8 byte-order mark, so spreadsheet programs read the Chinese correctly.
-    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let fail = |e: csv::Error| AppError::BadRequest(format!("export failed: {e}"));
-    w.write_record(HEADINGS).map_err(fail)?;
-    for r in &records {
-        w.write_record(cells(r)).map_err(fail)?;
-    }
-    let body = w
-        .into_inner()
-        .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?;
+    let body =
+        csv_bytes(&records).map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?;
     Ok(attachment(
         "text/csv; charset=utf-8",
         "closeloop-records.csv",
@@ -117,23 +165,7 @@ async fn export_xlsx(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, AppError> {
     let records = rows(&state, &user, query).await?;
-    let body =
-        tokio::task::spawn_blocking(move || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
-            let mut book = Workbook::new();
-            let sheet = book.add_worksheet();
-            sheet.set_name("反馈 Feedback")?;
-            let bold = Format::new().set_bold();
-            for (c, h) in HEADINGS.iter().enumerate() {
-                sheet.write_string_with_format(0, c as u16, *h, &bold)?;
-            }
-            for (i, r) in records.iter().enumerate() {
-                for (c, v) in cells(r).iter().enumerate() {
-                    sheet.write_string(i as u32 + 1, c as u16, v)?;
-                }
-            }
-            sheet.set_freeze_panes(1, 0)?;
-            book.save_to_buffer()
-        })
+    let body = tokio::task::spawn_blocking(move || xlsx_bytes(&records))
         .await
         .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?
         .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?;

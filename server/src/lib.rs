@@ -22,5 +22,6 @@ mod ws;
 
 pub use config::Config;
 pub use error::AppError;
+pub use export::export_records;
 pub use relay::now_ms;
 pub use startup::{AppState, Application, StartError, app};

@@ -5,7 +5,7 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use closeloop_server::storage::Storage;
 use closeloop_server::{Application, Config};
 use closeloop_shared::access::Role;
@@ -31,6 +31,15 @@ enum Command {
     Migrate,
     /// Recreate the SQL read model from the stored documents.
     RebuildProjection,
+    /// Write every record (the list's columns) to a CSV or XLSX file.
+    Export {
+        /// `csv` or `xlsx`.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Where to write; `-` for standard output.
+        #[arg(long, default_value = "-")]
+        out: std::path::PathBuf,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -54,11 +63,20 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Err(e) = cli.config.merge_file(&matches) {
+        eprintln!("closeloop-server: {e}");
+        return ExitCode::FAILURE;
+    }
     closeloop_server::telemetry::init(&cli.config.log);
     let result = match cli.command {
         None | Some(Command::Serve) => serve(cli.config).await,
         Some(Command::Migrate) => migrate(&cli.config).await,
+        Some(Command::Export { format, out }) => export(&cli.config, &format, &out).await,
         Some(Command::RebuildProjection) => rebuild_projection(&cli.config).await,
         Some(Command::User {
             action:
@@ -84,6 +102,25 @@ async fn serve(config: Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     println!("Closeloop is running at http://{}/", app.local_addr());
     app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn export(config: &Config, format: &str, out: &std::path::Path) -> Result<(), String> {
+    let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let exported = closeloop_server::export_records(&storage, format).await;
+    storage.close().await;
+    let (bytes, count) = exported?;
+    if out.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(&bytes)
+            .map_err(|e| format!("writing the export: {e}"))?;
+    } else {
+        std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+        eprintln!("exported {count} records to {}", out.display());
+    }
+    Ok(())
 }
 
 async fn migrate(config: &Config) -> Result<(), String> {

@@ -216,20 +216,20 @@ fn order_clause(sort: Option<&str>) -> Result<&'static str, AppError> {
 
 /// Records matching `q` that `user` may see, sorted, skipping `offset`, at most `limit`.
 pub(crate) async fn fetch_all(
-    state: &AppState,
+    storage: &crate::storage::Storage,
     user: &closeloop_shared::access::Principal,
     q: &ListQuery,
     limit: i64,
     offset: i64,
 ) -> Result<Vec<RecordSummary>, AppError> {
     let order = order_clause(q.sort.as_deref())?;
-    let mut list = state.storage.sql(format!("SELECT {SUMMARY_COLUMNS}"));
+    let mut list = storage.sql(format!("SELECT {SUMMARY_COLUMNS}"));
     filter(&mut list, q, crate::auth::field_scope(user));
     list.push(format!(" ORDER BY {order}, r.document_id LIMIT "))
         .bind(limit)
         .push(" OFFSET ")
         .bind(offset);
-    let rows = list.fetch_all(state.storage.pool()).await.map_err(db)?;
+    let rows = list.fetch_all(storage.pool()).await.map_err(db)?;
     rows.iter()
         .map(summary)
         .collect::<Result<_, _>>()
@@ -255,7 +255,7 @@ async fn records_list(
     let offset = (page - 1) * per_page;
     if let Some(want) = q.overdue {
         // Overdue depends on the clock, not on a column: evaluate, then page.
-        let matching: Vec<RecordSummary> = fetch_all(&state, &user, &q, i64::MAX, 0)
+        let matching: Vec<RecordSummary> = fetch_all(&state.storage, &user, &q, i64::MAX, 0)
             .await?
             .into_iter()
             .filter(|r| r.overdue == want)
@@ -276,7 +276,7 @@ async fn records_list(
     let mut count = state.storage.sql("SELECT COUNT(*)");
     filter(&mut count, &q, crate::auth::field_scope(&user));
     let total = count.fetch_i64(state.storage.pool()).await.map_err(db)?;
-    let records = fetch_all(&state, &user, &q, per_page, offset).await?;
+    let records = fetch_all(&state.storage, &user, &q, per_page, offset).await?;
     Ok(Json(Page {
         records,
         total,

@@ -1,4 +1,4 @@
-//! `cargo xtask bench <pwa|domain>`: measurements written into
+//! `cargo xtask bench <pwa|domain|relay-scaling|relay>`: measurements written into
 //! `docs/benchmarks.md`, each section stamped with the machine and date.
 
 use std::io::Write;
@@ -20,7 +20,8 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
             "hub_scaling",
             "Relay work per sync message as load grows (`cargo xtask bench relay-scaling`)",
         ),
-        _ => Err("usage: cargo xtask bench <pwa|domain|relay-scaling>".into()),
+        Some("relay") => relay_load(),
+        _ => Err("usage: cargo xtask bench <pwa|domain|relay-scaling|relay>".into()),
     }
 }
 
@@ -65,6 +66,50 @@ fn cargo_bench(bench: &str, title: &str) -> Result<(), String> {
         return Err(format!("the {bench} benchmark printed no table"));
     }
     write_section(bench, title, &table)
+}
+
+/// The load generator against the release relay, on SQLite and on a
+/// throwaway PostgreSQL cluster; one table each.
+fn relay_load() -> Result<(), String> {
+    run_captured(cmd(
+        "cargo",
+        &[
+            "build",
+            "--profile",
+            "release-server",
+            "-p",
+            "closeloop-server",
+        ],
+    ))
+    .0?;
+    let bin = root().join("target/release-server/closeloop-server");
+    let bench = |database: Option<String>| -> Result<String, String> {
+        let mut c = cmd(
+            "cargo",
+            &["bench", "-p", "closeloop-server", "--bench", "relay_load"],
+        );
+        c.env("CLOSELOOP_SERVER_BIN", &bin);
+        if let Some(url) = database {
+            c.env("CLOSELOOP_BENCH_DATABASE", url);
+        }
+        let (result, out) = run_captured(c);
+        result?;
+        Ok(out
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .map(|l| format!("{l}\n"))
+            .collect())
+    };
+    let mut tables = bench(None)?;
+    let cluster = crate::postgres::Cluster::start()?;
+    tables.push('\n');
+    tables.push_str(&bench(Some(cluster.create_database("bench")?))?);
+    drop(cluster);
+    write_section(
+        "relay",
+        "Relay under load: 10 tablets × 100 records × 20 changes (`cargo xtask bench relay`, release build, loopback)",
+        &tables,
+    )
 }
 
 /// Replaces (or appends) a marked section of `docs/benchmarks.md`.
