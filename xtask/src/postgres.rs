@@ -108,7 +108,12 @@ impl Cluster {
     fn tool(&self, name: &str) -> Command {
         let program = self.bin.join(name);
         let mut c = if self.as_postgres {
-            let mut c = Command::new("runuser");
+            // Absolute, since a CI shell's PATH may leave out /usr/sbin.
+            let runuser = ["/usr/sbin/runuser", "/sbin/runuser"]
+                .into_iter()
+                .find(|p| std::path::Path::new(p).exists())
+                .unwrap_or("runuser");
+            let mut c = Command::new(runuser);
             c.args(["-u", "postgres", "--"]).arg(program);
             c
         } else {
