@@ -7,7 +7,12 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use closeloop_shared::stats::{DurationStats, duration_stats};
+use closeloop_shared::calendar::WorkingCalendar;
+use closeloop_shared::sla::{Priority, SlaFacts, SlaPolicy};
+use closeloop_shared::stats::{
+    ComplaintFact, Compliance, DurationStats, SlaTarget, duration_stats, repeat_complaint_rate_of,
+    sla_compliance_of,
+};
 use sqlx::Row;
 
 use crate::auth::CurrentUser;
@@ -39,7 +44,17 @@ pub(crate) struct Stats {
     resolution: DurationStats,
     /// Resolved without a reassignment or a reopen, over all resolved.
     first_contact_resolution_rate: Option<f64>,
+    /// First-response clocks met, breached, overdue, on the default SLA policy.
+    first_response_sla: Compliance,
+    /// Resolution clocks met, breached, overdue, on the default SLA policy.
+    resolution_sla: Compliance,
+    /// Complaints by a customer who made one of the same kind in the
+    /// preceding 30 days, over all complaints (S004 §3).
+    repeat_complaint_rate: Option<f64>,
 }
+
+/// How far back a complaint counts as a repeat.
+const REPEAT_WINDOW_MS: i64 = 30 * 86_400_000;
 
 async fn stats(
     State(state): State<AppState>,
@@ -68,15 +83,40 @@ async fn stats(
         counts.insert(column, map);
     }
     let mut qb = state.storage.sql(
-        "SELECT r.received_at, r.first_response_at, r.resolved_at, \
+        "SELECT r.received_at, r.first_response_at, r.resolved_at, r.priority, r.pauses, \
+         r.customer, r.nature, r.feedback_type, r.complaint_kind, \
          CASE WHEN EXISTS (SELECT 1 FROM record_history h WHERE h.document_id = r.document_id \
                  AND h.action IN ('reassign', 'reopen')) THEN 1 ELSE 0 END AS detoured",
     );
     filter(&mut qb, &period, field);
     let rows = qb.fetch_all(pool).await.map_err(db)?;
     let (mut first, mut resolved, mut first_contact) = (Vec::new(), Vec::new(), 0usize);
+    let (mut clocks, mut complaints) = (Vec::new(), Vec::new());
     for r in &rows {
         let received: i64 = r.try_get("received_at").map_err(db)?;
+        let text = |c: &str| r.try_get::<Option<String>, _>(c).map_err(db);
+        if let Some(priority) = text("priority")?.as_deref().and_then(Priority::from_key) {
+            clocks.push((
+                priority,
+                SlaFacts {
+                    received_at_ms: received,
+                    first_response_at_ms: r.try_get("first_response_at").map_err(db)?,
+                    resolved_at_ms: r.try_get("resolved_at").map_err(db)?,
+                    pauses: serde_json::from_str(&text("pauses")?.unwrap_or_default())
+                        .unwrap_or_default(),
+                },
+            ));
+        }
+        let feedback_type = text("feedback_type")?;
+        if text("nature")?.as_deref() == Some("complaint")
+            || feedback_type.as_deref() == Some("complaint")
+        {
+            complaints.push(ComplaintFact {
+                customer: text("customer")?.unwrap_or_default(),
+                kind: text("complaint_kind")?.or(feedback_type),
+                received_at_ms: received,
+            });
+        }
         if let Some(t) = r
             .try_get::<Option<i64>, _>("first_response_at")
             .map_err(db)?
@@ -91,6 +131,14 @@ async fn stats(
         }
     }
     let fcr = (!resolved.is_empty()).then(|| first_contact as f64 / resolved.len() as f64);
+    let (policy, calendar) = (SlaPolicy::default(), WorkingCalendar::default());
+    let now = crate::relay::now_ms();
+    let compliance = |target| {
+        sla_compliance_of(clocks.iter().cloned(), &policy, &calendar, target, now)
+            .map_err(|e| AppError::BadRequest(format!("SLA calendar: {e}")))
+    };
+    let first_response_sla = compliance(SlaTarget::FirstResponse)?;
+    let resolution_sla = compliance(SlaTarget::Resolution)?;
     let mut take = |k: &str| counts.remove(k).unwrap_or_default();
     Ok(Json(Stats {
         total: rows.len() as i64,
@@ -101,5 +149,8 @@ async fn stats(
         first_response: duration_stats(first),
         resolution: duration_stats(resolved),
         first_contact_resolution_rate: fcr,
+        first_response_sla,
+        resolution_sla,
+        repeat_complaint_rate: repeat_complaint_rate_of(complaints, REPEAT_WINDOW_MS),
     }))
 }

@@ -240,6 +240,47 @@ async fn statistics_count_and_time_what_the_caller_may_see() {
     assert_eq!(s["first_response"]["mean_ms"], 3_600_000);
     assert_eq!(s["resolution"]["median_ms"], 3 * 3_600_000);
     assert_eq!(s["first_contact_resolution_rate"], 1.0);
+    // No priority yet: no SLA clock runs.
+    assert_eq!(s["first_response_sla"]["met"], 0);
+    assert!(s["repeat_complaint_rate"].is_null(), "no complaints yet");
+
+    // Both north records become P0 complaints of the same customer.
+    let t = Taxonomy::default();
+    for n in [1, 2] {
+        let fx = north
+            .hub
+            .change(id(n), |d| {
+                record::set_field(d, &t, Field::Priority, "P0", "north", T + 10)?;
+                record::set_field(d, &t, Field::FeedbackType, "complaint", "north", T + 11)
+            })
+            .unwrap();
+        north.run(fx).await;
+    }
+    north.settle().await;
+    let s = body(&http(app.addr, "GET", "/api/stats", Some(&office), None).await);
+    // id(1) answered and resolved within P0's 2 h / 24 h; id(2) never answered, long overdue.
+    let clock = |name: &str, key: &str| s[name][key].as_i64().unwrap_or(-1);
+    assert_eq!(
+        (
+            clock("first_response_sla", "met"),
+            clock("first_response_sla", "overdue")
+        ),
+        (1, 1),
+        "{s}"
+    );
+    assert_eq!(
+        (
+            clock("resolution_sla", "met"),
+            clock("resolution_sla", "overdue")
+        ),
+        (1, 1),
+        "{s}"
+    );
+    assert_eq!(s["first_response_sla"]["rate"], 0.5);
+    assert_eq!(
+        s["repeat_complaint_rate"], 0.5,
+        "the second complaint repeats the first"
+    );
 
     let south_token = login(app.addr, "south").await;
     let theirs = body(&http(app.addr, "GET", "/api/stats", Some(&south_token), None).await);

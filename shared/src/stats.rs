@@ -9,7 +9,7 @@ use chrono::Datelike;
 
 use crate::calendar::{CalendarError, WorkingCalendar};
 use crate::record::{CustomerAnswer, FeedbackRecord};
-use crate::sla::{SlaFacts, SlaPolicy, SlaState};
+use crate::sla::{Priority, SlaFacts, SlaPolicy, SlaState};
 use crate::workflow::Action;
 
 /// Count, mean, median and 90th percentile of durations (nearest rank).
@@ -83,15 +83,32 @@ pub fn sla_compliance(
     target: SlaTarget,
     now_ms: i64,
 ) -> Result<Compliance, CalendarError> {
+    let facts = records.iter().filter_map(|r| {
+        let priority = r.priority?;
+        Some((
+            priority,
+            SlaFacts {
+                received_at_ms: r.received_at_ms,
+                first_response_at_ms: r.workflow.first_response_at_ms,
+                resolved_at_ms: r.workflow.resolved_at_ms,
+                pauses: r.workflow.pauses.clone(),
+            },
+        ))
+    });
+    sla_compliance_of(facts, policy, calendar, target, now_ms)
+}
+
+/// [`sla_compliance`] over bare facts, for callers that hold rows of a read
+/// model rather than whole records.
+pub fn sla_compliance_of(
+    facts: impl IntoIterator<Item = (Priority, SlaFacts)>,
+    policy: &SlaPolicy,
+    calendar: &WorkingCalendar,
+    target: SlaTarget,
+    now_ms: i64,
+) -> Result<Compliance, CalendarError> {
     let mut c = Compliance::default();
-    for r in records {
-        let Some(priority) = r.priority else { continue };
-        let facts = SlaFacts {
-            received_at_ms: r.received_at_ms,
-            first_response_at_ms: r.workflow.first_response_at_ms,
-            resolved_at_ms: r.workflow.resolved_at_ms,
-            pauses: r.workflow.pauses.clone(),
-        };
+    for (priority, facts) in facts {
         let status = policy.evaluate(calendar, priority, &facts, now_ms)?;
         let clock = match target {
             SlaTarget::FirstResponse => status.first_response,
@@ -136,26 +153,46 @@ fn is_complaint(r: &FeedbackRecord) -> bool {
     r.nature.as_deref() == Some("complaint") || r.feedback_type.as_deref() == Some("complaint")
 }
 
+/// What the repeat-complaint rate needs of one complaint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComplaintFact {
+    pub customer: String,
+    /// Complaint kind, else feedback type: "the same kind".
+    pub kind: Option<String>,
+    pub received_at_ms: i64,
+}
+
 /// Share of complaints whose customer complained of the same kind within
 /// `window_ms` before (same customer + same type, S004 §3).
 pub fn repeat_complaint_rate(records: &[FeedbackRecord], window_ms: i64) -> Option<f64> {
-    let mut complaints: Vec<&FeedbackRecord> = records.iter().filter(|r| is_complaint(r)).collect();
+    let complaints = records
+        .iter()
+        .filter(|r| is_complaint(r))
+        .map(|r| ComplaintFact {
+            customer: r.customer.clone(),
+            kind: r.complaint_kind.clone().or_else(|| r.feedback_type.clone()),
+            received_at_ms: r.received_at_ms,
+        });
+    repeat_complaint_rate_of(complaints.collect(), window_ms)
+}
+
+/// [`repeat_complaint_rate`] over complaints already picked out.
+pub fn repeat_complaint_rate_of(mut complaints: Vec<ComplaintFact>, window_ms: i64) -> Option<f64> {
     if complaints.is_empty() {
         return None;
     }
-    complaints.sort_by_key(|r| r.received_at_ms);
-    let kind = |r: &FeedbackRecord| r.complaint_kind.clone().or_else(|| r.feedback_type.clone());
-    let mut last_seen: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
+    complaints.sort_by_key(|c| c.received_at_ms);
+    let mut last_seen: BTreeMap<(&str, Option<&str>), i64> = BTreeMap::new();
     let mut repeats = 0;
-    for r in &complaints {
-        let key = (r.customer.clone(), kind(r));
+    for c in &complaints {
+        let key = (c.customer.as_str(), c.kind.as_deref());
         if last_seen
             .get(&key)
-            .is_some_and(|&t| r.received_at_ms - t <= window_ms)
+            .is_some_and(|&t| c.received_at_ms - t <= window_ms)
         {
             repeats += 1;
         }
-        last_seen.insert(key, r.received_at_ms);
+        last_seen.insert(key, c.received_at_ms);
     }
     Some(repeats as f64 / complaints.len() as f64)
 }

@@ -108,6 +108,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         "ALTER TABLE records ADD COLUMN pauses TEXT NOT NULL DEFAULT '[]';",
     ),
+    (
+        6,
+        // For the repeat-complaint rate; `rebuild-projection` fills old rows.
+        "ALTER TABLE records ADD COLUMN complaint_kind TEXT;",
+    ),
 ];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,

@@ -26,8 +26,9 @@ pub(super) async fn write(
     sqlx::query(
         "INSERT INTO records (document_id, schema_version, received_at, channel, source, customer, description,
             feedback_type, nature, urgency, impact, priority, status, owner, department, assigned_at,
-            first_response_at, resolved_at, closed_at, escalation, reopen_count, conflicts, workflow_issues, pauses)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)",
+            first_response_at, resolved_at, closed_at, escalation, reopen_count, conflicts, workflow_issues, pauses,
+            complaint_kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
     )
     .bind(&key)
     .bind(r.schema_version as i64)
@@ -54,6 +55,7 @@ pub(super) async fn write(
     .bind(r.workflow_issues.len() as i64)
     // Waiting-for-customer intervals, so SLA clocks can be evaluated from the projection.
     .bind(serde_json::to_string(&w.pauses).unwrap_or_else(|_| "[]".into()))
+    .bind(&r.complaint_kind)
     .execute(&mut **tx)
     .await?;
     for (i, h) in r.history.iter().enumerate() {
