@@ -106,6 +106,23 @@ impl Peer {
         }
     }
 
+    /// Whether the document has arrived (a requested one starts empty).
+    fn loaded(&self, id: &DocumentId) -> bool {
+        self.hub
+            .document(id)
+            .is_some_and(|d| !d.get_heads().is_empty())
+    }
+
+    /// Requests documents and waits until all have arrived.
+    async fn follow(&mut self, ids: &[DocumentId]) {
+        for id in ids {
+            let fx = self.hub.request(*id);
+            self.send(fx).await;
+        }
+        self.pump_until(|p| ids.iter().all(|id| p.loaded(id)), 30)
+            .await;
+    }
+
     /// Whether the relay has acknowledged every change of `ids`.
     fn acked(&self, ids: &[DocumentId]) -> bool {
         ids.iter().all(|id| {
@@ -248,11 +265,6 @@ async fn pull_all(addr: SocketAddr, token: &str, window: usize) -> (usize, f64) 
         after = v["next"].as_i64().expect("next");
     }
     let mut p = Peer::connect(addr, token, "office-pull").await;
-    let loaded = |p: &Peer, id: &DocumentId| {
-        p.hub
-            .document(id)
-            .is_some_and(|d| !d.get_heads().is_empty())
-    };
     let mut next = 0;
     let mut done = 0;
     while done < ids.len() {
@@ -266,7 +278,7 @@ async fn pull_all(addr: SocketAddr, token: &str, window: usize) -> (usize, f64) 
             .expect("pull stalled")
             .expect("socket open");
         p.handle(&frame).await;
-        while done < next && loaded(&p, &ids[done]) {
+        while done < next && p.loaded(&ids[done]) {
             done += 1;
         }
     }
@@ -277,39 +289,9 @@ async fn pull_all(addr: SocketAddr, token: &str, window: usize) -> (usize, f64) 
 async fn fanout(addr: SocketAddr, tablet_token: &str, office_token: &str) -> Vec<f64> {
     let ids: Vec<DocumentId> = (0..20).map(|n| record_id(0, n)).collect();
     let mut office = Peer::connect(addr, office_token, "office-fanout").await;
-    for id in &ids {
-        let fx = office.hub.request(*id);
-        office.send(fx).await;
-    }
-    office
-        .pump_until(
-            |p| {
-                ids.iter().all(|id| {
-                    p.hub
-                        .document(id)
-                        .is_some_and(|d| !d.get_heads().is_empty())
-                })
-            },
-            30,
-        )
-        .await;
+    office.follow(&ids).await;
     let mut tablet = Peer::connect(addr, tablet_token, "tablet-fanout").await;
-    for id in &ids {
-        let fx = tablet.hub.request(*id);
-        tablet.send(fx).await;
-    }
-    tablet
-        .pump_until(
-            |p| {
-                ids.iter().all(|id| {
-                    p.hub
-                        .document(id)
-                        .is_some_and(|d| !d.get_heads().is_empty())
-                })
-            },
-            30,
-        )
-        .await;
+    tablet.follow(&ids).await;
     let sent: Arc<Mutex<Vec<(DocumentId, ChangeHash, Instant)>>> = Arc::default();
     let watcher = {
         let sent = sent.clone();

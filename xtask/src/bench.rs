@@ -71,17 +71,7 @@ fn cargo_bench(bench: &str, title: &str) -> Result<(), String> {
 /// The load generator against the release relay, on SQLite and on a
 /// throwaway PostgreSQL cluster; one table each.
 fn relay_load() -> Result<(), String> {
-    run_captured(cmd(
-        "cargo",
-        &[
-            "build",
-            "--profile",
-            "release-server",
-            "-p",
-            "closeloop-server",
-        ],
-    ))
-    .0?;
+    tools::build_server_release()?;
     let bin = root().join("target/release-server/closeloop-server");
     let bench = |database: Option<String>| -> Result<String, String> {
         let mut c = cmd(

@@ -24,16 +24,7 @@ pub fn run_serve(args: &[String]) -> Result<(), String> {
 
     tools::ensure_build_tools()?;
     tools::build_pwa()?;
-    run(cmd(
-        "cargo",
-        &[
-            "build",
-            "--profile",
-            "release-server",
-            "-p",
-            "closeloop-server",
-        ],
-    ))?;
+    tools::build_server_release()?;
     let server = root().join("target/release-server/closeloop-server");
     let dist = root().join("dist").display().to_string();
     println!();

@@ -183,6 +183,20 @@ pub fn build_pwa() -> Result<(), String> {
     run(cmd("trunk", &["build", "--release", "--offline"])).map_err(|e| format!("PWA build: {e}"))
 }
 
+/// The optimised server binary, `target/release-server/closeloop-server`.
+pub fn build_server_release() -> Result<(), String> {
+    run(cmd(
+        "cargo",
+        &[
+            "build",
+            "--profile",
+            "release-server",
+            "-p",
+            "closeloop-server",
+        ],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
