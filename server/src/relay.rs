@@ -160,31 +160,29 @@ impl Relay {
     }
 
     async fn handle(&mut self, input: RelayInput) {
-        {
-            match input {
-                RelayInput::Connect {
-                    conn,
-                    out,
-                    principal,
-                } => {
-                    self.outboxes.insert(conn, out);
-                    self.principals.insert(conn, principal);
-                    self.hub.connect(conn, false);
-                }
-                RelayInput::Disconnect { conn } => self.drop_connection(conn),
-                RelayInput::Frame { conn, frame } => {
-                    Metrics::add(&self.metrics.frames_in, 1);
-                    Metrics::add(&self.metrics.bytes_in, frame.len() as u64);
-                    self.frame(conn, &frame).await;
-                }
-                RelayInput::StoredElsewhere { document_id } => {
-                    self.absorb_stored(document_id).await;
-                }
-                RelayInput::RefreshAll => {
-                    let ids: Vec<DocumentId> = self.hub.documents().map(|(id, _)| *id).collect();
-                    for id in ids {
-                        self.absorb_stored(id).await;
-                    }
+        match input {
+            RelayInput::Connect {
+                conn,
+                out,
+                principal,
+            } => {
+                self.outboxes.insert(conn, out);
+                self.principals.insert(conn, principal);
+                self.hub.connect(conn, false);
+            }
+            RelayInput::Disconnect { conn } => self.drop_connection(conn),
+            RelayInput::Frame { conn, frame } => {
+                Metrics::add(&self.metrics.frames_in, 1);
+                Metrics::add(&self.metrics.bytes_in, frame.len() as u64);
+                self.frame(conn, &frame).await;
+            }
+            RelayInput::StoredElsewhere { document_id } => {
+                self.absorb_stored(document_id).await;
+            }
+            RelayInput::RefreshAll => {
+                let ids: Vec<DocumentId> = self.hub.documents().map(|(id, _)| *id).collect();
+                for id in ids {
+                    self.absorb_stored(id).await;
                 }
             }
         }
