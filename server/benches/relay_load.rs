@@ -23,6 +23,11 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+// The integration tests' raw HTTP client and sign-in, shared rather than copied.
+#[path = "../tests/support/mod.rs"]
+mod support;
+use support::http;
+
 const TABLETS: usize = 10;
 const RECORDS: usize = 100;
 const CHANGES: usize = 20;
@@ -423,46 +428,12 @@ fn add_user(data: &Path, name: &str, role: &str, team: Option<&str>) {
     );
 }
 
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = TcpStream::connect(addr).await.expect("connect");
-    let auth = token
-        .map(|t| format!("Authorization: Bearer {t}\r\n"))
-        .unwrap_or_default();
-    let body = body.unwrap_or("");
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.expect("write");
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.expect("read");
-    out
-}
-
 fn body(response: &str) -> &str {
     response.split_once("\r\n\r\n").map_or("", |(_, b)| b)
 }
 
 async fn login(addr: SocketAddr, user: &str) -> String {
-    let resp = http(
-        addr,
-        "POST",
-        "/api/login",
-        None,
-        Some(&format!(
-            r#"{{"username":"{user}","password":"{PASSWORD}"}}"#
-        )),
-    )
-    .await;
-    let v: serde_json::Value = serde_json::from_str(body(&resp)).expect("login JSON");
-    v["token"].as_str().expect("token").to_string()
+    support::login_as(addr, user, PASSWORD).await
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
