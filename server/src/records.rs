@@ -95,26 +95,57 @@ const SUMMARY_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.custom
      r.priority, r.status, r.owner, r.department, r.conflicts, r.workflow_issues, r.first_response_at, \
      r.resolved_at, r.pauses";
 
-/// SLA state of a projected record at `now_ms`, on the default policy and
-/// calendar (S003; admin-editable ones are still to come).
-fn sla(row: &AnyRow, now_ms: i64) -> Result<(Option<String>, Option<i64>, bool), sqlx::Error> {
-    use closeloop_shared::calendar::WorkingCalendar;
-    use closeloop_shared::sla::{Priority, SlaFacts, SlaPolicy, SlaState};
-    static POLICY: std::sync::OnceLock<(SlaPolicy, WorkingCalendar)> = std::sync::OnceLock::new();
-    let (policy, calendar) =
-        POLICY.get_or_init(|| (SlaPolicy::default(), WorkingCalendar::default()));
+/// The SLA policy and calendar reports use (S003 and the shipped calendar;
+/// admin-editable ones are still to come), built once.
+pub(crate) fn sla_policy() -> &'static (
+    closeloop_shared::sla::SlaPolicy,
+    closeloop_shared::calendar::WorkingCalendar,
+) {
+    static POLICY: std::sync::OnceLock<(
+        closeloop_shared::sla::SlaPolicy,
+        closeloop_shared::calendar::WorkingCalendar,
+    )> = std::sync::OnceLock::new();
+    POLICY.get_or_init(Default::default)
+}
+
+/// A projected row's priority and SLA clock facts (needs the `priority`,
+/// `received_at`, `first_response_at`, `resolved_at` and `pauses` columns);
+/// `None` without a known priority, when no clock runs.
+pub(crate) fn sla_facts(
+    row: &AnyRow,
+) -> Result<
+    Option<(
+        closeloop_shared::sla::Priority,
+        closeloop_shared::sla::SlaFacts,
+    )>,
+    sqlx::Error,
+> {
+    use closeloop_shared::sla::{Priority, SlaFacts};
     let Some(priority) = row
         .try_get::<Option<String>, _>("priority")?
         .as_deref()
         .and_then(Priority::from_key)
     else {
-        return Ok((None, None, false));
+        return Ok(None);
     };
-    let facts = SlaFacts {
-        received_at_ms: row.try_get("received_at")?,
-        first_response_at_ms: row.try_get("first_response_at")?,
-        resolved_at_ms: row.try_get("resolved_at")?,
-        pauses: serde_json::from_str(&row.try_get::<String, _>("pauses")?).unwrap_or_default(),
+    Ok(Some((
+        priority,
+        SlaFacts {
+            received_at_ms: row.try_get("received_at")?,
+            first_response_at_ms: row.try_get("first_response_at")?,
+            resolved_at_ms: row.try_get("resolved_at")?,
+            pauses: serde_json::from_str(&row.try_get::<String, _>("pauses")?).unwrap_or_default(),
+        },
+    )))
+}
+
+/// SLA state of a projected record at `now_ms`, on the default policy and
+/// calendar (S003; admin-editable ones are still to come).
+fn sla(row: &AnyRow, now_ms: i64) -> Result<(Option<String>, Option<i64>, bool), sqlx::Error> {
+    use closeloop_shared::sla::SlaState;
+    let (policy, calendar) = sla_policy();
+    let Some((priority, facts)) = sla_facts(row)? else {
+        return Ok((None, None, false));
     };
     let Ok(status) = policy.evaluate(calendar, priority, &facts, now_ms) else {
         return Ok((None, None, false));

@@ -7,8 +7,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use closeloop_shared::calendar::WorkingCalendar;
-use closeloop_shared::sla::{Priority, SlaFacts, SlaPolicy};
 use closeloop_shared::stats::{
     ComplaintFact, Compliance, DurationStats, SlaTarget, duration_stats, repeat_complaint_rate_of,
     sla_compliance_of,
@@ -95,18 +93,7 @@ async fn stats(
     for r in &rows {
         let received: i64 = r.try_get("received_at").map_err(db)?;
         let text = |c: &str| r.try_get::<Option<String>, _>(c).map_err(db);
-        if let Some(priority) = text("priority")?.as_deref().and_then(Priority::from_key) {
-            clocks.push((
-                priority,
-                SlaFacts {
-                    received_at_ms: received,
-                    first_response_at_ms: r.try_get("first_response_at").map_err(db)?,
-                    resolved_at_ms: r.try_get("resolved_at").map_err(db)?,
-                    pauses: serde_json::from_str(&text("pauses")?.unwrap_or_default())
-                        .unwrap_or_default(),
-                },
-            ));
-        }
+        clocks.extend(crate::records::sla_facts(r).map_err(db)?);
         let feedback_type = text("feedback_type")?;
         if text("nature")?.as_deref() == Some("complaint")
             || feedback_type.as_deref() == Some("complaint")
@@ -131,10 +118,10 @@ async fn stats(
         }
     }
     let fcr = (!resolved.is_empty()).then(|| first_contact as f64 / resolved.len() as f64);
-    let (policy, calendar) = (SlaPolicy::default(), WorkingCalendar::default());
+    let (policy, calendar) = crate::records::sla_policy();
     let now = crate::relay::now_ms();
     let compliance = |target| {
-        sla_compliance_of(clocks.iter().cloned(), &policy, &calendar, target, now)
+        sla_compliance_of(clocks.iter().cloned(), policy, calendar, target, now)
             .map_err(|e| AppError::BadRequest(format!("SLA calendar: {e}")))
     };
     let first_response_sla = compliance(SlaTarget::FirstResponse)?;
