@@ -35,8 +35,16 @@ pub struct Config {
     /// Log filter in `tracing` syntax, e.g. `info,closeloop_server=debug`.
     #[arg(long, env = "CLOSELOOP_LOG", default_value = "info")]
     pub log: String,
+    /// Documents the relay keeps in memory at most; the least recently used
+    /// leave first (they stay in storage and reload on the next message).
+    #[arg(long, env = "CLOSELOOP_MEMORY_DOCUMENTS", default_value_t = 256)]
+    pub memory_documents: usize,
+    /// Seconds a document may sit unused in memory before it is evicted.
+    #[arg(long, env = "CLOSELOOP_IDLE_SECONDS", default_value_t = 60)]
+    pub idle_seconds: u64,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
-    /// demo_data, log. Flags and environment variables win over it.
+    /// demo_data, log, memory_documents, idle_seconds. Flags and environment
+    /// variables win over it.
     #[arg(long, env = "CLOSELOOP_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -53,6 +61,8 @@ struct FileConfig {
     database: Option<String>,
     demo_data: Option<bool>,
     log: Option<String>,
+    memory_documents: Option<usize>,
+    idle_seconds: Option<u64>,
 }
 
 /// Whether a flag or environment variable set `id` (then the file must not).
@@ -74,6 +84,8 @@ impl Config {
             dist_dir,
             demo_data: false,
             log: "warn".into(),
+            memory_documents: 256,
+            idle_seconds: 60,
             config: None,
         }
     }
@@ -108,6 +120,18 @@ impl Config {
         }
         if let Some(v) = file.log.filter(|_| !given(matches, "log")) {
             self.log = v;
+        }
+        if let Some(v) = file
+            .memory_documents
+            .filter(|_| !given(matches, "memory_documents"))
+        {
+            self.memory_documents = v;
+        }
+        if let Some(v) = file
+            .idle_seconds
+            .filter(|_| !given(matches, "idle_seconds"))
+        {
+            self.idle_seconds = v;
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ mod fanout;
 pub mod metrics;
 mod records;
 mod relay;
+mod residency;
 mod startup;
 mod static_files;
 mod stats;

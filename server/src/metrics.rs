@@ -20,6 +20,8 @@ pub struct Metrics {
     pub frames_out: AtomicU64,
     pub frames_rejected: AtomicU64,
     pub documents_evicted: AtomicU64,
+    pub documents_loaded: AtomicU64,
+    pub storage_load_micros: AtomicU64,
     pub storage_writes: AtomicU64,
     pub storage_write_micros: AtomicU64,
     pub storage_failures: AtomicU64,
@@ -83,8 +85,20 @@ impl Metrics {
         metric(
             "closeloop_documents_evicted_total",
             "counter",
-            "Idle documents dropped from memory.",
+            "Documents dropped from memory (idle, over budget or unfollowed).",
             &self.documents_evicted,
+        );
+        metric(
+            "closeloop_documents_loaded_total",
+            "counter",
+            "Documents read from storage into memory.",
+            &self.documents_loaded,
+        );
+        metric(
+            "closeloop_storage_load_microseconds_sum",
+            "counter",
+            "Total time spent reading documents from storage.",
+            &self.storage_load_micros,
         );
         metric(
             "closeloop_storage_writes_total",

@@ -95,19 +95,6 @@ const SUMMARY_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.custom
      r.priority, r.status, r.owner, r.department, r.conflicts, r.workflow_issues, r.first_response_at, \
      r.resolved_at, r.pauses";
 
-/// The SLA policy and calendar reports use (S003 and the shipped calendar;
-/// admin-editable ones are still to come), built once.
-pub(crate) fn sla_policy() -> &'static (
-    closeloop_shared::sla::SlaPolicy,
-    closeloop_shared::calendar::WorkingCalendar,
-) {
-    static POLICY: std::sync::OnceLock<(
-        closeloop_shared::sla::SlaPolicy,
-        closeloop_shared::calendar::WorkingCalendar,
-    )> = std::sync::OnceLock::new();
-    POLICY.get_or_init(Default::default)
-}
-
 /// A projected row's priority and SLA clock facts (needs the `priority`,
 /// `received_at`, `first_response_at`, `resolved_at` and `pauses` columns);
 /// `None` without a known priority, when no clock runs.
@@ -143,7 +130,7 @@ pub(crate) fn sla_facts(
 /// calendar (S003; admin-editable ones are still to come).
 fn sla(row: &AnyRow, now_ms: i64) -> Result<(Option<String>, Option<i64>, bool), sqlx::Error> {
     use closeloop_shared::sla::SlaState;
-    let (policy, calendar) = sla_policy();
+    let (policy, calendar) = crate::storage::sla_policy();
     let Some((priority, facts)) = sla_facts(row)? else {
         return Ok((None, None, false));
     };
@@ -241,6 +228,9 @@ fn order_clause(sort: Option<&str>) -> Result<&'static str, AppError> {
         "-priority" => "r.priority IS NULL, r.priority DESC, r.received_at DESC",
         "status" => "r.status ASC, r.received_at DESC",
         "-status" => "r.status DESC, r.received_at DESC",
+        // What falls due next: the stored resolution due moment.
+        "due" => "r.resolution_due_at IS NULL, r.resolution_due_at ASC, r.received_at DESC",
+        "-due" => "r.resolution_due_at IS NULL, r.resolution_due_at DESC, r.received_at DESC",
         other => return Err(AppError::BadRequest(format!("cannot sort by `{other}`"))),
     })
 }

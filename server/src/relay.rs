@@ -1,7 +1,7 @@
 //! The relay task: owns the [`SyncHub`] and runs its effects against storage
 //! and sockets, one input at a time, so effects happen in the hub's order.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -14,10 +14,16 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
-use crate::storage::{ChunkWrite, Storage};
+use crate::residency::Residency;
+use crate::storage::{ChunkWrite, Storage, StoredDocument};
 
 /// Frames waiting for one slow socket before the relay gives up on it.
 pub(crate) const OUTBOX_FRAMES: usize = 1024;
+
+/// Inputs waiting for the relay task; when full, sockets wait before
+/// reading more (backpressure), so a burst queues on the network, not in
+/// server memory.
+const INPUT_QUEUE: usize = 1024;
 
 /// What the relay tells one socket's writer.
 #[derive(Debug)]
@@ -33,9 +39,11 @@ pub(crate) enum RelayInput {
         out: mpsc::Sender<Outgoing>,
         principal: Principal,
     },
+    /// A frame from a socket, decoded there (or why it does not decode).
     Frame {
         conn: ConnectionId,
-        frame: Vec<u8>,
+        bytes: usize,
+        message: Result<Message, String>,
     },
     Disconnect {
         conn: ConnectionId,
@@ -73,8 +81,9 @@ pub(crate) fn spawn(
     storage: Storage,
     peer_id: String,
     metrics: Arc<Metrics>,
+    residency: Residency,
 ) -> (RelayHandle, JoinHandle<()>) {
-    let (tx, rx) = mpsc::channel(4096);
+    let (tx, rx) = mpsc::channel(INPUT_QUEUE);
     let handle = RelayHandle {
         tx,
         next_conn: Arc::new(AtomicU64::new(1)),
@@ -89,6 +98,8 @@ pub(crate) fn spawn(
         pending: Vec::new(),
         held: Vec::new(),
         evict_later: Vec::new(),
+        residency,
+        absent: HashSet::new(),
     };
     (handle, tokio::spawn(relay.run(rx)))
 }
@@ -124,7 +135,15 @@ struct Relay {
     held: Vec<(ConnectionId, Outgoing)>,
     /// Documents to evict once their pending changes are committed.
     evict_later: Vec<DocumentId>,
+    /// Which documents stay in memory.
+    residency: Residency,
+    /// Documents the current batch names that storage does not have, so
+    /// their messages skip a second look.
+    absent: HashSet<DocumentId>,
 }
+
+/// How often a quiet relay looks for idle documents to evict.
+const IDLE_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Frames handled before their changes are committed together.
 const BATCH_FRAMES: usize = 256;
@@ -134,22 +153,33 @@ impl Relay {
     /// batch whose changes are committed in one transaction (group commit)
     /// before anything caused by them is sent.
     async fn run(mut self, mut rx: mpsc::Receiver<RelayInput>) {
-        while let Some(first) = rx.recv().await {
-            let mut next = Some(first);
-            let mut frames = 0;
-            while let Some(input) = next.take() {
-                let is_frame = matches!(input, RelayInput::Frame { .. });
-                if !is_frame {
+        let mut batch = Vec::with_capacity(BATCH_FRAMES);
+        loop {
+            match tokio::time::timeout(IDLE_SWEEP, rx.recv()).await {
+                Ok(Some(input)) => batch.push(input),
+                Ok(None) => break,
+                Err(_) => {
+                    self.evict_overdue();
+                    continue;
+                }
+            }
+            while batch.len() < BATCH_FRAMES {
+                match rx.try_recv() {
+                    Ok(input) => batch.push(input),
+                    Err(_) => break,
+                }
+            }
+            self.prefetch(&batch).await;
+            for input in batch.drain(..) {
+                if !matches!(input, RelayInput::Frame { .. }) {
                     // Connection and shared-storage events see committed state.
                     self.flush().await;
                 }
                 self.handle(input).await;
-                frames += usize::from(is_frame);
-                if frames < BATCH_FRAMES {
-                    next = rx.try_recv().ok();
-                }
             }
             self.flush().await;
+            self.absent.clear();
+            self.evict_overdue();
             Metrics::set(&self.metrics.connections, self.outboxes.len() as u64);
             Metrics::set(
                 &self.metrics.documents_in_memory,
@@ -171,16 +201,23 @@ impl Relay {
                 self.hub.connect(conn, false);
             }
             RelayInput::Disconnect { conn } => self.drop_connection(conn),
-            RelayInput::Frame { conn, frame } => {
+            RelayInput::Frame {
+                conn,
+                bytes,
+                message,
+            } => {
                 Metrics::add(&self.metrics.frames_in, 1);
-                Metrics::add(&self.metrics.bytes_in, frame.len() as u64);
-                self.frame(conn, &frame).await;
+                Metrics::add(&self.metrics.bytes_in, bytes as u64);
+                self.frame(conn, message).await;
             }
             RelayInput::StoredElsewhere { document_id } => {
                 self.absorb_stored(document_id).await;
             }
             RelayInput::RefreshAll => {
-                let ids: Vec<DocumentId> = self.hub.documents().map(|(id, _)| *id).collect();
+                let ids: Vec<DocumentId> = (self.hub.documents().map(|(id, _)| id))
+                    .chain(self.hub.dormant_documents())
+                    .copied()
+                    .collect();
                 for id in ids {
                     self.absorb_stored(id).await;
                 }
@@ -205,24 +242,40 @@ impl Relay {
         }
     }
 
+    /// Evicts what [`Residency`] says is over budget or idle, followed or
+    /// not: followers keep their sync state and the document reloads from
+    /// storage on the next message about it.
+    fn evict_overdue(&mut self) {
+        for id in self.residency.overdue(std::time::Instant::now()) {
+            self.evict(&id);
+        }
+        Metrics::set(
+            &self.metrics.documents_in_memory,
+            self.hub.document_count() as u64,
+        );
+    }
+
     fn evict(&mut self, id: &DocumentId) {
         if self.pending.iter().any(|w| w.id == *id) {
             // Its projection is written from memory at the commit.
             self.evict_later.push(*id);
             return;
         }
-        self.hub.evict(id);
         self.scopes.remove(id);
-        Metrics::add(&self.metrics.documents_evicted, 1);
+        self.residency.forget(id);
+        if self.hub.has_document(id) {
+            self.hub.evict(id);
+            Metrics::add(&self.metrics.documents_evicted, 1);
+        }
     }
 
-    async fn frame(&mut self, conn: ConnectionId, frame: &[u8]) {
-        let msg = match Message::decode(frame) {
+    async fn frame(&mut self, conn: ConnectionId, message: Result<Message, String>) {
+        let msg = match message {
             Ok(m) => m,
             Err(e) => {
                 tracing::info!(conn, error = %e, "rejected a malformed frame");
                 Metrics::add(&self.metrics.frames_rejected, 1);
-                let fx = self.hub.receive(conn, frame);
+                let fx = self.hub.refuse(conn, &e);
                 return self.execute(fx).await;
             }
         };
@@ -249,32 +302,58 @@ impl Relay {
         self.execute_for(conn, fx).await;
     }
 
-    /// Brings a stored document into memory before a message about it is handled.
-    async fn ensure_loaded(&mut self, id: DocumentId) -> Result<(), String> {
-        if self.hub.has_document(&id) {
-            return Ok(());
+    /// Loads every stored document the batch's messages name that is not in
+    /// memory, with one query for all of them instead of one per message.
+    async fn prefetch(&mut self, batch: &[RelayInput]) {
+        let mut ids: Vec<DocumentId> = batch
+            .iter()
+            .filter_map(|input| match input {
+                RelayInput::Frame { message: Ok(m), .. } => m.document_id(),
+                _ => None,
+            })
+            .filter(|id| !self.hub.has_document(id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return;
         }
-        match self.storage.load(&id).await {
-            Ok(None) => Ok(()),
-            Ok(Some(stored)) => {
-                match sync::load_document(stored.chunks.iter().map(Vec::as_slice)) {
-                    Ok(doc) => {
-                        self.hub.add_document(id, doc);
-                        self.scopes.insert(
-                            id,
-                            Scope {
-                                team: stored.team,
-                                owner: stored.owner,
-                            },
-                        );
-                        Ok(())
-                    }
-                    Err(e) => {
-                        tracing::error!(%id, error = %e, "stored document does not load");
-                        Err("stored document is damaged".into())
-                    }
+        let started = std::time::Instant::now();
+        let loaded = self.storage.load_many(&ids).await;
+        Metrics::add(
+            &self.metrics.storage_load_micros,
+            started.elapsed().as_micros() as u64,
+        );
+        // On failure each message tries again alone and reports the error.
+        let Ok(mut found) = loaded else { return };
+        for id in ids {
+            match found.remove(&id) {
+                // A damaged one is left for its message to report.
+                Some(stored) => {
+                    let _ = self.install(id, stored).await;
+                }
+                None => {
+                    self.absent.insert(id);
                 }
             }
+        }
+    }
+
+    /// Brings a stored document into memory before a message about it is handled.
+    async fn ensure_loaded(&mut self, id: DocumentId) -> Result<(), String> {
+        self.residency.touch(id, std::time::Instant::now());
+        if self.hub.has_document(&id) || self.absent.contains(&id) {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let loaded = self.storage.load(&id).await;
+        Metrics::add(
+            &self.metrics.storage_load_micros,
+            started.elapsed().as_micros() as u64,
+        );
+        match loaded {
+            Ok(None) => Ok(()),
+            Ok(Some(stored)) => self.install(id, stored).await,
             Err(e) => {
                 tracing::error!(%id, error = %e, "loading a document failed");
                 Err("storage unavailable, try again".into())
@@ -282,11 +361,42 @@ impl Relay {
         }
     }
 
+    /// Puts a document read from storage into memory.
+    async fn install(&mut self, id: DocumentId, stored: StoredDocument) -> Result<(), String> {
+        let doc = match sync::load_document(stored.chunks.iter().map(Vec::as_slice)) {
+            Ok(doc) => doc,
+            Err(e) => {
+                tracing::error!(%id, error = %e, "stored document does not load");
+                return Err("stored document is damaged".into());
+            }
+        };
+        Metrics::add(&self.metrics.documents_loaded, 1);
+        self.residency.touch(id, std::time::Instant::now());
+        self.scopes.insert(
+            id,
+            Scope {
+                team: stored.team,
+                owner: stored.owner,
+            },
+        );
+        // Followers of an evicted document get what it gained meanwhile
+        // (from another relay).
+        let fx = self.hub.add_document(id, doc);
+        self.execute(fx).await;
+        Ok(())
+    }
+
     /// Brings a document in memory up to date with what another relay
     /// stored, and forwards the news to this relay's peers.
     async fn absorb_stored(&mut self, id: DocumentId) {
         if !self.hub.has_document(&id) {
-            return; // loads fresh from storage when someone asks for it
+            if self.hub.is_followed(&id) {
+                // Evicted but followed: loading it offers the news.
+                if let Err(reason) = self.ensure_loaded(id).await {
+                    tracing::warn!(%id, %reason, "reloading a followed document failed");
+                }
+            }
+            return; // otherwise it loads fresh when someone asks for it
         }
         let stored = match self.storage.load(&id).await {
             Ok(Some(stored)) => stored,

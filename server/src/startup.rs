@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -17,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::relay::{self, RelayHandle};
+use crate::residency::Residency;
 use crate::storage::{Storage, StorageError};
 
 /// Largest request body any JSON endpoint accepts.
@@ -95,7 +97,12 @@ impl Application {
             }
         }
         let metrics = Arc::new(Metrics::default());
-        let (relay, relay_task) = relay::spawn(storage.clone(), relay_peer_id(), metrics.clone());
+        let residency = Residency::new(
+            config.memory_documents,
+            Duration::from_secs(config.idle_seconds),
+        );
+        let (relay, relay_task) =
+            relay::spawn(storage.clone(), relay_peer_id(), metrics.clone(), residency);
         let (shutdown, shutdown_rx) = watch::channel(false);
         crate::fanout::spawn(&storage, relay.clone(), shutdown_rx.clone());
         let state = AppState {

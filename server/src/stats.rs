@@ -118,7 +118,7 @@ async fn stats(
         }
     }
     let fcr = (!resolved.is_empty()).then(|| first_contact as f64 / resolved.len() as f64);
-    let (policy, calendar) = crate::records::sla_policy();
+    let (policy, calendar) = crate::storage::sla_policy();
     let now = crate::relay::now_ms();
     let compliance = |target| {
         sla_compliance_of(clocks.iter().cloned(), policy, calendar, target, now)

@@ -6,14 +6,17 @@
 //! drops the document from memory, so the client resends later).
 
 pub mod migrations;
+mod passwords;
 mod projection;
 mod sql;
 mod users;
 
+pub(crate) use projection::sla_policy;
 pub use sql::Backend;
 pub(crate) use sql::Sql;
 pub use users::{SESSION_DAYS, UserError};
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -113,7 +116,14 @@ impl Storage {
             }
             Some(other) => return Err(StorageError::Scheme(redact(other))),
         };
-        migrations::run(&storage).await?;
+        if migrations::run(&storage).await? {
+            let (projected, skipped) = storage.rebuild_projection().await?;
+            tracing::info!(
+                projected,
+                skipped,
+                "rebuilt the projection for the new schema"
+            );
+        }
         Ok(storage)
     }
 
@@ -179,29 +189,50 @@ impl Storage {
 
     /// Every chunk of a document in write order, or `None` if it is unknown.
     pub async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
-        let key = id.to_string();
-        let Some(doc) = sqlx::query(
-            "SELECT d.team, r.owner FROM documents d LEFT JOIN records r ON r.document_id = d.id WHERE d.id = $1",
-        )
-            .bind(&key)
-            .fetch_optional(&self.pool)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let rows = sqlx::query("SELECT data FROM chunks WHERE document_id = $1 ORDER BY id")
-            .bind(&key)
-            .fetch_all(&self.pool)
-            .await?;
-        let chunks = rows
-            .iter()
-            .map(|r| r.try_get::<Vec<u8>, _>("data").map_err(StorageError::from))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(StoredDocument {
-            chunks,
-            team: doc.try_get("team")?,
-            owner: doc.try_get("owner")?,
-        }))
+        Ok(self.load_many(std::slice::from_ref(id)).await?.remove(id))
+    }
+
+    /// Several documents in two queries, whatever their number: the relay
+    /// loads what a whole batch of messages names at once. Documents not
+    /// stored are simply missing from the map.
+    pub async fn load_many(
+        &self,
+        ids: &[DocumentId],
+    ) -> Result<HashMap<DocumentId, StoredDocument>, StorageError> {
+        let mut found = HashMap::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let keys: Vec<String> = ids.iter().map(DocumentId::to_string).collect();
+        let mut q = self.sql(
+            "SELECT d.id, d.team, r.owner FROM documents d \
+             LEFT JOIN records r ON r.document_id = d.id WHERE d.id IN (",
+        );
+        in_list(&mut q, &keys);
+        for row in q.fetch_all(&self.pool).await? {
+            let key: String = row.try_get("id")?;
+            if let Ok(id) = key.parse::<DocumentId>() {
+                let stored = StoredDocument {
+                    chunks: Vec::new(),
+                    team: row.try_get("team")?,
+                    owner: row.try_get("owner")?,
+                };
+                found.insert(id, stored);
+            }
+        }
+        let mut q = self.sql("SELECT document_id, data FROM chunks WHERE document_id IN (");
+        in_list(&mut q, &keys);
+        q.push(" ORDER BY document_id, id");
+        for row in q.fetch_all(&self.pool).await? {
+            let key: String = row.try_get("document_id")?;
+            let Ok(id) = key.parse::<DocumentId>() else {
+                continue;
+            };
+            if let Some(stored) = found.get_mut(&id) {
+                stored.chunks.push(row.try_get("data")?);
+            }
+        }
+        Ok(found)
     }
 
     /// Appends a chunk and moves the document to the head of the change feed,
@@ -367,6 +398,17 @@ fn url_path(path: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Binds `values` as `$a, $b, …)` after an open `IN (`.
+fn in_list<'a>(q: &mut Sql<'a>, values: &'a [String]) {
+    for (n, v) in values.iter().enumerate() {
+        if n > 0 {
+            q.push(", ");
+        }
+        q.bind(v.as_str());
+    }
+    q.push(")");
 }
 
 #[cfg(test)]

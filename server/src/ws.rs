@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::Response;
 use closeloop_shared::access::Principal;
+use closeloop_shared::sync::Message;
 use closeloop_shared::sync::message::MAX_FRAME_BYTES;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -113,7 +114,14 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
                 WsMessage::Close(_) => return,
                 WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
             };
-            if !relay.send(RelayInput::Frame { conn, frame }).await {
+            // Decoded here, on the socket's own task, so the relay task
+            // spends its time on sync work only.
+            let input = RelayInput::Frame {
+                conn,
+                bytes: frame.len(),
+                message: Message::decode(&frame).map_err(|e| e.to_string()),
+            };
+            if !relay.send(input).await {
                 return;
             }
         }

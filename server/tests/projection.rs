@@ -3,7 +3,7 @@
 
 mod support;
 
-use closeloop_shared::record::{self, Field};
+use closeloop_shared::record::{self, CustomerAnswer, Field};
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 use support::{Client, TestApp, id, storage_args, storage_for, wait_stored};
@@ -32,6 +32,20 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
         }),
         Box::new(|d| record::transition(d, &Action::Start, None, "li", 13)),
         Box::new(|d| record::append_log(d, "已联系门店调温", "li", 14)),
+        Box::new(|d| record::transition(d, &Action::AwaitCustomer, None, "li", 15)),
+        Box::new(|d| record::transition(d, &Action::CustomerResponded, None, "li", 16)),
+        Box::new(|d| record::transition(d, &Action::Resolve, None, "li", 17)),
+        Box::new(|d| {
+            record::set_reply(
+                d,
+                &t,
+                "store_box",
+                "冷柜已调至4度",
+                Some(CustomerAnswer::Satisfied),
+                18,
+            )
+        }),
+        Box::new(|d| record::transition(d, &Action::Reply, None, "li", 19)),
     ];
     for step in &steps {
         let fx = north.hub.change(id(1), step).unwrap();
@@ -48,15 +62,29 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
         .iter()
         .find(|r| r.contains(&id(1).to_string()))
         .unwrap();
-    for expected in ["'in_progress'", "'P1'", "'li'", "'售后'", "'冷柜温度过高'"] {
+    for expected in ["'replied'", "'P1'", "'li'", "'售后'", "'冷柜温度过高'"] {
         assert!(first.contains(expected), "{expected} missing in {first}");
+    }
+    // SLA due moments are stored for the record with a priority only.
+    for column in ["first_response_due_at", "resolution_due_at"] {
+        assert!(first.contains(&format!("{column}=1")), "{column} in {first}");
+        let second = records.iter().find(|r| r.contains(&id(2).to_string()));
+        assert!(second.unwrap().contains(&format!("{column}=NULL")));
     }
     assert_eq!(
         live.iter()
             .filter(|r| r.starts_with("record_history:"))
             .count(),
-        3
+        7
     );
+    let replies: Vec<&String> = live
+        .iter()
+        .filter(|r| r.starts_with("record_replies:"))
+        .collect();
+    assert_eq!(replies.len(), 1, "{live:#?}");
+    for expected in ["'冷柜已调至4度'", "'satisfied'", "'store_box'"] {
+        assert!(replies[0].contains(expected), "{expected} in {}", replies[0]);
+    }
     assert!(
         live.iter()
             .any(|r| r.starts_with("record_log:") && r.contains("已联系门店调温"))

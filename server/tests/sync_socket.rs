@@ -178,3 +178,41 @@ async fn documents_nobody_follows_are_evicted_and_metrics_show_it() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn followed_documents_leave_memory_over_budget_and_followers_still_get_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn_with(dir.path(), |c| c.memory_documents = 1).await;
+    let mut tablet = Client::connect(app.addr, "north").await;
+    tablet.capture(id(6), "门口台阶太滑").await;
+    tablet.capture(id(7), "停车场灯坏了").await;
+    wait_stored(app.addr, id(7)).await;
+    let mut office = Client::connect(app.addr, "office").await;
+    office.fetch(id(6)).await.expect("record 6");
+    office.fetch(id(7)).await.expect("record 7");
+    let m = http_get(app.addr, "/metrics").await;
+    assert_eq!(metric(&m, "closeloop_documents_in_memory "), 1);
+    assert!(metric(&m, "closeloop_documents_evicted_total ") >= 2);
+
+    // Record 6 is out of memory but both still follow it.
+    let fx = tablet
+        .hub
+        .change(id(6), |d| {
+            closeloop_shared::record::edit_description(d, "门口台阶太滑，已放防滑垫", 1)
+        })
+        .unwrap();
+    tablet.run(fx).await;
+    office
+        .pump_until(|c| {
+            c.hub
+                .document(&id(6))
+                .and_then(|d| FeedbackRecord::from_doc(d).ok())
+                .is_some_and(|r| r.description == "门口台阶太滑，已放防滑垫")
+        })
+        .await;
+    let heads = tablet.hub.document(&id(6)).unwrap().get_heads();
+    tablet
+        .pump_until(|c| c.hub.peer_heads(&id(6), 0) == Some(heads.as_slice()))
+        .await;
+    app.stop().await;
+}

@@ -194,6 +194,13 @@ pub struct SlaStatus {
     pub resolution: Option<SlaClock>,
 }
 
+/// When each clock of a record falls due; see [`SlaPolicy::due_times`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DueTimes {
+    pub first_response_ms: Option<i64>,
+    pub resolution_ms: Option<i64>,
+}
+
 impl SlaPolicy {
     /// Evaluates both clocks of a record at `now_ms`.
     pub fn evaluate(
@@ -243,6 +250,25 @@ impl SlaPolicy {
         Ok(SlaStatus {
             first_response,
             resolution,
+        })
+    }
+
+    /// The due moments of both clocks as fixed facts of the record, for a
+    /// read model that must not depend on when it was written: the first
+    /// response due never moves; the resolution due is `None` while the
+    /// record waits for the customer (a stopped clock has no due moment).
+    pub fn due_times(
+        &self,
+        calendar: &WorkingCalendar,
+        priority: Priority,
+        facts: &SlaFacts,
+    ) -> Result<DueTimes, CalendarError> {
+        let waiting = facts.pauses.iter().any(|p| p.1.is_none());
+        // With every pause closed the due moments do not depend on `now`.
+        let status = self.evaluate(calendar, priority, facts, facts.received_at_ms)?;
+        Ok(DueTimes {
+            first_response_ms: status.first_response.map(|c| c.due_at_ms),
+            resolution_ms: status.resolution.filter(|_| !waiting).map(|c| c.due_at_ms),
         })
     }
 
@@ -345,6 +371,39 @@ mod tests {
             received_at_ms: at(received),
             ..SlaFacts::default()
         }
+    }
+
+    #[test]
+    fn due_times_are_fixed_facts_and_none_while_waiting() {
+        let cal = WorkingCalendar::default();
+        let policy = SlaPolicy::s003();
+        let mut f = facts("2026-11-23 10:00");
+        let open = policy.due_times(&cal, Priority::P2, &f).unwrap();
+        assert_eq!(
+            open.first_response_ms.map(show).as_deref(),
+            Some("2026-11-24 10:00")
+        );
+        assert_eq!(
+            open.resolution_ms.map(show).as_deref(),
+            Some("2026-12-02 10:00")
+        );
+        // Same answer whenever it is asked: it is evaluated at no `now`.
+        let later = policy
+            .evaluate(&cal, Priority::P2, &f, at("2026-11-30 10:00"))
+            .unwrap();
+        assert_eq!(later.resolution.map(|c| c.due_at_ms), open.resolution_ms);
+
+        f.pauses = vec![(at("2026-11-24 10:00"), None)];
+        let waiting = policy.due_times(&cal, Priority::P2, &f).unwrap();
+        assert_eq!(waiting.first_response_ms, open.first_response_ms);
+        assert_eq!(waiting.resolution_ms, None, "stopped clock");
+
+        f.pauses = vec![(at("2026-11-24 10:00"), Some(at("2026-11-25 10:00")))];
+        let resumed = policy.due_times(&cal, Priority::P2, &f).unwrap();
+        assert_eq!(
+            resumed.resolution_ms.map(show).as_deref(),
+            Some("2026-12-03 10:00")
+        );
     }
 
     #[test]

@@ -76,8 +76,28 @@ impl Net {
         while let Some((to, conn, frame)) = self.queue.pop_front() {
             steps += 1;
             assert!(steps < 10_000, "sync did not quiesce");
+            if to == 0 {
+                self.reload_if_evicted(&frame);
+            }
             let fx = self.nodes[to].receive(conn, &frame);
             self.apply(to, fx);
+        }
+    }
+
+    /// As the relay does: a stored document leaves memory when idle and is
+    /// loaded again before the next message about it.
+    fn reload_if_evicted(&mut self, frame: &[u8]) {
+        let Some(id) = Message::decode(frame).ok().and_then(|m| m.document_id()) else {
+            return;
+        };
+        if self.nodes[0].has_document(&id) {
+            return;
+        }
+        if let Some(chunks) = self.persisted.get(&(0, id)) {
+            let doc =
+                closeloop_shared::sync::load_document(chunks.iter().map(Vec::as_slice)).unwrap();
+            let fx = self.nodes[0].add_document(id, doc);
+            self.apply(0, fx);
         }
     }
 
@@ -327,4 +347,59 @@ fn a_second_relay_absorbs_stored_changes_and_forwards_them_without_storing_again
         .absorb(id(5), stored.iter().map(Vec::as_slice))
         .unwrap();
     assert!(again.is_empty());
+}
+
+#[test]
+fn a_followed_document_evicted_from_the_relay_keeps_its_followers() {
+    let mut net = Net::new(2); // node 1 tablet, node 2 head office
+    net.capture(1, id(8), "空闲后再编辑");
+    net.connect(1);
+    net.connect(2);
+    net.run_until_quiet();
+    net.request(2, id(8));
+    net.run_until_quiet();
+    assert_eq!(net.record(2, &id(8)).description, "空闲后再编辑");
+
+    net.nodes[0].evict(&id(8));
+    assert!(!net.nodes[0].has_document(&id(8)));
+    assert!(net.nodes[0].is_followed(&id(8)), "followers are remembered");
+
+    // The tablet edits; the relay reloads the document and head office,
+    // which never asked again, still receives the edit.
+    let stored_before = net.persisted[&(0, id(8))].len();
+    net.edit(1, id(8), "空闲后再编辑（已改）");
+    net.run_until_quiet();
+    assert_eq!(net.record(2, &id(8)).description, "空闲后再编辑（已改）");
+    assert_eq!(net.persisted[&(0, id(8))].len(), stored_before + 1);
+    assert_eq!(
+        net.nodes[0].peer_heads(&id(8), 1),
+        Some(
+            net.nodes[1]
+                .document(&id(8))
+                .unwrap()
+                .get_heads()
+                .as_slice()
+        ),
+        "the tablet's edit is acknowledged"
+    );
+
+    // A change stored elsewhere while evicted reaches the followers on reload.
+    net.nodes[0].evict(&id(8));
+    let mut elsewhere = net.nodes[2].document(&id(8)).unwrap().fork();
+    edit_description(&mut elsewhere, "另一台服务器的修改", 3_000).unwrap();
+    let chunk = elsewhere.save_after(&net.nodes[2].document(&id(8)).unwrap().get_heads());
+    net.persisted.get_mut(&(0, id(8))).unwrap().push(chunk);
+    let chunks = net.persisted[&(0, id(8))].clone();
+    let doc = closeloop_shared::sync::load_document(chunks.iter().map(Vec::as_slice)).unwrap();
+    let fx = net.nodes[0].add_document(id(8), doc);
+    net.apply(0, fx);
+    net.run_until_quiet();
+    assert_eq!(net.record(1, &id(8)).description, "另一台服务器的修改");
+    assert_eq!(net.record(2, &id(8)).description, "另一台服务器的修改");
+
+    // Once every follower has gone, nothing of the document is kept.
+    net.nodes[0].evict(&id(8));
+    net.disconnect(1);
+    net.disconnect(2);
+    assert!(!net.nodes[0].is_followed(&id(8)));
 }

@@ -110,10 +110,29 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         6,
-        // For the repeat-complaint rate; `rebuild-projection` fills old rows.
+        // For the repeat-complaint rate.
         "ALTER TABLE records ADD COLUMN complaint_kind TEXT;",
     ),
+    (
+        7,
+        // SLA due moments as stored facts (see `SlaPolicy::due_times`) and
+        // the reply each customer was given.
+        "ALTER TABLE records ADD COLUMN first_response_due_at INTEGER;
+    ALTER TABLE records ADD COLUMN resolution_due_at INTEGER;
+    CREATE INDEX records_by_resolution_due ON records (resolution_due_at);
+    CREATE TABLE record_replies (
+        document_id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        content TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        customer_answer TEXT
+    );",
+    ),
 ];
+
+/// Migrations that add projected columns or tables: rows written before
+/// them lack the new values, so the projection is rebuilt after applying one.
+const REPROJECT_AFTER: &[i64] = &[6, 7];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,
 /// identity keys, byte arrays.
@@ -132,8 +151,8 @@ pub fn latest() -> i64 {
 }
 
 /// Applies every migration not yet recorded in `schema_migrations`; returns
-/// how many were applied.
-pub(super) async fn run(storage: &Storage) -> Result<usize, StorageError> {
+/// whether one of them needs the projection rebuilt.
+pub(super) async fn run(storage: &Storage) -> Result<bool, StorageError> {
     let backend = storage.backend;
     let dialect = |sql: &str| match backend {
         Backend::Sqlite => sql.to_string(),
@@ -160,13 +179,13 @@ pub(super) async fn run(storage: &Storage) -> Result<usize, StorageError> {
 async fn apply(
     conn: &mut sqlx::AnyConnection,
     dialect: &dyn Fn(&str) -> String,
-) -> Result<usize, StorageError> {
+) -> Result<bool, StorageError> {
     sqlx::raw_sql(&dialect(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
     ))
     .execute(&mut *conn)
     .await?;
-    let mut applied = 0;
+    let mut reproject = false;
     for (version, sql) in MIGRATIONS {
         let done: Option<i64> =
             sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
@@ -191,9 +210,9 @@ async fn apply(
             .await
             .map_err(migrate)?;
         tx.commit().await.map_err(migrate)?;
-        applied += 1;
+        reproject |= REPROJECT_AFTER.contains(version);
     }
-    Ok(applied)
+    Ok(reproject)
 }
 
 #[cfg(test)]

@@ -2,33 +2,51 @@
 //! the same transaction as the change that produced them, and rebuildable
 //! from the documents at any time with identical results.
 
+use closeloop_shared::calendar::WorkingCalendar;
 use closeloop_shared::record::FeedbackRecord;
+use closeloop_shared::sla::{DueTimes, SlaFacts, SlaPolicy};
 use closeloop_shared::sync::DocumentId;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Column, Row, Transaction};
 
 use super::{Storage, StorageError};
 
-/// Replaces a record's rows (record, history, log) inside `tx`.
+/// The SLA policy and calendar for due times, lists and reports (S003 and
+/// the shipped calendar; admin-editable ones are still to come), built once.
+pub(crate) fn sla_policy() -> &'static (SlaPolicy, WorkingCalendar) {
+    static POLICY: std::sync::OnceLock<(SlaPolicy, WorkingCalendar)> = std::sync::OnceLock::new();
+    POLICY.get_or_init(Default::default)
+}
+
+/// The projected tables, each with the order that makes a dump stable.
+const TABLES: [(&str, &str); 4] = [
+    ("records", "document_id"),
+    ("record_history", "document_id, position"),
+    ("record_log", "document_id, position"),
+    ("record_replies", "document_id"),
+];
+
+/// Replaces a record's rows (record, history, log, reply) inside `tx`.
 pub(super) async fn write(
     tx: &mut Transaction<'_, Any>,
     id: &DocumentId,
     r: &FeedbackRecord,
 ) -> Result<(), StorageError> {
     let key = id.to_string();
-    for table in ["records", "record_history", "record_log"] {
+    for (table, _) in TABLES {
         sqlx::query(&format!("DELETE FROM {table} WHERE document_id = $1"))
             .bind(&key)
             .execute(&mut **tx)
             .await?;
     }
     let w = &r.workflow;
+    let due = due_times(r);
     sqlx::query(
         "INSERT INTO records (document_id, schema_version, received_at, channel, source, customer, description,
             feedback_type, nature, urgency, impact, priority, status, owner, department, assigned_at,
             first_response_at, resolved_at, closed_at, escalation, reopen_count, conflicts, workflow_issues, pauses,
-            complaint_kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25)",
+            complaint_kind, first_response_due_at, resolution_due_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
     )
     .bind(&key)
     .bind(r.schema_version as i64)
@@ -56,8 +74,23 @@ pub(super) async fn write(
     // Waiting-for-customer intervals, so SLA clocks can be evaluated from the projection.
     .bind(serde_json::to_string(&w.pauses).unwrap_or_else(|_| "[]".into()))
     .bind(&r.complaint_kind)
+    .bind(due.first_response_ms)
+    .bind(due.resolution_ms)
     .execute(&mut **tx)
     .await?;
+    if let Some(reply) = &r.reply {
+        sqlx::query(
+            "INSERT INTO record_replies (document_id, channel, content, at, customer_answer)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key)
+        .bind(&reply.channel)
+        .bind(&reply.content)
+        .bind(reply.at_ms)
+        .bind(reply.customer_answer.map(|a| a.key()))
+        .execute(&mut **tx)
+        .await?;
+    }
     for (i, h) in r.history.iter().enumerate() {
         sqlx::query(
             "INSERT INTO record_history (document_id, position, action, actor, at, from_status, note)
@@ -86,6 +119,24 @@ pub(super) async fn write(
     Ok(())
 }
 
+/// The record's SLA due moments under the policy; none without a priority
+/// or when the calendar cannot place them.
+fn due_times(r: &FeedbackRecord) -> DueTimes {
+    let Some(priority) = r.priority else {
+        return DueTimes::default();
+    };
+    let facts = SlaFacts {
+        received_at_ms: r.received_at_ms,
+        first_response_at_ms: r.workflow.first_response_at_ms,
+        resolved_at_ms: r.workflow.resolved_at_ms,
+        pauses: r.workflow.pauses.clone(),
+    };
+    let (policy, calendar) = sla_policy();
+    policy
+        .due_times(calendar, priority, &facts)
+        .unwrap_or_default()
+}
+
 impl Storage {
     /// Recreates every projection row from the stored documents. Documents
     /// that are not readable records are skipped and counted.
@@ -94,7 +145,7 @@ impl Storage {
             .fetch_all(&self.pool)
             .await?;
         let mut tx = self.pool.begin().await?;
-        for table in ["records", "record_history", "record_log"] {
+        for (table, _) in TABLES {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
                 .await?;
@@ -127,11 +178,7 @@ impl Storage {
     /// live-maintained read model with a rebuilt one.
     pub async fn projection_dump(&self) -> Result<Vec<String>, StorageError> {
         let mut out = Vec::new();
-        for (table, order) in [
-            ("records", "document_id"),
-            ("record_history", "document_id, position"),
-            ("record_log", "document_id, position"),
-        ] {
+        for (table, order) in TABLES {
             let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY {order}"))
                 .fetch_all(&self.pool)
                 .await?;

@@ -1,14 +1,12 @@
 //! Users and sessions. Passwords are stored as argon2id hashes; session
 //! tokens only as SHA-256 digests, so a copied database opens no session.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use closeloop_shared::access::{Principal, Role};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
-use super::{Storage, StorageError};
+use super::{Storage, StorageError, passwords};
 
 /// How long a login lasts: long enough for a tablet to stay signed in
 /// through weeks of offline field work.
@@ -27,23 +25,6 @@ pub enum UserError {
     Exists(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
-}
-
-fn hash_password(password: &str) -> Result<String, StorageError> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| StorageError::Crypto(e.to_string()))?;
-    let salt = SaltString::encode_b64(&bytes).map_err(|e| StorageError::Crypto(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StorageError::Crypto(e.to_string()))
-}
-
-/// A valid hash of a password nobody has, so a login for an unknown user
-/// costs the same time as one for a known user.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("not a real password").unwrap_or_default())
 }
 
 fn digest(token: &str) -> Vec<u8> {
@@ -86,9 +67,7 @@ impl Storage {
             return Err(UserError::MissingTeam);
         }
         let password = password.to_string();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| StorageError::Crypto(e.to_string()))??;
+        let hash = passwords::hash(password).await?;
         let inserted = sqlx::query(
             "INSERT INTO users (username, password_hash, role, team, created_at) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (username) DO NOTHING RETURNING id",
@@ -127,22 +106,11 @@ impl Storage {
         .bind(username)
         .fetch_optional(&self.pool)
         .await?;
-        let stored: String = match &row {
-            Some(r) => r.try_get("password_hash")?,
-            None => dummy_hash().to_string(),
+        let stored: Option<String> = match &row {
+            Some(r) => Some(r.try_get("password_hash")?),
+            None => None,
         };
-        let password = password.to_string();
-        let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&stored)
-                .map(|h| {
-                    Argon2::default()
-                        .verify_password(password.as_bytes(), &h)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .map_err(|e| StorageError::Crypto(e.to_string()))?;
+        let matches = passwords::matches(password.to_string(), stored).await?;
         match row {
             Some(r) if matches => Ok(Some(principal(&r)?)),
             _ => Ok(None),

@@ -96,9 +96,15 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(data_dir: &Path) -> TestApp {
+        Self::spawn_with(data_dir, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with settings changed by `tune`.
+    pub async fn spawn_with(data_dir: &Path, tune: impl FnOnce(&mut Config)) -> TestApp {
         add_test_users(data_dir).await;
         let mut config = Config::for_test(data_dir.to_path_buf(), data_dir.join("no-dist"));
         config.database = database_for(data_dir).await;
+        tune(&mut config);
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr();
         let (stop, stopped) = oneshot::channel::<()>();

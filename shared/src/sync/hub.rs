@@ -67,6 +67,11 @@ pub struct SyncHub {
     me: PeerId,
     policy: SharePolicy,
     docs: HashMap<DocumentId, Entry>,
+    /// Sync states of documents evicted while peers still follow them. A
+    /// state names only change hashes, so it stays valid for the same
+    /// document reloaded from storage: followers keep receiving changes
+    /// without a fresh handshake.
+    dormant: HashMap<DocumentId, HashMap<ConnectionId, sync::State>>,
     conns: HashMap<ConnectionId, Connection>,
 }
 
@@ -77,6 +82,7 @@ impl SyncHub {
             me,
             policy,
             docs: HashMap::new(),
+            dormant: HashMap::new(),
             conns: HashMap::new(),
         }
     }
@@ -117,6 +123,11 @@ impl SyncHub {
                 if e.peers.is_empty() {
                     orphaned.push(id);
                 }
+            } else if let Some(states) = self.dormant.get_mut(&id) {
+                states.remove(&conn);
+                if states.is_empty() {
+                    self.dormant.remove(&id);
+                }
             }
         }
         orphaned
@@ -132,9 +143,15 @@ impl SyncHub {
         self.conns.get(&conn).and_then(|c| c.peer_id.as_deref())
     }
 
-    /// Whether any connection follows the document (if not, it may be evicted).
+    /// Whether any connection follows the document, in memory or evicted.
     pub fn is_followed(&self, id: &DocumentId) -> bool {
-        self.docs.get(id).is_some_and(|e| !e.peers.is_empty())
+        self.docs.get(id).is_some_and(|e| !e.peers.is_empty()) || self.dormant.contains_key(id)
+    }
+
+    /// Documents evicted from memory that peers still follow: news about
+    /// them (from another relay) means loading them again.
+    pub fn dormant_documents(&self) -> impl Iterator<Item = &DocumentId> {
+        self.dormant.keys()
     }
 
     /// Whether the document is in memory.
@@ -165,26 +182,28 @@ impl SyncHub {
 
     /// Puts a document loaded from storage into memory (and, for a tablet,
     /// offers it to the relay).
+    /// A document evicted earlier gets its followers' sync states back, so
+    /// the effects offer them whatever storage had that they lack.
     pub fn add_document(&mut self, id: DocumentId, doc: Automerge) -> Vec<Effect> {
         self.docs.insert(
             id,
             Entry {
                 doc,
-                peers: HashMap::new(),
+                peers: self.dormant.remove(&id).unwrap_or_default(),
                 wanted: false,
             },
         );
         self.announce(id)
     }
 
-    /// Drops a document from memory; it stays in storage.
+    /// Drops a document from memory; it stays in storage. Only for a
+    /// document whose content is all in storage: its followers' sync states
+    /// are kept for [`SyncHub::add_document`] to restore.
     pub fn evict(&mut self, id: &DocumentId) {
-        if let Some(e) = self.docs.remove(id) {
-            for conn in e.peers.keys() {
-                if let Some(c) = self.conns.get_mut(conn) {
-                    c.docs.remove(id);
-                }
-            }
+        if let Some(e) = self.docs.remove(id)
+            && !e.peers.is_empty()
+        {
+            self.dormant.insert(*id, e.peers);
         }
     }
 
@@ -195,11 +214,7 @@ impl SyncHub {
         id: DocumentId,
         edit: impl FnOnce(&mut Automerge) -> Result<(), E>,
     ) -> Result<Vec<Effect>, E> {
-        let entry = self.docs.entry(id).or_insert_with(|| Entry {
-            doc: Automerge::new(),
-            peers: HashMap::new(),
-            wanted: false,
-        });
+        let entry = Self::entry_or_new(&mut self.docs, &mut self.dormant, id, false);
         let before = entry.doc.get_heads();
         edit(&mut entry.doc)?;
         let mut effects = Vec::new();
@@ -239,11 +254,7 @@ impl SyncHub {
 
     /// Asks every connected peer for a document we do not have yet.
     pub fn request(&mut self, id: DocumentId) -> Vec<Effect> {
-        let entry = self.docs.entry(id).or_insert_with(|| Entry {
-            doc: Automerge::new(),
-            peers: HashMap::new(),
-            wanted: true,
-        });
+        let entry = Self::entry_or_new(&mut self.docs, &mut self.dormant, id, true);
         if !entry.doc.get_heads().is_empty() {
             return Vec::new();
         }
@@ -267,6 +278,12 @@ impl SyncHub {
             Ok(msg) => self.handle(conn, msg),
             Err(e) => self.reject(conn, &e.to_string()),
         }
+    }
+
+    /// Answers a frame that did not decode with an error and a close, as
+    /// [`SyncHub::receive`] does (for callers that decode elsewhere).
+    pub fn refuse(&mut self, conn: ConnectionId, reason: &str) -> Vec<Effect> {
+        self.reject(conn, reason)
     }
 
     /// Handles one decoded message (the relay decodes first to load the document).
@@ -369,6 +386,25 @@ impl SyncHub {
         }
     }
 
+    /// The document's entry, or a new empty one. An empty document has
+    /// nothing in storage, so sync states kept from an evicted empty copy
+    /// would be stale: they are dropped and the sync starts afresh.
+    fn entry_or_new<'a>(
+        docs: &'a mut HashMap<DocumentId, Entry>,
+        dormant: &mut HashMap<DocumentId, HashMap<ConnectionId, sync::State>>,
+        id: DocumentId,
+        wanted: bool,
+    ) -> &'a mut Entry {
+        docs.entry(id).or_insert_with(|| {
+            dormant.remove(&id);
+            Entry {
+                doc: Automerge::new(),
+                peers: HashMap::new(),
+                wanted,
+            }
+        })
+    }
+
     fn ready(&mut self, conn: ConnectionId, peer_id: PeerId) -> Vec<Effect> {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.peer_id = Some(peer_id.clone());
@@ -411,11 +447,7 @@ impl SyncHub {
             Ok(m) => m,
             Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
         };
-        let entry = self.docs.entry(id).or_insert_with(|| Entry {
-            doc: Automerge::new(),
-            peers: HashMap::new(),
-            wanted: false,
-        });
+        let entry = Self::entry_or_new(&mut self.docs, &mut self.dormant, id, false);
         let before: Vec<ChangeHash> = entry.doc.get_heads();
         let state = entry.peers.entry(conn).or_default();
         if let Err(e) = entry.doc.receive_sync_message(state, msg) {
