@@ -37,7 +37,7 @@ pub struct Config {
     pub log: String,
     /// Documents the relay keeps in memory at most; the least recently used
     /// leave first (they stay in storage and reload on the next message).
-    #[arg(long, env = "CLOSELOOP_MEMORY_DOCUMENTS", default_value_t = 256)]
+    #[arg(long, env = "CLOSELOOP_MEMORY_DOCUMENTS", default_value_t = 1000)]
     pub memory_documents: usize,
     /// Seconds a document may sit unused in memory before it is evicted.
     #[arg(long, env = "CLOSELOOP_IDLE_SECONDS", default_value_t = 60)]
@@ -84,7 +84,7 @@ impl Config {
             dist_dir,
             demo_data: false,
             log: "warn".into(),
-            memory_documents: 256,
+            memory_documents: 1000,
             idle_seconds: 60,
             config: None,
         }
