@@ -298,8 +298,14 @@ impl Relay {
                 return self.deliver(conn, Outgoing::Frame(refusal.encode()));
             }
         }
+        let id = msg.document_id();
         let fx = self.hub.handle(conn, msg);
         self.execute_for(conn, fx).await;
+        // Only documents actually in memory count against the budget, so
+        // requests for unknown ids cannot push real ones out.
+        if let Some(id) = id.filter(|id| self.hub.has_document(id)) {
+            self.residency.touch(id, std::time::Instant::now());
+        }
     }
 
     /// Loads every stored document the batch's messages name that is not in
@@ -341,7 +347,6 @@ impl Relay {
 
     /// Brings a stored document into memory before a message about it is handled.
     async fn ensure_loaded(&mut self, id: DocumentId) -> Result<(), String> {
-        self.residency.touch(id, std::time::Instant::now());
         if self.hub.has_document(&id) || self.absent.contains(&id) {
             return Ok(());
         }
@@ -392,6 +397,7 @@ impl Relay {
         if !self.hub.has_document(&id) {
             if self.hub.is_followed(&id) {
                 // Evicted but followed: loading it offers the news.
+                self.absent.remove(&id);
                 if let Err(reason) = self.ensure_loaded(id).await {
                     tracing::warn!(%id, %reason, "reloading a followed document failed");
                 }

@@ -67,7 +67,10 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
     }
     // SLA due moments are stored for the record with a priority only.
     for column in ["first_response_due_at", "resolution_due_at"] {
-        assert!(first.contains(&format!("{column}=1")), "{column} in {first}");
+        assert!(
+            first.contains(&format!("{column}=1")),
+            "{column} in {first}"
+        );
         let second = records.iter().find(|r| r.contains(&id(2).to_string()));
         assert!(second.unwrap().contains(&format!("{column}=NULL")));
     }
@@ -83,7 +86,11 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
         .collect();
     assert_eq!(replies.len(), 1, "{live:#?}");
     for expected in ["'冷柜已调至4度'", "'satisfied'", "'store_box'"] {
-        assert!(replies[0].contains(expected), "{expected} in {}", replies[0]);
+        assert!(
+            replies[0].contains(expected),
+            "{expected} in {}",
+            replies[0]
+        );
     }
     assert!(
         live.iter()

@@ -182,6 +182,7 @@ impl SyncHub {
 
     /// Puts a document loaded from storage into memory (and, for a tablet,
     /// offers it to the relay).
+    ///
     /// A document evicted earlier gets its followers' sync states back, so
     /// the effects offer them whatever storage had that they lack.
     pub fn add_document(&mut self, id: DocumentId, doc: Automerge) -> Vec<Effect> {
