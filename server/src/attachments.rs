@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use closeloop_shared::record::{ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
+use sqlx::Row;
 use tokio::io::AsyncWriteExt;
 
 use crate::auth::CurrentUser;
@@ -139,18 +140,39 @@ async fn upload(
 
 async fn download(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
+    CurrentUser(user): CurrentUser,
     Path(sha256): Path<String>,
 ) -> Result<Response, AppError> {
     if !valid_hash(&sha256) {
         return Err(AppError::NotFound);
     }
-    let media_type: String = sqlx::query_scalar("SELECT media_type FROM blobs WHERE sha256 = $1")
-        .bind(&sha256)
+    let mut q = state
+        .storage
+        .sql("SELECT media_type FROM blobs b WHERE b.sha256 = ");
+    q.bind(sha256.as_str());
+    // Field staff get what they uploaded or what a record they may see
+    // references; anything else is "not found", so nothing leaks.
+    if let Some((team, username)) = crate::auth::field_scope(&user) {
+        q.push(" AND (b.uploaded_by = ")
+            .bind(username)
+            .push(
+                " OR EXISTS (SELECT 1 FROM record_attachments a \
+                 JOIN documents d ON d.id = a.document_id \
+                 LEFT JOIN records r ON r.document_id = a.document_id \
+                 WHERE a.sha256 = b.sha256 AND (d.team = ",
+            )
+            .bind(team)
+            .push(" OR r.owner = ")
+            .bind(username)
+            .push(")))");
+    }
+    let media_type: String = q
         .fetch_optional(state.storage.pool())
         .await
         .map_err(|e| AppError::Storage(e.into()))?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NotFound)?
+        .try_get("media_type")
+        .map_err(|e| AppError::Storage(e.into()))?;
     let file = tokio::fs::File::open(blob_dir(&state).join(&sha256))
         .await
         .map_err(|_| AppError::NotFound)?;

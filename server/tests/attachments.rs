@@ -4,8 +4,9 @@ mod support;
 
 use std::net::SocketAddr;
 
+use closeloop_shared::record::{Attachment, add_attachment};
 use sha2::{Digest, Sha256};
-use support::{TestApp, login};
+use support::{Client, TestApp, id, login, wait_stored};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends a request with a binary body; returns (head, body bytes).
@@ -67,10 +68,7 @@ async fn attachments_round_trip_by_content_hash_within_limits() {
     let app = TestApp::spawn(dir.path()).await;
     let token = login(app.addr, "north").await;
     let photo: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
-    let hash: String = Sha256::digest(&photo)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = hex(&Sha256::digest(&photo));
 
     let (head, body) = send(
         app.addr,
@@ -185,4 +183,80 @@ async fn attachments_round_trip_by_content_hash_within_limits() {
         .count();
     assert_eq!(leftovers, 0, "rejected uploads leave no partial files");
     app.stop().await;
+}
+
+#[tokio::test]
+async fn field_staff_download_only_what_they_uploaded_or_a_visible_record_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let north = login(app.addr, "north").await;
+    let south = login(app.addr, "south").await;
+    let office = login(app.addr, "office").await;
+    let photo: Vec<u8> = (0..2000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let hash = hex(&Sha256::digest(&photo));
+    let (head, _) = send(
+        app.addr,
+        "POST",
+        "/api/attachments",
+        Some(&north),
+        "image/jpeg",
+        &photo,
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    let get = |token: String| {
+        let path = format!("/api/attachments/{hash}");
+        async move {
+            send(app.addr, "GET", &path, Some(&token), "image/jpeg", &[])
+                .await
+                .0
+        }
+    };
+    assert!(
+        get(north.clone()).await.starts_with("HTTP/1.1 200"),
+        "the uploader"
+    );
+    assert!(
+        get(office.clone()).await.starts_with("HTTP/1.1 200"),
+        "head office"
+    );
+    let refused = get(south.clone()).await;
+    assert!(
+        refused.starts_with("HTTP/1.1 404"),
+        "another team: {refused}"
+    );
+
+    // A south record that references the photo opens it to the south team.
+    let mut tablet = Client::connect(app.addr, "south").await;
+    tablet.capture(id(9), "照片里是破损的包装").await;
+    let photo_ref = Attachment {
+        sha256: hash.clone(),
+        media_type: "image/jpeg".into(),
+        size: photo.len() as u64,
+        name: "包装.jpg".into(),
+    };
+    let fx = tablet
+        .hub
+        .change(id(9), |d| add_attachment(d, &photo_ref, 1_700_000_100_000))
+        .unwrap();
+    tablet.run(fx).await;
+    tablet.settle().await;
+    wait_stored(app.addr, id(9)).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let head = get(south.clone()).await;
+        if head.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still refused: {head}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    app.stop().await;
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -128,11 +128,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
         customer_answer TEXT
     );",
     ),
+    (
+        8,
+        // Which records reference each attachment: who may download it.
+        "CREATE TABLE record_attachments (
+        document_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (document_id, sha256)
+    );
+    CREATE INDEX record_attachments_by_blob ON record_attachments (sha256);",
+    ),
 ];
 
 /// Migrations that add projected columns or tables: rows written before
 /// them lack the new values, so the projection is rebuilt after applying one.
-const REPROJECT_AFTER: &[i64] = &[6, 7];
+const REPROJECT_AFTER: &[i64] = &[6, 7, 8];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,
 /// identity keys, byte arrays.

@@ -19,14 +19,16 @@ pub(crate) fn sla_policy() -> &'static (SlaPolicy, WorkingCalendar) {
 }
 
 /// The projected tables, each with the order that makes a dump stable.
-const TABLES: [(&str, &str); 4] = [
+const TABLES: [(&str, &str); 5] = [
     ("records", "document_id"),
     ("record_history", "document_id, position"),
     ("record_log", "document_id, position"),
     ("record_replies", "document_id"),
+    ("record_attachments", "document_id, sha256"),
 ];
 
-/// Replaces a record's rows (record, history, log, reply) inside `tx`.
+/// Replaces a record's rows (record, history, log, reply, attachment
+/// references) inside `tx`.
 pub(super) async fn write(
     tx: &mut Transaction<'_, Any>,
     id: &DocumentId,
@@ -78,6 +80,16 @@ pub(super) async fn write(
     .bind(due.resolution_ms)
     .execute(&mut **tx)
     .await?;
+    let mut blobs: Vec<&str> = r.attachments.iter().map(|a| a.sha256.as_str()).collect();
+    blobs.sort_unstable();
+    blobs.dedup();
+    for sha256 in blobs {
+        sqlx::query("INSERT INTO record_attachments (document_id, sha256) VALUES ($1, $2)")
+            .bind(&key)
+            .bind(sha256)
+            .execute(&mut **tx)
+            .await?;
+    }
     if let Some(reply) = &r.reply {
         sqlx::query(
             "INSERT INTO record_replies (document_id, channel, content, at, customer_answer)
