@@ -6,7 +6,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use closeloop_shared::record::edit_description;
 use support::{Client, TestApp, id, wait_stored};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -31,25 +30,21 @@ async fn clients_on_two_relays_see_each_others_changes() {
 
     // Tablet (relay one) → office (relay two).
     let started = Instant::now();
-    let fx = tablet
-        .hub
-        .change(id(1), |d| edit_description(d, "平板在一号中继上修改", 5))
-        .unwrap();
-    tablet.run(fx).await;
+    tablet
+        .edit_description(id(1), "平板在一号中继上修改", 5)
+        .await;
     office
-        .pump_until(|c| description(c) == "平板在一号中继上修改")
+        .wait_for_description(id(1), "平板在一号中继上修改")
         .await;
     let one_to_two = started.elapsed();
 
     // Office (relay two) → tablet (relay one).
     let started = Instant::now();
-    let fx = office
-        .hub
-        .change(id(1), |d| edit_description(d, "总部在二号中继上回复", 6))
-        .unwrap();
-    office.run(fx).await;
+    office
+        .edit_description(id(1), "总部在二号中继上回复", 6)
+        .await;
     tablet
-        .pump_until(|c| description(c) == "总部在二号中继上回复")
+        .wait_for_description(id(1), "总部在二号中继上回复")
         .await;
     let two_to_one = started.elapsed();
     println!("relay one → two {one_to_two:?}, two → one {two_to_one:?}");
@@ -58,12 +53,4 @@ async fn clients_on_two_relays_see_each_others_changes() {
 
     one.stop().await;
     two.stop().await;
-}
-
-fn description(c: &Client) -> String {
-    c.hub
-        .document(&id(1))
-        .and_then(|d| closeloop_shared::FeedbackRecord::from_doc(d).ok())
-        .map(|r| r.description)
-        .unwrap_or_default()
 }

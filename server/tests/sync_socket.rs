@@ -4,7 +4,6 @@ mod support;
 
 use std::time::Duration;
 
-use closeloop_shared::FeedbackRecord;
 use closeloop_shared::sync::Message;
 use futures_util::{SinkExt, StreamExt};
 use support::{Client, TestApp, http, http_get, id, login, wait_stored};
@@ -40,21 +39,8 @@ async fn head_office_sees_live_edits_from_a_tablet() {
     let mut office = Client::connect(app.addr, "office").await;
     office.fetch(id(2)).await.expect("record");
 
-    let fx = tablet
-        .hub
-        .change(id(2), |d| {
-            closeloop_shared::record::edit_description(d, "洗手间没有纸巾", 1)
-        })
-        .unwrap();
-    tablet.run(fx).await;
-    office
-        .pump_until(|c| {
-            c.hub
-                .document(&id(2))
-                .and_then(|d| FeedbackRecord::from_doc(d).ok())
-                .is_some_and(|r| r.description == "洗手间没有纸巾")
-        })
-        .await;
+    tablet.edit_description(id(2), "洗手间没有纸巾", 1).await;
+    office.wait_for_description(id(2), "洗手间没有纸巾").await;
     app.stop().await;
 }
 
@@ -195,20 +181,11 @@ async fn followed_documents_leave_memory_over_budget_and_followers_still_get_edi
     assert!(metric(&m, "closeloop_documents_evicted_total ") >= 2);
 
     // Record 6 is out of memory but both still follow it.
-    let fx = tablet
-        .hub
-        .change(id(6), |d| {
-            closeloop_shared::record::edit_description(d, "门口台阶太滑，已放防滑垫", 1)
-        })
-        .unwrap();
-    tablet.run(fx).await;
+    tablet
+        .edit_description(id(6), "门口台阶太滑，已放防滑垫", 1)
+        .await;
     office
-        .pump_until(|c| {
-            c.hub
-                .document(&id(6))
-                .and_then(|d| FeedbackRecord::from_doc(d).ok())
-                .is_some_and(|r| r.description == "门口台阶太滑，已放防滑垫")
-        })
+        .wait_for_description(id(6), "门口台阶太滑，已放防滑垫")
         .await;
     let heads = tablet.hub.document(&id(6)).unwrap().get_heads();
     tablet

@@ -227,6 +227,31 @@ impl Client {
         self.settle().await;
     }
 
+    /// Rewrites a record's description here and sends the change.
+    pub async fn edit_description(&mut self, id: DocumentId, text: &str, at_ms: i64) {
+        let fx = self
+            .hub
+            .change(id, |d| {
+                closeloop_shared::record::edit_description(d, text, at_ms)
+            })
+            .unwrap();
+        self.run(fx).await;
+    }
+
+    /// The record's description as this client has it ("" if absent).
+    pub fn description(&self, id: DocumentId) -> String {
+        self.hub
+            .document(&id)
+            .and_then(|d| FeedbackRecord::from_doc(d).ok())
+            .map(|r| r.description)
+            .unwrap_or_default()
+    }
+
+    /// Waits (10 s at most) until the record's description reads `text`.
+    pub async fn wait_for_description(&mut self, id: DocumentId, text: &str) {
+        self.pump_until(|c| c.description(id) == text).await;
+    }
+
     pub async fn fetch(&mut self, id: DocumentId) -> Option<FeedbackRecord> {
         let fx = self.hub.request(id);
         self.run(fx).await;
