@@ -263,6 +263,8 @@ impl Relay {
         }
         self.scopes.remove(id);
         self.residency.forget(id);
+        // It is in storage now: a later message in this batch must load it.
+        self.absent.remove(id);
         if self.hub.has_document(id) {
             self.hub.evict(id);
             Metrics::add(&self.metrics.documents_evicted, 1);
@@ -347,7 +349,9 @@ impl Relay {
 
     /// Brings a stored document into memory before a message about it is handled.
     async fn ensure_loaded(&mut self, id: DocumentId) -> Result<(), String> {
-        if self.hub.has_document(&id) || self.absent.contains(&id) {
+        // A dormant document was stored before it left, whatever the batch saw.
+        let known_absent = self.absent.contains(&id) && !self.hub.is_followed(&id);
+        if self.hub.has_document(&id) || known_absent {
             return Ok(());
         }
         let started = std::time::Instant::now();
@@ -397,7 +401,6 @@ impl Relay {
         if !self.hub.has_document(&id) {
             if self.hub.is_followed(&id) {
                 // Evicted but followed: loading it offers the news.
-                self.absent.remove(&id);
                 if let Err(reason) = self.ensure_loaded(id).await {
                     tracing::warn!(%id, %reason, "reloading a followed document failed");
                 }
