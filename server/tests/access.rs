@@ -198,5 +198,29 @@ async fn field_staff_also_reach_records_assigned_to_them() {
     assert!(feed.contains(&id(7).to_string()), "{feed}");
     let list = http(app.addr, "GET", "/api/records", Some(&token), None).await;
     assert!(list.contains("会员积分没有到账"), "{list}");
+
+    // Reassigned away from south: south's open connection stops receiving
+    // the record, while head office still does.
+    let fx = office
+        .hub
+        .change(id(7), |d| {
+            let away = closeloop_shared::workflow::Action::Reassign {
+                owner: "office".into(),
+                department: "客服中心".into(),
+            };
+            closeloop_shared::record::transition(d, &away, None, "office", 3)
+        })
+        .unwrap();
+    office.run(fx).await;
+    office.settle().await;
+    south.settle().await;
+    north.edit_description(id(7), "北区：积分已补发", 4).await;
+    office.wait_for_description(id(7), "北区：积分已补发").await;
+    south.settle().await;
+    assert_eq!(
+        south.description(id(7)),
+        "北区：会员积分没有到账",
+        "a record reassigned away is no longer sent to south"
+    );
     app.stop().await;
 }

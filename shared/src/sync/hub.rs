@@ -148,6 +148,35 @@ impl SyncHub {
         self.docs.get(id).is_some_and(|e| !e.peers.is_empty()) || self.dormant.contains_key(id)
     }
 
+    /// The connections following a document, in memory or evicted.
+    pub fn followers(&self, id: &DocumentId) -> Vec<ConnectionId> {
+        match self.docs.get(id) {
+            Some(e) => e.peers.keys().copied().collect(),
+            None => self
+                .dormant
+                .get(id)
+                .map(|states| states.keys().copied().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Stops offering a document to one connection (its access was
+    /// withdrawn); it gets nothing more about it unless it asks again.
+    pub fn unfollow(&mut self, id: &DocumentId, conn: ConnectionId) {
+        if let Some(e) = self.docs.get_mut(id) {
+            e.peers.remove(&conn);
+        }
+        if let Some(states) = self.dormant.get_mut(id) {
+            states.remove(&conn);
+            if states.is_empty() {
+                self.dormant.remove(id);
+            }
+        }
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.docs.remove(id);
+        }
+    }
+
     /// Documents evicted from memory that peers still follow: news about
     /// them (from another relay) means loading them again.
     pub fn dormant_documents(&self) -> impl Iterator<Item = &DocumentId> {
