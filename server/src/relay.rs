@@ -395,7 +395,7 @@ impl Relay {
 
     /// After a reassignment: followers who may no longer see the record
     /// stop receiving it (they are refused if they ask again).
-    fn withdraw_followers(&mut self, id: DocumentId) {
+    pub(super) fn withdraw_followers(&mut self, id: DocumentId) {
         let scope = self.scopes.get(&id).map(Scope::as_record_scope);
         let lost: Vec<ConnectionId> = self
             .hub

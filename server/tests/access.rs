@@ -201,18 +201,11 @@ async fn field_staff_also_reach_records_assigned_to_them() {
 
     // Reassigned away from south: south's open connection stops receiving
     // the record, while head office still does.
-    let fx = office
-        .hub
-        .change(id(7), |d| {
-            let away = closeloop_shared::workflow::Action::Reassign {
-                owner: "office".into(),
-                department: "客服中心".into(),
-            };
-            closeloop_shared::record::transition(d, &away, None, "office", 3)
-        })
-        .unwrap();
-    office.run(fx).await;
-    office.settle().await;
+    let away = closeloop_shared::workflow::Action::Reassign {
+        owner: "office".into(),
+        department: "客服中心".into(),
+    };
+    office.transition(id(7), &away, 3).await;
     south.settle().await;
     north.edit_description(id(7), "北区：积分已补发", 4).await;
     office.wait_for_description(id(7), "北区：积分已补发").await;

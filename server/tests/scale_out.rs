@@ -6,6 +6,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use closeloop_shared::workflow::Action;
 use support::{Client, TestApp, id, wait_stored};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,6 +52,54 @@ async fn clients_on_two_relays_see_each_others_changes() {
     assert!(one_to_two < Duration::from_secs(1), "{one_to_two:?}");
     assert!(two_to_one < Duration::from_secs(1), "{two_to_one:?}");
 
+    one.stop().await;
+    two.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reassignment_on_one_relay_withdraws_followers_on_the_other() {
+    if std::env::var_os("CLOSELOOP_TEST_POSTGRES").is_none() {
+        eprintln!("scale-out needs PostgreSQL: run it with `cargo xtask test`");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let one = TestApp::spawn(dir.path()).await;
+    let two = TestApp::spawn(dir.path()).await;
+    let mut tablet = Client::connect(one.addr, "north").await;
+    tablet.capture(id(2), "北区：收银机卡顿").await;
+    wait_stored(one.addr, id(2)).await;
+
+    // Head office on relay two assigns it to south, who follows it on relay one.
+    let mut office = Client::connect(two.addr, "office").await;
+    office.fetch(id(2)).await.expect("office sees it");
+    office.transition(id(2), &Action::Register, 1).await;
+    let to_south = Action::Assign {
+        owner: "south".into(),
+        department: "门店运营".into(),
+    };
+    office.transition(id(2), &to_south, 2).await;
+    let mut south = Client::connect(one.addr, "south").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while south.fetch(id(2)).await.is_none() {
+        assert!(Instant::now() < deadline, "assigned record never reachable");
+        south = Client::connect(one.addr, "south").await;
+    }
+
+    // Reassigned away on relay two: relay one stops sending it to south.
+    let away = Action::Reassign {
+        owner: "office".into(),
+        department: "客服中心".into(),
+    };
+    office.transition(id(2), &away, 3).await;
+    south.settle().await;
+    tablet
+        .edit_description(id(2), "北区：收银机已更换", 3)
+        .await;
+    office
+        .wait_for_description(id(2), "北区：收银机已更换")
+        .await;
+    south.settle().await;
+    assert_eq!(south.description(id(2)), "北区：收银机卡顿");
     one.stop().await;
     two.stop().await;
 }

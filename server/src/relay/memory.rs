@@ -146,13 +146,18 @@ impl Relay {
         };
         match self.hub.absorb(id, stored.chunks.iter().map(Vec::as_slice)) {
             Ok(fx) => {
-                self.scopes.insert(
-                    id,
-                    Scope {
-                        team: stored.team,
-                        owner: stored.owner,
-                    },
-                );
+                let scope = Scope {
+                    team: stored.team,
+                    owner: stored.owner,
+                };
+                let reassigned = self
+                    .scopes
+                    .insert(id, scope)
+                    .is_some_and(|old| old.owner != self.scopes[&id].owner);
+                if reassigned {
+                    // Reassigned through another relay: the same rule as here.
+                    self.withdraw_followers(id);
+                }
                 self.execute(fx).await;
             }
             Err(e) => tracing::error!(%id, error = %e, "a change stored elsewhere does not load"),

@@ -238,6 +238,23 @@ impl Client {
         self.run(fx).await;
     }
 
+    /// Applies a workflow step here and sends it.
+    pub async fn transition(
+        &mut self,
+        id: DocumentId,
+        action: &closeloop_shared::workflow::Action,
+        at_ms: i64,
+    ) {
+        let fx = self
+            .hub
+            .change(id, |d| {
+                closeloop_shared::record::transition(d, action, None, "office", at_ms)
+            })
+            .unwrap();
+        self.run(fx).await;
+        self.settle().await;
+    }
+
     /// The record's description as this client has it ("" if absent).
     pub fn description(&self, id: DocumentId) -> String {
         self.hub
