@@ -9,17 +9,25 @@ use std::time::{Duration, Instant};
 use closeloop_shared::workflow::Action;
 use support::{Client, TestApp, id, wait_stored};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clients_on_two_relays_see_each_others_changes() {
+/// Two relays on one fresh PostgreSQL database (same data directory → same
+/// database); `None` on SQLite, where there is nothing to share.
+async fn two_relays() -> Option<(tempfile::TempDir, TestApp, TestApp)> {
     if std::env::var_os("CLOSELOOP_TEST_POSTGRES").is_none() {
         eprintln!("scale-out needs PostgreSQL: run it with `cargo xtask test`");
-        return;
+        return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    // Same directory → same database; two processes' worth of relays.
     let one = TestApp::spawn(dir.path()).await;
     let two = TestApp::spawn(dir.path()).await;
     assert_ne!(one.addr, two.addr);
+    Some((dir, one, two))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_on_two_relays_see_each_others_changes() {
+    let Some((_dir, one, two)) = two_relays().await else {
+        return;
+    };
 
     let mut tablet = Client::connect(one.addr, "north").await;
     tablet.capture(id(1), "两台中继共享一个数据库").await;
@@ -58,13 +66,9 @@ async fn clients_on_two_relays_see_each_others_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reassignment_on_one_relay_withdraws_followers_on_the_other() {
-    if std::env::var_os("CLOSELOOP_TEST_POSTGRES").is_none() {
-        eprintln!("scale-out needs PostgreSQL: run it with `cargo xtask test`");
+    let Some((_dir, one, two)) = two_relays().await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let one = TestApp::spawn(dir.path()).await;
-    let two = TestApp::spawn(dir.path()).await;
+    };
     let mut tablet = Client::connect(one.addr, "north").await;
     tablet.capture(id(2), "北区：收银机卡顿").await;
     wait_stored(one.addr, id(2)).await;
