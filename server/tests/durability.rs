@@ -56,10 +56,6 @@ fn start(port: u16, storage: &[std::ffi::OsString]) -> Server {
                 "--dist-dir",
                 "/nonexistent",
                 "--demo-data",
-                // Fewer documents in memory than clients editing: followed
-                // documents keep leaving and reloading under the kills.
-                "--memory-documents",
-                "2",
             ])
             .args(storage)
             .stdout(Stdio::null())
