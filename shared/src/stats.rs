@@ -85,15 +85,7 @@ pub fn sla_compliance(
 ) -> Result<Compliance, CalendarError> {
     let facts = records.iter().filter_map(|r| {
         let priority = r.priority?;
-        Some((
-            priority,
-            SlaFacts {
-                received_at_ms: r.received_at_ms,
-                first_response_at_ms: r.workflow.first_response_at_ms,
-                resolved_at_ms: r.workflow.resolved_at_ms,
-                pauses: r.workflow.pauses.clone(),
-            },
-        ))
+        Some((priority, r.sla_facts()))
     });
     sla_compliance_of(facts, policy, calendar, target, now_ms)
 }

@@ -4,7 +4,7 @@
 
 use closeloop_shared::calendar::WorkingCalendar;
 use closeloop_shared::record::FeedbackRecord;
-use closeloop_shared::sla::{DueTimes, SlaFacts, SlaPolicy};
+use closeloop_shared::sla::{DueTimes, SlaPolicy};
 use closeloop_shared::sync::DocumentId;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Column, Row, Transaction};
@@ -137,15 +137,9 @@ fn due_times(r: &FeedbackRecord) -> DueTimes {
     let Some(priority) = r.priority else {
         return DueTimes::default();
     };
-    let facts = SlaFacts {
-        received_at_ms: r.received_at_ms,
-        first_response_at_ms: r.workflow.first_response_at_ms,
-        resolved_at_ms: r.workflow.resolved_at_ms,
-        pauses: r.workflow.pauses.clone(),
-    };
     let (policy, calendar) = sla_policy();
     policy
-        .due_times(calendar, priority, &facts)
+        .due_times(calendar, priority, &r.sla_facts())
         .unwrap_or_default()
 }
 

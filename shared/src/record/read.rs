@@ -8,7 +8,7 @@ use super::{
     Attachment, CustomerAnswer, CustomerReply, ExecutionPlan, FeedbackRecord, Field, FieldConflict,
     FollowUp, LogEntry, RecordError, RootCause, SCHEMA_VERSION,
 };
-use crate::sla::Priority;
+use crate::sla::{Priority, SlaFacts};
 use crate::workflow::{Action, HistoryEntry, Status, replay};
 
 /// Instants outside 1970–2200 are damage, not dates.
@@ -123,6 +123,17 @@ impl FeedbackRecord {
             conflicts,
             unrecognised,
         })
+    }
+
+    /// What the SLA clocks need from this record, for statistics and the
+    /// projection alike.
+    pub fn sla_facts(&self) -> SlaFacts {
+        SlaFacts {
+            received_at_ms: self.received_at_ms,
+            first_response_at_ms: self.workflow.first_response_at_ms,
+            resolved_at_ms: self.workflow.resolved_at_ms,
+            pauses: self.workflow.pauses.clone(),
+        }
     }
 }
 
