@@ -128,6 +128,28 @@ fn metric(text: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("metric {name} missing in:\n{text}"))
 }
 
+/// Polls `/metrics` until the named gauge reads `value` (`within` at most);
+/// returns that metrics text for further checks.
+async fn wait_for_metric(
+    addr: std::net::SocketAddr,
+    name: &str,
+    value: u64,
+    within: Duration,
+) -> String {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let m = http_get(addr, "/metrics").await;
+        if metric(&m, name) == value {
+            return m;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} never reached {value}:\n{m}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn documents_nobody_follows_are_evicted_and_metrics_show_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,20 +164,15 @@ async fn documents_nobody_follows_are_evicted_and_metrics_show_it() {
     assert!(metric(&before, "closeloop_storage_writes_total ") >= 1);
 
     drop(tablet);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let m = http_get(app.addr, "/metrics").await;
-        if metric(&m, "closeloop_documents_in_memory ") == 0 {
-            assert_eq!(metric(&m, "closeloop_documents_evicted_total "), 1);
-            assert_eq!(metric(&m, "closeloop_connections "), 0);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "document never evicted:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let m = wait_for_metric(
+        app.addr,
+        "closeloop_documents_in_memory ",
+        0,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(metric(&m, "closeloop_documents_evicted_total "), 1);
+    assert_eq!(metric(&m, "closeloop_connections "), 0);
     // Evicted from memory, not lost: it loads again from storage on request.
     let mut office = Client::connect(app.addr, "office").await;
     assert_eq!(
@@ -177,19 +194,14 @@ async fn followed_documents_leave_memory_over_budget_and_followers_still_get_edi
     office.fetch(id(6)).await.expect("record 6");
     office.fetch(id(7)).await.expect("record 7");
     // Over budget, a document leaves once it has been quiet for 2 s.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let m = http_get(app.addr, "/metrics").await;
-        if metric(&m, "closeloop_documents_in_memory ") == 1 {
-            assert!(metric(&m, "closeloop_documents_evicted_total ") >= 1);
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never evicted:\n{m}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let m = wait_for_metric(
+        app.addr,
+        "closeloop_documents_in_memory ",
+        1,
+        Duration::from_secs(15),
+    )
+    .await;
+    assert!(metric(&m, "closeloop_documents_evicted_total ") >= 1);
 
     // Record 6 is out of memory but both still follow it.
     tablet
