@@ -349,6 +349,27 @@ async fn fanout(addr: SocketAddr, tablet_token: &str, office_token: &str) -> Vec
     watcher.await.expect("watcher")
 }
 
+/// Runs one task per tablet at once; returns the changes they made, the
+/// seconds it took and the relay's CPU seconds meanwhile.
+async fn every_tablet(
+    pid: u32,
+    tokens: &[String],
+    start: impl Fn(String, usize) -> tokio::task::JoinHandle<usize>,
+) -> (usize, f64, f64) {
+    let cpu = cpu_seconds(pid);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..TABLETS).map(|t| start(tokens[t].clone(), t)).collect();
+    let mut changes = 0;
+    for task in tasks {
+        changes += task.await.expect("tablet");
+    }
+    (
+        changes,
+        started.elapsed().as_secs_f64(),
+        cpu_seconds(pid) - cpu,
+    )
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -479,34 +500,20 @@ async fn main() {
     }
     let office = login(addr, "office").await;
 
-    let cpu0 = cpu_seconds(pid);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..TABLETS)
-        .map(|t| tokio::spawn(tablet_online(addr, tokens[t].clone(), t)))
-        .collect();
-    let mut changes = 0;
-    for task in tasks {
-        changes += task.await.expect("tablet");
-    }
-    let ingest_s = started.elapsed().as_secs_f64();
-    let ingest_cpu = cpu_seconds(pid) - cpu0;
+    let (changes, ingest_s, ingest_cpu) = every_tablet(pid, &tokens, |token, t| {
+        tokio::spawn(tablet_online(addr, token, t))
+    })
+    .await;
 
     let mut latencies = fanout(addr, &tokens[0], &office).await;
     latencies.sort_by(f64::total_cmp);
     let (pulled_1k, pull_1k_s) = pull_all(addr, &office, 200).await;
     let rss_main = peak_rss_mb(pid);
 
-    let cpu1 = cpu_seconds(pid);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..TABLETS)
-        .map(|t| tokio::spawn(tablet_burst(addr, tokens[t].clone(), t)))
-        .collect();
-    let mut burst_changes = 0;
-    for task in tasks {
-        burst_changes += task.await.expect("tablet");
-    }
-    let burst_s = started.elapsed().as_secs_f64();
-    let burst_cpu = cpu_seconds(pid) - cpu1;
+    let (burst_changes, burst_s, burst_cpu) = every_tablet(pid, &tokens, |token, t| {
+        tokio::spawn(tablet_burst(addr, token, t))
+    })
+    .await;
     let (pulled_10k, pull_10k_s) = pull_all(addr, &office, 200).await;
     let rss = peak_rss_mb(pid);
     let backend = if std::env::var_os("CLOSELOOP_BENCH_DATABASE").is_some() {
