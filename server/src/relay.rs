@@ -374,14 +374,7 @@ impl Relay {
         }
         Metrics::add(&self.metrics.storage_writes, writes.len() as u64);
         for (id, r) in records {
-            let Some(scope) = self.scopes.get_mut(&id) else {
-                continue;
-            };
-            let reassigned = scope.owner != r.owner;
-            scope.owner = r.owner;
-            if reassigned {
-                self.withdraw_followers(id);
-            }
+            self.set_owner(id, r.owner);
         }
         for (conn, out) in held {
             self.deliver(conn, out);
@@ -393,9 +386,22 @@ impl Relay {
         }
     }
 
-    /// After a reassignment: followers who may no longer see the record
-    /// stop receiving it (they are refused if they ask again).
-    pub(super) fn withdraw_followers(&mut self, id: DocumentId) {
+    /// Records a document's current assignee, whether the change was
+    /// committed here or by another relay; on a reassignment, followers who
+    /// may no longer see the record stop receiving it (they are refused if
+    /// they ask again).
+    pub(super) fn set_owner(&mut self, id: DocumentId, owner: Option<String>) {
+        let Some(scope) = self.scopes.get_mut(&id) else {
+            return;
+        };
+        if scope.owner == owner {
+            return;
+        }
+        scope.owner = owner;
+        self.withdraw_followers(id);
+    }
+
+    fn withdraw_followers(&mut self, id: DocumentId) {
         let scope = self.scopes.get(&id).map(Scope::as_record_scope);
         let lost: Vec<ConnectionId> = self
             .hub

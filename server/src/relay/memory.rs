@@ -146,18 +146,11 @@ impl Relay {
         };
         match self.hub.absorb(id, stored.chunks.iter().map(Vec::as_slice)) {
             Ok(fx) => {
-                let scope = Scope {
+                self.scopes.entry(id).or_insert(Scope {
                     team: stored.team,
-                    owner: stored.owner,
-                };
-                let reassigned = self
-                    .scopes
-                    .insert(id, scope)
-                    .is_some_and(|old| old.owner != self.scopes[&id].owner);
-                if reassigned {
-                    // Reassigned through another relay: the same rule as here.
-                    self.withdraw_followers(id);
-                }
+                    owner: None,
+                });
+                self.set_owner(id, stored.owner);
                 self.execute(fx).await;
             }
             Err(e) => tracing::error!(%id, error = %e, "a change stored elsewhere does not load"),
