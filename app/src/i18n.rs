@@ -1,6 +1,7 @@
 //! UI strings in Simplified Chinese (the default) and English.
 
 use closeloop_shared::RecordError;
+use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
 use leptos::prelude::*;
 
 /// The UI language; stored in `localStorage` so a device keeps its choice.
@@ -102,13 +103,19 @@ pub fn record_error(lang: Lang, e: &RecordError) -> String {
     let s = match (e, en) {
         (RecordError::NicknameEmpty, false) => "请填写客户昵称或编号",
         (RecordError::NicknameEmpty, true) => "Enter the customer's nickname or id",
-        (RecordError::NicknameTooLong, false) => "客户昵称不能超过 64 个字",
-        (RecordError::NicknameTooLong, true) => "The nickname may have at most 64 characters",
+        (RecordError::NicknameTooLong, false) => {
+            return format!("客户昵称不能超过 {MAX_NICKNAME_CHARS} 个字");
+        }
+        (RecordError::NicknameTooLong, true) => {
+            return format!("The nickname may have at most {MAX_NICKNAME_CHARS} characters");
+        }
         (RecordError::DescriptionEmpty, false) => "请填写反馈内容",
         (RecordError::DescriptionEmpty, true) => "Enter the feedback text",
-        (RecordError::DescriptionTooLong, false) => "反馈内容不能超过 10000 个字",
+        (RecordError::DescriptionTooLong, false) => {
+            return format!("反馈内容不能超过 {MAX_DESCRIPTION_CHARS} 个字");
+        }
         (RecordError::DescriptionTooLong, true) => {
-            "The feedback may have at most 10,000 characters"
+            return format!("The feedback may have at most {MAX_DESCRIPTION_CHARS} characters");
         }
         (RecordError::UnknownChannel(_), false) => "请选择渠道",
         (RecordError::UnknownChannel(_), true) => "Choose a channel",

@@ -1,6 +1,8 @@
 //! Signing in and out against the server's `/api/login`, `/api/logout` and
 //! `/api/me`. The session itself is an HttpOnly cookie the page never sees.
 
+use closeloop_shared::access::Principal;
+use closeloop_shared::api::{Credentials, SignedIn};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -53,21 +55,19 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, St
     Ok((resp.status(), text))
 }
 
-fn parse_user(json: &str) -> Option<(String, String)> {
-    let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let user = v.get("user").unwrap_or(&v);
-    Some((
-        user.get("username")?.as_str()?.to_string(),
-        user.get("role")?.as_str()?.to_string(),
-    ))
+fn signed_in(user: Principal) -> Session {
+    Session::SignedIn {
+        username: user.username,
+        role: user.role.key().to_string(),
+    }
 }
 
 /// Asks the server who is signed in.
 pub async fn current() -> Session {
     match call("GET", "/api/me", None).await {
-        Ok((200, body)) => match parse_user(&body) {
-            Some((username, role)) => Session::SignedIn { username, role },
-            None => Session::Unknown,
+        Ok((200, body)) => match serde_json::from_str::<Principal>(&body) {
+            Ok(user) => signed_in(user),
+            Err(_) => Session::Unknown,
         },
         Ok((401, _)) => Session::SignedOut,
         _ => Session::Unknown,
@@ -76,11 +76,15 @@ pub async fn current() -> Session {
 
 /// Signs in; the server sets the session cookie.
 pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInError> {
-    let body = serde_json::json!({ "username": username, "password": password }).to_string();
+    let credentials = Credentials {
+        username: username.to_string(),
+        password: password.to_string(),
+    };
+    let body = serde_json::to_string(&credentials).map_err(|_| SignInError::Unreachable)?;
     match call("POST", "/api/login", Some(body)).await {
-        Ok((200, body)) => parse_user(&body)
-            .map(|(username, role)| Session::SignedIn { username, role })
-            .ok_or(SignInError::Unreachable),
+        Ok((200, body)) => serde_json::from_str::<SignedIn>(&body)
+            .map(|s| signed_in(s.user))
+            .map_err(|_| SignInError::Unreachable),
         Ok((400 | 401, _)) => Err(SignInError::WrongCredentials),
         _ => Err(SignInError::Unreachable),
     }

@@ -5,7 +5,8 @@ use closeloop_shared::sync::DocumentId;
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::{FeedbackDraft, FeedbackRecord};
 
-use closeloop_shared::access::Role;
+use closeloop_shared::access::{Role, Visibility};
+use closeloop_shared::sla::SlaConfig;
 
 use crate::storage::{Storage, StorageError, UserError};
 
@@ -54,8 +55,16 @@ pub async fn seed_users_if_none(storage: &Storage, now_ms: i64) -> Result<bool, 
 }
 
 /// Stores the demo records when the database holds no documents at all.
-pub async fn seed_if_empty(storage: &Storage, now_ms: i64) -> Result<usize, StorageError> {
-    if !storage.changed_after(0, 1, None).await?.is_empty() {
+pub async fn seed_if_empty(
+    storage: &Storage,
+    now_ms: i64,
+    sla: &SlaConfig,
+) -> Result<usize, StorageError> {
+    if !storage
+        .changed_after(0, 1, Visibility::Everything)
+        .await?
+        .is_empty()
+    {
         return Ok(0);
     }
     let taxonomy = Taxonomy::default();
@@ -74,8 +83,8 @@ pub async fn seed_if_empty(storage: &Storage, now_ms: i64) -> Result<usize, Stor
         {
             continue;
         }
-        let mut id = [0u8; 16];
-        let _ = getrandom::fill(&mut id);
+        let id = crate::random::bytes::<16>()
+            .map_err(|e| StorageError::Crypto(format!("no random source for record ids: {e}")))?;
         storage
             .append(
                 &DocumentId::from_bytes(id),
@@ -83,6 +92,7 @@ pub async fn seed_if_empty(storage: &Storage, now_ms: i64) -> Result<usize, Stor
                 now_ms,
                 Some(DEMO_TEAM),
                 FeedbackRecord::from_doc(&doc).ok().as_ref(),
+                sla,
             )
             .await?;
     }

@@ -1,7 +1,13 @@
 //! The one error type handlers return; it renders as `{code, message}` JSON.
+//! [`AppQuery`] and [`AppJson`] reject bad input with it, so no handler
+//! maps extractor rejections itself.
 
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 
 /// Everything an API call can fail with. Internal details are logged, not sent.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +30,9 @@ pub enum AppError {
     /// Storage failed; the caller may retry.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
+    /// A fault of ours (not the caller's): logged once, answered 500.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl IntoResponse for AppError {
@@ -42,6 +51,14 @@ impl IntoResponse for AppError {
                 "unauthorized",
                 "sign in first (wrong username or password, or the session expired)".to_string(),
             ),
+            AppError::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on the server; it has been logged".to_string(),
+                )
+            }
             AppError::Storage(e) => {
                 tracing::error!(error = %e, "storage error");
                 (
@@ -53,5 +70,50 @@ impl IntoResponse for AppError {
         };
         let body = serde_json::json!({ "code": code, "message": message });
         (status, axum::Json(body)).into_response()
+    }
+}
+
+/// Query parameters, or a 400 naming what is wrong with them.
+pub struct AppQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| AppQuery(value))
+            .map_err(|e| AppError::BadRequest(e.body_text()))
+    }
+}
+
+/// A JSON body in (a 400 or 415 naming what is wrong), or JSON out.
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(AppJson(value)),
+            Err(JsonRejection::MissingJsonContentType(e)) => {
+                Err(AppError::UnsupportedMedia(e.body_text()))
+            }
+            Err(e) => Err(AppError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
     }
 }

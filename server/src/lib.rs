@@ -1,28 +1,29 @@
 //! Closeloop's server: the automerge-repo relay over WebSocket, durable
-//! document storage in SQLite, a small JSON API, and the PWA's static files,
-//! in one process so a deployment is one binary and one data directory.
+//! document storage in SQLite or PostgreSQL, a JSON API, and the PWA's
+//! static files, in one process so a deployment is one binary and one data
+//! directory.
+//!
+//! - [`http`]: one router per resource; handlers translate HTTP to storage
+//!   and domain calls, nothing else.
+//! - [`sync`]: the sync socket, the relay task, residency, other relays.
+//! - [`storage`]: documents, the read model, users and sessions, blobs,
+//!   migrations.
+//! - [`state`]: what handlers reach (storage, relay, clock, SLA settings).
 
-mod api;
-mod attachments;
-pub mod auth;
 mod config;
 mod demo;
 mod error;
-mod export;
-mod fanout;
+mod http;
 pub mod metrics;
-mod records;
-mod relay;
-mod residency;
+mod random;
 mod startup;
-mod static_files;
-mod stats;
+pub mod state;
 pub mod storage;
+mod sync;
 pub mod telemetry;
-mod ws;
 
 pub use config::Config;
 pub use error::AppError;
-pub use export::export_records;
-pub use relay::now_ms;
-pub use startup::{AppState, Application, StartError, app};
+pub use http::export::export_records;
+pub use startup::{Application, StartError, app};
+pub use state::{AppState, Clock, SystemClock};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use closeloop_server::storage::Storage;
-use closeloop_server::{Application, Config};
+use closeloop_server::{Application, Clock, Config, SystemClock};
 use closeloop_shared::access::Role;
 
 #[derive(Parser)]
@@ -143,8 +143,12 @@ async fn rebuild_projection(config: &Config) -> Result<(), String> {
     let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
         .await
         .map_err(|e| e.to_string())?;
+    let sla = storage
+        .sla_config(SystemClock.now_ms())
+        .await
+        .map_err(|e| e.to_string())?;
     let (projected, skipped) = storage
-        .rebuild_projection()
+        .rebuild_projection(&sla)
         .await
         .map_err(|e| e.to_string())?;
     storage.close().await;
@@ -177,7 +181,7 @@ async fn add_user(
     let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
         .await
         .map_err(|e| e.to_string())?;
-    let now = closeloop_server::now_ms();
+    let now = SystemClock.now_ms();
     let id = storage
         .add_user(username, &password, role, team, now)
         .await

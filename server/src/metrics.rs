@@ -4,12 +4,6 @@
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-
-use crate::startup::AppState;
-
 /// What operators watch: load, memory, storage health.
 #[derive(Default)]
 pub struct Metrics {
@@ -120,12 +114,4 @@ impl Metrics {
         );
         out
     }
-}
-
-/// `GET /metrics`.
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
 }

@@ -17,23 +17,12 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::relay::{self, RelayHandle};
-use crate::residency::Residency;
+use crate::state::{AppState, Clock, SystemClock};
 use crate::storage::{Storage, StorageError};
+use crate::sync::Residency;
 
 /// Largest request body any JSON endpoint accepts.
 const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    /// Where blobs (attachments) live beside the database.
-    pub(crate) data_dir: std::path::PathBuf,
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) relay: RelayHandle,
-    pub(crate) storage: Storage,
-    pub(crate) shutdown: watch::Receiver<bool>,
-}
 
 /// Why the server did not start; printed as one line.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +36,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error("demo users: {0}")]
     Users(#[from] crate::storage::UserError),
+    #[error("no random source for the relay's peer id: {0}")]
+    Random(getrandom::Error),
     #[error("cannot listen on {addr}: {source} (is another server using that port? try --port)")]
     Bind {
         addr: SocketAddr,
@@ -57,11 +48,11 @@ pub enum StartError {
 /// All routes: sync socket, API, health check and the PWA.
 pub fn app(state: AppState, dist: &Path) -> Router {
     Router::new()
-        .route("/sync", get(crate::ws::sync_socket))
-        .route("/healthz", get(crate::api::healthz))
-        .route("/metrics", get(crate::metrics::metrics))
-        .nest("/api", crate::api::router())
-        .merge(crate::static_files::router(dist))
+        .route("/sync", get(crate::sync::socket::sync_socket))
+        .route("/healthz", get(crate::http::healthz))
+        .route("/metrics", get(crate::http::metrics))
+        .nest("/api", crate::http::api())
+        .merge(crate::http::static_files::router(dist))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         // Spans carry the path only: `/sync?token=…` must not put tokens in logs.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
@@ -82,17 +73,26 @@ pub struct Application {
 impl Application {
     /// Opens storage, starts the relay and binds the port.
     pub async fn build(config: Config) -> Result<Self, StartError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], with time from `clock` (tests set it).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartError> {
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
         })?;
         let storage = Storage::connect(config.database.as_deref(), &config.data_dir).await?;
+        let sla = Arc::new(storage.sla_config(clock.now_ms()).await?);
         if config.demo_data {
-            let seeded = crate::demo::seed_if_empty(&storage, crate::relay::now_ms()).await?;
+            let seeded = crate::demo::seed_if_empty(&storage, clock.now_ms(), &sla).await?;
             if seeded > 0 {
                 tracing::info!(seeded, "stored demo records");
             }
-            if crate::demo::seed_users_if_none(&storage, crate::relay::now_ms()).await? {
+            if crate::demo::seed_users_if_none(&storage, clock.now_ms()).await? {
                 tracing::info!("created the demo users");
             }
         }
@@ -101,16 +101,25 @@ impl Application {
             config.memory_documents,
             Duration::from_secs(config.idle_seconds),
         );
-        let (relay, relay_task) =
-            relay::spawn(storage.clone(), relay_peer_id(), metrics.clone(), residency);
+        let peer_id = crate::random::hex::<8>().map_err(StartError::Random)?;
+        let (relay, relay_task) = crate::sync::spawn(crate::sync::RelayParts {
+            storage: storage.clone(),
+            peer_id: format!("closeloop-relay-{peer_id}"),
+            metrics: metrics.clone(),
+            residency,
+            clock: clock.clone(),
+            sla: sla.clone(),
+        });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        crate::fanout::spawn(&storage, relay.clone(), shutdown_rx.clone());
+        crate::sync::other_relays::spawn(&storage, relay.clone(), shutdown_rx.clone());
         let state = AppState {
             data_dir: config.data_dir.clone(),
             metrics,
             relay,
             storage: storage.clone(),
             shutdown: shutdown_rx,
+            clock,
+            sla,
         };
         let router = app(state, &config.dist_dir);
         let addr = SocketAddr::new(config.host, config.port);
@@ -162,14 +171,6 @@ impl Application {
         storage.close().await;
         Ok(())
     }
-}
-
-fn relay_peer_id() -> String {
-    let mut bytes = [0u8; 8];
-    // A peer id only needs to differ between runs; a fixed fallback is harmless.
-    let _ = getrandom::fill(&mut bytes);
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("closeloop-relay-{hex}")
 }
 
 async fn shutdown_signal() {

@@ -240,8 +240,7 @@ async fn field_staff_download_only_what_they_uploaded_or_a_visible_record_refere
         .change(id(9), |d| add_attachment(d, &photo_ref, 1_700_000_100_000))
         .unwrap();
     tablet.run(fx).await;
-    tablet.settle().await;
-    wait_stored(app.addr, id(9)).await;
+    tablet.acked(id(9)).await;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let head = get(south.clone()).await;

@@ -80,6 +80,16 @@ async fn settings_come_from_a_toml_file_unless_a_flag_says_otherwise() {
         "the data directory named in the file is used"
     );
 
+    // A flag beats the file: the file's directory is left alone.
+    std::fs::remove_dir_all(&data).unwrap();
+    let flagged = dir.path().join("from-flag");
+    let mut args = config.to_vec();
+    args.extend(["--data-dir".into(), flagged.clone().into_os_string()]);
+    let out = server(&args, &["migrate"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(flagged.exists(), "the flag's data directory is used");
+    assert!(!data.exists(), "the file's data directory is not");
+
     std::fs::write(&file, "prot = 9000\n").unwrap();
     let out = server(&config, &["migrate"]);
     assert!(!out.status.success());

@@ -3,10 +3,18 @@
 
 mod support;
 
+use closeloop_shared::FeedbackRecord;
 use closeloop_shared::record::{self, CustomerAnswer, Field};
+use closeloop_shared::sla::{DueTimes, SlaConfig};
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 use support::{Client, TestApp, database_for, id, storage_args, storage_for, wait_stored};
+
+/// The due moments the default SLA settings give the record as `client` has it.
+fn expected_due(client: &Client, doc: closeloop_shared::sync::DocumentId) -> DueTimes {
+    let r = FeedbackRecord::from_doc(client.hub.document(&doc).expect("held")).expect("readable");
+    SlaConfig::default().due_times(r.priority, &r.sla_facts())
+}
 
 /// One edit of a record document.
 type Edit<'a> = Box<dyn Fn(&mut automerge::Automerge) -> Result<(), record::RecordError> + 'a>;
@@ -50,8 +58,9 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
     for step in &steps {
         let fx = north.hub.change(id(1), step).unwrap();
         north.run(fx).await;
-        north.settle().await;
+        north.acked(id(1)).await;
     }
+    let expected_due = expected_due(&north, id(1));
     app.stop().await;
 
     let storage = storage_for(dir.path()).await;
@@ -66,10 +75,15 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
         assert!(first.contains(expected), "{expected} missing in {first}");
     }
     // SLA due moments are stored for the record with a priority only.
-    for column in ["first_response_due_at", "resolution_due_at"] {
+    for (column, due) in [
+        ("first_response_due_at", expected_due.first_response_ms),
+        ("resolution_due_at", expected_due.resolution_ms),
+    ] {
+        let due = due.expect("a P1 record has both due moments");
         assert!(
-            first.contains(&format!("{column}=1")),
-            "{column} in {first}"
+            first.contains(&format!("{column}={due},"))
+                || first.ends_with(&format!("{column}={due}")),
+            "{column}={due} in {first}"
         );
         let second = records.iter().find(|r| r.contains(&id(2).to_string()));
         assert!(second.unwrap().contains(&format!("{column}=NULL")));
@@ -97,7 +111,13 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
             .any(|r| r.starts_with("record_log:") && r.contains("已联系门店调温"))
     );
 
-    assert_eq!(storage.rebuild_projection().await.unwrap(), (2, 0));
+    assert_eq!(
+        storage
+            .rebuild_projection(&Default::default())
+            .await
+            .unwrap(),
+        (2, 0)
+    );
     assert_eq!(
         storage.projection_dump().await.unwrap(),
         live,
@@ -135,14 +155,17 @@ async fn an_upgrade_that_adds_projected_columns_fills_them_for_existing_records(
         })
         .unwrap();
     north.run(fx).await;
-    north.settle().await;
+    north.acked(id(3)).await;
+    let due = expected_due(&north, id(3))
+        .resolution_ms
+        .expect("a P2 record has a resolution due moment");
     app.stop().await;
     let storage = storage_for(dir.path()).await;
     let live = storage.projection_dump().await.unwrap();
     storage.close().await;
     assert!(
         live.iter()
-            .any(|r| r.contains("'P2'") && r.contains("resolution_due_at=1")),
+            .any(|r| r.contains("'P2'") && r.contains(&format!("resolution_due_at={due}"))),
         "{live:#?}"
     );
 

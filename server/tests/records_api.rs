@@ -32,7 +32,7 @@ async fn head_office_lists_filters_and_opens_records() {
         })
         .unwrap();
     north.run(fx).await;
-    north.settle().await;
+    north.acked(id(1)).await;
 
     let office = login(app.addr, "office").await;
     let get = |path: String, token: String| async move {
@@ -227,7 +227,7 @@ async fn statistics_count_and_time_what_the_caller_may_see() {
         })
         .unwrap();
     north.run(fx).await;
-    north.settle().await;
+    north.acked(id(1)).await;
 
     let office = login(app.addr, "office").await;
     let s = body(&http(app.addr, "GET", "/api/stats", Some(&office), None).await);
@@ -256,7 +256,8 @@ async fn statistics_count_and_time_what_the_caller_may_see() {
             .unwrap();
         north.run(fx).await;
     }
-    north.settle().await;
+    north.acked(id(1)).await;
+    north.acked(id(2)).await;
     let s = body(&http(app.addr, "GET", "/api/stats", Some(&office), None).await);
     // id(1) answered and resolved within P0's 2 h / 24 h; id(2) never answered, long overdue.
     let clock = |name: &str, key: &str| s[name][key].as_i64().unwrap_or(-1);
@@ -320,8 +321,7 @@ async fn the_list_shows_sla_state_and_filters_overdue_records() {
         })
         .unwrap();
     north.run(fx).await;
-    north.settle().await;
-    wait_stored(app.addr, id(2)).await;
+    north.acked(id(1)).await;
 
     let office = login(app.addr, "office").await;
     let overdue = body(

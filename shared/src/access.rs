@@ -46,7 +46,7 @@ impl Role {
 }
 
 /// An authenticated user, as the server knows them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Principal {
     pub user_id: i64,
     pub username: String,
@@ -64,20 +64,53 @@ pub struct RecordScope<'a> {
     pub owner: Option<&'a str>,
 }
 
-impl Principal {
-    /// May this user read and change a record? `None` means the record does
-    /// not exist yet: anyone signed in may create one, and it then belongs
-    /// to their team. Field staff reach their team's records and records
-    /// assigned to them (S003 §3).
-    pub fn may_access(&self, record: Option<RecordScope<'_>>) -> bool {
-        match record {
-            None => true,
-            Some(_) if self.role.sees_everything() => true,
-            Some(r) => {
-                (r.team.is_some() && r.team == self.team.as_deref())
-                    || r.owner == Some(self.username.as_str())
+/// Which existing records a user may reach: the one access rule. The relay
+/// asks [`Visibility::admits`] on every sync message; every SQL query that
+/// lists, counts or serves records renders the same rule from this value
+/// (`server/src/storage/visibility.rs`), and a property test holds the two
+/// answers equal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility<'a> {
+    /// Head-office roles: every record.
+    Everything,
+    /// Field staff: records of their team (none if they have no team) and
+    /// records assigned to them (S003 §3).
+    TeamOrAssigned {
+        team: Option<&'a str>,
+        username: &'a str,
+    },
+}
+
+impl Visibility<'_> {
+    /// Whether a record with this team and assignee is reachable.
+    pub fn admits(&self, record: RecordScope<'_>) -> bool {
+        match *self {
+            Visibility::Everything => true,
+            Visibility::TeamOrAssigned { team, username } => {
+                (team.is_some() && record.team == team) || record.owner == Some(username)
             }
         }
+    }
+}
+
+impl Principal {
+    /// The records this user may reach.
+    pub fn visibility(&self) -> Visibility<'_> {
+        if self.role.sees_everything() {
+            Visibility::Everything
+        } else {
+            Visibility::TeamOrAssigned {
+                team: self.team.as_deref(),
+                username: &self.username,
+            }
+        }
+    }
+
+    /// May this user read and change a record? `None` means the record does
+    /// not exist yet: anyone signed in may create one, and it then belongs
+    /// to their team.
+    pub fn may_access(&self, record: Option<RecordScope<'_>>) -> bool {
+        record.is_none_or(|r| self.visibility().admits(r))
     }
 }
 

@@ -6,6 +6,7 @@
 //! tested without a browser or a network.
 
 pub mod access;
+pub mod api;
 pub mod calendar;
 pub mod record;
 pub mod sla;

@@ -72,6 +72,25 @@ pub struct SlaPolicy {
     pub near_due_percent: u8,
 }
 
+/// The policy and the working calendar its clocks run on: what every due
+/// time, list and report of one deployment uses (admins edit it; the
+/// defaults are S003's targets and the shipped calendar).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SlaConfig {
+    pub policy: SlaPolicy,
+    pub calendar: WorkingCalendar,
+}
+
+impl SlaConfig {
+    /// The record's due moments; none without a priority or when the
+    /// calendar cannot place them.
+    pub fn due_times(&self, priority: Option<Priority>, facts: &SlaFacts) -> DueTimes {
+        priority
+            .and_then(|p| self.policy.due_times(&self.calendar, p, facts).ok())
+            .unwrap_or_default()
+    }
+}
+
 impl Default for SlaPolicy {
     fn default() -> Self {
         SlaPolicy::s003()

@@ -13,7 +13,7 @@ use crate::sla::{Priority, SlaFacts, SlaPolicy, SlaState};
 use crate::workflow::Action;
 
 /// Count, mean, median and 90th percentile of durations (nearest rank).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct DurationStats {
     pub count: usize,
     pub mean_ms: Option<i64>,
@@ -64,7 +64,7 @@ pub enum SlaTarget {
 }
 
 /// SLA outcome counts; `rate` = met / (met + breached + overdue).
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Compliance {
     pub met: usize,
     pub breached: usize,

@@ -7,6 +7,7 @@ use closeloop_shared::record::{FeedbackDraft, FeedbackRecord};
 use closeloop_shared::sync::load_document;
 use closeloop_shared::taxonomy::Taxonomy;
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 
 const KEYS: &[&str] = &[
     "schemaVersion",
@@ -110,7 +111,11 @@ fn valid() -> Automerge {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 1000,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
@@ -146,4 +151,19 @@ proptest! {
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
     }
+}
+
+/// Found by the property above on a fresh clone: `customer` replaced by a
+/// map and the schema-1 `nickname` set to "" read as an empty customer.
+#[test]
+fn a_customer_that_is_not_a_string_is_an_error_not_a_fallback() {
+    let mut doc = valid();
+    damage(
+        &mut doc,
+        &[
+            Put::Object(3, 0),
+            Put::Scalar(4, ScalarValue::Str("".into())),
+        ],
+    );
+    assert!(FeedbackRecord::from_doc(&doc).is_err());
 }

@@ -53,6 +53,24 @@ fn number_before(line: &str, word: &str) -> u64 {
     digits.parse().unwrap_or(0)
 }
 
+/// The property-test seed: `PROPTEST_RNG_SEED` if set, else one derived
+/// from the commit, so a run on the same tree draws the same cases and a
+/// failure seen in CI replays locally with the printed seed.
+fn property_seed() -> String {
+    if let Ok(seed) = std::env::var("PROPTEST_RNG_SEED") {
+        return seed;
+    }
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root())
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let seed = u64::from_str_radix(head.get(..12).unwrap_or("c1053100"), 16).unwrap_or(0xc105_3100);
+    seed.to_string()
+}
+
 /// Runs every suite even if an earlier one failed, then reports all failures.
 pub fn run_tests(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
@@ -96,10 +114,14 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
     );
 
     println!("\n== unit, property and integration tests (native) ==");
-    let (r, out) = run_captured(cmd(
+    let seed = property_seed();
+    println!("property tests run with PROPTEST_RNG_SEED={seed} (set it to replay)");
+    let mut native = cmd(
         "cargo",
         &["test", "--workspace", "--exclude", "closeloop-app"],
-    ));
+    );
+    native.env("PROPTEST_RNG_SEED", &seed);
+    let (r, out) = run_captured(native);
     tally.add_cargo(&out);
     tally.step("native tests", r);
 
@@ -107,8 +129,14 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
     let cluster = crate::postgres::Cluster::start();
     match &cluster {
         Ok(pg) => {
-            let mut server = cmd("cargo", &["test", "-p", "closeloop-server"]);
-            server.env("CLOSELOOP_TEST_POSTGRES", pg.url());
+            // Tests that need PostgreSQL are ignored on SQLite and run here.
+            let mut server = cmd(
+                "cargo",
+                &["test", "-p", "closeloop-server", "--", "--include-ignored"],
+            );
+            server
+                .env("CLOSELOOP_TEST_POSTGRES", pg.url())
+                .env("PROPTEST_RNG_SEED", &seed);
             let (r, out) = run_captured(server);
             tally.add_cargo(&out);
             tally.step("server tests on PostgreSQL", r);

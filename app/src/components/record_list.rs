@@ -1,5 +1,7 @@
 //! The records held on this device, live: re-read whenever a document changes.
 
+use std::collections::HashMap;
+
 use closeloop_shared::FeedbackRecord;
 use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
@@ -21,6 +23,9 @@ pub fn RecordList(
         repo.version.get();
         repo.records()
     });
+    // Items are keyed by id and read their record from here, so an edit
+    // updates the item in place instead of recreating it.
+    let by_id = Memo::new(move |_| records.get().into_iter().collect::<HashMap<_, _>>());
     view! {
         <section class="card">
             <h2>
@@ -34,8 +39,11 @@ pub fn RecordList(
                 <ul class="records" data-testid="records">
                     <For
                         each=move || records.get()
-                        key=|(id, r)| (*id, r.description.clone())
-                        children=move |(id, r)| view! { <RecordItem id record=r editable /> }
+                        key=|(id, _)| *id
+                        children=move |(id, _)| {
+                            let record = Memo::new(move |_| by_id.with(|m| m.get(&id).cloned()));
+                            view! { <RecordItem id record editable /> }
+                        }
                     />
                 </ul>
             </Show>
@@ -44,16 +52,25 @@ pub fn RecordList(
 }
 
 #[component]
-fn RecordItem(id: DocumentId, record: FeedbackRecord, editable: bool) -> impl IntoView {
+fn RecordItem(
+    id: DocumentId,
+    record: Memo<Option<FeedbackRecord>>,
+    editable: bool,
+) -> impl IntoView {
+    let field = move |f: fn(&FeedbackRecord) -> String| {
+        move || record.with(|r| r.as_ref().map(f).unwrap_or_default())
+    };
     let editing = RwSignal::new(false);
-    let draft = RwSignal::new(record.description.clone());
+    let draft = RwSignal::new(field(|r| r.description.clone())());
     let error = RwSignal::new(None::<String>);
     let taxonomy = expect_context::<Repo>().taxonomy;
-    let channel = record.channel.clone();
-    let channel_label = move || match (taxonomy.channel(&channel), lang().get()) {
-        (Some(c), Lang::Zh) => c.label.zh.clone(),
-        (Some(c), Lang::En) => c.label.en.clone(),
-        (None, _) => channel.clone(),
+    let channel_label = move || {
+        let channel = field(|r| r.channel.clone())();
+        match (taxonomy.channel(&channel), lang().get()) {
+            (Some(c), Lang::Zh) => c.label.zh.clone(),
+            (Some(c), Lang::En) => c.label.en.clone(),
+            (None, _) => channel,
+        }
     };
     let save = move |_| {
         let repo = expect_context::<Repo>();
@@ -75,19 +92,22 @@ fn RecordItem(id: DocumentId, record: FeedbackRecord, editable: bool) -> impl In
     view! {
         <li class="record" data-testid="record" data-doc-id=id.to_string()>
             <div class="meta">
-                <time title=move || t("list.received")>{format_time(record.received_at_ms)}</time>
+                <time title=move || t("list.received")>{field(|r| format_time(r.received_at_ms))}</time>
                 <span class="channel">{channel_label}</span>
-                <strong class="nickname" data-testid="record-nickname">{record.customer.clone()}</strong>
+                <strong class="nickname" data-testid="record-nickname">{field(|r| r.customer.clone())}</strong>
             </div>
             <Show
                 when=move || editing.get()
                 fallback=move || {
                     view! {
                         <p class="description" data-testid="record-description">
-                            {record.description.clone()}
+                            {field(|r| r.description.clone())}
                         </p>
                         {editable.then(|| view! {
-                            <button class="secondary" data-testid="edit" on:click=move |_| editing.set(true)>
+                            <button class="secondary" data-testid="edit" on:click=move |_| {
+                                draft.set(field(|r| r.description.clone())());
+                                editing.set(true);
+                            }>
                                 {move || t("list.edit")}
                             </button>
                         })}

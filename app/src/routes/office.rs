@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use closeloop_shared::api::Feed;
 use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -16,17 +17,6 @@ use crate::repo::Repo;
 
 /// How often the change feed is polled for new documents.
 const POLL_MS: i32 = 1000;
-
-#[derive(serde::Deserialize)]
-struct Feed {
-    documents: Vec<FeedEntry>,
-    next: i64,
-}
-
-#[derive(serde::Deserialize)]
-struct FeedEntry {
-    id: String,
-}
 
 /// All records, updating as tablets sync.
 #[component]

@@ -138,6 +138,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX record_attachments_by_blob ON record_attachments (sha256);",
     ),
+    (
+        9,
+        // Deployment settings as JSON under a key (the SLA policy and
+        // calendar first), seeded with defaults when missing.
+        "CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+    );",
+    ),
 ];
 
 /// Migrations that add projected columns or tables: rows written before

@@ -2,21 +2,13 @@
 //! the same transaction as the change that produced them, and rebuildable
 //! from the documents at any time with identical results.
 
-use closeloop_shared::calendar::WorkingCalendar;
 use closeloop_shared::record::FeedbackRecord;
-use closeloop_shared::sla::{DueTimes, SlaPolicy};
+use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::DocumentId;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Column, Row, Transaction};
 
 use super::{Storage, StorageError};
-
-/// The SLA policy and calendar for due times, lists and reports (S003 and
-/// the shipped calendar; admin-editable ones are still to come), built once.
-pub(crate) fn sla_policy() -> &'static (SlaPolicy, WorkingCalendar) {
-    static POLICY: std::sync::OnceLock<(SlaPolicy, WorkingCalendar)> = std::sync::OnceLock::new();
-    POLICY.get_or_init(Default::default)
-}
 
 /// The projected tables, each with the order that makes a dump stable.
 const TABLES: [(&str, &str); 5] = [
@@ -33,6 +25,7 @@ pub(super) async fn write(
     tx: &mut Transaction<'_, Any>,
     id: &DocumentId,
     r: &FeedbackRecord,
+    sla: &SlaConfig,
 ) -> Result<(), StorageError> {
     let key = id.to_string();
     for (table, _) in TABLES {
@@ -42,7 +35,7 @@ pub(super) async fn write(
             .await?;
     }
     let w = &r.workflow;
-    let due = due_times(r);
+    let due = sla.due_times(r.priority, &r.sla_facts());
     sqlx::query(
         "INSERT INTO records (document_id, schema_version, received_at, channel, source, customer, description,
             feedback_type, nature, urgency, impact, priority, status, owner, department, assigned_at,
@@ -74,7 +67,10 @@ pub(super) async fn write(
     .bind(r.conflicts.len() as i64)
     .bind(r.workflow_issues.len() as i64)
     // Waiting-for-customer intervals, so SLA clocks can be evaluated from the projection.
-    .bind(serde_json::to_string(&w.pauses).unwrap_or_else(|_| "[]".into()))
+    .bind(
+        serde_json::to_string(&w.pauses)
+            .map_err(|e| StorageError::Corrupt(format!("pauses of {key}: {e}")))?,
+    )
     .bind(&r.complaint_kind)
     .bind(due.first_response_ms)
     .bind(due.resolution_ms)
@@ -131,22 +127,13 @@ pub(super) async fn write(
     Ok(())
 }
 
-/// The record's SLA due moments under the policy; none without a priority
-/// or when the calendar cannot place them.
-fn due_times(r: &FeedbackRecord) -> DueTimes {
-    let Some(priority) = r.priority else {
-        return DueTimes::default();
-    };
-    let (policy, calendar) = sla_policy();
-    policy
-        .due_times(calendar, priority, &r.sla_facts())
-        .unwrap_or_default()
-}
-
 impl Storage {
     /// Recreates every projection row from the stored documents. Documents
     /// that are not readable records are skipped and counted.
-    pub async fn rebuild_projection(&self) -> Result<(usize, usize), StorageError> {
+    pub async fn rebuild_projection(
+        &self,
+        sla: &SlaConfig,
+    ) -> Result<(usize, usize), StorageError> {
         let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM documents ORDER BY id")
             .fetch_all(&self.pool)
             .await?;
@@ -170,7 +157,7 @@ impl Storage {
             });
             match record {
                 Some(r) => {
-                    write(&mut tx, &id, &r).await?;
+                    write(&mut tx, &id, &r, sla).await?;
                     projected += 1;
                 }
                 None => skipped += 1,

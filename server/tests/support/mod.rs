@@ -198,16 +198,25 @@ impl Client {
         }
     }
 
-    /// Answers frames until the socket has been quiet for 300 ms.
-    pub async fn settle(&mut self) {
-        while let Ok(Some(Ok(frame))) =
-            tokio::time::timeout(Duration::from_millis(300), self.ws.next()).await
-        {
-            if let Ws::Binary(b) = frame {
-                let fx = self.hub.receive(0, &b);
-                self.run(fx).await;
-            }
-        }
+    /// Waits until the relay acknowledged everything this client has of
+    /// `id`: the relay sends its heads only for what it has stored, so equal
+    /// heads mean stored (10 s at most).
+    pub async fn acked(&mut self, id: DocumentId) {
+        self.pump_until(|c| {
+            let ours = c.hub.document(&id).map(|d| d.get_heads());
+            ours.is_some() && c.hub.peer_heads(&id, 0).map(<[_]>::to_vec) == ours
+        })
+        .await;
+    }
+
+    /// A round trip to the relay: everything it sent this client before
+    /// handling this request has arrived when the answer does (the relay
+    /// handles messages in order and each socket delivers in order).
+    pub async fn round_trip(&mut self) {
+        let probe = DocumentId::from_bytes(rand_bytes());
+        let fx = self.hub.request(probe);
+        self.run(fx).await;
+        self.pump_until(|c| c.unavailable.contains(&probe)).await;
     }
 
     pub async fn capture(&mut self, id: DocumentId, text: &str) {
@@ -224,7 +233,7 @@ impl Client {
             })
             .unwrap();
         self.run(fx).await;
-        self.settle().await;
+        self.acked(id).await;
     }
 
     /// Rewrites a record's description here and sends the change.
@@ -252,7 +261,7 @@ impl Client {
             })
             .unwrap();
         self.run(fx).await;
-        self.settle().await;
+        self.acked(id).await;
     }
 
     /// The record's description as this client has it ("" if absent).
@@ -289,18 +298,19 @@ pub fn id(n: u8) -> DocumentId {
     DocumentId::from_bytes([n; 16])
 }
 
+/// Random bytes for ids no test chose.
+pub fn rand_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).expect("random bytes");
+    b
+}
+
 /// Waits until the relay has stored the document, via the change feed.
 pub async fn wait_stored(addr: SocketAddr, doc: DocumentId) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let token = login(addr, "office").await;
     loop {
-        let body = http(
-            addr,
-            "GET",
-            "/api/documents?after=0",
-            Some(&login(addr, "office").await),
-            None,
-        )
-        .await;
+        let body = http(addr, "GET", "/api/documents?after=0", Some(&token), None).await;
         if body.contains(&doc.to_string()) {
             return;
         }

@@ -34,10 +34,13 @@ impl FeedbackRecord {
         let required =
             |key: &'static str| scalar_str(doc, &ROOT, key).ok_or(RecordError::Field(key));
         let channel = required("channel")?;
-        // Schema 1 called the customer `nickname`.
-        let customer = scalar_str(doc, &ROOT, "customer")
-            .or_else(|| scalar_str(doc, &ROOT, "nickname"))
-            .ok_or(RecordError::Field("customer"))?;
+        // Schema 1 called the customer `nickname`; a `customer` that is
+        // there but not a string is damage, not a reason to look elsewhere.
+        let customer = match doc.get(ROOT, "customer")? {
+            None => scalar_str(doc, &ROOT, "nickname"),
+            Some(_) => scalar_str(doc, &ROOT, "customer"),
+        }
+        .ok_or(RecordError::Field("customer"))?;
         let description = text(doc, "description")?.ok_or(RecordError::Field("description"))?;
 
         let mut unrecognised = Vec::new();

@@ -282,6 +282,12 @@ impl SyncHub {
         Ok(fx)
     }
 
+    /// Starts offering a document in memory to one connection that asked
+    /// for it before it existed (and was told it is unavailable).
+    pub fn offer(&mut self, id: DocumentId, conn: ConnectionId) -> Vec<Effect> {
+        self.sync_to(id, conn).into_iter().collect()
+    }
+
     /// Asks every connected peer for a document we do not have yet.
     pub fn request(&mut self, id: DocumentId) -> Vec<Effect> {
         let entry = Self::entry_or_new(&mut self.docs, &mut self.dormant, id, true);

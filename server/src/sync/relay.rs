@@ -11,8 +11,11 @@ use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, Message, SharePol
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use closeloop_shared::sla::SlaConfig;
+
+use super::Residency;
 use crate::metrics::Metrics;
-use crate::residency::Residency;
+use crate::state::Clock;
 use crate::storage::{ChunkWrite, Storage};
 
 mod memory;
@@ -75,14 +78,29 @@ impl RelayHandle {
     }
 }
 
+/// What the relay task is built from.
+pub(crate) struct RelayParts {
+    pub storage: Storage,
+    /// How the relay names itself in the protocol.
+    pub peer_id: String,
+    pub metrics: Arc<Metrics>,
+    pub residency: Residency,
+    pub clock: Arc<dyn Clock>,
+    /// Due times in the projection rows it writes.
+    pub sla: Arc<SlaConfig>,
+}
+
 /// Starts the relay task; it ends when every handle is dropped and its
 /// queue is drained, so in-flight writes finish on shutdown.
-pub(crate) fn spawn(
-    storage: Storage,
-    peer_id: String,
-    metrics: Arc<Metrics>,
-    residency: Residency,
-) -> (RelayHandle, JoinHandle<()>) {
+pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
+    let RelayParts {
+        storage,
+        peer_id,
+        metrics,
+        residency,
+        clock,
+        sla,
+    } = parts;
     let (tx, rx) = mpsc::channel(INPUT_QUEUE);
     let handle = RelayHandle {
         tx,
@@ -100,6 +118,8 @@ pub(crate) fn spawn(
         evict_later: Vec::new(),
         residency,
         absent: HashSet::new(),
+        clock,
+        sla,
     };
     (handle, tokio::spawn(relay.run(rx)))
 }
@@ -140,6 +160,8 @@ struct Relay {
     /// Documents the current batch names that storage does not have, so
     /// their messages skip a second look.
     absent: HashSet<DocumentId>,
+    clock: Arc<dyn Clock>,
+    sla: Arc<SlaConfig>,
 }
 
 /// How often a quiet relay looks for idle documents to evict.
@@ -352,7 +374,10 @@ impl Relay {
             }
         }
         let started = std::time::Instant::now();
-        let written = self.storage.append_batch(&writes, &records, now_ms()).await;
+        let written = self
+            .storage
+            .append_batch(&writes, &records, self.clock.now_ms(), &self.sla)
+            .await;
         Metrics::add(
             &self.metrics.storage_write_micros,
             started.elapsed().as_micros() as u64,
@@ -435,12 +460,4 @@ impl Relay {
             Metrics::add(&self.metrics.frames_out, 1);
         }
     }
-}
-
-/// Wall-clock milliseconds since the Unix epoch (the relay is an IO edge).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use closeloop_shared::access::Principal;
+use closeloop_shared::api::{Credentials, SignedIn};
 
-use crate::error::AppError;
-use crate::relay::now_ms;
-use crate::startup::AppState;
+use crate::error::{AppError, AppJson};
+use crate::state::AppState;
 use crate::storage::SESSION_DAYS;
 
 /// Name of the HttpOnly session cookie.
@@ -50,7 +50,7 @@ pub(crate) async fn principal_for(
     let token = token.ok_or(AppError::Unauthorized)?;
     state
         .storage
-        .session(&token, now_ms())
+        .session(&token, state.now_ms())
         .await?
         .ok_or(AppError::Unauthorized)
 }
@@ -68,18 +68,6 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
-/// For a field user, the `(team, username)` that limits what they see
-/// (their team's records and those assigned to them); `None` sees everything.
-pub(crate) fn field_scope(user: &Principal) -> Option<(&str, &str)> {
-    // A field user without a team matches no team (NUL is never a team name).
-    (!user.role.sees_everything()).then(|| {
-        (
-            user.team.as_deref().unwrap_or("\u{0}"),
-            user.username.as_str(),
-        )
-    })
-}
-
 /// `/api/login`, `/api/logout`, `/api/me`.
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
@@ -88,24 +76,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/me", get(me))
 }
 
-#[derive(serde::Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
-}
-
-#[derive(serde::Serialize)]
-struct SignedIn {
-    user: Principal,
-    /// For clients that cannot hold cookies (sent as a bearer token).
-    token: String,
-}
-
 async fn login(
     State(state): State<AppState>,
-    body: Result<Json<Credentials>, axum::extract::rejection::JsonRejection>,
+    AppJson(c): AppJson<Credentials>,
 ) -> Result<Response, AppError> {
-    let Json(c) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
     if c.username.len() > 100 || c.password.len() > 1000 {
         return Err(AppError::Unauthorized);
     }
@@ -114,7 +88,10 @@ async fn login(
         .verify_login(c.username.trim(), &c.password)
         .await?
         .ok_or(AppError::Unauthorized)?;
-    let token = state.storage.create_session(user.user_id, now_ms()).await?;
+    let token = state
+        .storage
+        .create_session(user.user_id, state.now_ms())
+        .await?;
     let cookie = format!(
         "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
         SESSION_DAYS * 86_400

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::relay::{Outgoing, RelayInput};
-use crate::startup::AppState;
+use super::relay::{OUTBOX_FRAMES, Outgoing, RelayInput};
+use crate::state::AppState;
 
 /// How often the relay pings each socket (the JS relay uses 5 s; tablets on
 /// mobile links get more slack).
@@ -35,8 +35,8 @@ pub(crate) async fn sync_socket(
 ) -> Response {
     // Browsers send the session cookie; other clients a bearer header or,
     // where a WebSocket API cannot set headers, `?token=`.
-    let token = crate::auth::token_from(&headers).or(query.token);
-    let principal = match crate::auth::principal_for(&state, token).await {
+    let token = crate::http::auth::token_from(&headers).or(query.token);
+    let principal = match crate::http::auth::principal_for(&state, token).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
@@ -54,7 +54,7 @@ pub(crate) struct SyncQuery {
 async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
     let relay = state.relay.clone();
     let conn = relay.next_conn();
-    let (out_tx, mut out_rx) = mpsc::channel(crate::relay::OUTBOX_FRAMES);
+    let (out_tx, mut out_rx) = mpsc::channel(OUTBOX_FRAMES);
     if !relay
         .send(RelayInput::Connect {
             conn,

@@ -2,23 +2,25 @@
 //! a spreadsheet (S002 §7), with the same filters and visibility as the list.
 
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use closeloop_shared::access::Principal;
+use closeloop_shared::api::{RecordQuery, RecordSummary};
 use rust_xlsxwriter::{Format, Workbook};
 
-use crate::auth::CurrentUser;
-use crate::error::AppError;
-use crate::records::{ListQuery, RecordSummary, fetch_all};
-use crate::startup::AppState;
+use super::auth::CurrentUser;
+use super::records::summaries;
+use crate::error::{AppError, AppQuery};
+use crate::state::{AppState, Clock, SystemClock};
+use crate::storage::Storage;
 
 /// Rows one export may hold; more needs a narrower filter.
 const MAX_EXPORT_ROWS: i64 = 100_000;
 
 /// The routes, mounted under `/api`.
-pub(crate) fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/records/export.csv", get(export_csv))
         .route("/records/export.xlsx", get(export_xlsx))
@@ -61,11 +63,20 @@ fn cells(r: &RecordSummary) -> [String; 11] {
 
 async fn rows(
     state: &AppState,
-    user: &closeloop_shared::access::Principal,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    user: &Principal,
+    q: &RecordQuery,
 ) -> Result<Vec<RecordSummary>, AppError> {
-    let Query(q) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
-    let rows = fetch_all(&state.storage, user, &q, MAX_EXPORT_ROWS + 1, 0).await?;
+    let now = state.now_ms();
+    let rows = summaries(
+        &state.storage,
+        &state.sla,
+        now,
+        user,
+        q,
+        MAX_EXPORT_ROWS + 1,
+        0,
+    )
+    .await?;
     if rows.len() as i64 > MAX_EXPORT_ROWS {
         return Err(AppError::BadRequest(format!(
             "more than {MAX_EXPORT_ROWS} records match; narrow the filter"
@@ -123,19 +134,22 @@ fn xlsx_bytes(records: &[RecordSummary]) -> Result<Vec<u8>, String> {
 }
 
 /// Every record, for `closeloop-server export`: `(file bytes, record count)`.
-pub async fn export_records(
-    storage: &crate::storage::Storage,
-    format: &str,
-) -> Result<(Vec<u8>, usize), String> {
-    let everyone = closeloop_shared::access::Principal {
+pub async fn export_records(storage: &Storage, format: &str) -> Result<(Vec<u8>, usize), String> {
+    let everyone = Principal {
         user_id: 0,
         username: "export".into(),
         role: closeloop_shared::access::Role::Admin,
         team: None,
     };
-    let records = fetch_all(storage, &everyone, &ListQuery::default(), i64::MAX, 0)
+    let now = SystemClock.now_ms();
+    let sla = storage
+        .sla_config(now)
         .await
-        .map_err(|e| format!("reading the records: {e:?}"))?;
+        .map_err(|e| format!("reading the SLA settings: {e}"))?;
+    let all = RecordQuery::default();
+    let records = summaries(storage, &sla, now, &everyone, &all, i64::MAX, 0)
+        .await
+        .map_err(|e| format!("reading the records: {e}"))?;
     let bytes = match format {
         "csv" => csv_bytes(&records)?,
         "xlsx" => xlsx_bytes(&records)?,
@@ -144,14 +158,24 @@ pub async fn export_records(
     Ok((bytes, records.len()))
 }
 
+/// Builds a file off the async workers: 100,000 rows take a while.
+async fn build(
+    records: Vec<RecordSummary>,
+    to_bytes: fn(&[RecordSummary]) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, AppError> {
+    tokio::task::spawn_blocking(move || to_bytes(&records))
+        .await
+        .map_err(|e| AppError::Internal(format!("export task: {e}")))?
+        .map_err(|e| AppError::Internal(format!("export: {e}")))
+}
+
 async fn export_csv(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    AppQuery(q): AppQuery<RecordQuery>,
 ) -> Result<Response, AppError> {
-    let records = rows(&state, &user, query).await?;
-    let body =
-        csv_bytes(&records).map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?;
+    let records = rows(&state, &user, &q).await?;
+    let body = build(records, csv_bytes).await?;
     Ok(attachment(
         "text/csv; charset=utf-8",
         "closeloop-records.csv",
@@ -162,13 +186,10 @@ async fn export_csv(
 async fn export_xlsx(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    query: Result<Query<ListQuery>, QueryRejection>,
+    AppQuery(q): AppQuery<RecordQuery>,
 ) -> Result<Response, AppError> {
-    let records = rows(&state, &user, query).await?;
-    let body = tokio::task::spawn_blocking(move || xlsx_bytes(&records))
-        .await
-        .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?
-        .map_err(|e| AppError::BadRequest(format!("export failed: {e}")))?;
+    let records = rows(&state, &user, &q).await?;
+    let body = build(records, xlsx_bytes).await?;
     Ok(attachment(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "closeloop-records.xlsx",

@@ -8,7 +8,7 @@ use super::{Metrics, Relay, RelayInput, Scope};
 use crate::storage::StoredDocument;
 
 impl Relay {
-    /// Evicts what [`crate::residency::Residency`] says is over budget or idle, followed or
+    /// Evicts what [`super::Residency`] says is over budget or idle, followed or
     /// not: followers keep their sync state and the document reloads from
     /// storage on the next message about it.
     pub(super) fn evict_overdue(&mut self) {

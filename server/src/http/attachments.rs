@@ -11,29 +11,23 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use closeloop_shared::api::StoredBlob;
 use closeloop_shared::record::{ATTACHMENT_TYPES, MAX_ATTACHMENT_BYTES};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 use tokio::io::AsyncWriteExt;
 
-use crate::auth::CurrentUser;
+use super::auth::CurrentUser;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::random::to_hex;
+use crate::state::AppState;
+use crate::storage::BlobFacts;
 
 /// The routes, mounted under `/api`.
-pub(crate) fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/attachments", post(upload))
         .route("/attachments/{sha256}", get(download))
-}
-
-/// What an upload stored.
-#[derive(serde::Serialize)]
-struct Stored {
-    sha256: String,
-    media_type: String,
-    size: u64,
 }
 
 fn blob_dir(state: &AppState) -> PathBuf {
@@ -73,11 +67,10 @@ async fn upload(
     tokio::fs::create_dir_all(dir.join("tmp"))
         .await
         .map_err(io)?;
-    let mut nonce = [0u8; 8];
-    let _ = getrandom::fill(&mut nonce);
-    let tmp = dir
-        .join("tmp")
-        .join(nonce.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    // A fixed name would let two uploads write one file.
+    let nonce = crate::random::hex::<8>()
+        .map_err(|e| AppError::Internal(format!("no random source for an upload: {e}")))?;
+    let tmp = dir.join("tmp").join(nonce);
     let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
@@ -107,29 +100,20 @@ async fn upload(
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(e);
     }
-    let sha256: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = to_hex(&hasher.finalize());
     tokio::fs::rename(&tmp, dir.join(&sha256))
         .await
         .map_err(io)?;
-    sqlx::query(
-        "INSERT INTO blobs (sha256, media_type, size, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (sha256) DO NOTHING",
-    )
-    .bind(&sha256)
-    .bind(&media_type)
-    .bind(size as i64)
-    .bind(&user.username)
-    .bind(crate::relay::now_ms())
-    .execute(state.storage.pool())
-    .await
-    .map_err(|e| AppError::Storage(e.into()))?;
+    let facts = BlobFacts {
+        sha256: &sha256,
+        media_type: &media_type,
+        size,
+        uploaded_by: &user.username,
+    };
+    state.storage.record_blob(&facts, state.now_ms()).await?;
     Ok((
         StatusCode::CREATED,
-        Json(Stored {
+        Json(StoredBlob {
             sha256,
             media_type,
             size,
@@ -146,33 +130,13 @@ async fn download(
     if !valid_hash(&sha256) {
         return Err(AppError::NotFound);
     }
-    let mut q = state
-        .storage
-        .sql("SELECT media_type FROM blobs b WHERE b.sha256 = ");
-    q.bind(sha256.as_str());
     // Field staff get what they uploaded or what a record they may see
     // references; anything else is "not found", so nothing leaks.
-    if let Some((team, username)) = crate::auth::field_scope(&user) {
-        q.push(" AND (b.uploaded_by = ")
-            .bind(username)
-            .push(
-                " OR EXISTS (SELECT 1 FROM record_attachments a \
-                 JOIN documents d ON d.id = a.document_id \
-                 LEFT JOIN records r ON r.document_id = a.document_id \
-                 WHERE a.sha256 = b.sha256 AND (d.team = ",
-            )
-            .bind(team)
-            .push(" OR r.owner = ")
-            .bind(username)
-            .push(")))");
-    }
-    let media_type: String = q
-        .fetch_optional(state.storage.pool())
-        .await
-        .map_err(|e| AppError::Storage(e.into()))?
-        .ok_or(AppError::NotFound)?
-        .try_get("media_type")
-        .map_err(|e| AppError::Storage(e.into()))?;
+    let media_type = state
+        .storage
+        .downloadable_blob(&sha256, &user.username, user.visibility())
+        .await?
+        .ok_or(AppError::NotFound)?;
     let file = tokio::fs::File::open(blob_dir(&state).join(&sha256))
         .await
         .map_err(|_| AppError::NotFound)?;

@@ -6,7 +6,7 @@
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 
-use crate::relay::{RelayHandle, RelayInput};
+use super::relay::{RelayHandle, RelayInput};
 use crate::storage::{CHANGES_CHANNEL, Storage};
 
 /// Starts the listener if storage is shared; it stops at shutdown, so the

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Static files at `/`, unknown paths answered with `index.html` so the
 /// client-side router handles them (and works offline through the service worker).

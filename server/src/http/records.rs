@@ -1,0 +1,162 @@
+//! `/api/records`: head office's list and detail views, answered from the
+//! read model (fast, paginated), with the same access rule as sync.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use closeloop_shared::access::Principal;
+use closeloop_shared::api::{RecordDetail, RecordPage, RecordQuery, RecordSummary, SlaStateKey};
+use closeloop_shared::sla::{SlaConfig, SlaState};
+use closeloop_shared::sync::DocumentId;
+
+use super::auth::CurrentUser;
+use crate::error::{AppError, AppJson, AppQuery};
+use crate::state::AppState;
+use crate::storage::{RecordOrder, RecordRow, Storage};
+
+/// Largest page a list call returns.
+const MAX_PER_PAGE: i64 = 200;
+/// The page size without a `per_page`.
+const DEFAULT_PER_PAGE: i64 = 50;
+
+/// The routes, mounted under `/api`.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/records", get(records_list))
+        .route("/records/{id}", get(records_get))
+}
+
+/// A row as the list shows it, with its SLA clock evaluated at `now_ms`.
+pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSummary {
+    let evaluated = row.sla.priority.and_then(|p| {
+        sla.policy
+            .evaluate(&sla.calendar, p, &row.sla.facts, now_ms)
+            .ok()
+    });
+    let (sla_state, due_at, overdue) = match evaluated {
+        None => (None, None, false),
+        Some(status) => {
+            // The clock that matters now: first response until answered.
+            let current = match (row.sla.facts.first_response_at_ms, status.first_response) {
+                (None, Some(c)) => Some(c),
+                _ => status.resolution.or(status.first_response),
+            };
+            let overdue = [status.first_response, status.resolution]
+                .iter()
+                .flatten()
+                .any(|c| c.state == SlaState::Overdue);
+            (
+                current.map(|c| SlaStateKey::from(c.state)),
+                current.map(|c| c.due_at_ms),
+                overdue,
+            )
+        }
+    };
+    RecordSummary {
+        id: row.id,
+        received_at: row.sla.facts.received_at_ms,
+        channel: row.channel,
+        customer: row.customer,
+        description: row.description,
+        feedback_type: row.feedback_type,
+        priority: row.priority,
+        status: row.status,
+        owner: row.owner,
+        department: row.department,
+        conflicts: row.conflicts,
+        workflow_issues: row.workflow_issues,
+        sla_state,
+        due_at,
+        overdue,
+    }
+}
+
+/// Records matching `q` that `user` may see, sorted, skipping `offset`, at
+/// most `limit`, with their SLA clocks at `now_ms`.
+pub(crate) async fn summaries(
+    storage: &Storage,
+    sla: &SlaConfig,
+    now_ms: i64,
+    user: &Principal,
+    q: &RecordQuery,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<RecordSummary>, AppError> {
+    let order = RecordOrder::from_param(q.sort.as_deref()).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "cannot sort by `{}`",
+            q.sort.as_deref().unwrap_or_default()
+        ))
+    })?;
+    let rows = storage
+        .records(q, user.visibility(), order, limit, offset)
+        .await?;
+    Ok(rows.into_iter().map(|r| summary(r, sla, now_ms)).collect())
+}
+
+async fn records_list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    AppQuery(q): AppQuery<RecordQuery>,
+) -> Result<AppJson<RecordPage>, AppError> {
+    let per_page = q.per_page.unwrap_or(DEFAULT_PER_PAGE);
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(AppError::BadRequest(format!(
+            "per_page must be between 1 and {MAX_PER_PAGE}"
+        )));
+    }
+    let page = q.page.unwrap_or(1);
+    if page < 1 {
+        return Err(AppError::BadRequest("page starts at 1".into()));
+    }
+    let offset = (page - 1).saturating_mul(per_page);
+    let now = state.now_ms();
+    if let Some(want) = q.overdue {
+        // Overdue depends on the clock, not on a column: evaluate, then page.
+        let matching: Vec<RecordSummary> =
+            summaries(&state.storage, &state.sla, now, &user, &q, i64::MAX, 0)
+                .await?
+                .into_iter()
+                .filter(|r| r.overdue == want)
+                .collect();
+        let total = matching.len() as i64;
+        let records = matching
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(per_page).unwrap_or(0))
+            .collect();
+        return Ok(AppJson(RecordPage {
+            records,
+            total,
+            page,
+            per_page,
+        }));
+    }
+    let total = state.storage.count_records(&q, user.visibility()).await?;
+    let records = summaries(&state.storage, &state.sla, now, &user, &q, per_page, offset).await?;
+    Ok(AppJson(RecordPage {
+        records,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+async fn records_get(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<AppJson<RecordDetail>, AppError> {
+    // A malformed id and a record the caller may not see answer alike.
+    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
+    let row = state
+        .storage
+        .record(&id, user.visibility())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(AppJson(RecordDetail {
+        summary: summary(row, &state.sla, state.now_ms()),
+        history: state.storage.record_history(&id).await?,
+        log: state.storage.record_log(&id).await?,
+    }))
+}

@@ -1,0 +1,52 @@
+//! What every handler and the relay can reach: storage, the relay handle,
+//! the clock and the SLA configuration. Nothing here imports a handler, so
+//! handlers depend on this module and never the other way round.
+
+use std::sync::Arc;
+
+use closeloop_shared::sla::SlaConfig;
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+use crate::storage::Storage;
+use crate::sync::RelayHandle;
+
+/// Where "now" comes from: the system clock in production, a fixed or
+/// stepped one in tests, so time-dependent answers are testable.
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or_default()
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where blobs (attachments) live beside the database.
+    pub(crate) data_dir: std::path::PathBuf,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) relay: RelayHandle,
+    pub(crate) storage: Storage,
+    pub(crate) shutdown: watch::Receiver<bool>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) sla: Arc<SlaConfig>,
+}
+
+impl AppState {
+    /// Now, by the server's clock.
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}

@@ -1,0 +1,212 @@
+//! Documents as Automerge chunks: loading (one document or a batch), the
+//! group-committed append with its projection rows, and the change feed.
+
+use std::collections::HashMap;
+
+use closeloop_shared::access::Visibility;
+use closeloop_shared::api::DocumentChange;
+use closeloop_shared::record::FeedbackRecord;
+use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::sync::DocumentId;
+use sqlx::Row;
+
+use super::{Backend, Sql, Storage, StorageError, projection, visibility};
+
+/// A stored document: its chunks in write order and the team it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDocument {
+    pub chunks: Vec<Vec<u8>>,
+    /// The team of the field user who created it; `None` if created by head office.
+    pub team: Option<String>,
+    /// Who it is assigned to, from the projection.
+    pub owner: Option<String>,
+}
+
+/// One chunk to store: a document's new changes, and the team a new document belongs to.
+#[derive(Debug, Clone)]
+pub struct ChunkWrite {
+    pub id: DocumentId,
+    pub chunk: Vec<u8>,
+    pub team: Option<String>,
+}
+
+/// Key of the PostgreSQL advisory lock that orders change-feed positions
+/// across relays sharing one database.
+const FEED_LOCK: i64 = 0x636c_6f73_656c_6f6f;
+
+/// The PostgreSQL channel announcing stored changes as `relay:document`.
+pub const CHANGES_CHANNEL: &str = "closeloop_changes";
+
+impl Storage {
+    /// Every chunk of a document in write order, or `None` if it is unknown.
+    pub async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
+        Ok(self.load_many(std::slice::from_ref(id)).await?.remove(id))
+    }
+
+    /// Several documents in two queries, whatever their number: the relay
+    /// loads what a whole batch of messages names at once. Documents not
+    /// stored are simply missing from the map.
+    pub async fn load_many(
+        &self,
+        ids: &[DocumentId],
+    ) -> Result<HashMap<DocumentId, StoredDocument>, StorageError> {
+        let mut found = HashMap::new();
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let keys: Vec<String> = ids.iter().map(DocumentId::to_string).collect();
+        let mut q = self.sql(
+            "SELECT d.id, d.team, r.owner FROM documents d \
+             LEFT JOIN records r ON r.document_id = d.id WHERE d.id IN (",
+        );
+        in_list(&mut q, &keys);
+        for row in q.fetch_all(&self.pool).await? {
+            let key: String = row.try_get("id")?;
+            if let Ok(id) = key.parse::<DocumentId>() {
+                let stored = StoredDocument {
+                    chunks: Vec::new(),
+                    team: row.try_get("team")?,
+                    owner: row.try_get("owner")?,
+                };
+                found.insert(id, stored);
+            }
+        }
+        let mut q = self.sql("SELECT document_id, data FROM chunks WHERE document_id IN (");
+        in_list(&mut q, &keys);
+        q.push(" ORDER BY document_id, id");
+        for row in q.fetch_all(&self.pool).await? {
+            let key: String = row.try_get("document_id")?;
+            let Ok(id) = key.parse::<DocumentId>() else {
+                continue;
+            };
+            if let Some(stored) = found.get_mut(&id) {
+                stored.chunks.push(row.try_get("data")?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Appends a chunk and moves the document to the head of the change feed,
+    /// in one transaction (see [`Storage::append_batch`]).
+    pub async fn append(
+        &self,
+        id: &DocumentId,
+        chunk: &[u8],
+        now_ms: i64,
+        team: Option<&str>,
+        record: Option<&FeedbackRecord>,
+        sla: &SlaConfig,
+    ) -> Result<(), StorageError> {
+        let write = ChunkWrite {
+            id: *id,
+            chunk: chunk.to_vec(),
+            team: team.map(str::to_string),
+        };
+        let records: Vec<_> = record.map(|r| (*id, r.clone())).into_iter().collect();
+        self.append_batch(std::slice::from_ref(&write), &records, now_ms, sla)
+            .await
+    }
+
+    /// Appends chunks (in order) and moves their documents to the head of
+    /// the change feed, and replaces the projection rows of `records`, all in
+    /// one transaction: one commit (one fsync) for a whole burst of changes.
+    /// A document's team is recorded only when the document is new.
+    pub async fn append_batch(
+        &self,
+        writes: &[ChunkWrite],
+        records: &[(DocumentId, FeedbackRecord)],
+        now_ms: i64,
+        sla: &SlaConfig,
+    ) -> Result<(), StorageError> {
+        if writes.is_empty() && records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            // Feed positions must become visible in order, or a reader that
+            // saw position n+1 would skip n committed a moment later.
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(FEED_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut touched: Vec<String> = Vec::new();
+        for w in writes {
+            let key = w.id.to_string();
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(&key)
+            .bind(&w.chunk)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+            )
+            .bind(&key)
+            .bind(seq)
+            .bind(now_ms)
+            .bind(w.team.as_deref())
+            .execute(&mut *tx)
+            .await?;
+            if !touched.contains(&key) {
+                touched.push(key);
+            }
+        }
+        // The read model changes in the same transaction as the documents.
+        for (id, r) in records {
+            projection::write(&mut tx, id, r, sla).await?;
+        }
+        if self.backend == Backend::Postgres {
+            // Delivered at commit, to relays sharing this database.
+            for key in &touched {
+                sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
+                    .bind(CHANGES_CHANNEL)
+                    .bind(format!("{}:{key}", self.instance))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Documents changed after feed position `after` that `visible`
+    /// admits, oldest change first.
+    pub async fn changed_after(
+        &self,
+        after: i64,
+        limit: i64,
+        visible: Visibility<'_>,
+    ) -> Result<Vec<DocumentChange>, StorageError> {
+        let mut q = self.sql(
+            "SELECT d.id, d.seq FROM documents d LEFT JOIN records r ON r.document_id = d.id \
+             WHERE d.seq > ",
+        );
+        q.bind(after);
+        visibility::restrict(&mut q, visible, "d.team", "r.owner");
+        q.push(" ORDER BY d.seq LIMIT ").bind(limit);
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(DocumentChange {
+                    id: r.try_get("id")?,
+                    seq: r.try_get("seq")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Binds `values` as `$a, $b, …)` after an open `IN (`.
+fn in_list<'a>(q: &mut Sql<'a>, values: &'a [String]) {
+    for (n, v) in values.iter().enumerate() {
+        if n > 0 {
+            q.push(", ");
+        }
+        q.bind(v.as_str());
+    }
+    q.push(")");
+}

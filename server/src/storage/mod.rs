@@ -1,0 +1,224 @@
+//! Durable document storage: Automerge chunks per document in SQL, on
+//! SQLite (embedded, the default) or PostgreSQL (shared by several relays).
+//!
+//! Every write returns an error the caller must handle: a failed write is
+//! never reported as saved (the relay closes the sender's connection and
+//! drops the document from memory, so the client resends later).
+
+mod blobs;
+mod documents;
+pub mod migrations;
+mod passwords;
+mod projection;
+mod read_model;
+mod settings;
+mod sql;
+mod users;
+mod visibility;
+
+pub use blobs::BlobFacts;
+pub use documents::{CHANGES_CHANNEL, ChunkWrite, StoredDocument};
+pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
+pub use sql::Backend;
+pub(crate) use sql::Sql;
+pub use users::{SESSION_DAYS, UserError};
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+/// A storage failure, with the operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("could not open the database at {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error(
+        "unsupported database `{0}`: use postgres://… or leave it out for SQLite in the data directory"
+    )]
+    Scheme(String),
+    #[error("database migration {version} failed: {source}")]
+    Migrate { version: i64, source: sqlx::Error },
+    #[error("database error: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("password or token handling failed: {0}")]
+    Crypto(String),
+    #[error("file storage failed: {0}")]
+    Io(String),
+    /// Stored data that does not read back: a bug or outside tampering.
+    #[error("stored data is damaged: {0}")]
+    Corrupt(String),
+}
+
+/// Documents as Automerge chunks (full saves and incremental changes).
+#[derive(Clone)]
+pub struct Storage {
+    pool: AnyPool,
+    backend: Backend,
+    /// The PostgreSQL URL, for the change-notification listener.
+    url: Option<String>,
+    /// Tags this process's change notifications, so it skips its own.
+    instance: std::sync::Arc<str>,
+}
+
+impl Storage {
+    /// Opens (creating if needed) `closeloop.sqlite3` in `data_dir` and migrates it.
+    pub async fn open(data_dir: &Path) -> Result<Self, StorageError> {
+        Self::connect(None, data_dir).await
+    }
+
+    /// Opens `database` (a `postgres://` URL) or, without one, SQLite in
+    /// `data_dir`, and brings the schema up to date.
+    pub async fn connect(database: Option<&str>, data_dir: &Path) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let storage = match database {
+            None => Self::open_sqlite(data_dir).await?,
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await
+                    .map_err(|source| StorageError::Open {
+                        path: redact(url),
+                        source,
+                    })?;
+                Storage {
+                    pool,
+                    backend: Backend::Postgres,
+                    url: Some(url.to_string()),
+                    instance: instance_tag()?,
+                }
+            }
+            Some(other) => return Err(StorageError::Scheme(redact(other))),
+        };
+        if migrations::run(&storage).await? {
+            let sla = storage.sla_config(0).await?;
+            let (projected, skipped) = storage.rebuild_projection(&sla).await?;
+            tracing::info!(
+                projected,
+                skipped,
+                "rebuilt the projection for the new schema"
+            );
+        }
+        Ok(storage)
+    }
+
+    /// WAL with `synchronous=FULL`: a committed write survives power loss.
+    async fn open_sqlite(data_dir: &Path) -> Result<Self, StorageError> {
+        let path = std::path::absolute(data_dir.join("closeloop.sqlite3"))
+            .map_err(|e| StorageError::Io(e.to_string()))?;
+        let url = format!("sqlite://{}?mode=rwc", url_path(&path.to_string_lossy()));
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                    )
+                    .await
+                    .map(|_| ())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(|source| StorageError::Open {
+                path: path.display().to_string(),
+                source,
+            })?;
+        Ok(Storage {
+            pool,
+            backend: Backend::Sqlite,
+            url: None,
+            instance: instance_tag()?,
+        })
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64, StorageError> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The PostgreSQL URL, when storage is shared with other relays.
+    pub(crate) fn shared_url(&self) -> Option<&str> {
+        self.url.as_deref()
+    }
+
+    /// This process's tag in change notifications.
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// A statement for this storage's dialect.
+    pub(crate) fn sql<'a>(&self, text: impl Into<String>) -> Sql<'a> {
+        Sql::new(self.backend, text)
+    }
+
+    /// Closes the pool, waiting for in-flight writes.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Tags this process's change notifications. It must differ between relays
+/// (equal tags would make two relays ignore each other), so there is no
+/// fallback value: without the system's random source the server does not start.
+fn instance_tag() -> Result<std::sync::Arc<str>, StorageError> {
+    crate::random::hex::<8>()
+        .map(Into::into)
+        .map_err(|e| StorageError::Crypto(format!("no random source for the relay tag: {e}")))
+}
+
+/// A URL without its password, for error messages and logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Percent-encodes a file path for a `sqlite://` URL.
+fn url_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_stay_out_of_messages() {
+        assert_eq!(
+            super::redact("postgres://app:s3cret@db:5432/closeloop"),
+            "postgres://app:***@db:5432/closeloop"
+        );
+        assert_eq!(super::redact("postgres://db/x"), "postgres://db/x");
+    }
+
+    #[test]
+    fn odd_paths_survive_the_url() {
+        assert_eq!(super::url_path("/tmp/a b?c"), "/tmp/a%20b%3Fc");
+    }
+}

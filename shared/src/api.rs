@@ -1,0 +1,196 @@
+//! The JSON shapes of the HTTP API, used by the server to write them and by
+//! the app to read them, so both sides agree by construction.
+
+use crate::access::Principal;
+use crate::stats::{Compliance, DurationStats};
+use std::collections::BTreeMap;
+
+/// `POST /api/login` body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /api/login` answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignedIn {
+    pub user: Principal,
+    /// For clients that cannot hold cookies (sent as a bearer token).
+    pub token: String,
+}
+
+/// One document's change in the change feed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DocumentChange {
+    /// Text form of the document id.
+    pub id: String,
+    /// Position in the feed; strictly increasing across all documents.
+    pub seq: i64,
+}
+
+/// `GET /api/documents?after=…`: which documents changed after a position.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Feed {
+    pub documents: Vec<DocumentChange>,
+    /// Pass as `after` to get only what changed since this page.
+    pub next: i64,
+}
+
+/// Filters, sort and page of `GET /api/records` and the exports; every
+/// field optional. Unknown parameters are an error, not silently ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordQuery {
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub channel: Option<String>,
+    pub feedback_type: Option<String>,
+    pub department: Option<String>,
+    pub owner: Option<String>,
+    /// Received at or after (ms since the epoch).
+    pub from: Option<i64>,
+    /// Received before (ms since the epoch).
+    pub to: Option<i64>,
+    /// Substring of the description.
+    pub q: Option<String>,
+    /// Only records past an SLA due time (`true`) or not (`false`).
+    pub overdue: Option<bool>,
+    /// `received_at` (default, newest first), `priority`, `status` or
+    /// `due`; a `-` prefix flips the order.
+    pub sort: Option<String>,
+    pub page: Option<i64>,
+    pub per_page: Option<i64>,
+}
+
+impl RecordQuery {
+    /// Only a received-time period, for the statistics.
+    pub fn period(from: Option<i64>, to: Option<i64>) -> Self {
+        RecordQuery {
+            from,
+            to,
+            ..RecordQuery::default()
+        }
+    }
+}
+
+/// The SLA clock that matters now, as the list shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaStateKey {
+    OnTrack,
+    NearDue,
+    Overdue,
+    Paused,
+    Met,
+    Breached,
+}
+
+impl From<crate::sla::SlaState> for SlaStateKey {
+    fn from(s: crate::sla::SlaState) -> Self {
+        use crate::sla::SlaState;
+        match s {
+            SlaState::OnTrack => SlaStateKey::OnTrack,
+            SlaState::NearDue => SlaStateKey::NearDue,
+            SlaState::Overdue => SlaStateKey::Overdue,
+            SlaState::Paused => SlaStateKey::Paused,
+            SlaState::Met => SlaStateKey::Met,
+            SlaState::Breached => SlaStateKey::Breached,
+        }
+    }
+}
+
+/// One row of `GET /api/records`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordSummary {
+    pub id: String,
+    pub received_at: i64,
+    pub channel: String,
+    pub customer: String,
+    pub description: String,
+    pub feedback_type: Option<String>,
+    pub priority: Option<String>,
+    pub status: String,
+    pub owner: Option<String>,
+    pub department: Option<String>,
+    pub conflicts: i64,
+    pub workflow_issues: i64,
+    /// The clock that matters now: first response until answered, then resolution.
+    pub sla_state: Option<SlaStateKey>,
+    /// When that clock is due (ms since the epoch).
+    pub due_at: Option<i64>,
+    /// Whether any SLA clock is past due and not done.
+    pub overdue: bool,
+}
+
+/// `GET /api/records`: one page of the filtered list.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordPage {
+    pub records: Vec<RecordSummary>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// One workflow step of a record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HistoryItem {
+    pub action: String,
+    pub by: String,
+    pub at: i64,
+    pub from: String,
+    pub note: Option<String>,
+}
+
+/// One processing-log entry of a record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LogItem {
+    pub at: i64,
+    pub by: String,
+    pub text: String,
+}
+
+/// `GET /api/records/{id}`: a record with its history and log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordDetail {
+    #[serde(flatten)]
+    pub summary: RecordSummary,
+    pub history: Vec<HistoryItem>,
+    pub log: Vec<LogItem>,
+}
+
+/// `GET /api/stats`: volumes and timeliness over a period.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    pub total: i64,
+    pub by_status: BTreeMap<String, i64>,
+    pub by_channel: BTreeMap<String, i64>,
+    pub by_type: BTreeMap<String, i64>,
+    pub by_department: BTreeMap<String, i64>,
+    pub first_response: DurationStats,
+    pub resolution: DurationStats,
+    /// Resolved without a reassignment or a reopen, over all resolved.
+    pub first_contact_resolution_rate: Option<f64>,
+    /// First-response clocks met, breached, overdue.
+    pub first_response_sla: Compliance,
+    /// Resolution clocks met, breached, overdue.
+    pub resolution_sla: Compliance,
+    /// Complaints by a customer who made one of the same kind in the
+    /// preceding 30 days, over all complaints (S004 §3).
+    pub repeat_complaint_rate: Option<f64>,
+}
+
+/// `POST /api/attachments` answer: what was stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredBlob {
+    pub sha256: String,
+    pub media_type: String,
+    pub size: u64,
+}
+
+/// Every error answer: a stable code and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
