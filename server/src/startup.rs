@@ -19,7 +19,6 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::state::{AppState, Clock, SystemClock};
 use crate::storage::{Storage, StorageError};
-use crate::sync::Residency;
 
 /// Largest request body any JSON endpoint accepts.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -97,16 +96,13 @@ impl Application {
             }
         }
         let metrics = Arc::new(Metrics::default());
-        let residency = Residency::new(
-            config.memory_documents,
-            Duration::from_secs(config.idle_seconds),
-        );
         let peer_id = crate::random::hex::<8>().map_err(StartError::Random)?;
         let (relay, relay_task) = crate::sync::spawn(crate::sync::RelayParts {
             storage: storage.clone(),
             peer_id: format!("closeloop-relay-{peer_id}"),
             metrics: metrics.clone(),
-            residency,
+            memory_documents: config.memory_documents,
+            idle: Duration::from_secs(config.idle_seconds),
             clock: clock.clone(),
             sla: sla.clone(),
         });

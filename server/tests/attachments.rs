@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use closeloop_shared::record::{Attachment, add_attachment};
 use sha2::{Digest, Sha256};
-use support::{Client, TestApp, id, login, wait_stored};
+use support::{Client, TestApp, id, login};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends a request with a binary body; returns (head, body bytes).

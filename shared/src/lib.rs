@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 pub mod calendar;
 pub mod record;
+pub mod relay;
 pub mod sla;
 pub mod stats;
 pub mod sync;

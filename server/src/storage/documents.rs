@@ -6,29 +6,12 @@ use std::collections::HashMap;
 use closeloop_shared::access::Visibility;
 use closeloop_shared::api::DocumentChange;
 use closeloop_shared::record::FeedbackRecord;
+pub use closeloop_shared::relay::{ChunkWrite, StoredDocument};
 use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::DocumentId;
 use sqlx::Row;
 
 use super::{Backend, Sql, Storage, StorageError, projection, visibility};
-
-/// A stored document: its chunks in write order and the team it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDocument {
-    pub chunks: Vec<Vec<u8>>,
-    /// The team of the field user who created it; `None` if created by head office.
-    pub team: Option<String>,
-    /// Who it is assigned to, from the projection.
-    pub owner: Option<String>,
-}
-
-/// One chunk to store: a document's new changes, and the team a new document belongs to.
-#[derive(Debug, Clone)]
-pub struct ChunkWrite {
-    pub id: DocumentId,
-    pub chunk: Vec<u8>,
-    pub team: Option<String>,
-}
 
 /// Key of the PostgreSQL advisory lock that orders change-feed positions
 /// across relays sharing one database.

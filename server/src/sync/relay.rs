@@ -1,24 +1,23 @@
-//! The relay task: owns the [`SyncHub`] and runs its effects against storage
-//! and sockets, one input at a time, so effects happen in the hub's order.
+//! The relay task: the IO edge of [`RelayCore`]. It gathers inputs that
+//! arrive together into a batch, executes the core's tasks (load, commit,
+//! send, close) against storage and sockets in order, and feeds the results
+//! back. Every rule lives in the core; nothing here decides.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-use closeloop_shared::access::{Principal, RecordScope};
-use closeloop_shared::record::FeedbackRecord;
-use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub};
+use closeloop_shared::access::Principal;
+use closeloop_shared::relay::{Counters, Input, RelayCore, Task};
+use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::sync::{ConnectionId, DocumentId, Message};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use closeloop_shared::sla::SlaConfig;
-
-use super::Residency;
 use crate::metrics::Metrics;
 use crate::state::Clock;
-use crate::storage::{ChunkWrite, Storage};
-
-mod memory;
+use crate::storage::Storage;
 
 /// Frames waiting for one slow socket before the relay gives up on it.
 pub(crate) const OUTBOX_FRAMES: usize = 1024;
@@ -28,6 +27,12 @@ pub(crate) const OUTBOX_FRAMES: usize = 1024;
 /// server memory.
 const INPUT_QUEUE: usize = 1024;
 
+/// How often a quiet relay looks for idle documents to evict.
+const IDLE_SWEEP: Duration = Duration::from_secs(5);
+
+/// Inputs handled before their changes are committed together.
+const BATCH_INPUTS: usize = 256;
+
 /// What the relay tells one socket's writer.
 #[derive(Debug)]
 pub(crate) enum Outgoing {
@@ -35,7 +40,7 @@ pub(crate) enum Outgoing {
     Close(String),
 }
 
-/// What sockets tell the relay.
+/// What sockets and the other-relay listener tell the relay.
 pub(crate) enum RelayInput {
     Connect {
         conn: ConnectionId,
@@ -84,7 +89,10 @@ pub(crate) struct RelayParts {
     /// How the relay names itself in the protocol.
     pub peer_id: String,
     pub metrics: Arc<Metrics>,
-    pub residency: Residency,
+    /// At most this many documents in memory.
+    pub memory_documents: usize,
+    /// None idle longer than this.
+    pub idle: Duration,
     pub clock: Arc<dyn Clock>,
     /// Due times in the projection rows it writes.
     pub sla: Arc<SlaConfig>,
@@ -93,371 +101,210 @@ pub(crate) struct RelayParts {
 /// Starts the relay task; it ends when every handle is dropped and its
 /// queue is drained, so in-flight writes finish on shutdown.
 pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
-    let RelayParts {
-        storage,
-        peer_id,
-        metrics,
-        residency,
-        clock,
-        sla,
-    } = parts;
     let (tx, rx) = mpsc::channel(INPUT_QUEUE);
     let handle = RelayHandle {
         tx,
         next_conn: Arc::new(AtomicU64::new(1)),
     };
+    let idle_ms = u64::try_from(parts.idle.as_millis()).unwrap_or(u64::MAX);
     let relay = Relay {
-        hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
+        core: RelayCore::new(parts.peer_id, parts.memory_documents, idle_ms),
         outboxes: HashMap::new(),
-        principals: HashMap::new(),
-        scopes: HashMap::new(),
-        storage,
-        metrics,
-        pending: Vec::new(),
-        held: Vec::new(),
-        evict_later: Vec::new(),
-        residency,
-        absent: HashSet::new(),
-        clock,
-        sla,
+        storage: parts.storage,
+        metrics: parts.metrics,
+        clock: parts.clock,
+        sla: parts.sla,
+        started: Instant::now(),
+        reported: Counters::default(),
+        dropped: Vec::new(),
     };
     (handle, tokio::spawn(relay.run(rx)))
 }
 
-/// Who may reach a document: its team and its current assignee.
-struct Scope {
-    team: Option<String>,
-    owner: Option<String>,
-}
-
-impl Scope {
-    fn as_record_scope(&self) -> RecordScope<'_> {
-        RecordScope {
-            team: self.team.as_deref(),
-            owner: self.owner.as_deref(),
-        }
-    }
-}
-
 struct Relay {
-    hub: SyncHub,
+    core: RelayCore,
     outboxes: HashMap<ConnectionId, mpsc::Sender<Outgoing>>,
-    /// Who is signed in on each connection.
-    principals: HashMap<ConnectionId, Principal>,
-    /// Team and assignee of each document in memory, for access checks.
-    scopes: HashMap<DocumentId, Scope>,
     storage: Storage,
     metrics: Arc<Metrics>,
-    /// Changes received but not yet committed; see [`Relay::flush`].
-    pending: Vec<ChunkWrite>,
-    /// What the relay would have sent since the first pending change; sent
-    /// only after the commit, so nothing acknowledges an unsaved change.
-    held: Vec<(ConnectionId, Outgoing)>,
-    /// Documents to evict once their pending changes are committed.
-    evict_later: Vec<DocumentId>,
-    /// Which documents stay in memory.
-    residency: Residency,
-    /// Documents the current batch names that storage does not have, so
-    /// their messages skip a second look.
-    absent: HashSet<DocumentId>,
     clock: Arc<dyn Clock>,
     sla: Arc<SlaConfig>,
+    /// The core's monotonic time starts here.
+    started: Instant,
+    /// The core's counters as last added to the metrics.
+    reported: Counters,
+    /// Sockets given up on (too slow); the core hears of it next batch.
+    dropped: Vec<ConnectionId>,
 }
 
-/// How often a quiet relay looks for idle documents to evict.
-const IDLE_SWEEP: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Frames handled before their changes are committed together.
-const BATCH_FRAMES: usize = 256;
-
 impl Relay {
-    /// Handles inputs one at a time; frames that arrive together form a
-    /// batch whose changes are committed in one transaction (group commit)
-    /// before anything caused by them is sent.
     async fn run(mut self, mut rx: mpsc::Receiver<RelayInput>) {
-        let mut batch = Vec::with_capacity(BATCH_FRAMES);
+        let mut batch = Vec::with_capacity(BATCH_INPUTS);
         loop {
             match tokio::time::timeout(IDLE_SWEEP, rx.recv()).await {
                 Ok(Some(input)) => batch.push(input),
                 Ok(None) => break,
                 Err(_) => {
-                    self.evict_overdue();
+                    let now = self.now();
+                    self.core.tick(now);
+                    self.report();
                     continue;
                 }
             }
-            while batch.len() < BATCH_FRAMES {
+            while batch.len() < BATCH_INPUTS {
                 match rx.try_recv() {
                     Ok(input) => batch.push(input),
                     Err(_) => break,
                 }
             }
-            self.prefetch(&batch).await;
-            for input in batch.drain(..) {
-                if !matches!(input, RelayInput::Frame { .. }) {
-                    // Connection and shared-storage events see committed state.
-                    self.flush().await;
-                }
-                self.handle(input).await;
-            }
-            self.flush().await;
-            self.absent.clear();
-            self.evict_overdue();
-            Metrics::set(&self.metrics.connections, self.outboxes.len() as u64);
-            Metrics::set(
-                &self.metrics.documents_in_memory,
-                self.hub.document_count() as u64,
-            );
+            let inputs = self.accept(batch.drain(..));
+            let now = self.now();
+            let tasks = self.core.batch(inputs, now);
+            self.execute(tasks).await;
+            self.report();
         }
         tracing::info!("relay stopped");
     }
 
-    async fn handle(&mut self, input: RelayInput) {
-        match input {
-            RelayInput::Connect {
-                conn,
-                out,
-                principal,
-            } => {
-                self.outboxes.insert(conn, out);
-                self.principals.insert(conn, principal);
-                self.hub.connect(conn, false);
-            }
-            RelayInput::Disconnect { conn } => self.drop_connection(conn),
-            RelayInput::Frame {
-                conn,
-                bytes,
-                message,
-            } => {
-                Metrics::add(&self.metrics.frames_in, 1);
-                Metrics::add(&self.metrics.bytes_in, bytes as u64);
-                self.frame(conn, message).await;
-            }
-            RelayInput::StoredElsewhere { document_id } => {
-                self.absorb_stored(document_id).await;
-            }
-            RelayInput::RefreshAll => {
-                let ids: Vec<DocumentId> = (self.hub.documents().map(|(id, _)| id))
-                    .chain(self.hub.dormant_documents())
-                    .copied()
-                    .collect();
-                for id in ids {
-                    self.absorb_stored(id).await;
-                }
-            }
-        }
+    /// Milliseconds on the core's monotonic clock.
+    fn now(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// Forgets a connection and evicts the documents nobody follows any more:
-    /// memory grows with what is in use, not with everything ever synced.
-    /// Safe, because nothing in memory is unsaved.
-    fn drop_connection(&mut self, conn: ConnectionId) {
-        self.outboxes.remove(&conn);
-        self.principals.remove(&conn);
-        self.forget_peer(conn);
-    }
-
-    /// Drops the connection's sync state (its outbox stays until the socket
-    /// has sent what is queued) and evicts documents nobody else follows.
-    fn forget_peer(&mut self, conn: ConnectionId) {
-        for id in self.hub.disconnect(conn) {
-            self.evict(&id);
-        }
-    }
-
-    async fn frame(&mut self, conn: ConnectionId, message: Result<Message, String>) {
-        let msg = match message {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::info!(conn, error = %e, "rejected a malformed frame");
-                Metrics::add(&self.metrics.frames_rejected, 1);
-                let fx = self.hub.refuse(conn, &e);
-                return self.execute(fx).await;
-            }
-        };
-        if let Some(id) = msg.document_id() {
-            if let Err(reason) = self.ensure_loaded(id).await {
-                return self.execute(vec![Effect::Close { conn, reason }]).await;
-            }
-            // Checked on every message, not just at connect: a tablet learns
-            // nothing about a record it may not see, not even that it exists.
-            let allowed = self
-                .principals
-                .get(&conn)
-                .is_some_and(|p| p.may_access(self.scopes.get(&id).map(Scope::as_record_scope)));
-            if !allowed {
-                let refusal = Message::DocUnavailable {
-                    sender_id: self.hub.peer_id().to_string(),
-                    target_id: msg.sender_id().to_string(),
-                    document_id: id,
-                };
-                return self.deliver(conn, Outgoing::Frame(refusal.encode()));
-            }
-        }
-        let id = msg.document_id();
-        let fx = self.hub.handle(conn, msg);
-        self.execute_for(conn, fx).await;
-        // Only documents actually in memory count against the budget, so
-        // requests for unknown ids cannot push real ones out.
-        if let Some(id) = id.filter(|id| self.hub.has_document(id)) {
-            self.residency.touch(id, std::time::Instant::now());
-        }
-    }
-
-    async fn execute(&mut self, effects: Vec<Effect>) {
-        self.execute_for(0, effects).await;
-    }
-
-    /// Runs effects caused by a message from `origin`; a document it creates
-    /// belongs to the origin user's team.
-    async fn execute_for(&mut self, origin: ConnectionId, effects: Vec<Effect>) {
-        for effect in effects {
-            match effect {
-                Effect::Send { conn, frame } => self.deliver(conn, Outgoing::Frame(frame)),
-                Effect::Close { conn, reason } => {
-                    self.deliver(conn, Outgoing::Close(reason));
-                    self.forget_peer(conn);
-                }
-                Effect::Persist { document_id, chunk } => {
-                    let team = match self.scopes.get(&document_id) {
-                        Some(existing) => existing.team.clone(),
-                        None => self.principals.get(&origin).and_then(|p| p.team.clone()),
-                    };
-                    // The access rule applies from this moment, before the commit.
-                    let owner = self.scopes.get(&document_id).and_then(|s| s.owner.clone());
-                    self.scopes.insert(
-                        document_id,
-                        Scope {
-                            team: team.clone(),
-                            owner,
-                        },
-                    );
-                    self.pending.push(ChunkWrite {
-                        id: document_id,
-                        chunk,
-                        team,
-                    });
-                }
-                Effect::Changed { document_id } => {
-                    tracing::debug!(%document_id, "document changed")
-                }
-                Effect::PeerReady { conn, peer_id } => {
-                    tracing::debug!(conn, %peer_id, "peer joined")
-                }
-                Effect::Unavailable { .. } => {}
-            }
-        }
-    }
-
-    /// Commits the pending changes and their projection rows in one
-    /// transaction, then sends what was held back. On failure nothing held is
-    /// sent: the documents leave memory and every peer reconnects and resends.
-    async fn flush(&mut self) {
-        if self.pending.is_empty() {
-            for (conn, out) in std::mem::take(&mut self.held) {
-                self.deliver(conn, out);
-            }
-            return;
-        }
-        let writes = std::mem::take(&mut self.pending);
-        let mut records = Vec::new();
-        for w in &writes {
-            if records.iter().any(|(id, _)| *id == w.id) {
-                continue;
-            }
-            // Documents that are not records (other automerge-repo data) get no rows.
-            if let Some(r) = self
-                .hub
-                .document(&w.id)
-                .and_then(|d| FeedbackRecord::from_doc(d).ok())
-            {
-                records.push((w.id, r));
-            }
-        }
-        let started = std::time::Instant::now();
-        let written = self
-            .storage
-            .append_batch(&writes, &records, self.clock.now_ms(), &self.sla)
-            .await;
-        Metrics::add(
-            &self.metrics.storage_write_micros,
-            started.elapsed().as_micros() as u64,
-        );
-        let held = std::mem::take(&mut self.held);
-        let later = std::mem::take(&mut self.evict_later);
-        if let Err(e) = written {
-            tracing::error!(error = %e, changes = writes.len(), "persisting changes failed");
-            Metrics::add(&self.metrics.storage_failures, 1);
-            for w in &writes {
-                self.evict(&w.id);
-            }
-            let conns: Vec<ConnectionId> = self.outboxes.keys().copied().collect();
-            for conn in conns {
-                self.deliver(conn, Outgoing::Close("storage unavailable".into()));
-                self.forget_peer(conn);
-            }
-            return;
-        }
-        Metrics::add(&self.metrics.storage_writes, writes.len() as u64);
-        for (id, r) in records {
-            self.set_owner(id, r.owner);
-        }
-        for (conn, out) in held {
-            self.deliver(conn, out);
-        }
-        for id in later {
-            if !self.hub.is_followed(&id) {
-                self.evict(&id);
-            }
-        }
-    }
-
-    /// Records a document's current assignee, whether the change was
-    /// committed here or by another relay; on a reassignment, followers who
-    /// may no longer see the record stop receiving it (they are refused if
-    /// they ask again).
-    pub(super) fn set_owner(&mut self, id: DocumentId, owner: Option<String>) {
-        let Some(scope) = self.scopes.get_mut(&id) else {
-            return;
-        };
-        if scope.owner == owner {
-            return;
-        }
-        scope.owner = owner;
-        self.withdraw_followers(id);
-    }
-
-    fn withdraw_followers(&mut self, id: DocumentId) {
-        let scope = self.scopes.get(&id).map(Scope::as_record_scope);
-        let lost: Vec<ConnectionId> = self
-            .hub
-            .followers(&id)
+    /// Turns socket inputs into core inputs, keeping the outboxes here.
+    fn accept(&mut self, batch: impl Iterator<Item = RelayInput>) -> Vec<Input> {
+        let mut inputs: Vec<Input> = std::mem::take(&mut self.dropped)
             .into_iter()
-            .filter(|conn| {
-                !self
-                    .principals
-                    .get(conn)
-                    .is_some_and(|p| p.may_access(scope))
-            })
+            .map(|conn| Input::Disconnect { conn })
             .collect();
-        for conn in lost {
-            tracing::info!(conn, %id, "access withdrawn after reassignment");
-            self.hub.unfollow(&id, conn);
+        for input in batch {
+            inputs.push(match input {
+                RelayInput::Connect {
+                    conn,
+                    out,
+                    principal,
+                } => {
+                    self.outboxes.insert(conn, out);
+                    Input::Connect { conn, principal }
+                }
+                RelayInput::Frame {
+                    conn,
+                    bytes,
+                    message,
+                } => {
+                    Metrics::add(&self.metrics.bytes_in, bytes as u64);
+                    if let Err(e) = &message {
+                        tracing::info!(conn, error = %truncated(e), "rejected a malformed frame");
+                    }
+                    Input::Frame { conn, message }
+                }
+                RelayInput::Disconnect { conn } => {
+                    self.outboxes.remove(&conn);
+                    Input::Disconnect { conn }
+                }
+                RelayInput::StoredElsewhere { document_id } => {
+                    Input::StoredElsewhere { document_id }
+                }
+                RelayInput::RefreshAll => Input::RefreshAll,
+            });
+        }
+        inputs
+    }
+
+    /// Runs tasks in order; loads and commits feed their results back to
+    /// the core, whose answer runs next.
+    async fn execute(&mut self, tasks: Vec<Task>) {
+        let mut queue: VecDeque<Task> = tasks.into();
+        while let Some(task) = queue.pop_front() {
+            match task {
+                Task::Send { conn, frame } => self.deliver(conn, Outgoing::Frame(frame)),
+                Task::Close { conn, reason } => {
+                    self.deliver(conn, Outgoing::Close(reason));
+                    // The socket's writer ends after the close; its reader
+                    // reports the disconnect, which the core already knows.
+                    self.outboxes.remove(&conn);
+                }
+                Task::Load(ids) => {
+                    let started = Instant::now();
+                    let loaded = self.storage.load_many(&ids).await;
+                    Metrics::add(
+                        &self.metrics.storage_load_micros,
+                        started.elapsed().as_micros() as u64,
+                    );
+                    let result = loaded.map_err(|e| {
+                        tracing::error!(error = %e, documents = ids.len(), "loading documents failed");
+                        e.to_string()
+                    });
+                    queue.extend(self.core.loaded(result));
+                }
+                Task::Commit { writes, records } => {
+                    let started = Instant::now();
+                    let written = self
+                        .storage
+                        .append_batch(&writes, &records, self.clock.now_ms(), &self.sla)
+                        .await;
+                    Metrics::add(
+                        &self.metrics.storage_write_micros,
+                        started.elapsed().as_micros() as u64,
+                    );
+                    let result = written.map_err(|e| {
+                        tracing::error!(error = %e, changes = writes.len(), "persisting changes failed");
+                        e.to_string()
+                    });
+                    queue.extend(self.core.committed(result));
+                }
+            }
         }
     }
 
     fn deliver(&mut self, conn: ConnectionId, out: Outgoing) {
-        if !self.pending.is_empty() {
-            self.held.push((conn, out));
-            return;
-        }
         let Some(outbox) = self.outboxes.get(&conn) else {
             return;
         };
         if outbox.try_send(out).is_err() {
             tracing::warn!(conn, "socket too slow or gone; disconnecting it");
-            self.drop_connection(conn);
+            self.outboxes.remove(&conn);
+            self.dropped.push(conn);
         } else {
             Metrics::add(&self.metrics.frames_out, 1);
         }
     }
+
+    /// Adds what the core counted since the last report to the metrics.
+    fn report(&mut self) {
+        let now = self.core.counters;
+        let was = std::mem::replace(&mut self.reported, now);
+        let m = &self.metrics;
+        Metrics::add(&m.frames_in, now.frames_in - was.frames_in);
+        Metrics::add(
+            &m.frames_rejected,
+            now.frames_rejected - was.frames_rejected,
+        );
+        Metrics::add(
+            &m.documents_loaded,
+            now.documents_loaded - was.documents_loaded,
+        );
+        Metrics::add(
+            &m.documents_evicted,
+            now.documents_evicted - was.documents_evicted,
+        );
+        Metrics::add(
+            &m.storage_writes,
+            now.writes_committed - was.writes_committed,
+        );
+        Metrics::add(&m.storage_failures, now.commits_failed - was.commits_failed);
+        Metrics::set(&m.connections, self.core.connection_count() as u64);
+        Metrics::set(
+            &m.documents_in_memory,
+            self.core.hub().document_count() as u64,
+        );
+    }
+}
+
+/// Client-chosen text, cut for a log line.
+fn truncated(s: &str) -> &str {
+    let mut end = s.len().min(200);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
