@@ -1,6 +1,8 @@
 //! Fault test: the relay process is killed with SIGKILL twenty times while
 //! five clients keep editing. After every restart, every change the relay
-//! had acknowledged is still there, and all clients converge with it.
+//! had acknowledged is still there, and all clients converge with it, with
+//! a memory budget of two documents so followed documents keep leaving
+//! memory and coming back.
 //! Bounded: 20 kills, each cycle a fraction of a second of load.
 
 use std::collections::{HashMap, HashSet};
@@ -56,6 +58,10 @@ fn start(port: u16, storage: &[std::ffi::OsString]) -> Server {
                 "--dist-dir",
                 "/nonexistent",
                 "--demo-data",
+                // Two documents for five tablets: documents leave memory
+                // and reload while followed, all through the test.
+                "--memory-documents",
+                "2",
             ])
             .args(storage)
             .stdout(Stdio::null())

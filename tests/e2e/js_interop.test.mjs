@@ -97,3 +97,40 @@ test("a JS automerge-repo client and the wasm client see each other's records an
     await server.stop();
   }
 });
+
+test("a document asked for before it reaches the relay is delivered when it arrives", { timeout: 60_000 }, async () => {
+  const server = await startServer(tempDir("closeloop-asked-early-"), await freePort());
+  const token = await tokenFor(server.url, "office");
+  const syncUrl = `${server.url.replace("http", "ws")}/sync?token=${encodeURIComponent(token)}`;
+  // A creates a record while not yet connected; B asks for it first.
+  const creator = new Repo({ network: [] });
+  const asker = new Repo({ network: [new WebSocketClientAdapter(syncUrl)] });
+  try {
+    const created = creator.create({
+      schemaVersion: 2,
+      receivedAt: new Date(),
+      capturedBy: new A.ImmutableString("js-client"),
+      channel: new A.ImmutableString("web_form"),
+      source: new A.ImmutableString("external_customer"),
+      customer: new A.ImmutableString("网页用户 7"),
+      description: "先问后建：活动报名页打不开。",
+      solution: "",
+      aspects: {},
+      attachments: [],
+      history: [],
+      log: [],
+    });
+    const asked = await asker.find(created.documentId, { allowableStates: ["ready", "unavailable"] });
+    assert.equal(asked.state, "unavailable", "the relay does not have it yet");
+
+    const started = Date.now();
+    creator.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(syncUrl));
+    await waitFor("the asker to receive the record", () => asked.state === "ready" && asked.doc()?.description);
+    console.log(`delivered ${Date.now() - started} ms after its creator connected`);
+    assert.equal(String(asked.doc().description), "先问后建：活动报名页打不开。");
+  } finally {
+    await creator.shutdown();
+    await asker.shutdown();
+    await server.stop();
+  }
+});

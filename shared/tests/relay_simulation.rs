@@ -1,0 +1,575 @@
+//! The relay core driven by a deterministic simulator: tablets and head
+//! office as sync hubs, an in-memory store, seeded interleavings of
+//! deliveries, batches, clock jumps and failures. Every scenario runs under
+//! many seeds; a failure names its seed.
+
+use std::collections::{HashMap, VecDeque};
+
+use closeloop_shared::access::{Principal, Role};
+use closeloop_shared::record::{self, FeedbackDraft, FeedbackRecord};
+use closeloop_shared::relay::{Input, RelayCore, StoredDocument, Task};
+use closeloop_shared::sync::{DocumentId, Effect, Message, SharePolicy, SyncHub};
+use closeloop_shared::taxonomy::Taxonomy;
+use closeloop_shared::workflow::Action;
+
+/// xorshift64*: small, seeded, the same on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+struct Client {
+    hub: SyncHub,
+    principal: Principal,
+    to_relay: VecDeque<Vec<u8>>,
+    from_relay: VecDeque<Vec<u8>>,
+    connected: bool,
+    unavailable: Vec<DocumentId>,
+    /// Every document id the relay sent this client a sync or request for.
+    received_about: Vec<DocumentId>,
+}
+
+impl Client {
+    fn run(&mut self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::Send { frame, .. } if self.connected => self.to_relay.push_back(frame),
+                Effect::Unavailable { document_id } => self.unavailable.push(document_id),
+                _ => {}
+            }
+        }
+    }
+}
+
+struct Sim {
+    rng: Rng,
+    core: RelayCore,
+    stored: HashMap<DocumentId, StoredDocument>,
+    clients: Vec<Client>,
+    now_ms: u64,
+    /// The next commit fails (storage unavailable).
+    fail_next_commit: bool,
+    commits_failed: usize,
+}
+
+fn user(name: &str, role: Role, team: Option<&str>) -> Principal {
+    Principal {
+        user_id: 1,
+        username: name.into(),
+        role,
+        team: team.map(str::to_string),
+    }
+}
+
+fn id(n: u8) -> DocumentId {
+    DocumentId::from_bytes([n; 16])
+}
+
+impl Sim {
+    fn new(seed: u64, budget: usize, users: &[Principal]) -> Sim {
+        let mut sim = Sim {
+            rng: Rng::new(seed),
+            core: RelayCore::new("relay".into(), budget, 60_000),
+            stored: HashMap::new(),
+            clients: Vec::new(),
+            now_ms: 0,
+            fail_next_commit: false,
+            commits_failed: 0,
+        };
+        for u in users {
+            let policy = if u.role == Role::FieldStaff {
+                SharePolicy::AnnounceAll
+            } else {
+                SharePolicy::OnRequest
+            };
+            sim.clients.push(Client {
+                hub: SyncHub::new(u.username.clone(), policy),
+                principal: u.clone(),
+                to_relay: VecDeque::new(),
+                from_relay: VecDeque::new(),
+                connected: false,
+                unavailable: Vec::new(),
+                received_about: Vec::new(),
+            });
+        }
+        for c in 0..users.len() {
+            sim.connect(c);
+        }
+        sim
+    }
+
+    fn conn(c: usize) -> u64 {
+        c as u64 + 1
+    }
+
+    fn connect(&mut self, c: usize) {
+        let principal = self.clients[c].principal.clone();
+        self.relay(vec![Input::Connect {
+            conn: Self::conn(c),
+            principal,
+        }]);
+        let client = &mut self.clients[c];
+        client.connected = true;
+        let fx = client.hub.connect(0, true);
+        client.run(fx);
+    }
+
+    /// Runs one batch through the core, executing its tasks like the IO edge.
+    fn relay(&mut self, inputs: Vec<Input>) {
+        let mut queue: VecDeque<Task> = self.core.batch(inputs, self.now_ms).into();
+        while let Some(task) = queue.pop_front() {
+            match task {
+                Task::Load(ids) => {
+                    let found = ids
+                        .iter()
+                        .filter_map(|id| self.stored.get(id).map(|d| (*id, d.clone())))
+                        .collect();
+                    queue.extend(self.core.loaded(Ok(found)));
+                }
+                Task::Commit { writes, records } => {
+                    if std::mem::take(&mut self.fail_next_commit) {
+                        self.commits_failed += 1;
+                        queue.extend(self.core.committed(Err("disk full".into())));
+                        continue;
+                    }
+                    for w in writes {
+                        let d = self.stored.entry(w.id).or_insert_with(|| StoredDocument {
+                            team: w.team.clone(),
+                            ..StoredDocument::default()
+                        });
+                        d.chunks.push(w.chunk);
+                    }
+                    for (id, r) in records {
+                        if let Some(d) = self.stored.get_mut(&id) {
+                            d.owner = r.owner;
+                        }
+                    }
+                    queue.extend(self.core.committed(Ok(())));
+                }
+                Task::Send { conn, frame } => {
+                    let c = &mut self.clients[conn as usize - 1];
+                    if c.connected {
+                        c.from_relay.push_back(frame);
+                    }
+                }
+                Task::Close { conn, .. } => self.drop_link(conn as usize - 1, false),
+            }
+        }
+    }
+
+    /// The link of client `c` breaks; `tell_relay` if the relay did not cause it.
+    fn drop_link(&mut self, c: usize, tell_relay: bool) {
+        let client = &mut self.clients[c];
+        if !client.connected {
+            return;
+        }
+        client.connected = false;
+        client.to_relay.clear();
+        client.from_relay.clear();
+        client.hub.disconnect(0);
+        if tell_relay {
+            self.relay(vec![Input::Disconnect {
+                conn: Self::conn(c),
+            }]);
+        }
+    }
+
+    /// Delivers up to `n` queued frames of random clients to the relay, as one batch.
+    fn to_relay(&mut self, n: usize) {
+        let mut inputs = Vec::new();
+        for _ in 0..n {
+            let c = self.rng.below(self.clients.len() as u64) as usize;
+            if let Some(frame) = self.clients[c].to_relay.pop_front() {
+                inputs.push(Input::Frame {
+                    conn: Self::conn(c),
+                    message: Message::decode(&frame).map_err(|e| e.to_string()),
+                });
+            }
+        }
+        if !inputs.is_empty() {
+            self.relay(inputs);
+        }
+    }
+
+    /// Delivers up to `n` frames from the relay to client `c`.
+    fn to_client(&mut self, c: usize, n: usize) {
+        for _ in 0..n {
+            let client = &mut self.clients[c];
+            let Some(frame) = client.from_relay.pop_front() else {
+                return;
+            };
+            if let Ok(Message::Sync { document_id, .. } | Message::Request { document_id, .. }) =
+                Message::decode(&frame)
+            {
+                client.received_about.push(document_id);
+            }
+            let fx = client.hub.receive(0, &frame);
+            client.run(fx);
+        }
+    }
+
+    fn edit(&mut self, c: usize, doc: DocumentId, text: &str) {
+        let at = self.now_ms as i64 + 1;
+        let client = &mut self.clients[c];
+        if let Ok(fx) = client
+            .hub
+            .change(doc, |d| record::append_log(d, text, "sim", at))
+        {
+            client.run(fx);
+        }
+    }
+
+    fn capture(&mut self, c: usize, doc: DocumentId, text: &str) {
+        let client = &mut self.clients[c];
+        let draft = FeedbackDraft {
+            channel: "phone".into(),
+            nickname: "客户".into(),
+            description: text.into(),
+            ..FeedbackDraft::default()
+        };
+        let fx = client
+            .hub
+            .change(doc, |d| draft.write_new(d, &Taxonomy::default(), "sim", 1))
+            .expect("valid draft");
+        client.run(fx);
+    }
+
+    fn request(&mut self, c: usize, doc: DocumentId) {
+        let client = &mut self.clients[c];
+        let fx = client.hub.request(doc);
+        client.run(fx);
+    }
+
+    /// Time passes; a quiet relay evicts idle and over-budget documents.
+    fn advance(&mut self, ms: u64) {
+        self.now_ms += ms;
+        self.core.tick(self.now_ms);
+    }
+
+    /// Delivers everything in both directions until nothing moves.
+    fn quiesce(&mut self) {
+        for _ in 0..10_000 {
+            let moving = self
+                .clients
+                .iter()
+                .any(|c| !c.to_relay.is_empty() || !c.from_relay.is_empty());
+            if !moving {
+                return;
+            }
+            self.to_relay(8);
+            for c in 0..self.clients.len() {
+                self.to_client(c, 8);
+            }
+        }
+        panic!("the exchange never settled");
+    }
+
+    /// One random step of the kinds the scenarios use.
+    fn random_step(&mut self, docs: &[(usize, DocumentId)]) {
+        match self.rng.below(10) {
+            0..=3 => {
+                let n = 1 + self.rng.below(6) as usize;
+                self.to_relay(n);
+            }
+            4..=6 => {
+                let c = self.rng.below(self.clients.len() as u64) as usize;
+                let n = 1 + self.rng.below(4) as usize;
+                self.to_client(c, n);
+            }
+            7 => {
+                let (c, doc) = docs[self.rng.below(docs.len() as u64) as usize];
+                let n = self.rng.next();
+                self.edit(c, doc, &format!("处理 {n}"));
+            }
+            _ => {
+                let ms = self.rng.below(3_000);
+                self.advance(ms);
+            }
+        }
+    }
+
+    fn stored_doc(&self, doc: &DocumentId) -> Option<automerge::Automerge> {
+        let d = self.stored.get(doc)?;
+        closeloop_shared::sync::load_document(d.chunks.iter().map(Vec::as_slice)).ok()
+    }
+}
+
+const SEEDS: u64 = 200;
+
+/// Five tablets of one team edit their own and each other's records with a
+/// two-document budget: documents leave memory mid-conversation and come
+/// back. After the network settles, every tablet, the relay's store and the
+/// documents agree, and nothing acknowledged is missing.
+#[test]
+fn tablets_converge_with_a_two_document_budget_under_any_interleaving() {
+    for seed in 0..SEEDS {
+        let users: Vec<Principal> = (0..5)
+            .map(|n| user(&format!("t{n}"), Role::FieldStaff, Some("north")))
+            .collect();
+        let mut sim = Sim::new(seed, 2, &users);
+        let docs: Vec<(usize, DocumentId)> = (0..5).map(|n| (n, id(n as u8 + 1))).collect();
+        for &(c, doc) in &docs {
+            sim.capture(c, doc, "现场记录");
+        }
+        for _ in 0..400 {
+            sim.random_step(&docs);
+        }
+        sim.quiesce();
+        // Let the budget evict, then have every tablet make one more edit
+        // so each followed document reloads with its dormant followers.
+        sim.advance(5_000);
+        for &(c, doc) in &docs {
+            sim.edit(c, doc, "收尾");
+        }
+        sim.quiesce();
+        for &(c, doc) in &docs {
+            let stored = sim
+                .stored_doc(&doc)
+                .unwrap_or_else(|| panic!("seed {seed}: {doc} never stored"));
+            let heads = sim.clients[c].hub.document(&doc).map(|d| d.get_heads());
+            assert_eq!(
+                heads,
+                Some(stored.get_heads()),
+                "seed {seed}: tablet {c} and the relay's store disagree on {doc}"
+            );
+            assert!(
+                FeedbackRecord::from_doc(&stored).is_ok(),
+                "seed {seed}: stored {doc} is not a readable record"
+            );
+        }
+        assert!(sim.core.hub().document_count() <= 5, "seed {seed}");
+    }
+}
+
+/// A tablet learns nothing of another team's record: not its content, not
+/// that it exists; head office reaches both.
+#[test]
+fn field_staff_reach_only_their_team_under_any_interleaving() {
+    for seed in 0..SEEDS {
+        let users = [
+            user("n", Role::FieldStaff, Some("north")),
+            user("s", Role::FieldStaff, Some("south")),
+            user("office", Role::HeadOffice, None),
+        ];
+        let mut sim = Sim::new(seed, 1 + (seed % 3) as usize, &users);
+        sim.capture(0, id(1), "北区记录");
+        sim.capture(1, id(2), "南区记录");
+        let docs = [(0, id(1)), (1, id(2))];
+        for _ in 0..100 {
+            sim.random_step(&docs);
+        }
+        sim.quiesce();
+        sim.request(0, id(2));
+        sim.request(1, id(1));
+        sim.request(2, id(1));
+        sim.request(2, id(2));
+        sim.quiesce();
+        let north = &sim.clients[0];
+        assert!(!north.received_about.contains(&id(2)), "seed {seed}");
+        assert!(north.unavailable.contains(&id(2)), "seed {seed}");
+        let south = &sim.clients[1];
+        assert!(!south.received_about.contains(&id(1)), "seed {seed}");
+        let office = &sim.clients[2].hub;
+        for doc in [id(1), id(2)] {
+            assert_eq!(
+                office.document(&doc).map(|d| d.get_heads()),
+                sim.stored_doc(&doc).map(|d| d.get_heads()),
+                "seed {seed}: head office has {doc}"
+            );
+        }
+    }
+}
+
+/// A record assigned to a southern user is followed by them; it is then
+/// reassigned away — by this relay, or by another relay while the
+/// document is out of memory here — and the southern user hears nothing
+/// more of it, while head office does.
+#[test]
+fn followers_lose_a_reassigned_record_even_when_it_was_evicted() {
+    for seed in 0..SEEDS {
+        let users = [
+            user("n", Role::FieldStaff, Some("north")),
+            user("li", Role::FieldStaff, Some("south")),
+            user("office", Role::HeadOffice, None),
+        ];
+        let mut sim = Sim::new(seed, 1, &users);
+        let doc = id(7);
+        sim.capture(0, doc, "会员积分没有到账");
+        sim.quiesce();
+        sim.request(2, doc);
+        sim.quiesce();
+        let assign = Action::Assign {
+            owner: "li".into(),
+            department: "会员中心".into(),
+        };
+        transition(&mut sim, 2, doc, &Action::Register, 9);
+        transition(&mut sim, 2, doc, &assign, 10);
+        sim.quiesce();
+        sim.request(1, doc);
+        sim.quiesce();
+        assert!(
+            sim.clients[1].hub.document(&doc).is_some(),
+            "seed {seed}: the assignee reaches the record"
+        );
+        let away = Action::Reassign {
+            owner: "office".into(),
+            department: "客服中心".into(),
+        };
+        let elsewhere = seed % 2 == 0;
+        if elsewhere {
+            // Out of memory here, then another relay stores the reassignment.
+            sim.advance(120_000);
+            assert!(!sim.core.hub().has_document(&doc), "seed {seed}: evicted");
+            let mut copy = sim.stored_doc(&doc).expect("stored");
+            let before = copy.get_heads();
+            record::transition(&mut copy, &away, None, "office2", 20).expect("reassign");
+            let stored = sim.stored.get_mut(&doc).expect("stored");
+            stored.chunks.push(copy.save_after(&before));
+            stored.owner = Some("office".into());
+            sim.relay(vec![Input::StoredElsewhere { document_id: doc }]);
+        } else {
+            transition(&mut sim, 2, doc, &away, 20);
+        }
+        sim.quiesce();
+        sim.clients[1].received_about.clear();
+        sim.edit(0, doc, "北区：积分已补发");
+        sim.quiesce();
+        assert!(
+            !sim.clients[1].received_about.contains(&doc),
+            "seed {seed} (elsewhere: {elsewhere}): a reassigned record still reaches its former assignee"
+        );
+        let office = sim.clients[2].hub.document(&doc).expect("office holds it");
+        assert_eq!(
+            Some(office.get_heads()),
+            sim.stored_doc(&doc).map(|d| d.get_heads()),
+            "seed {seed}: head office keeps receiving it"
+        );
+    }
+}
+
+fn transition(sim: &mut Sim, c: usize, doc: DocumentId, action: &Action, at: i64) {
+    let client = &mut sim.clients[c];
+    let fx = client
+        .hub
+        .change(doc, |d| record::transition(d, action, None, "office", at))
+        .expect("valid step");
+    client.run(fx);
+}
+
+/// A commit that fails acknowledges nothing, forwards nothing and closes
+/// every connection; after reconnecting, the change is stored and everyone
+/// converges.
+#[test]
+fn a_failed_write_acknowledges_and_forwards_nothing() {
+    for seed in 0..SEEDS {
+        let users = [
+            user("a", Role::FieldStaff, Some("north")),
+            user("b", Role::FieldStaff, Some("north")),
+        ];
+        let mut sim = Sim::new(seed, 2, &users);
+        let doc = id(3);
+        sim.capture(0, doc, "冷柜温度过高");
+        sim.quiesce();
+        sim.request(1, doc);
+        sim.quiesce();
+        let stored_before = sim.stored_doc(&doc).expect("stored").get_heads();
+        sim.edit(0, doc, "第二次处理");
+        let mine = sim.clients[0].hub.document(&doc).expect("held").get_heads();
+        sim.fail_next_commit = true;
+        // Only the editing tablet's frames, one batch at a time.
+        while let Some(frame) = sim.clients[0].to_relay.pop_front() {
+            sim.relay(vec![Input::Frame {
+                conn: Sim::conn(0),
+                message: Message::decode(&frame).map_err(|e| e.to_string()),
+            }]);
+            if sim.commits_failed > 0 {
+                break;
+            }
+        }
+        assert_eq!(sim.commits_failed, 1, "seed {seed}");
+        assert!(
+            sim.clients.iter().all(|c| !c.connected),
+            "seed {seed}: every connection is told"
+        );
+        assert_eq!(
+            sim.stored_doc(&doc).map(|d| d.get_heads()),
+            Some(stored_before.clone()),
+            "seed {seed}: nothing stored"
+        );
+        assert_eq!(
+            sim.clients[1].hub.document(&doc).map(|d| d.get_heads()),
+            Some(stored_before),
+            "seed {seed}: nothing forwarded"
+        );
+        assert_ne!(
+            sim.clients[0].hub.peer_heads(&doc, 0).map(<[_]>::to_vec),
+            Some(mine.clone()),
+            "seed {seed}: nothing acknowledged"
+        );
+        sim.connect(0);
+        sim.connect(1);
+        sim.request(1, doc);
+        sim.quiesce();
+        let stored = sim.stored_doc(&doc).expect("stored").get_heads();
+        assert_eq!(stored, mine, "seed {seed}: stored after reconnecting");
+        assert_eq!(
+            sim.clients[1].hub.document(&doc).map(|d| d.get_heads()),
+            Some(mine),
+            "seed {seed}: forwarded after reconnecting"
+        );
+    }
+}
+
+/// A peer asks for a document a moment before its creator's first sync
+/// reaches the relay: it is told "unavailable", then gets the document
+/// when it arrives — if it may see it.
+#[test]
+fn a_document_asked_for_before_it_exists_is_delivered_when_it_arrives() {
+    for seed in 0..SEEDS {
+        let users = [
+            user("a", Role::FieldStaff, Some("north")),
+            user("office", Role::HeadOffice, None),
+            user("s", Role::FieldStaff, Some("south")),
+        ];
+        let mut sim = Sim::new(seed, 2, &users);
+        sim.quiesce();
+        let doc = id(4);
+        sim.request(1, doc);
+        sim.request(2, doc);
+        while !sim.clients[1].to_relay.is_empty() || !sim.clients[2].to_relay.is_empty() {
+            let c = 1 + sim.rng.below(2) as usize;
+            if let Some(frame) = sim.clients[c].to_relay.pop_front() {
+                sim.relay(vec![Input::Frame {
+                    conn: Sim::conn(c),
+                    message: Message::decode(&frame).map_err(|e| e.to_string()),
+                }]);
+            }
+        }
+        sim.to_client(1, 10);
+        sim.to_client(2, 10);
+        assert!(sim.clients[1].unavailable.contains(&doc), "seed {seed}");
+        sim.capture(0, doc, "活动现场指引牌太少");
+        sim.quiesce();
+        assert_eq!(
+            sim.clients[1].hub.document(&doc).map(|d| d.get_heads()),
+            sim.stored_doc(&doc).map(|d| d.get_heads()),
+            "seed {seed}: delivered once it arrived"
+        );
+        assert!(
+            !sim.clients[2].received_about.contains(&doc),
+            "seed {seed}: never to someone who may not see it"
+        );
+    }
+}
