@@ -15,6 +15,7 @@ pub struct Metrics {
     pub frames_rejected: AtomicU64,
     pub documents_evicted: AtomicU64,
     pub documents_loaded: AtomicU64,
+    pub documents_compacted: AtomicU64,
     pub storage_load_micros: AtomicU64,
     pub storage_writes: AtomicU64,
     pub storage_write_micros: AtomicU64,
@@ -87,6 +88,12 @@ impl Metrics {
             "counter",
             "Documents read from storage into memory.",
             &self.documents_loaded,
+        );
+        metric(
+            "closeloop_documents_compacted_total",
+            "counter",
+            "Documents whose many stored chunks were replaced by one save on load.",
+            &self.documents_compacted,
         );
         metric(
             "closeloop_storage_load_microseconds_sum",

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use closeloop_shared::access::Visibility;
 use closeloop_shared::api::DocumentChange;
 use closeloop_shared::record::FeedbackRecord;
-pub use closeloop_shared::relay::{ChunkWrite, StoredDocument};
+pub use closeloop_shared::relay::{ChunkWrite, RecordUpdate, StoredDocument};
 use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::DocumentId;
 use sqlx::Row;
@@ -47,14 +47,14 @@ impl Storage {
             let key: String = row.try_get("id")?;
             if let Ok(id) = key.parse::<DocumentId>() {
                 let stored = StoredDocument {
-                    chunks: Vec::new(),
                     team: row.try_get("team")?,
                     owner: row.try_get("owner")?,
+                    ..StoredDocument::default()
                 };
                 found.insert(id, stored);
             }
         }
-        let mut q = self.sql("SELECT document_id, data FROM chunks WHERE document_id IN (");
+        let mut q = self.sql("SELECT id, document_id, data FROM chunks WHERE document_id IN (");
         in_list(&mut q, &keys);
         q.push(" ORDER BY document_id, id");
         for row in q.fetch_all(&self.pool).await? {
@@ -64,6 +64,7 @@ impl Storage {
             };
             if let Some(stored) = found.get_mut(&id) {
                 stored.chunks.push(row.try_get("data")?);
+                stored.chunk_ids.push(row.try_get("id")?);
             }
         }
         Ok(found)
@@ -85,19 +86,27 @@ impl Storage {
             chunk: chunk.to_vec(),
             team: team.map(str::to_string),
         };
-        let records: Vec<_> = record.map(|r| (*id, r.clone())).into_iter().collect();
+        let records: Vec<RecordUpdate> = record
+            .map(|r| RecordUpdate {
+                id: *id,
+                before: None,
+                after: std::sync::Arc::new(r.clone()),
+            })
+            .into_iter()
+            .collect();
         self.append_batch(std::slice::from_ref(&write), &records, now_ms, sla)
             .await
     }
 
     /// Appends chunks (in order) and moves their documents to the head of
-    /// the change feed, and replaces the projection rows of `records`, all in
+    /// the change feed, and brings the projection rows of `records` up to
+    /// date (only what differs from `before`), all in
     /// one transaction: one commit (one fsync) for a whole burst of changes.
     /// A document's team is recorded only when the document is new.
     pub async fn append_batch(
         &self,
         writes: &[ChunkWrite],
-        records: &[(DocumentId, FeedbackRecord)],
+        records: &[RecordUpdate],
         now_ms: i64,
         sla: &SlaConfig,
     ) -> Result<(), StorageError> {
@@ -138,8 +147,8 @@ impl Storage {
             }
         }
         // The read model changes in the same transaction as the documents.
-        for (id, r) in records {
-            projection::write(&mut tx, id, r, sla).await?;
+        for u in records {
+            projection::write(&mut tx, &u.id, u.before.as_deref(), &u.after, sla).await?;
         }
         if self.backend == Backend::Postgres {
             // Delivered at commit, to relays sharing this database.
@@ -151,6 +160,42 @@ impl Storage {
                     .await?;
             }
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Replaces a document's chunks `first..=last` with one full save:
+    /// the save goes into the first chunk's row (keeping its place in the
+    /// write order), the others are deleted. Chunks written after the read
+    /// that produced the save have higher ids and are untouched (positions
+    /// are allocated under the feed lock, in commit order).
+    pub async fn compact(
+        &self,
+        id: &DocumentId,
+        first: i64,
+        last: i64,
+        save: &[u8],
+    ) -> Result<(), StorageError> {
+        let key = id.to_string();
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(FEED_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE chunks SET data = $1 WHERE id = $2 AND document_id = $3")
+            .bind(save)
+            .bind(first)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM chunks WHERE document_id = $1 AND id > $2 AND id <= $3")
+            .bind(&key)
+            .bind(first)
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

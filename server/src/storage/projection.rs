@@ -19,31 +19,163 @@ const TABLES: [(&str, &str); 5] = [
     ("record_attachments", "document_id, sha256"),
 ];
 
-/// Replaces a record's rows (record, history, log, reply, attachment
-/// references) inside `tx`.
+/// Brings a record's rows (record, history, log, reply, attachment
+/// references) from `before` to `after` inside `tx`. With `before` — the
+/// record as last projected — only what differs is written: one more log
+/// entry costs one row, however long the log. Without it every row is
+/// replaced. History and log rows are upserted by position, so a `before`
+/// that is stale (another relay wrote in between) never breaks a key; the
+/// relay forgets `before` when another relay stores a change.
 pub(super) async fn write(
     tx: &mut Transaction<'_, Any>,
     id: &DocumentId,
-    r: &FeedbackRecord,
+    before: Option<&FeedbackRecord>,
+    after: &FeedbackRecord,
     sla: &SlaConfig,
 ) -> Result<(), StorageError> {
     let key = id.to_string();
-    for (table, _) in TABLES {
-        sqlx::query(&format!("DELETE FROM {table} WHERE document_id = $1"))
+    if before.is_none() {
+        for (table, _) in TABLES {
+            sqlx::query(&format!("DELETE FROM {table} WHERE document_id = $1"))
+                .bind(&key)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    record_row(tx, &key, after, sla).await?;
+    let attachments = |r: &FeedbackRecord| {
+        let mut blobs: Vec<String> = r.attachments.iter().map(|a| a.sha256.clone()).collect();
+        blobs.sort_unstable();
+        blobs.dedup();
+        blobs
+    };
+    let blobs = attachments(after);
+    if before.map(attachments).as_ref() != Some(&blobs) {
+        if before.is_some() {
+            sqlx::query("DELETE FROM record_attachments WHERE document_id = $1")
+                .bind(&key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        for sha256 in &blobs {
+            sqlx::query("INSERT INTO record_attachments (document_id, sha256) VALUES ($1, $2)")
+                .bind(&key)
+                .bind(sha256)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    if before.map(|b| &b.reply) != Some(&after.reply) {
+        if before.is_some() {
+            sqlx::query("DELETE FROM record_replies WHERE document_id = $1")
+                .bind(&key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        if let Some(reply) = &after.reply {
+            sqlx::query(
+                "INSERT INTO record_replies (document_id, channel, content, at, customer_answer)
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
             .bind(&key)
+            .bind(&reply.channel)
+            .bind(&reply.content)
+            .bind(reply.at_ms)
+            .bind(reply.customer_answer.map(|a| a.key()))
             .execute(&mut **tx)
             .await?;
+        }
     }
+    let old_history = before.map_or(&[][..], |b| &b.history);
+    for (i, h) in changed(old_history, &after.history) {
+        sqlx::query(
+            "INSERT INTO record_history (document_id, position, action, actor, at, from_status, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (document_id, position) DO UPDATE SET action = excluded.action,
+                actor = excluded.actor, at = excluded.at, from_status = excluded.from_status,
+                note = excluded.note",
+        )
+        .bind(&key)
+        .bind(i as i64)
+        .bind(h.action.key())
+        .bind(&h.by)
+        .bind(h.at_ms)
+        .bind(h.from.key())
+        .bind(&h.note)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let old_log = before.map_or(&[][..], |b| &b.log);
+    for (i, l) in changed(old_log, &after.log) {
+        sqlx::query(
+            "INSERT INTO record_log (document_id, position, at, actor, text) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (document_id, position) DO UPDATE SET at = excluded.at,
+                actor = excluded.actor, text = excluded.text",
+        )
+        .bind(&key)
+        .bind(i as i64)
+        .bind(l.at_ms)
+        .bind(&l.by)
+        .bind(&l.text)
+        .execute(&mut **tx)
+        .await?;
+    }
+    for (table, old, new) in [
+        ("record_history", old_history.len(), after.history.len()),
+        ("record_log", old_log.len(), after.log.len()),
+    ] {
+        if old > new {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE document_id = $1 AND position >= $2"
+            ))
+            .bind(&key)
+            .bind(new as i64)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `new` that differ from `old` at their position, with
+/// their positions (an append yields just the new entries).
+fn changed<'a, T: PartialEq>(old: &[T], new: &'a [T]) -> impl Iterator<Item = (usize, &'a T)> {
+    new.iter()
+        .enumerate()
+        .filter(move |(i, item)| old.get(*i) != Some(*item))
+}
+
+/// Inserts or updates the record's own row.
+async fn record_row(
+    tx: &mut Transaction<'_, Any>,
+    key: &str,
+    r: &FeedbackRecord,
+    sla: &SlaConfig,
+) -> Result<(), StorageError> {
     let w = &r.workflow;
     let due = sla.due_times(r.priority, &r.sla_facts());
+    let pauses = serde_json::to_string(&w.pauses)
+        .map_err(|e| StorageError::Corrupt(format!("pauses of {key}: {e}")))?;
     sqlx::query(
         "INSERT INTO records (document_id, schema_version, received_at, channel, source, customer, description,
             feedback_type, nature, urgency, impact, priority, status, owner, department, assigned_at,
             first_response_at, resolved_at, closed_at, escalation, reopen_count, conflicts, workflow_issues, pauses,
             complaint_kind, first_response_due_at, resolution_due_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)
+         ON CONFLICT (document_id) DO UPDATE SET schema_version = excluded.schema_version,
+            received_at = excluded.received_at, channel = excluded.channel, source = excluded.source,
+            customer = excluded.customer, description = excluded.description,
+            feedback_type = excluded.feedback_type, nature = excluded.nature, urgency = excluded.urgency,
+            impact = excluded.impact, priority = excluded.priority, status = excluded.status,
+            owner = excluded.owner, department = excluded.department, assigned_at = excluded.assigned_at,
+            first_response_at = excluded.first_response_at, resolved_at = excluded.resolved_at,
+            closed_at = excluded.closed_at, escalation = excluded.escalation,
+            reopen_count = excluded.reopen_count, conflicts = excluded.conflicts,
+            workflow_issues = excluded.workflow_issues, pauses = excluded.pauses,
+            complaint_kind = excluded.complaint_kind, first_response_due_at = excluded.first_response_due_at,
+            resolution_due_at = excluded.resolution_due_at",
     )
-    .bind(&key)
+    .bind(key)
     .bind(r.schema_version as i64)
     .bind(r.received_at_ms)
     .bind(&r.channel)
@@ -66,64 +198,12 @@ pub(super) async fn write(
     .bind(i64::from(w.reopen_count))
     .bind(r.conflicts.len() as i64)
     .bind(r.workflow_issues.len() as i64)
-    // Waiting-for-customer intervals, so SLA clocks can be evaluated from the projection.
-    .bind(
-        serde_json::to_string(&w.pauses)
-            .map_err(|e| StorageError::Corrupt(format!("pauses of {key}: {e}")))?,
-    )
+    .bind(pauses)
     .bind(&r.complaint_kind)
     .bind(due.first_response_ms)
     .bind(due.resolution_ms)
     .execute(&mut **tx)
     .await?;
-    let mut blobs: Vec<&str> = r.attachments.iter().map(|a| a.sha256.as_str()).collect();
-    blobs.sort_unstable();
-    blobs.dedup();
-    for sha256 in blobs {
-        sqlx::query("INSERT INTO record_attachments (document_id, sha256) VALUES ($1, $2)")
-            .bind(&key)
-            .bind(sha256)
-            .execute(&mut **tx)
-            .await?;
-    }
-    if let Some(reply) = &r.reply {
-        sqlx::query(
-            "INSERT INTO record_replies (document_id, channel, content, at, customer_answer)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&key)
-        .bind(&reply.channel)
-        .bind(&reply.content)
-        .bind(reply.at_ms)
-        .bind(reply.customer_answer.map(|a| a.key()))
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (i, h) in r.history.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO record_history (document_id, position, action, actor, at, from_status, note)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&key)
-        .bind(i as i64)
-        .bind(h.action.key())
-        .bind(&h.by)
-        .bind(h.at_ms)
-        .bind(h.from.key())
-        .bind(&h.note)
-        .execute(&mut **tx)
-        .await?;
-    }
-    for (i, l) in r.log.iter().enumerate() {
-        sqlx::query("INSERT INTO record_log (document_id, position, at, actor, text) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&key)
-            .bind(i as i64)
-            .bind(l.at_ms)
-            .bind(&l.by)
-            .bind(&l.text)
-            .execute(&mut **tx)
-            .await?;
-    }
     Ok(())
 }
 
@@ -157,7 +237,7 @@ impl Storage {
             });
             match record {
                 Some(r) => {
-                    write(&mut tx, &id, &r, sla).await?;
+                    write(&mut tx, &id, None, &r, sla).await?;
                     projected += 1;
                 }
                 None => skipped += 1,

@@ -108,7 +108,8 @@ pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
     };
     let idle_ms = u64::try_from(parts.idle.as_millis()).unwrap_or(u64::MAX);
     let relay = Relay {
-        core: RelayCore::new(parts.peer_id, parts.memory_documents, idle_ms),
+        core: RelayCore::new(parts.peer_id, parts.memory_documents, idle_ms)
+            .with_shared_storage(parts.storage.backend() == crate::storage::Backend::Postgres),
         outboxes: HashMap::new(),
         storage: parts.storage,
         metrics: parts.metrics,
@@ -223,6 +224,16 @@ impl Relay {
                     // reports the disconnect, which the core already knows.
                     self.outboxes.remove(&conn);
                 }
+                Task::Compact {
+                    id,
+                    first,
+                    last,
+                    save,
+                } => {
+                    if let Err(e) = self.storage.compact(&id, first, last, &save).await {
+                        tracing::warn!(%id, error = %e, "compacting a document failed; its chunks stay");
+                    }
+                }
                 Task::Load(ids) => {
                     let started = Instant::now();
                     let loaded = self.storage.load_many(&ids).await;
@@ -292,6 +303,10 @@ impl Relay {
             now.writes_committed - was.writes_committed,
         );
         Metrics::add(&m.storage_failures, now.commits_failed - was.commits_failed);
+        Metrics::add(
+            &m.documents_compacted,
+            now.documents_compacted - was.documents_compacted,
+        );
         Metrics::set(&m.connections, self.core.connection_count() as u64);
         Metrics::set(
             &m.documents_in_memory,

@@ -24,6 +24,7 @@ mod waiting;
 pub use residency::{QUIET_MS, Residency};
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use crate::access::{Principal, RecordScope};
 use crate::record::FeedbackRecord;
@@ -35,6 +36,8 @@ use waiting::Waiting;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StoredDocument {
     pub chunks: Vec<Vec<u8>>,
+    /// Storage's id of each chunk, in the same order (ascending).
+    pub chunk_ids: Vec<i64>,
     /// The team of the field user who created it; `None` if head office did.
     pub team: Option<String>,
     /// Who it is assigned to, from the projection.
@@ -48,6 +51,19 @@ pub struct ChunkWrite {
     pub id: DocumentId,
     pub chunk: Vec<u8>,
     pub team: Option<String>,
+}
+
+/// A document loaded from more chunks than this is compacted into one.
+pub const COMPACT_AFTER_CHUNKS: usize = 64;
+
+/// A record whose read-model rows a commit brings up to date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordUpdate {
+    pub id: DocumentId,
+    /// The record as its rows stand, when known: only what differs is
+    /// written. `None` replaces every row.
+    pub before: Option<Arc<FeedbackRecord>>,
+    pub after: Arc<FeedbackRecord>,
 }
 
 /// What happens to the relay.
@@ -80,7 +96,17 @@ pub enum Task {
     /// one transaction; answer with [`RelayCore::committed`].
     Commit {
         writes: Vec<ChunkWrite>,
-        records: Vec<(DocumentId, FeedbackRecord)>,
+        records: Vec<RecordUpdate>,
+    },
+    /// Replace the document's chunks `first..=last` (as read by the load
+    /// that preceded this task) with one full save. Chunks stored after that
+    /// read have higher ids and stay. Nothing is fed back: a failed
+    /// compaction leaves the chunks as they were.
+    Compact {
+        id: DocumentId,
+        first: i64,
+        last: i64,
+        save: Vec<u8>,
     },
     /// Write one frame to the connection.
     Send { conn: ConnectionId, frame: Vec<u8> },
@@ -99,6 +125,8 @@ pub struct Counters {
     pub commits_failed: u64,
     /// Stored documents that did not load (damage or a bug).
     pub damaged_documents: u64,
+    /// Loads that replaced many chunks with one save.
+    pub documents_compacted: u64,
 }
 
 /// Who may reach a document: its team and its current assignee.
@@ -145,6 +173,12 @@ pub struct RelayCore {
     orphans: HashSet<DocumentId>,
     /// Requests for documents that did not exist yet.
     waiting: Waiting,
+    /// Each record in memory as its read-model rows stand, so a commit
+    /// writes only what changed.
+    projected: HashMap<DocumentId, Arc<FeedbackRecord>>,
+    /// Other relays write to the same storage: rows read back with a
+    /// document may be older than the document, so they are not assumed.
+    shared_storage: bool,
     now_ms: u64,
     pub counters: Counters,
 }
@@ -165,9 +199,17 @@ impl RelayCore {
             held: Vec::new(),
             orphans: HashSet::new(),
             waiting: Waiting::default(),
+            projected: HashMap::new(),
+            shared_storage: false,
             now_ms: 0,
             counters: Counters::default(),
         }
+    }
+
+    /// Storage is shared with other relays (PostgreSQL).
+    pub fn with_shared_storage(mut self, shared: bool) -> Self {
+        self.shared_storage = shared;
+        self
     }
 
     /// The sync state machine, for inspection.
@@ -267,7 +309,7 @@ impl RelayCore {
         stored.dedup();
         self.phase = Phase::Idle;
         for id in stored {
-            let owner = self.record_owner(&id);
+            let owner = self.projected.get(&id).and_then(|r| r.owner.clone());
             self.set_owner(id, owner);
             // Peers that asked for it before it existed get it now.
             out.extend(self.deliver_waiting(id));
@@ -322,9 +364,9 @@ impl RelayCore {
             return out;
         }
         self.phase = Phase::Committing;
-        let mut records: Vec<(DocumentId, FeedbackRecord)> = Vec::new();
+        let mut records: Vec<RecordUpdate> = Vec::new();
         for w in &self.pending {
-            if records.iter().any(|(id, _)| *id == w.id) {
+            if records.iter().any(|u| u.id == w.id) {
                 continue;
             }
             // Documents that are not records (other automerge-repo data) get no rows.
@@ -333,7 +375,13 @@ impl RelayCore {
                 .document(&w.id)
                 .and_then(|d| FeedbackRecord::from_doc(d).ok())
             {
-                records.push((w.id, r));
+                let after = Arc::new(r);
+                let before = self.projected.insert(w.id, after.clone());
+                records.push(RecordUpdate {
+                    id: w.id,
+                    before,
+                    after,
+                });
             }
         }
         out.push(Task::Commit {
@@ -351,6 +399,8 @@ impl RelayCore {
         if self.hub.has_document(&id) {
             match self.hub.absorb(id, stored.chunks.iter().map(Vec::as_slice)) {
                 Ok(fx) => {
+                    // Another relay wrote this record's rows from its copy.
+                    self.projected.remove(&id);
                     self.scopes.entry(id).or_insert(Scope {
                         team: stored.team,
                         owner: None,
@@ -367,6 +417,26 @@ impl RelayCore {
             return false;
         };
         self.counters.documents_loaded += 1;
+        if let (true, Some(&first), Some(&last)) = (
+            stored.chunks.len() > COMPACT_AFTER_CHUNKS,
+            stored.chunk_ids.first(),
+            stored.chunk_ids.last(),
+        ) {
+            // Loading read every chunk ever written; next time it reads one.
+            out.push(Task::Compact {
+                id,
+                first,
+                last,
+                save: doc.save(),
+            });
+            self.counters.documents_compacted += 1;
+        }
+        if !self.shared_storage
+            && let Ok(r) = FeedbackRecord::from_doc(&doc)
+        {
+            // Its rows were written with its last change, from this document.
+            self.projected.insert(id, Arc::new(r));
+        }
         self.residency.touch(id, self.now_ms);
         self.scopes.insert(
             id,
@@ -508,14 +578,6 @@ impl RelayCore {
         out
     }
 
-    /// The assignee a record document in memory names.
-    fn record_owner(&self, id: &DocumentId) -> Option<String> {
-        self.hub
-            .document(id)
-            .and_then(|d| FeedbackRecord::from_doc(d).ok())
-            .and_then(|r| r.owner)
-    }
-
     /// Records a document's current assignee; on a reassignment, followers
     /// who may no longer see the record stop receiving it.
     fn set_owner(&mut self, id: DocumentId, owner: Option<String>) {
@@ -581,6 +643,7 @@ impl RelayCore {
     /// storage; after a failed commit its connections are closed as well.
     fn evict(&mut self, id: &DocumentId) {
         self.residency.forget(id);
+        self.projected.remove(id);
         self.scopes.remove(id);
         if self.hub.has_document(id) {
             self.hub.evict(id);
