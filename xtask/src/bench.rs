@@ -1,4 +1,4 @@
-//! `cargo xtask bench <pwa|domain|relay-scaling|relay>`: measurements written into
+//! `cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare>`: measurements written into
 //! `docs/benchmarks.md`, each section stamped with the machine and date.
 
 use std::io::Write;
@@ -13,15 +13,24 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("pwa") => pwa(),
         Some("domain") => cargo_bench(
+            "closeloop-shared",
             "domain",
             "Record layer vs raw Automerge (`cargo xtask bench domain`, median of runs)",
         ),
         Some("relay-scaling") => cargo_bench(
+            "closeloop-shared",
             "hub_scaling",
             "Relay work per sync message as load grows (`cargo xtask bench relay-scaling`)",
         ),
         Some("relay") => relay_load(),
-        _ => Err("usage: cargo xtask bench <pwa|domain|relay-scaling|relay>".into()),
+        Some("projection") => cargo_bench(
+            "closeloop-server",
+            "projection",
+            "One more change on a long record, and loading before and after compaction (`cargo xtask bench projection`, SQLite)",
+        ),
+        _ => Err(
+            "usage: cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare>".into(),
+        ),
     }
 }
 
@@ -50,12 +59,9 @@ fn pwa() -> Result<(), String> {
     )
 }
 
-/// Runs one of `shared/benches` and records the Markdown table it prints.
-fn cargo_bench(bench: &str, title: &str) -> Result<(), String> {
-    let (result, out) = run_captured(cmd(
-        "cargo",
-        &["bench", "-p", "closeloop-shared", "--bench", bench],
-    ));
+/// Runs one `cargo bench` target and records the Markdown table it prints.
+fn cargo_bench(package: &str, bench: &str, title: &str) -> Result<(), String> {
+    let (result, out) = run_captured(cmd("cargo", &["bench", "-p", package, "--bench", bench]));
     result?;
     let table: String = out
         .lines()

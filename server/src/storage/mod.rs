@@ -17,7 +17,7 @@ mod users;
 mod visibility;
 
 pub use blobs::BlobFacts;
-pub use documents::{CHANGES_CHANNEL, ChunkWrite, StoredDocument};
+pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, StoredDocument};
 pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
 pub use sql::Backend;
 pub(crate) use sql::Sql;

@@ -160,13 +160,11 @@ fn list_maps(doc: &Automerge, key: &'static str) -> Result<Vec<ObjId>, RecordErr
     let Some((Value::Object(ObjType::List), list)) = doc.get(ROOT, key)? else {
         return Ok(Vec::new());
     };
-    let mut out = Vec::new();
-    for i in 0..doc.length(&list) {
-        if let Some((Value::Object(ObjType::Map), id)) = doc.get(&list, i)? {
-            out.push(id);
-        }
-    }
-    Ok(out)
+    // One pass over the list: a lookup per index costs far more on long logs.
+    Ok(doc
+        .values(&list)
+        .filter_map(|(value, id)| matches!(value, Value::Object(ObjType::Map)).then_some(id))
+        .collect())
 }
 
 fn aspects(doc: &Automerge) -> Result<Vec<String>, RecordError> {
