@@ -2,9 +2,11 @@
 //!
 //! - `serve [--port N] [--data-dir DIR]`: install missing tools, build the PWA
 //!   and the server, run it on 127.0.0.1 with demo data.
-//! - `test`: every test (unit, property, wasm in headless Chromium,
-//!   end-to-end with Playwright), ending with one summary line.
-//! - `bench pwa|domain|relay-scaling|relay`: measurements into `docs/benchmarks.md`.
+//! - `test [--long]`: every test (unit, property, wasm in headless Chromium,
+//!   end-to-end with Playwright, PostgreSQL), ending with one summary line;
+//!   `--long` adds twenty runs of the SIGKILL fault test.
+//! - `bench pwa|domain|relay-scaling|relay|projection|compare`: measurements
+//!   into `docs/benchmarks.md`.
 //! - `dist`: only build the PWA into `dist/`.
 //! - `with-postgres CMD…`: run a command against a throwaway PostgreSQL.
 
@@ -31,7 +33,7 @@ fn main() -> ExitCode {
         "dist" => tools::ensure_build_tools().and_then(|()| tools::build_pwa()),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test | bench <pwa|domain|relay-scaling|relay> | dist | with-postgres CMD…>"
+                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test [--long] | bench <pwa|domain|relay-scaling|relay|projection|compare> | dist | with-postgres CMD…>"
             );
             Ok(())
         }

@@ -53,6 +53,9 @@ fn number_before(line: &str, word: &str) -> u64 {
     digits.parse().unwrap_or(0)
 }
 
+/// Runs of the fault test with `--long`.
+const FAULT_RUNS: usize = 20;
+
 /// The property-test seed: `PROPTEST_RNG_SEED` if set, else one derived
 /// from the commit, so a run on the same tree draws the same cases and a
 /// failure seen in CI replays locally with the printed seed.
@@ -72,10 +75,18 @@ fn property_seed() -> String {
 }
 
 /// Runs every suite even if an earlier one failed, then reports all failures.
+/// `--long` adds twenty runs in a row of the SIGKILL fault test (which
+/// runs with a two-document memory budget), for a busy machine.
 pub fn run_tests(args: &[String]) -> Result<(), String> {
-    if let Some(a) = args.first() {
-        return Err(format!("`cargo xtask test` takes no options (got `{a}`)"));
-    }
+    let long = match args {
+        [] => false,
+        [a] if a == "--long" => true,
+        [a, ..] => {
+            return Err(format!(
+                "`cargo xtask test` takes only `--long` (got `{a}`)"
+            ));
+        }
+    };
     tools::ensure_build_tools()?;
     tools::ensure_browser()?;
     let mut tally = Tally::default();
@@ -193,6 +204,23 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
             tally.step("end-to-end tests", r);
         }
         Err(e) => tally.step("end-to-end build", Err(e)),
+    }
+
+    if long {
+        println!("\n== the SIGKILL fault test, {FAULT_RUNS} runs in a row ==");
+        for n in 1..=FAULT_RUNS {
+            let mut fault = cmd(
+                "cargo",
+                &["test", "-p", "closeloop-server", "--test", "durability"],
+            );
+            fault.env("PROPTEST_RNG_SEED", &seed);
+            let (r, out) = run_captured(fault);
+            tally.add_cargo(&out);
+            if r.is_err() {
+                tally.step(&format!("fault test run {n} of {FAULT_RUNS}"), r);
+                break;
+            }
+        }
     }
 
     drop(cluster);
