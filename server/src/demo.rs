@@ -10,6 +10,8 @@ use closeloop_shared::sla::SlaConfig;
 
 use crate::storage::{Storage, StorageError, UserError};
 
+const HOUR_MS: i64 = 3_600_000;
+
 const DEMO: &[(&str, &str, &str)] = &[
     (
         "face_to_face",
@@ -76,7 +78,8 @@ pub async fn seed_if_empty(
             ..FeedbackDraft::default()
         };
         let mut doc = Automerge::new();
-        let received = now_ms - (DEMO.len() - i) as i64 * 3_600_000;
+        // One an hour, the newest an hour ago.
+        let received = now_ms - (DEMO.len() - i) as i64 * HOUR_MS;
         if draft
             .write_new(&mut doc, &taxonomy, "demo", received)
             .is_err()

@@ -23,6 +23,9 @@ use crate::random::to_hex;
 use crate::state::AppState;
 use crate::storage::BlobFacts;
 
+/// How long a browser may cache a blob: its content never changes under its hash.
+const ONE_YEAR_SECONDS: u64 = 365 * 86_400;
+
 /// The routes, mounted under `/api`.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -147,7 +150,7 @@ async fn download(
             // Content never changes under a hash.
             (
                 header::CACHE_CONTROL,
-                "private, max-age=31536000, immutable".to_string(),
+                format!("private, max-age={ONE_YEAR_SECONDS}, immutable"),
             ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
         ],

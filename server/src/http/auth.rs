@@ -17,6 +17,10 @@ use crate::storage::SESSION_DAYS;
 /// Name of the HttpOnly session cookie.
 pub const SESSION_COOKIE: &str = "closeloop_session";
 
+/// Longer sign-in input is refused before any hashing.
+const MAX_USERNAME_BYTES: usize = 100;
+const MAX_PASSWORD_BYTES: usize = 1000;
+
 /// The signed-in user of a request.
 pub struct CurrentUser(pub Principal);
 
@@ -80,7 +84,7 @@ async fn login(
     State(state): State<AppState>,
     AppJson(c): AppJson<Credentials>,
 ) -> Result<Response, AppError> {
-    if c.username.len() > 100 || c.password.len() > 1000 {
+    if c.username.len() > MAX_USERNAME_BYTES || c.password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::Unauthorized);
     }
     let user = state

@@ -11,6 +11,7 @@ use super::{Storage, StorageError, passwords};
 /// How long a login lasts: long enough for a tablet to stay signed in
 /// through weeks of offline field work.
 pub const SESSION_DAYS: i64 = 30;
+const DAY_MS: i64 = 86_400_000;
 
 /// Why a user cannot be created.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +126,7 @@ impl Storage {
         sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
             .bind(digest(&token))
             .bind(user_id)
-            .bind(now_ms + SESSION_DAYS * 86_400_000)
+            .bind(now_ms + SESSION_DAYS * DAY_MS)
             .execute(&self.pool)
             .await?;
         Ok(token)

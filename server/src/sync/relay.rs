@@ -315,9 +315,12 @@ impl Relay {
     }
 }
 
+/// Client-chosen text in a log line is cut to this many bytes.
+const LOGGED_TEXT_BYTES: usize = 200;
+
 /// Client-chosen text, cut for a log line.
 fn truncated(s: &str) -> &str {
-    let mut end = s.len().min(200);
+    let mut end = s.len().min(LOGGED_TEXT_BYTES);
     while !s.is_char_boundary(end) {
         end -= 1;
     }

@@ -136,8 +136,11 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
 }
 
 /// Close reasons are limited to 123 bytes by the WebSocket protocol.
+const MAX_CLOSE_REASON_BYTES: usize = 120;
+
+/// Close reasons are cut to fit the WebSocket protocol.
 fn truncate(reason: &str) -> String {
-    let mut end = reason.len().min(120);
+    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
