@@ -2,6 +2,7 @@
 //! the app to read them, so both sides agree by construction.
 
 use crate::access::Principal;
+use crate::sla::SlaState;
 use crate::stats::{Compliance, DurationStats};
 use std::collections::BTreeMap;
 
@@ -74,32 +75,6 @@ impl RecordQuery {
     }
 }
 
-/// The SLA clock that matters now, as the list shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SlaStateKey {
-    OnTrack,
-    NearDue,
-    Overdue,
-    Paused,
-    Met,
-    Breached,
-}
-
-impl From<crate::sla::SlaState> for SlaStateKey {
-    fn from(s: crate::sla::SlaState) -> Self {
-        use crate::sla::SlaState;
-        match s {
-            SlaState::OnTrack => SlaStateKey::OnTrack,
-            SlaState::NearDue => SlaStateKey::NearDue,
-            SlaState::Overdue => SlaStateKey::Overdue,
-            SlaState::Paused => SlaStateKey::Paused,
-            SlaState::Met => SlaStateKey::Met,
-            SlaState::Breached => SlaStateKey::Breached,
-        }
-    }
-}
-
 /// One row of `GET /api/records`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordSummary {
@@ -116,7 +91,7 @@ pub struct RecordSummary {
     pub conflicts: i64,
     pub workflow_issues: i64,
     /// The clock that matters now: first response until answered, then resolution.
-    pub sla_state: Option<SlaStateKey>,
+    pub sla_state: Option<SlaState>,
     /// When that clock is due (ms since the epoch).
     pub due_at: Option<i64>,
     /// Whether any SLA clock is past due and not done.

@@ -172,7 +172,8 @@ impl SlaPolicy {
 }
 
 /// Where a record stands against one target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SlaState {
     OnTrack,
     /// Little time left: shown prominently, the supervisor is told.

@@ -215,7 +215,7 @@ impl Sim {
     }
 
     /// Delivers up to `n` queued frames of random clients to the relay, as one batch.
-    fn to_relay(&mut self, n: usize) {
+    fn deliver_to_relay(&mut self, n: usize) {
         let mut inputs = Vec::new();
         for _ in 0..n {
             let c = self.rng.below(self.clients.len() as u64) as usize;
@@ -232,7 +232,7 @@ impl Sim {
     }
 
     /// Delivers up to `n` frames from the relay to client `c`.
-    fn to_client(&mut self, c: usize, n: usize) {
+    fn deliver_to_client(&mut self, c: usize, n: usize) {
         for _ in 0..n {
             let client = &mut self.clients[c];
             let Some(frame) = client.from_relay.pop_front() else {
@@ -296,9 +296,9 @@ impl Sim {
             if !moving {
                 return;
             }
-            self.to_relay(8);
+            self.deliver_to_relay(8);
             for c in 0..self.clients.len() {
-                self.to_client(c, 8);
+                self.deliver_to_client(c, 8);
             }
         }
         panic!("the exchange never settled");
@@ -309,12 +309,12 @@ impl Sim {
         match self.rng.below(10) {
             0..=3 => {
                 let n = 1 + self.rng.below(6) as usize;
-                self.to_relay(n);
+                self.deliver_to_relay(n);
             }
             4..=6 => {
                 let c = self.rng.below(self.clients.len() as u64) as usize;
                 let n = 1 + self.rng.below(4) as usize;
-                self.to_client(c, n);
+                self.deliver_to_client(c, n);
             }
             7 => {
                 let (c, doc) = docs[self.rng.below(docs.len() as u64) as usize];
@@ -585,8 +585,8 @@ fn a_document_asked_for_before_it_exists_is_delivered_when_it_arrives() {
                 }]);
             }
         }
-        sim.to_client(1, 10);
-        sim.to_client(2, 10);
+        sim.deliver_to_client(1, 10);
+        sim.deliver_to_client(2, 10);
         assert!(sim.clients[1].unavailable.contains(&doc), "seed {seed}");
         sim.capture(0, doc, "活动现场指引牌太少");
         sim.quiesce();

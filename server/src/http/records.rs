@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use closeloop_shared::access::Principal;
-use closeloop_shared::api::{RecordDetail, RecordPage, RecordQuery, RecordSummary, SlaStateKey};
+use closeloop_shared::api::{RecordDetail, RecordPage, RecordQuery, RecordSummary};
 use closeloop_shared::sla::{SlaConfig, SlaState};
 use closeloop_shared::sync::DocumentId;
 
@@ -46,7 +46,7 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
                 .flatten()
                 .any(|c| c.state == SlaState::Overdue);
             (
-                current.map(|c| SlaStateKey::from(c.state)),
+                current.map(|c| c.state),
                 current.map(|c| c.due_at_ms),
                 overdue,
             )

@@ -113,15 +113,7 @@ impl Storage {
         if writes.is_empty() && records.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            // Feed positions must become visible in order, or a reader that
-            // saw position n+1 would skip n committed a moment later.
-            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
-                .bind(FEED_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = self.begin_in_feed_order().await?;
         let mut touched: Vec<String> = Vec::new();
         for w in writes {
             let key = w.id.to_string();
@@ -164,6 +156,21 @@ impl Storage {
         Ok(())
     }
 
+    /// A transaction that writes chunks. On PostgreSQL it holds the feed
+    /// lock, so positions (chunk ids and feed sequence) are allocated and
+    /// become visible in commit order: a reader that saw position n+1 never
+    /// misses n committed a moment later.
+    async fn begin_in_feed_order(&self) -> Result<sqlx::Transaction<'_, sqlx::Any>, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(FEED_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     /// Replaces a document's chunks `first..=last` with one full save:
     /// the save goes into the first chunk's row (keeping its place in the
     /// write order), the others are deleted. Chunks written after the read
@@ -177,13 +184,7 @@ impl Storage {
         save: &[u8],
     ) -> Result<(), StorageError> {
         let key = id.to_string();
-        let mut tx = self.pool.begin().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
-                .bind(FEED_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let mut tx = self.begin_in_feed_order().await?;
         sqlx::query("UPDATE chunks SET data = $1 WHERE id = $2 AND document_id = $3")
             .bind(save)
             .bind(first)
