@@ -131,6 +131,11 @@ impl Application {
         })
     }
 
+    /// The routes, for calling in-process (tests, without a socket).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     /// Where the server listens (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.listener

@@ -3,6 +3,7 @@
 
 mod support;
 
+use closeloop_shared::api::{ErrorBody, RecordDetail, RecordPage};
 use closeloop_shared::record::{self, Field};
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
@@ -34,51 +35,54 @@ async fn head_office_lists_filters_and_opens_records() {
     north.run(fx).await;
     north.acked(id(1)).await;
 
-    let office = login(app.addr, "office").await;
-    let get = |path: String, token: String| async move {
-        http(app.addr, "GET", &path, Some(&token), None).await
+    // The JSON API in-process, read as the types the app reads.
+    let office = app.token("office").await;
+    let page = |path: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let (status, page): (u16, RecordPage) = app.call("GET", path, Some(&token), None).await;
+            assert_eq!(status, 200, "{path}");
+            page
+        }
     };
-
-    let all = body(&get("/api/records".into(), office.clone()).await);
-    assert_eq!(all["total"], 3);
-    let p0 = body(&get("/api/records?priority=P0".into(), office.clone()).await);
-    assert_eq!(p0["total"], 1);
-    assert_eq!(p0["records"][0]["status"], "registered");
-    let text = body(&get("/api/records?q=%E6%8E%92%E9%98%9F".into(), office.clone()).await); // 排队
-    assert_eq!(text["total"], 1);
-    assert_eq!(text["records"][0]["description"], "收银排队太久");
-    let paged = body(
-        &get(
-            "/api/records?per_page=2&page=2&sort=received_at".into(),
-            office.clone(),
-        )
-        .await,
-    );
+    let all = page("/api/records", office.clone()).await;
+    assert_eq!(all.total, 3);
+    let p0 = page("/api/records?priority=P0", office.clone()).await;
+    assert_eq!(p0.total, 1);
+    assert_eq!(p0.records[0].status, "registered");
+    let text = page("/api/records?q=%E6%8E%92%E9%98%9F", office.clone()).await; // 排队
+    assert_eq!(text.total, 1);
+    assert_eq!(text.records[0].description, "收银排队太久");
+    let paged = page(
+        "/api/records?per_page=2&page=2&sort=received_at",
+        office.clone(),
+    )
+    .await;
+    assert_eq!((paged.total, paged.records.len()), (3, 1));
+    let by_priority = page("/api/records?sort=priority", office.clone()).await;
     assert_eq!(
-        (
-            paged["total"].as_i64(),
-            paged["records"].as_array().map(Vec::len)
-        ),
-        (Some(3), Some(1))
-    );
-    let by_priority = body(&get("/api/records?sort=priority".into(), office.clone()).await);
-    assert_eq!(
-        by_priority["records"][0]["priority"], "P0",
+        by_priority.records[0].priority.as_deref(),
+        Some("P0"),
         "records with a priority first"
     );
 
     // Field staff see their team only, in lists and details alike.
-    let south_token = login(app.addr, "south").await;
-    let mine = body(&get("/api/records".into(), south_token.clone()).await);
-    assert_eq!(mine["total"], 1);
-    assert_eq!(mine["records"][0]["description"], "停车场照明不足");
-    let foreign = get(format!("/api/records/{}", id(1)), south_token).await;
-    assert!(foreign.starts_with("HTTP/1.1 404"), "{foreign}");
+    let south_token = app.token("south").await;
+    let mine = page("/api/records", south_token.clone()).await;
+    assert_eq!(mine.total, 1);
+    assert_eq!(mine.records[0].description, "停车场照明不足");
+    let detail_path = format!("/api/records/{}", id(1));
+    let (status, _): (u16, ErrorBody) = app
+        .call("GET", &detail_path, Some(&south_token), None)
+        .await;
+    assert_eq!(status, 404);
 
-    let detail = body(&get(format!("/api/records/{}", id(1)), office.clone()).await);
-    assert_eq!(detail["priority"], "P0");
-    assert_eq!(detail["history"][0]["action"], "register");
-    assert_eq!(detail["history"][0]["note"], "紧急");
+    let (status, detail): (u16, RecordDetail) =
+        app.call("GET", &detail_path, Some(&office), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail.summary.priority.as_deref(), Some("P0"));
+    assert_eq!(detail.history[0].action, "register");
+    assert_eq!(detail.history[0].note.as_deref(), Some("紧急"));
     app.stop().await;
 }
 
@@ -86,29 +90,35 @@ async fn head_office_lists_filters_and_opens_records() {
 async fn bad_list_requests_get_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
-    let token = login(app.addr, "office").await;
-    for (path, status) in [
-        ("/api/records?per_page=0", "400"),
-        ("/api/records?per_page=100000", "400"),
-        ("/api/records?page=0", "400"),
-        ("/api/records?sort=password", "400"),
-        ("/api/records?from=yesterday", "400"),
-        ("/api/records?colour=red", "400"),
-        ("/api/records/not-an-id", "404"),
-        ("/api/records/29iQSuSeK6H6XFqvhfQGfzFYssr2", "404"),
+    let token = app.token("office").await;
+    for (path, status, code) in [
+        ("/api/records?per_page=0", 400, "bad_request"),
+        ("/api/records?per_page=100000", 400, "bad_request"),
+        ("/api/records?page=0", 400, "bad_request"),
+        ("/api/records?sort=password", 400, "bad_request"),
+        ("/api/records?from=yesterday", 400, "bad_request"),
+        ("/api/records?colour=red", 400, "bad_request"),
+        ("/api/records/not-an-id", 404, "not_found"),
+        (
+            "/api/records/29iQSuSeK6H6XFqvhfQGfzFYssr2",
+            404,
+            "not_found",
+        ),
     ] {
-        let resp = http(app.addr, "GET", path, Some(&token), None).await;
-        assert!(
-            resp.starts_with(&format!("HTTP/1.1 {status}")),
-            "{path}: {resp}"
+        let (got, err): (u16, ErrorBody) = app.call("GET", path, Some(&token), None).await;
+        assert_eq!(
+            (got, err.code.as_str()),
+            (status, code),
+            "{path}: {}",
+            err.message
         );
         assert!(
-            resp.contains(r#""code":"#),
-            "{path}: errors are JSON with a code: {resp}"
+            !err.message.is_empty(),
+            "{path}: the error says what is wrong"
         );
     }
-    let anonymous = http(app.addr, "GET", "/api/records", None, None).await;
-    assert!(anonymous.starts_with("HTTP/1.1 401"));
+    let (status, err): (u16, ErrorBody) = app.call("GET", "/api/records", None, None).await;
+    assert_eq!((status, err.code.as_str()), (401, "unauthorized"));
     app.stop().await;
 }
 

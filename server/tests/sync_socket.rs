@@ -4,6 +4,7 @@ mod support;
 
 use std::time::Duration;
 
+use closeloop_shared::api::ErrorBody;
 use closeloop_shared::sync::Message;
 use futures_util::{SinkExt, StreamExt};
 use support::{Client, TestApp, http, http_get, id, login, wait_stored};
@@ -103,18 +104,17 @@ async fn a_request_for_an_unknown_document_is_answered_unavailable() {
 async fn the_api_rejects_bad_query_parameters_with_json_errors() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
-    let token = login(app.addr, "office").await;
+    let token = app.token("office").await;
     for path in [
         "/api/documents?after=abc",
         "/api/documents?limit=0",
         "/api/documents?after=-1",
     ] {
-        let resp = http(app.addr, "GET", path, Some(&token), None).await;
-        assert!(resp.starts_with("HTTP/1.1 400"), "{path}: {resp}");
-        assert!(resp.contains(r#""code":"bad_request""#), "{path}: {resp}");
+        let (status, err): (u16, ErrorBody) = app.call("GET", path, Some(&token), None).await;
+        assert_eq!((status, err.code.as_str()), (400, "bad_request"), "{path}");
     }
-    let health = http_get(app.addr, "/healthz").await;
-    assert!(health.starts_with("HTTP/1.1 200") && health.contains("ok"));
+    let (status, health): (u16, serde_json::Value) = app.call("GET", "/healthz", None, None).await;
+    assert_eq!((status, health["status"].as_str()), (200, Some("ok")));
     app.stop().await;
 }
 

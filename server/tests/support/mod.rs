@@ -90,6 +90,8 @@ pub async fn add_test_users(data_dir: &Path) {
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The same routes, for calls that need no socket.
+    pub router: axum::Router,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -107,18 +109,64 @@ impl TestApp {
         tune(&mut config);
         let app = Application::build(config).await.expect("server starts");
         let addr = app.local_addr();
+        let router = app.router();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async {
             let _ = stopped.await;
         }));
         TestApp {
             addr,
+            router,
             stop: Some(stop),
             task,
         }
     }
 
+    /// Calls the routes in-process, without a socket: the status and the
+    /// body read as `T` (JSON).
+    pub async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, T) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let mut req = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = req
+            .body(axum::body::Body::from(body.unwrap_or("").to_string()))
+            .expect("request");
+        let resp = self.router.clone().oneshot(req).await.expect("answered");
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+            panic!(
+                "{method} {path}: {status} {e}: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        (status, value)
+    }
+
+    /// Signs in through the routes in-process and returns the token.
+    pub async fn token(&self, user: &str) -> String {
+        let body = format!(r#"{{"username":"{user}","password":"{PASSWORD}"}}"#);
+        let (status, signed): (u16, closeloop_shared::api::SignedIn) =
+            self.call("POST", "/api/login", None, Some(&body)).await;
+        assert_eq!(status, 200, "sign-in as {user}");
+        signed.token
+    }
+
     pub async fn stop(mut self) {
+        // The routes hold the relay's handle: the relay ends once all are gone.
+        self.router = axum::Router::new();
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
