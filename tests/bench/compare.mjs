@@ -2,43 +2,58 @@
 // against the JavaScript automerge-repo reference sync server
 // (tests/bench/reference-server.mjs), one after the other, with unmodified
 // automerge-repo clients (`new Repo({ network: [new WebSocketClientAdapter(url)] })`,
-// no storage). Prints a Markdown table (stdout); progress goes to stderr.
+// no storage). Prints a Markdown table and notes (stdout); progress goes to
+// stderr.
 //
 // Load, per server:
 //  1. 100 idle client connections, held open until the server is stopped.
 //  2. Ingest: 10 tablets × 100 records × (1 creation + 20 changes). A tablet
 //     creates its 100 records, then makes 20 rounds of one change per record
-//     (append to a list, or edit the Chinese description), at most one round
-//     per 110 ms: automerge-repo sends a document's changes at most every
-//     100 ms, so each change travels as its own sync message.
-//     Completion signal (the same for both servers): every tablet has heard
+//     (append an entry to the log list, or append to the Chinese
+//     description), a round at most every 110 ms: automerge-repo sends a
+//     document's changes at most every 100 ms, so each change travels as its
+//     own sync message. The tablets stay connected until the server stops.
+//     Completion signal, the same for both servers: every tablet has heard
 //     from the server, in a sync message, heads equal to its own final heads
 //     for each of its records (the server's `theirHeads` in the tablet's sync
-//     state, observed through the repo's "sync-state" events). Both servers
-//     send that reply only after applying the changes; ours also only after
-//     committing them to SQLite. The pulls below then check the content.
-//  3. Fresh pull: a new client finds every record by id (64 in flight), and
-//     again with a second new client, all at once (Promise.all as an
-//     unmodified app would); done when every handle is ready with the
-//     tablet's final heads.
+//     state, seen through the repo's "sync-state" events). Both servers send
+//     that only after applying the changes; ours only after committing them
+//     to SQLite. The pulls below then check the content.
+//  3. Fresh pull: a new client finds every record by id, 64 finds in flight;
+//     then another new client with all finds at once (Promise.all, as an
+//     unmodified app would write it). Done when every handle is ready with
+//     the tablet's final heads; automerge-repo itself gives up on a document
+//     after 60 s, counted as unavailable.
 //  4. Create-then-ask: A creates a record while offline, B asks for it
 //     (allowable states ready/unavailable), then A connects: ms until B's
 //     handle is ready, "timeout" after 10 s.
-// Server CPU is utime+stime of the server process from /proc/<pid>/stat;
-// peak RSS is the larger of VmRSS sampled every 100 ms and VmHWM.
+// Each client role (idle connections, tablets, each puller, the ask pair)
+// runs in its own Node process (this script with --role), so one role's
+// heap and event loop do not slow another's. Server CPU is utime+stime of
+// the server process from /proc/<pid>/stat; peak RSS is the larger of VmRSS
+// sampled every 100 ms and VmHWM.
 //
 // usage: node tests/bench/compare.mjs [--only ours|reference] [--tablets N]
 //        [--records N] [--changes N] [--idle N] [--in-flight N] [--no-unbounded]
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import * as A from "@automerge/automerge";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
-import { cpuSeconds, killAll, log, rssSampler, sleep, startOurs, startReference } from "./servers.mjs";
+import { cpuSeconds, forkTracked, log, rssSampler, sleep, startOurs, startReference } from "./servers.mjs";
+
+const ROUND_MS = 110;
+const INGEST_TIMEOUT_MS = 300_000;
+const PULL_TIMEOUT_MS = 180_000;
+const ASK_TIMEOUT_MS = 10_000;
+/** The whole run, both servers: a hung server or client cannot hold the build. */
+const WATCHDOG_MS = 25 * 60_000;
 
 // ---------------------------------------------------------------- options
 const opts = {
+  role: null,
   only: null,
   tablets: 10,
   records: 100,
@@ -55,35 +70,28 @@ const opts = {
       if (i + 1 >= argv.length) fail(`${a} needs a value`);
       return argv[++i];
     };
-    if (a === "--only") opts.only = next();
-    else if (a === "--tablets") opts.tablets = Number(next());
-    else if (a === "--records") opts.records = Number(next());
-    else if (a === "--changes") opts.changes = Number(next());
-    else if (a === "--idle") opts.idle = Number(next());
-    else if (a === "--in-flight") opts.inFlight = Number(next());
+    const count = () => {
+      const n = Number(next());
+      if (!Number.isInteger(n) || n < 0 || n > 100_000) fail(`${a}: not a reasonable count`);
+      return n;
+    };
+    if (a === "--role") opts.role = next();
+    else if (a === "--only") opts.only = next();
+    else if (a === "--tablets") opts.tablets = count();
+    else if (a === "--records") opts.records = count();
+    else if (a === "--changes") opts.changes = count();
+    else if (a === "--idle") opts.idle = count();
+    else if (a === "--in-flight") opts.inFlight = Math.max(1, count());
     else if (a === "--no-unbounded") opts.unbounded = false;
     else fail(`unknown argument ${a}`);
   }
 }
-
-const ROUND_MS = 110;
-const INGEST_TIMEOUT_MS = 300_000;
-const PULL_TIMEOUT_MS = 180_000;
-const ASK_TIMEOUT_MS = 10_000;
-/** The whole run, both servers: a hung server or client cannot hold the build. */
-const WATCHDOG_MS = 20 * 60_000;
-
 function fail(msg) {
   console.error(`compare: ${msg}`);
   process.exit(2);
 }
-setTimeout(() => {
-  console.error(`compare: watchdog: the run took more than ${WATCHDOG_MS / 60_000} min`);
-  killAll();
-  process.exit(1);
-}, WATCHDOG_MS).unref();
 
-// ------------------------------------------------------------- clients
+// ------------------------------------------------------- client helpers
 function client(url) {
   return new Repo({ network: [new WebSocketClientAdapter(url)] });
 }
@@ -97,10 +105,9 @@ async function connected(repos, timeout = 30_000) {
   }
 }
 async function shutdownAll(repos) {
-  await Promise.allSettled(
-    repos.map((r) => Promise.race([r.shutdown(), sleep(5_000)])),
-  );
+  await Promise.allSettled(repos.map((r) => Promise.race([r.shutdown(), sleep(5_000)])));
 }
+const cpuOf = (c) => (c.user + c.system) / 1e6;
 
 const DESCRIPTIONS = [
   "门店反馈：试吃区没有垃圾桶，顾客把纸杯放在货架上。",
@@ -137,88 +144,112 @@ function edit(doc, round) {
   }
 }
 
-/**
- * Tablets create records and change them; resolves once the server has
- * acknowledged every record's final heads.
- */
-async function ingest(server) {
-  const tablets = Array.from({ length: opts.tablets }, () => client(server.wsUrl));
-  await connected(tablets);
-  // Per record: its handle and when the server last said it has the heads
-  // the tablet has at that moment.
-  const records = new Map();
-  tablets.forEach((repo) => {
-    repo.synchronizer.on("sync-state", ({ documentId, syncState }) => {
-      const r = records.get(documentId);
-      if (!r || !syncState.theirHeads) return;
-      const theirs = sortedHeads(syncState.theirHeads);
-      if (theirs !== r.theirHeads) {
-        r.theirHeads = theirs;
-        r.at = performance.now();
+// ------------------------------------------- roles (child processes)
+// Each receives {url, ...} first, talks to the parent with {type, ...}
+// messages, and exits when told to stop or when the parent goes away.
+function message(type) {
+  return new Promise((resolve) => {
+    const on = (m) => {
+      if (m.type === type) {
+        process.off("message", on);
+        resolve(m);
       }
-    });
+    };
+    process.on("message", on);
   });
-  const cpu0 = cpuSeconds(server.pid);
-  const t0 = performance.now();
-  await Promise.all(
-    tablets.map(async (repo, t) => {
-      const handles = [];
-      for (let n = 0; n < opts.records; n++) {
-        const handle = repo.create(recordContent(t, n));
-        records.set(handle.documentId, { handle, theirHeads: null, at: null });
-        handles.push(handle);
-      }
-      for (let round = 0; round < opts.changes; round++) {
-        const started = performance.now();
-        await sleep(0);
-        for (const h of handles) h.change((d) => edit(d, round));
-        const wait = ROUND_MS - (performance.now() - started);
-        if (wait > 0) await sleep(wait);
-      }
-    }),
-  );
-  const madeAt = performance.now();
-  log(`${server.name}: all changes made after ${((madeAt - t0) / 1000).toFixed(2)} s; waiting for acknowledgements`);
-  const deadline = Date.now() + INGEST_TIMEOUT_MS;
-  let done;
-  for (;;) {
-    const all = [...records.values()];
-    const pending = all.filter((r) => r.theirHeads !== sortedHeads(A.getHeads(r.handle.doc()))).length;
-    if (pending === 0) {
-      done = Math.max(...all.map((r) => r.at));
-      break;
-    }
-    if (Date.now() > deadline) {
-      log(`${server.name}: ${pending} records not acknowledged after ${INGEST_TIMEOUT_MS / 1000} s`);
-      done = null;
-      break;
-    }
-    await sleep(50);
-  }
-  const cpu = cpuSeconds(server.pid) - cpu0;
-  const expected = new Map([...records].map(([id, r]) => [id, sortedHeads(A.getHeads(r.handle.doc()))]));
-  const changes = opts.tablets * opts.records * (1 + opts.changes);
-  const seconds = done === null ? null : (done - t0) / 1000;
-  return { tablets, expected, changes, seconds, madeSeconds: (madeAt - t0) / 1000, cpu };
 }
 
-/** A fresh client finds every record; seconds until all have the final heads. */
-async function pull(server, expected, inFlight) {
-  const repo = client(server.wsUrl);
-  try {
-    await connected([repo]);
-    const ids = [...expected.keys()];
-    const cpu0 = cpuSeconds(server.pid);
+const roles = {
+  /** Connections that only stay open. */
+  async idle({ url, count }) {
+    const repos = Array.from({ length: count }, () => client(url));
+    await connected(repos);
+    process.send({ type: "ready" });
+    await message("stop");
+    await shutdownAll(repos);
+  },
+
+  /** The ingest: see the top of the file. */
+  async tablets({ url, tablets, records: perTablet, changes }) {
+    const repos = Array.from({ length: tablets }, () => client(url));
+    await connected(repos);
+    const records = new Map();
+    repos.forEach((repo) => {
+      repo.synchronizer.on("sync-state", ({ documentId, syncState }) => {
+        const r = records.get(documentId);
+        if (!r || !syncState.theirHeads) return;
+        const theirs = sortedHeads(syncState.theirHeads);
+        if (theirs !== r.theirHeads) {
+          r.theirHeads = theirs;
+          r.at = performance.now();
+        }
+      });
+    });
+    process.send({ type: "ready" });
+    await message("go");
     const t0 = performance.now();
+    await Promise.all(
+      repos.map(async (repo, t) => {
+        const handles = [];
+        for (let n = 0; n < perTablet; n++) {
+          const handle = repo.create(recordContent(t, n));
+          records.set(handle.documentId, { handle, theirHeads: null, at: null });
+          handles.push(handle);
+        }
+        for (let round = 0; round < changes; round++) {
+          const started = performance.now();
+          await sleep(0);
+          for (const h of handles) h.change((d) => edit(d, round));
+          const wait = ROUND_MS - (performance.now() - started);
+          if (wait > 0) await sleep(wait);
+        }
+      }),
+    );
+    const madeSeconds = (performance.now() - t0) / 1000;
+    const final = new Map([...records].map(([id, r]) => [id, sortedHeads(A.getHeads(r.handle.doc()))]));
+    const deadline = Date.now() + INGEST_TIMEOUT_MS;
+    let seconds = null;
+    let pending;
+    for (;;) {
+      const all = [...records];
+      pending = all.filter(([id, r]) => r.theirHeads !== final.get(id)).length;
+      if (pending === 0) {
+        seconds = (Math.max(...all.map(([, r]) => r.at)) - t0) / 1000;
+        break;
+      }
+      if (Date.now() > deadline) break;
+      await sleep(50);
+    }
+    process.send({ type: "acked", seconds, madeSeconds, pending, expected: [...final] });
+    await message("stop");
+    await shutdownAll(repos);
+  },
+
+  /** A fresh client finds every record; seconds until all have the final heads. */
+  async pull({ url, expected: pairs, inFlight }) {
+    const expected = new Map(pairs);
+    const repo = client(url);
+    await connected([repo]);
+    process.send({ type: "ready" });
+    await message("go");
+    const ids = [...expected.keys()];
+    const client0 = process.cpuUsage();
+    const t0 = performance.now();
+    let failed = 0;
     const one = async (id) => {
-      const handle = await repo.find(id);
-      const want = expected.get(id);
-      while (sortedHeads(A.getHeads(handle.doc())) !== want) {
-        await new Promise((r) => handle.once("heads-changed", r));
+      try {
+        const handle = await repo.find(id);
+        const want = expected.get(id);
+        while (sortedHeads(A.getHeads(handle.doc())) !== want) {
+          await new Promise((r) => handle.once("heads-changed", r));
+        }
+      } catch {
+        // automerge-repo gives up on a document after 60 s ("unavailable")
+        failed += 1;
       }
     };
     const work = (async () => {
-      if (inFlight === Infinity) {
+      if (inFlight === null) {
         await Promise.all(ids.map(one));
       } else {
         let next = 0;
@@ -231,70 +262,177 @@ async function pull(server, expected, inFlight) {
       return (performance.now() - t0) / 1000;
     })();
     const seconds = await Promise.race([work, sleep(PULL_TIMEOUT_MS).then(() => null)]);
-    return { seconds, cpu: cpuSeconds(server.pid) - cpu0 };
-  } finally {
+    process.send({ type: "done", seconds, failed, total: ids.length, clientCpu: cpuOf(process.cpuUsage(client0)) });
     await shutdownAll([repo]);
-  }
-}
+  },
 
-/** A creates while offline, B asks, A connects: ms until B is ready. */
-async function createThenAsk(server) {
-  const creator = new Repo({ network: [] });
-  const asker = client(server.wsUrl);
-  try {
+  /** A creates while offline, B asks, A connects: ms until B is ready. */
+  async ask({ url }) {
+    const creator = new Repo({ network: [] });
+    const asker = client(url);
     await connected([asker]);
     const created = creator.create(recordContent(99, 0));
     const asked = await Promise.race([
-      asker.find(created.documentId, { allowableStates: ["ready", "unavailable"] }),
+      asker.find(created.documentId, { allowableStates: ["ready", "unavailable"] }).catch(() => null),
       sleep(ASK_TIMEOUT_MS).then(() => null),
     ]);
-    if (!asked) return { ms: null, note: "the ask itself did not settle" };
-    const state = asked.state;
-    const t0 = performance.now();
-    creator.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(server.wsUrl));
-    const deadline = Date.now() + ASK_TIMEOUT_MS;
-    while (!(asked.state === "ready" && asked.doc()?.description)) {
-      if (Date.now() > deadline) return { ms: null, note: `asked state was ${state}` };
-      await sleep(2);
+    let result = { type: "done", ms: null, state: "the ask did not settle" };
+    if (asked) {
+      const state = asked.state;
+      const t0 = performance.now();
+      creator.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(url));
+      const deadline = Date.now() + ASK_TIMEOUT_MS;
+      for (;;) {
+        if (asked.state === "ready" && asked.doc()?.description) {
+          result = { type: "done", ms: performance.now() - t0, state };
+          break;
+        }
+        if (Date.now() > deadline) {
+          result = { type: "done", ms: null, state };
+          break;
+        }
+        await sleep(2);
+      }
     }
-    return { ms: performance.now() - t0, note: `asked state was ${state}` };
-  } finally {
+    process.send(result);
     await shutdownAll([creator, asker]);
+  },
+};
+
+if (opts.role) {
+  const run = roles[opts.role];
+  if (!run) fail(`unknown role ${opts.role}`);
+  process.on("disconnect", () => process.exit(1)); // the parent went away
+  const init = message("init");
+  process.send({ type: "hello" }); // listening: the parent may send init
+  await run(await init);
+  process.exit(0);
+}
+
+// ------------------------------------------------ the parent: per server
+setTimeout(() => {
+  console.error(`compare: watchdog: the run took more than ${WATCHDOG_MS / 60_000} min`);
+  process.exit(1); // the exit handler kills servers and roles
+}, WATCHDOG_MS).unref();
+
+/** A role in its own Node process. */
+function startRole(name, init) {
+  const child = forkTracked(fileURLToPath(import.meta.url), ["--role", name], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const queue = [];
+  const waiters = [];
+  child.proc.on("message", (m) => {
+    if (m.type === "hello") return child.proc.send({ type: "init", ...init });
+    const w = waiters.findIndex((x) => x.type === m.type);
+    if (w >= 0) waiters.splice(w, 1)[0].resolve(m);
+    else queue.push(m);
+  });
+  child.proc.once("exit", (code) => {
+    for (const w of waiters.splice(0)) w.reject(new Error(`${name} client process exited (${code})`));
+  });
+  return {
+    send: (m) => child.exited || child.proc.send(m),
+    next(type, timeout) {
+      const q = queue.findIndex((m) => m.type === type);
+      if (q >= 0) return Promise.resolve(queue.splice(q, 1)[0]);
+      if (child.exited) return Promise.reject(new Error(`${name} client process has exited`));
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${name}: no "${type}" within ${timeout} ms`)), timeout);
+        waiters.push({
+          type,
+          resolve: (m) => (clearTimeout(timer), resolve(m)),
+          reject: (e) => (clearTimeout(timer), reject(e)),
+        });
+      });
+    },
+    async stop() {
+      if (child.exited) return;
+      child.proc.send({ type: "stop" });
+      const exited = new Promise((r) => child.proc.once("exit", r));
+      if (await Promise.race([exited.then(() => true), sleep(10_000).then(() => false)])) return;
+      await child.stop();
+    },
+  };
+}
+
+async function pullWith(server, expected, inFlight) {
+  const puller = startRole("pull", { url: server.wsUrl, expected, inFlight });
+  try {
+    await puller.next("ready", 30_000);
+    const cpu0 = cpuSeconds(server.pid);
+    puller.send({ type: "go" });
+    const r = await puller.next("done", PULL_TIMEOUT_MS + 10_000);
+    r.cpu = cpuSeconds(server.pid) - cpu0;
+    if (r.failed > 0) {
+      r.seconds = `${r.failed} of ${r.total} unavailable after ${r.seconds === null ? "timeout" : r.seconds.toFixed(1) + " s"}`;
+    }
+    return r;
+  } finally {
+    await puller.stop();
   }
 }
 
 async function measure(start) {
   const dir = mkdtempSync(join(tmpdir(), "closeloop-compare-"));
   let server;
+  const started = [];
   try {
     server = await start(dir);
-    log(`${server.name}: pid ${server.pid}, ${server.wsUrl.replace(/token=.*/, "token=…")}`);
+    const name = server.name;
+    log(`${name}: pid ${server.pid}, ${server.wsUrl.replace(/token=.*/, "token=…")}`);
     const rss = rssSampler(server.pid);
-    const idle = Array.from({ length: opts.idle }, () => client(server.wsUrl));
-    await connected(idle);
-    log(`${server.name}: ${opts.idle} idle clients connected`);
-    const load = await ingest(server);
-    log(`${server.name}: ingest ${load.seconds === null ? "timeout" : load.seconds.toFixed(2) + " s"}, CPU ${load.cpu.toFixed(2)} s`);
-    const bounded = await pull(server, load.expected, opts.inFlight);
-    log(`${server.name}: pull (${opts.inFlight} in flight) ${bounded.seconds ?? "timeout"} s`);
-    const unbounded = opts.unbounded ? await pull(server, load.expected, Infinity) : null;
-    if (unbounded) log(`${server.name}: pull (Promise.all) ${unbounded.seconds ?? "timeout"} s`);
-    const ask = await createThenAsk(server);
-    log(`${server.name}: create-then-ask ${ask.ms === null ? "timeout" : ask.ms.toFixed(0) + " ms"} (${ask.note})`);
-    await shutdownAll([...load.tablets, ...idle]);
+    const idle = startRole("idle", { url: server.wsUrl, count: opts.idle });
+    started.push(idle);
+    await idle.next("ready", 60_000);
+    log(`${name}: ${opts.idle} idle clients connected`);
+
+    const tablets = startRole("tablets", {
+      url: server.wsUrl,
+      tablets: opts.tablets,
+      records: opts.records,
+      changes: opts.changes,
+    });
+    started.push(tablets);
+    await tablets.next("ready", 60_000);
+    const ingestCpu0 = cpuSeconds(server.pid);
+    tablets.send({ type: "go" });
+    const load = await tablets.next("acked", INGEST_TIMEOUT_MS + 120_000);
+    load.cpu = cpuSeconds(server.pid) - ingestCpu0;
+    load.changes = opts.tablets * opts.records * (1 + opts.changes);
+    if (load.pending > 0) log(`${name}: ${load.pending} records not acknowledged in ${INGEST_TIMEOUT_MS / 1000} s`);
+    log(`${name}: changes made in ${load.madeSeconds.toFixed(2)} s, all acknowledged after ${load.seconds?.toFixed(2) ?? "timeout"} s, server CPU ${load.cpu.toFixed(2)} s`);
+    await sleep(2_000); // let acknowledgements of acknowledgements settle
+
+    const fmtLog = (r) => `${typeof r.seconds === "number" ? r.seconds.toFixed(2) + " s" : r.seconds ?? "timeout"}, server CPU ${r.cpu.toFixed(2)} s, puller CPU ${r.clientCpu.toFixed(2)} s`;
+    const bounded = await pullWith(server, load.expected, opts.inFlight);
+    log(`${name}: pull, ${opts.inFlight} in flight: ${fmtLog(bounded)}`);
+    let unbounded = null;
+    if (opts.unbounded) {
+      unbounded = await pullWith(server, load.expected, null);
+      log(`${name}: pull, Promise.all: ${fmtLog(unbounded)}`);
+    }
+
+    const asker = startRole("ask", { url: server.wsUrl });
+    started.push(asker);
+    const ask = await asker.next("done", 3 * ASK_TIMEOUT_MS + 30_000);
+    log(`${name}: create-then-ask ${ask.ms === null ? "timeout" : ask.ms.toFixed(0) + " ms"} (the asker's handle was ${ask.state} first)`);
+
+    for (const role of started.splice(0).reverse()) await role.stop();
     const cpuTotal = cpuSeconds(server.pid);
     const peakKb = rss.stop();
     return { load, bounded, unbounded, ask, cpuTotal, peakKb };
   } finally {
+    for (const role of started.reverse()) await role.stop();
     if (server) await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 // ---------------------------------------------------------------- table
-const fmt = (v, digits) => (v === null || v === undefined ? "timeout" : v.toFixed(digits));
+const fmt = (v, digits) => (v === null || v === undefined ? "timeout" : typeof v === "string" ? v : v.toFixed(digits));
 function ratio(ours, ref) {
-  if (ours === null || ref === null || ours === undefined || ref === undefined || ref === 0) return "–";
+  if (typeof ours !== "number" || typeof ref !== "number" || ref === 0) return "–";
   return `${(ours / ref).toFixed(2)}×`;
 }
 
@@ -303,27 +441,30 @@ function table(ours, ref) {
   const row = (what, f, digits, unit = "") => {
     const o = ours ? f(ours) : undefined;
     const r = ref ? f(ref) : undefined;
-    const cell = (v) => (v === undefined ? "–" : `${fmt(v, digits)}${v === null ? "" : unit}`);
+    const cell = (v) => (v === undefined ? "–" : `${fmt(v, digits)}${typeof v === "number" ? unit : ""}`);
     rows.push(`| ${what} | ${cell(o)} | ${cell(r)} | ${ratio(o, r)} |`);
   };
   const n = opts.tablets * opts.records;
   const changes = n * (1 + opts.changes);
   row(
-    `ingest: ${opts.tablets} tablets × ${opts.records} records × (1 + ${opts.changes}) changes = ${changes} changes, changes/s until every record's final heads are acknowledged`,
+    `ingest: ${opts.tablets} tablets × ${opts.records} records × (1 + ${opts.changes}) changes = ${changes} changes; changes/s until every record's final heads are acknowledged`,
     (m) => (m.load.seconds === null ? null : m.load.changes / m.load.seconds),
     0,
   );
-  row("ingest: seconds until acknowledged", (m) => m.load.seconds, 2, " s");
+  row("ingest: seconds until all acknowledged", (m) => m.load.seconds, 2, " s");
+  row("ingest: seconds until the tablets had made every change (client-bound)", (m) => m.load.madeSeconds, 2, " s");
   row("server CPU (user + system) during ingest", (m) => m.load.cpu, 2, " s");
   row(`fresh pull of ${n} records, ${opts.inFlight} finds in flight`, (m) => m.bounded.seconds, 2, " s");
-  row(`server CPU during that pull`, (m) => m.bounded.cpu, 2, " s");
+  row("server CPU during that pull", (m) => m.bounded.cpu, 2, " s");
+  row("puller (Node client) CPU during that pull", (m) => m.bounded.clientCpu, 2, " s");
   if (opts.unbounded) {
     row(`fresh pull of ${n} records, all finds at once (Promise.all)`, (m) => m.unbounded.seconds, 2, " s");
-    row(`server CPU during that pull`, (m) => m.unbounded.cpu, 2, " s");
+    row("server CPU during that pull", (m) => m.unbounded.cpu, 2, " s");
+    row("puller (Node client) CPU during that pull", (m) => m.unbounded.clientCpu, 2, " s");
   }
-  row("create-then-ask: ms from creator connecting until the asker's handle is ready (10 s limit)", (m) => m.ask.ms, 0, " ms");
+  row("create-then-ask: ms from the creator connecting until the asker's handle is ready (10 s limit)", (m) => m.ask.ms, 0, " ms");
   row("server CPU, whole run (start-up, login, all of the above)", (m) => m.cpuTotal, 2, " s");
-  row(`server peak RSS (VmRSS every 100 ms, VmHWM), ${opts.idle} idle clients connected throughout`, (m) => m.peakKb / 1024, 0, " MB");
+  row(`server peak RSS (VmRSS every 100 ms, and VmHWM), ${opts.idle} idle clients connected throughout`, (m) => m.peakKb / 1024, 0, " MB");
   return [
     "| measurement | closeloop-server | JS reference | ours / reference |",
     "|---|---:|---:|---:|",
@@ -331,23 +472,18 @@ function table(ours, ref) {
   ].join("\n");
 }
 
-// ----------------------------------------------------------------- main
 let ours = null;
 let ref = null;
-if (opts.only !== "reference") {
-    ours = await measure(startOurs);
-}
-if (opts.only !== "ours") {
-  ref = await measure(startReference);
-}
+if (opts.only !== "reference") ours = await measure(startOurs);
+if (opts.only !== "ours") ref = await measure(startReference);
 console.log(table(ours, ref));
 console.log(
   [
     "",
-    `Same Node driver and client library for both (automerge-repo 2.5.6, unmodified; one Node process holds every client and shares the ${cpus().length}-core machine with the server).`,
-    `Each tablet makes one change per record every ${ROUND_MS} ms (automerge-repo sends a document at most every 100 ms), so each change is its own sync message;`,
-    "ingest ends when every tablet's sync state holds, from the server, heads equal to its own final heads for each record (ours replies only after the SQLite commit, the reference after applying in memory).",
-    "A pull ends when every handle is ready and has the tablet's final heads. The reference stores with NodeFS; ours with SQLite (synchronous=FULL), head-office token for every client.",
+    `- Same driver and client library for both: automerge-repo 2.5.6 with the WebSocket client adapter, unmodified, no storage; each client role (100 idle connections, the tablets, each puller, the ask pair) is its own Node process on this ${cpus().length}-core machine, beside the server.`,
+    `- Ingest: each tablet changes each of its records once per round, a round at most every ${ROUND_MS} ms (automerge-repo sends a document at most every 100 ms), so every change is its own sync message. Done when each tablet's sync state holds, from the server, heads equal to its own final heads for every record (ours sends that only after the SQLite commit, the reference after applying in memory). The tablets' own Automerge work bounds the rate; the server CPU row is the comparison that does not depend on it.`,
+    "- A pull ends when every handle is ready with the tablet's final heads; the tablets and idle clients stay connected. automerge-repo gives up on a document after 60 s (\"unavailable\").",
+    "- The reference stores with NodeFS (automerge-repo-storage-nodefs 2.5.6); ours with SQLite (synchronous=FULL). Every client of ours uses one head-office token.",
   ].join("\n"),
 );
 process.exit(0);

@@ -1,7 +1,7 @@
 // Starting the two relays compared by `cargo xtask bench compare` (and the
 // frame diagnosis), and reading their CPU time and memory from /proc. Every
 // server started here is killed when the script exits, however it exits.
-import { spawn, spawnSync } from "node:child_process";
+import { fork, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -57,8 +57,16 @@ export function freePort() {
   });
 }
 
+/** A Node child (IPC channel open), killed with the servers on exit. */
+export function forkTracked(script, args, options) {
+  return track(fork(script, args, options));
+}
+
 export function spawnTracked(cmd, args, options) {
-  const proc = spawn(cmd, args, options);
+  return track(spawn(cmd, args, options));
+}
+
+function track(proc) {
   children.add(proc);
   let exited = false;
   proc.once("exit", () => {

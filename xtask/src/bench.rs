@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::shell::{cmd, root, run_captured};
+use crate::shell::{cmd, root, run, run_captured};
 use crate::tools;
 
 /// Builds the release PWA and prints raw and gzip sizes of every file in `dist/`.
@@ -23,6 +23,7 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
             "Relay work per sync message as load grows (`cargo xtask bench relay-scaling`)",
         ),
         Some("relay") => relay_load(),
+        Some("compare") => compare(),
         Some("projection") => cargo_bench(
             "closeloop-server",
             "projection",
@@ -106,6 +107,65 @@ fn relay_load() -> Result<(), String> {
         "Relay under load: 10 tablets × 100 records × 20 changes (`cargo xtask bench relay`, release build, loopback)",
         &tables,
     )
+}
+
+/// Our release relay against the JavaScript automerge-repo reference sync
+/// server, the same load from unmodified automerge-repo clients
+/// (`tests/bench/compare.mjs`); one table with the ratio per row.
+fn compare() -> Result<(), String> {
+    ensure_bench_npm_packages()?;
+    tools::build_server_release()?;
+    let bin = root().join("target/release-server/closeloop-server");
+    let mut c = cmd("node", &["tests/bench/compare.mjs"]);
+    c.env("CLOSELOOP_SERVER_BIN", &bin);
+    let (result, out) = run_captured(c);
+    result?;
+    // The table and the notes under it; progress went to stderr.
+    let body: String = out
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if body.is_empty() {
+        return Err("tests/bench/compare.mjs printed no table".into());
+    }
+    write_section(
+        "compare",
+        "Our relay against the JavaScript reference sync server, same load, unmodified automerge-repo clients (`cargo xtask bench compare`, release build, loopback)",
+        &body,
+    )
+}
+
+/// The npm packages the comparison runs on (the reference server's among
+/// them), installed from `package-lock.json` when any is missing or the
+/// lock file is newer than the last install.
+fn ensure_bench_npm_packages() -> Result<(), String> {
+    let r = root();
+    let needed = [
+        "@automerge/automerge-repo",
+        "@automerge/automerge-repo-network-websocket",
+        "@automerge/automerge-repo-storage-nodefs",
+        "ws",
+    ];
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let fresh = match (
+        modified(&r.join("node_modules/.package-lock.json")),
+        modified(&r.join("package-lock.json")),
+    ) {
+        (Some(installed), Some(wanted)) => installed >= wanted,
+        _ => false,
+    };
+    if fresh
+        && needed
+            .iter()
+            .all(|p| r.join("node_modules").join(p).exists())
+    {
+        return Ok(());
+    }
+    // As tools.rs does: `npm install` follows package-lock.json (`npm ci`
+    // refuses the lock file npm 11 writes).
+    run(cmd("npm", &["install", "--no-audit", "--no-fund"]))
+        .map_err(|e| format!("npm packages: {e}"))
 }
 
 /// Replaces (or appends) a marked section of `docs/benchmarks.md`.

@@ -53,6 +53,10 @@ pub struct ChunkWrite {
     pub team: Option<String>,
 }
 
+/// How long a document holding changes that wait for a dependency stays in
+/// memory past its budget; after that it leaves and its followers resync.
+pub const QUEUE_GRACE_MS: u64 = 30_000;
+
 /// A document loaded from more chunks than this is compacted into one.
 pub const COMPACT_AFTER_CHUNKS: usize = 64;
 
@@ -176,6 +180,9 @@ pub struct RelayCore {
     /// Each record in memory as its read-model rows stand, so a commit
     /// writes only what changed.
     projected: HashMap<DocumentId, Arc<FeedbackRecord>>,
+    /// Since when each document kept past its budget has held changes
+    /// waiting for a dependency.
+    queued_since: HashMap<DocumentId, u64>,
     /// Other relays write to the same storage: rows read back with a
     /// document may be older than the document, so they are not assumed.
     shared_storage: bool,
@@ -200,6 +207,7 @@ impl RelayCore {
             orphans: HashSet::new(),
             waiting: Waiting::default(),
             projected: HashMap::new(),
+            queued_since: HashMap::new(),
             shared_storage: false,
             now_ms: 0,
             counters: Counters::default(),
@@ -633,6 +641,16 @@ impl RelayCore {
             }
         }
         for id in self.residency.overdue(self.now_ms) {
+            // Changes waiting for a dependency would leave with the document
+            // and the peer would have to resend everything: keep it while
+            // the missing change is on its way, within a grace period.
+            if self.hub.has_queued_changes(&id) {
+                let since = *self.queued_since.entry(id).or_insert(self.now_ms);
+                if self.now_ms.saturating_sub(since) < QUEUE_GRACE_MS {
+                    self.residency.touch(id, self.now_ms);
+                    continue;
+                }
+            }
             self.evict(&id);
         }
         self.waiting.expire(self.now_ms);
@@ -643,6 +661,7 @@ impl RelayCore {
     /// storage; after a failed commit its connections are closed as well.
     fn evict(&mut self, id: &DocumentId) {
         self.residency.forget(id);
+        self.queued_since.remove(id);
         self.projected.remove(id);
         self.scopes.remove(id);
         if self.hub.has_document(id) {

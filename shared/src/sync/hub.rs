@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use automerge::sync::{self, SyncDoc};
-use automerge::{Automerge, ChangeHash};
+use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use super::message::{Message, PROTOCOL_VERSION};
 use super::{DocumentId, PeerId};
@@ -227,14 +227,35 @@ impl SyncHub {
     }
 
     /// Drops a document from memory; it stays in storage. Only for a
-    /// document whose content is all in storage: its followers' sync states
-    /// are kept for [`SyncHub::add_document`] to restore.
+    /// document whose applied changes are all in storage: its followers'
+    /// sync states are kept for [`SyncHub::add_document`] to restore.
+    ///
+    /// Changes still queued for a missing dependency exist only here and
+    /// leave with it, while the peers that sent them recorded them as sent
+    /// and would never send them again (automerge skips hashes in its
+    /// `sent_hashes`, even when asked for them). Those followers' states are
+    /// therefore reset: the next message asks each peer to forget what it
+    /// sent and sync afresh.
     pub fn evict(&mut self, id: &DocumentId) {
         if let Some(e) = self.docs.remove(id)
             && !e.peers.is_empty()
         {
-            self.dormant.insert(*id, e.peers);
+            let mut peers = e.peers;
+            if !e.doc.get_missing_deps(&[]).is_empty() {
+                for state in peers.values_mut() {
+                    *state = reset(state);
+                }
+            }
+            self.dormant.insert(*id, peers);
         }
+    }
+
+    /// Whether a document in memory holds changes waiting for a missing
+    /// dependency (the peer is usually just about to send it).
+    pub fn has_queued_changes(&self, id: &DocumentId) -> bool {
+        self.docs
+            .get(id)
+            .is_some_and(|e| !e.doc.get_missing_deps(&[]).is_empty())
     }
 
     /// Applies a local edit (creating the document if new), then persists
@@ -573,4 +594,14 @@ impl SyncHub {
             },
         ]
     }
+}
+
+/// A fresh sync state that asks the peer to reset its own (the SYNC_RESET
+/// flag, or empty heads for peers that predate it), keeping what the peer
+/// said it can do.
+fn reset(state: &sync::State) -> sync::State {
+    let mut fresh = sync::State::new();
+    fresh.their_capabilities = state.their_capabilities.clone();
+    fresh.needs_reset = true;
+    fresh
 }
