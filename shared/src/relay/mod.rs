@@ -18,9 +18,13 @@
 //! Documents only leave memory between batches, so a document loaded for a
 //! batch stays for all of it.
 
+mod io;
+mod memory;
 mod residency;
 mod waiting;
 
+pub use io::{ChunkWrite, Counters, Input, RecordUpdate, StoredDocument, Task};
+pub use memory::{COMPACT_AFTER_CHUNKS, QUEUE_GRACE_MS};
 pub use residency::{QUIET_MS, Residency};
 
 use std::collections::{HashMap, HashSet};
@@ -30,108 +34,6 @@ use crate::access::{Principal, RecordScope};
 use crate::record::FeedbackRecord;
 use crate::sync::{ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub};
 use waiting::Waiting;
-
-/// A document as storage returns it: its chunks in write order and what
-/// decides who may reach it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct StoredDocument {
-    pub chunks: Vec<Vec<u8>>,
-    /// Storage's id of each chunk, in the same order (ascending).
-    pub chunk_ids: Vec<i64>,
-    /// The team of the field user who created it; `None` if head office did.
-    pub team: Option<String>,
-    /// Who it is assigned to, from the projection.
-    pub owner: Option<String>,
-}
-
-/// One chunk to store: a document's new changes, and the team a new
-/// document belongs to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChunkWrite {
-    pub id: DocumentId,
-    pub chunk: Vec<u8>,
-    pub team: Option<String>,
-}
-
-/// How long a document holding changes that wait for a dependency stays in
-/// memory past its budget; after that it leaves and its followers resync.
-pub const QUEUE_GRACE_MS: u64 = 30_000;
-
-/// A document loaded from more chunks than this is compacted into one.
-pub const COMPACT_AFTER_CHUNKS: usize = 64;
-
-/// A record whose read-model rows a commit brings up to date.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RecordUpdate {
-    pub id: DocumentId,
-    /// The record as its rows stand, when known: only what differs is
-    /// written. `None` replaces every row.
-    pub before: Option<Arc<FeedbackRecord>>,
-    pub after: Arc<FeedbackRecord>,
-}
-
-/// What happens to the relay.
-#[derive(Debug, Clone)]
-pub enum Input {
-    /// A signed-in socket opened.
-    Connect {
-        conn: ConnectionId,
-        principal: Principal,
-    },
-    /// A frame from a socket, decoded there (or why it does not decode).
-    Frame {
-        conn: ConnectionId,
-        message: Result<Message, String>,
-    },
-    /// A socket closed, or was too slow to keep.
-    Disconnect { conn: ConnectionId },
-    /// Another relay sharing the database stored a change to this document.
-    StoredElsewhere { document_id: DocumentId },
-    /// Notifications may have been missed: re-read every document held.
-    RefreshAll,
-}
-
-/// What the IO edge must do, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Task {
-    /// Read these documents; answer with [`RelayCore::loaded`].
-    Load(Vec<DocumentId>),
-    /// Store the chunks and replace the projection rows of the records, in
-    /// one transaction; answer with [`RelayCore::committed`].
-    Commit {
-        writes: Vec<ChunkWrite>,
-        records: Vec<RecordUpdate>,
-    },
-    /// Replace the document's chunks `first..=last` (as read by the load
-    /// that preceded this task) with one full save. Chunks stored after that
-    /// read have higher ids and stay. Nothing is fed back: a failed
-    /// compaction leaves the chunks as they were.
-    Compact {
-        id: DocumentId,
-        first: i64,
-        last: i64,
-        save: Vec<u8>,
-    },
-    /// Write one frame to the connection.
-    Send { conn: ConnectionId, frame: Vec<u8> },
-    /// Close the connection after what was sent before.
-    Close { conn: ConnectionId, reason: String },
-}
-
-/// Counts for `/metrics`, kept by the core, read by the IO edge.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-    pub frames_in: u64,
-    pub frames_rejected: u64,
-    pub documents_loaded: u64,
-    pub documents_evicted: u64,
-    pub writes_committed: u64,
-    pub commits_failed: u64,
-    /// Stored documents that did not load (damage or a bug).
-    pub damaged_documents: u64,
-    /// Loads that replaced many chunks with one save.
-    pub documents_compacted: u64,
-}
 
 /// Who may reach a document: its team and its current assignee.
 #[derive(Debug, Clone, Default)]
@@ -399,69 +301,6 @@ impl RelayCore {
         out
     }
 
-    /// A document read from storage: installed if not in memory, or its
-    /// news absorbed (stored by another relay) if it is.
-    /// False for a stored document that does not load: its messages are
-    /// refused, never allowed to start a new document over it.
-    fn take_stored(&mut self, id: DocumentId, stored: StoredDocument, out: &mut Vec<Task>) -> bool {
-        if self.hub.has_document(&id) {
-            match self.hub.absorb(id, stored.chunks.iter().map(Vec::as_slice)) {
-                Ok(fx) => {
-                    // Another relay wrote this record's rows from its copy.
-                    self.projected.remove(&id);
-                    self.scopes.entry(id).or_insert(Scope {
-                        team: stored.team,
-                        owner: None,
-                    });
-                    self.set_owner(id, stored.owner);
-                    self.emit(fx, out);
-                }
-                Err(_) => self.counters.damaged_documents += 1,
-            }
-            return true;
-        }
-        let Ok(doc) = crate::sync::load_document(stored.chunks.iter().map(Vec::as_slice)) else {
-            self.counters.damaged_documents += 1;
-            return false;
-        };
-        self.counters.documents_loaded += 1;
-        if let (true, Some(&first), Some(&last)) = (
-            stored.chunks.len() > COMPACT_AFTER_CHUNKS,
-            stored.chunk_ids.first(),
-            stored.chunk_ids.last(),
-        ) {
-            // Loading read every chunk ever written; next time it reads one.
-            out.push(Task::Compact {
-                id,
-                first,
-                last,
-                save: doc.save(),
-            });
-            self.counters.documents_compacted += 1;
-        }
-        if !self.shared_storage
-            && let Ok(r) = FeedbackRecord::from_doc(&doc)
-        {
-            // Its rows were written with its last change, from this document.
-            self.projected.insert(id, Arc::new(r));
-        }
-        self.residency.touch(id, self.now_ms);
-        self.scopes.insert(
-            id,
-            Scope {
-                team: stored.team,
-                owner: stored.owner,
-            },
-        );
-        // Followers kept while it was out of memory may have lost access
-        // since (reassigned by another relay): check before offering.
-        self.withdraw_followers(id);
-        let fx = self.hub.add_document(id, doc);
-        self.emit(fx, out);
-        out.extend(self.deliver_waiting(id));
-        true
-    }
-
     fn frame(
         &mut self,
         conn: ConnectionId,
@@ -629,44 +468,6 @@ impl RelayCore {
     fn forget_peer(&mut self, conn: ConnectionId) {
         for id in self.hub.disconnect(conn) {
             self.orphans.insert(id);
-        }
-    }
-
-    /// Between batches: unfollowed documents and those over budget or idle
-    /// leave memory (followers keep their sync states), expired requests go.
-    fn finish(&mut self) {
-        for id in std::mem::take(&mut self.orphans) {
-            if !self.hub.is_followed(&id) {
-                self.evict(&id);
-            }
-        }
-        for id in self.residency.overdue(self.now_ms) {
-            // Changes waiting for a dependency would leave with the document
-            // and the peer would have to resend everything: keep it while
-            // the missing change is on its way, within a grace period.
-            if self.hub.has_queued_changes(&id) {
-                let since = *self.queued_since.entry(id).or_insert(self.now_ms);
-                if self.now_ms.saturating_sub(since) < QUEUE_GRACE_MS {
-                    self.residency.touch(id, self.now_ms);
-                    continue;
-                }
-            }
-            self.evict(&id);
-        }
-        self.waiting.expire(self.now_ms);
-    }
-
-    /// Drops a document from memory. Between batches nothing in memory is
-    /// unsaved, so followers keep their sync states and it reloads from
-    /// storage; after a failed commit its connections are closed as well.
-    fn evict(&mut self, id: &DocumentId) {
-        self.residency.forget(id);
-        self.queued_since.remove(id);
-        self.projected.remove(id);
-        self.scopes.remove(id);
-        if self.hub.has_document(id) {
-            self.hub.evict(id);
-            self.counters.documents_evicted += 1;
         }
     }
 }
