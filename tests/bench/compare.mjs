@@ -24,6 +24,8 @@
 //     unmodified app would write it). Done when every handle is ready with
 //     the tablet's final heads; automerge-repo itself gives up on a document
 //     after 60 s, counted as unavailable.
+//     A third new client pulls again (64 in flight) after the tablets have
+//     disconnected.
 //  4. Create-then-ask: A creates a record while offline, B asks for it
 //     (allowable states ready/unavailable), then A connects: ms until B's
 //     handle is ready, "timeout" after 10 s.
@@ -318,7 +320,8 @@ setTimeout(() => {
 /** A role in its own Node process. */
 function startRole(name, init) {
   const child = forkTracked(fileURLToPath(import.meta.url), ["--role", name], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // The roles' stdout goes to our stderr: stdout carries only the table.
+    stdio: ["ignore", 2, 2, "ipc"],
   });
   const queue = [];
   const waiters = [];
@@ -413,6 +416,14 @@ async function measure(start) {
       log(`${name}: pull, Promise.all: ${fmtLog(unbounded)}`);
     }
 
+    // The tablets leave: nobody follows the records any more. Our relay
+    // then drops them from memory (they reload from SQLite on the next
+    // request); the reference keeps every document it has seen.
+    await tablets.stop();
+    await sleep(2_000);
+    const afterLeft = await pullWith(server, load.expected, opts.inFlight);
+    log(`${name}: pull after the tablets left, ${opts.inFlight} in flight: ${fmtLog(afterLeft)}`);
+
     const asker = startRole("ask", { url: server.wsUrl });
     started.push(asker);
     const ask = await asker.next("done", 3 * ASK_TIMEOUT_MS + 30_000);
@@ -421,7 +432,7 @@ async function measure(start) {
     for (const role of started.splice(0).reverse()) await role.stop();
     const cpuTotal = cpuSeconds(server.pid);
     const peakKb = rss.stop();
-    return { load, bounded, unbounded, ask, cpuTotal, peakKb };
+    return { load, bounded, unbounded, afterLeft, ask, cpuTotal, peakKb };
   } finally {
     for (const role of started.reverse()) await role.stop();
     if (server) await server.stop();
@@ -462,6 +473,9 @@ function table(ours, ref) {
     row("server CPU during that pull", (m) => m.unbounded.cpu, 2, " s");
     row("puller (Node client) CPU during that pull", (m) => m.unbounded.clientCpu, 2, " s");
   }
+  row(`fresh pull of ${n} records, ${opts.inFlight} in flight, after the tablets disconnected`, (m) => m.afterLeft.seconds, 2, " s");
+  row("server CPU during that pull", (m) => m.afterLeft.cpu, 2, " s");
+  row("puller (Node client) CPU during that pull", (m) => m.afterLeft.clientCpu, 2, " s");
   row("create-then-ask: ms from the creator connecting until the asker's handle is ready (10 s limit)", (m) => m.ask.ms, 0, " ms");
   row("server CPU, whole run (start-up, login, all of the above)", (m) => m.cpuTotal, 2, " s");
   row(`server peak RSS (VmRSS every 100 ms, and VmHWM), ${opts.idle} idle clients connected throughout`, (m) => m.peakKb / 1024, 0, " MB");
@@ -480,9 +494,9 @@ console.log(table(ours, ref));
 console.log(
   [
     "",
-    `- Same driver and client library for both: automerge-repo 2.5.6 with the WebSocket client adapter, unmodified, no storage; each client role (100 idle connections, the tablets, each puller, the ask pair) is its own Node process on this ${cpus().length}-core machine, beside the server.`,
+    `- Same driver and client library for both: automerge-repo 2.5.6 with the WebSocket client adapter, unmodified, no storage; each client role (${opts.idle} idle connections, the tablets, each puller, the ask pair) is its own Node process on this ${cpus().length}-core machine, beside the server.`,
     `- Ingest: each tablet changes each of its records once per round, a round at most every ${ROUND_MS} ms (automerge-repo sends a document at most every 100 ms), so every change is its own sync message. Done when each tablet's sync state holds, from the server, heads equal to its own final heads for every record (ours sends that only after the SQLite commit, the reference after applying in memory). The tablets' own Automerge work bounds the rate; the server CPU row is the comparison that does not depend on it.`,
-    "- A pull ends when every handle is ready with the tablet's final heads; the tablets and idle clients stay connected. automerge-repo gives up on a document after 60 s (\"unavailable\").",
+    "- A pull ends when every handle is ready with the tablet's final heads. The first two pulls run with the tablets and idle clients connected; the third after the tablets disconnected, when our relay has dropped the unfollowed records from memory and reloads each from its stored chunks (the reference never drops a document). automerge-repo gives up on a document after 60 s (\"unavailable\"). Pull times are bound by the puller's own Automerge work and vary from run to run; the server CPU rows are steadier.",
     "- The reference stores with NodeFS (automerge-repo-storage-nodefs 2.5.6); ours with SQLite (synchronous=FULL). Every client of ours uses one head-office token.",
   ].join("\n"),
 );

@@ -8,22 +8,41 @@
 // receives (CBOR decoded, sync payloads decoded with Automerge). Prints a
 // per-server summary and the frame sequence of the first documents.
 //
+// --bare pulls with a minimal protocol client instead (raw WebSocket, CBOR,
+// Automerge sync from an empty document, no acknowledgements), so server
+// latency is not hidden behind automerge-repo's own work. --keep-seed keeps
+// the seeding tablet connected during the pull (the documents stay followed,
+// so our relay keeps them in memory); by default it disconnects first.
+// --no-apply (with --bare): a document counts as pulled when a sync frame
+// carrying changes names its final heads, without applying it, so the
+// client costs next to nothing and the server's rate shows.
+//
 // usage: node tests/bench/pull-frames.mjs [--only ours|reference] [--records N]
-//        [--changes N] [--in-flight N|all] [--show K]
+//        [--changes N] [--in-flight N|all] [--show K] [--bare] [--keep-seed]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as A from "@automerge/automerge";
 import { Repo, cbor } from "@automerge/automerge-repo";
+import { WebSocket } from "ws";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
-import { log, sleep, startOurs, startReference } from "./servers.mjs";
+import { cpuSeconds, log, sleep, startOurs, startReference } from "./servers.mjs";
 
-const opts = { only: null, records: 200, changes: 20, inFlight: 64, show: 3 };
+const opts = { only: null, records: 200, changes: 20, inFlight: 64, show: 3, bare: false, keepSeed: false };
 {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
-    if (k === "--only") opts.only = v;
+    if (k === "--bare") {
+      opts.bare = true;
+      i -= 1;
+    } else if (k === "--no-apply") {
+      opts.noApply = true;
+      i -= 1;
+    } else if (k === "--keep-seed") {
+      opts.keepSeed = true;
+      i -= 1;
+    } else if (k === "--only") opts.only = v;
     else if (k === "--records") opts.records = Number(v);
     else if (k === "--changes") opts.changes = Number(v);
     else if (k === "--in-flight") opts.inFlight = v === "all" ? Infinity : Number(v);
@@ -99,8 +118,89 @@ async function seed(server) {
     await sleep(50);
   }
   const expected = new Map([...records].map(([id, r]) => [id, heads(r.handle)]));
-  await repo.shutdown();
-  return expected;
+  if (!opts.keepSeed) {
+    await repo.shutdown();
+    return { expected, stop: async () => {} };
+  }
+  return { expected, stop: () => repo.shutdown() };
+}
+
+/**
+ * The protocol by hand: join, then `request` frames carrying the sync
+ * message of an empty document, `inFlight` at a time; a document is done
+ * when a sync frame brings its heads. Logs frames like LoggingAdapter.
+ */
+async function barePull(server, expected) {
+  const frames = [];
+  const note = (dir, m, bytes) => {
+    const f = { t: performance.now(), dir, type: m.type, doc: m.documentId, bytes };
+    if (m.data && (m.type === "sync" || m.type === "request")) {
+      const s = A.decodeSyncMessage(new Uint8Array(m.data));
+      Object.assign(f, { heads: s.heads.length, need: s.need.length, have: s.have.length, changes: s.changes.length, payload: m.data.byteLength });
+    }
+    frames.push(f);
+  };
+  const me = `bare-${Math.random().toString(36).slice(2)}`;
+  const ws = new WebSocket(server.wsUrl);
+  ws.binaryType = "arraybuffer";
+  await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+  const send = (m) => {
+    const b = cbor.encode(m);
+    note("out", m, b.byteLength);
+    ws.send(b);
+  };
+  let serverId;
+  const docs = new Map(); // id -> {doc, state, resolve}
+  const peered = new Promise((resolve) => {
+    ws.on("message", (data) => {
+      const m = cbor.decode(new Uint8Array(data));
+      if (m.type === "peer") {
+        serverId = m.senderId;
+        return resolve();
+      }
+      note("in", m, data.byteLength);
+      const d = docs.get(m.documentId);
+      if (!d) return;
+      if (m.type === "sync" && opts.noApply) {
+        // Done when a frame carries changes and names the final heads.
+        const sm = A.decodeSyncMessage(new Uint8Array(m.data));
+        if (sm.changes.length > 0 && [...sm.heads].sort().join() === expected.get(m.documentId)) d.resolve();
+      } else if (m.type === "sync") {
+        const [doc, state] = A.receiveSyncMessage(d.doc, d.state, new Uint8Array(m.data));
+        d.doc = doc;
+        d.state = state;
+        if (A.getHeads(doc).sort().join() === expected.get(m.documentId)) d.resolve();
+      } else if (m.type === "doc-unavailable") {
+        d.resolve("unavailable");
+      }
+    });
+  });
+  send({ type: "join", senderId: me, peerMetadata: { isEphemeral: true }, supportedProtocolVersions: ["1"] });
+  await peered;
+  const ready = new Map();
+  const ids = [...expected.keys()];
+  let unavailable = 0;
+  const t0 = performance.now();
+  const one = async (id) => {
+    const d = { doc: A.init(), state: A.initSyncState() };
+    const done = new Promise((r) => (d.resolve = r));
+    docs.set(id, d);
+    const [state, msg] = A.generateSyncMessage(d.doc, d.state);
+    d.state = state;
+    send({ type: "request", senderId: me, targetId: serverId, documentId: id, data: msg });
+    if ((await done) === "unavailable") unavailable += 1;
+    ready.set(id, performance.now());
+  };
+  const n = opts.inFlight === Infinity ? ids.length : opts.inFlight;
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, ids.length) }, async () => {
+    while (next < ids.length) await one(ids[next++]);
+  }));
+  const total = performance.now() - t0;
+  await sleep(300);
+  ws.close();
+  if (unavailable) console.log(`bare pull: ${unavailable} documents unavailable`);
+  return { frames, ready, total, t0 };
 }
 
 async function pull(server, expected) {
@@ -111,6 +211,7 @@ async function pull(server, expected) {
   adapter.frames.length = 0;
   const ids = [...expected.keys()];
   const ready = new Map();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const one = async (id) => {
     const h = await repo.find(id);
@@ -129,9 +230,10 @@ async function pull(server, expected) {
     );
   }
   const total = performance.now() - t0;
+  const c = process.cpuUsage(cpu0);
   await sleep(300); // frames that follow readiness (acknowledgements)
   await repo.shutdown();
-  return { frames: adapter.frames, ready, total, t0 };
+  return { frames: adapter.frames, ready, total, t0, clientCpu: (c.user + c.system) / 1e6 };
 }
 
 const pct = (xs, p) => {
@@ -139,7 +241,7 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))] : NaN;
 };
 
-function summarise(name, { frames, ready, total, t0 }) {
+function summarise(name, { frames, ready, total, t0, clientCpu, serverCpu }) {
   const byDoc = new Map();
   for (const f of frames) {
     if (!f.doc) continue;
@@ -175,7 +277,7 @@ function summarise(name, { frames, ready, total, t0 }) {
     const k = `${f.dir} ${f.type}${f.changes !== undefined ? (f.changes > 0 ? " (changes)" : " (no changes)") : ""}`;
     frameTypes.set(k, (frameTypes.get(k) ?? 0) + 1);
   }
-  console.log(`\n## ${name}: pull of ${ready.size} documents, ${opts.inFlight} in flight: ${(total / 1000).toFixed(2)} s`);
+  console.log(`\n## ${name}: pull of ${ready.size} documents, ${opts.inFlight} in flight: ${(total / 1000).toFixed(2)} s${clientCpu === undefined ? "" : `, client CPU ${clientCpu.toFixed(2)} s`}, server CPU ${serverCpu.toFixed(2)} s (incl. 300 ms after)`);
   console.log(`frames by kind: ${[...frameTypes].map(([k, v]) => `${k}: ${v}`).join("; ")}`);
   console.log(`per document: ${avg("out")} frames out, ${avg("inn")} in; before ready ${avg("outBeforeReady")} out / ${avg("inBeforeReady")} in`);
   console.log(`first server reply: ${[...kinds].map(([k, v]) => `${v}× ${k}`).join("; ")}`);
@@ -203,9 +305,22 @@ for (const [which, start] of [
   const server = await start(dir);
   try {
     log(`${server.name}: seeding ${opts.records} records`);
-    const expected = await seed(server);
+    const { expected, stop } = await seed(server);
     await sleep(500);
-    summarise(server.name, await pull(server, expected));
+    const metrics = async () => {
+      if (!server.httpUrl) return {};
+      const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      return Object.fromEntries(text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
+    };
+    const m0 = await metrics();
+    const cpu0 = cpuSeconds(server.pid);
+    const result = await (opts.bare ? barePull : pull)(server, expected);
+    result.serverCpu = cpuSeconds(server.pid) - cpu0;
+    const m1 = await metrics();
+    const delta = Object.keys(m1).filter((k) => m1[k] !== m0[k] && /load|frames|evicted|compacted/.test(k)).map((k) => `${k} +${m1[k] - (m0[k] ?? 0)}`);
+    if (delta.length) console.log(`server metrics during the pull: ${delta.join(", ")}`);
+    summarise(`${server.name}${opts.bare ? " (bare protocol client)" : ""}${opts.keepSeed ? ", seeding tablet still connected" : ", seeding tablet gone"}`, result);
+    await stop();
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -130,6 +130,7 @@ export async function startOurs(dir) {
   return {
     name: "closeloop-server",
     pid: child.proc.pid,
+    httpUrl: url,
     wsUrl: `ws://127.0.0.1:${port}/sync?token=${encodeURIComponent(token)}`,
     stop: () => child.stop(),
   };
