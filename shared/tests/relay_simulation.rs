@@ -81,9 +81,14 @@ fn id(n: u8) -> DocumentId {
 
 impl Sim {
     fn new(seed: u64, budget: usize, users: &[Principal]) -> Sim {
+        Self::with_storage(seed, budget, users, false)
+    }
+
+    /// `shared`: storage as several relays share it (PostgreSQL).
+    fn with_storage(seed: u64, budget: usize, users: &[Principal], shared: bool) -> Sim {
         let mut sim = Sim {
             rng: Rng::new(seed),
-            core: RelayCore::new("relay".into(), budget, 60_000),
+            core: RelayCore::new("relay".into(), budget, 60_000).with_shared_storage(shared),
             stored: HashMap::new(),
             clients: Vec::new(),
             now_ms: 0,
@@ -132,7 +137,13 @@ impl Sim {
 
     /// Runs one batch through the core, executing its tasks like the IO edge.
     fn relay(&mut self, inputs: Vec<Input>) {
-        let mut queue: VecDeque<Task> = self.core.batch(inputs, self.now_ms).into();
+        let tasks = self.core.batch(inputs, self.now_ms);
+        self.execute(tasks);
+    }
+
+    /// Executes the core's tasks like the IO edge, feeding results back.
+    fn execute(&mut self, tasks: Vec<Task>) {
+        let mut queue: VecDeque<Task> = tasks.into();
         while let Some(task) = queue.pop_front() {
             match task {
                 Task::Load(ids) => {
@@ -148,8 +159,10 @@ impl Sim {
                         queue.extend(self.core.committed(Err("disk full".into())));
                         continue;
                     }
+                    let mut ids = Vec::new();
                     for w in writes {
                         self.next_chunk += 1;
+                        ids.push(self.next_chunk);
                         let d = self.stored.entry(w.id).or_insert_with(|| StoredDocument {
                             team: w.team.clone(),
                             ..StoredDocument::default()
@@ -162,7 +175,7 @@ impl Sim {
                             d.owner = u.after.owner.clone();
                         }
                     }
-                    queue.extend(self.core.committed(Ok(())));
+                    queue.extend(self.core.committed(Ok(ids)));
                 }
                 Task::Send { conn, frame } => {
                     let c = &mut self.clients[conn as usize - 1];
@@ -283,7 +296,8 @@ impl Sim {
     /// Time passes; a quiet relay evicts idle and over-budget documents.
     fn advance(&mut self, ms: u64) {
         self.now_ms += ms;
-        self.core.tick(self.now_ms);
+        let tasks = self.core.tick(self.now_ms);
+        self.execute(tasks);
     }
 
     /// Delivers everything in both directions until nothing moves.
@@ -602,14 +616,15 @@ fn a_document_asked_for_before_it_exists_is_delivered_when_it_arrives() {
     }
 }
 
-/// A document written in many small changes is read back from one save
-/// after its next load, and nothing it held is lost; a change stored after
-/// the load survives the compaction.
+/// A document written in many small changes is read back from one save:
+/// compacted as it leaves memory where this relay knows all its chunks, or
+/// when loaded where other relays share the storage; nothing it held is
+/// lost.
 #[test]
-fn a_long_history_is_compacted_when_loaded_and_loses_nothing() {
-    for seed in 0..20 {
+fn a_long_history_is_compacted_and_loses_nothing() {
+    for (seed, shared) in (0..20).flat_map(|seed| [(seed, false), (seed, true)]) {
         let users = [user("a", Role::FieldStaff, Some("north"))];
-        let mut sim = Sim::new(seed, 1, &users);
+        let mut sim = Sim::with_storage(seed, 1, &users, shared);
         let doc = id(5);
         sim.capture(0, doc, "长期跟进的记录");
         sim.quiesce();
@@ -625,6 +640,11 @@ fn a_long_history_is_compacted_when_loaded_and_loses_nothing() {
         );
         sim.advance(120_000);
         assert!(!sim.core.hub().has_document(&doc), "seed {seed}: evicted");
+        assert_eq!(
+            sim.stored[&doc].chunks.len() == 1,
+            !shared,
+            "seed {seed}: compacted as it left unless storage is shared"
+        );
         sim.edit(0, doc, "重新加载后的跟进");
         sim.quiesce();
         assert_eq!(sim.compactions, 1, "seed {seed}");
@@ -657,7 +677,12 @@ struct Bench {
 
 impl Bench {
     fn run(&mut self, inputs: Vec<Input>) {
-        let mut queue: VecDeque<Task> = self.core.batch(inputs, self.now_ms).into();
+        let tasks = self.core.batch(inputs, self.now_ms);
+        self.execute(tasks);
+    }
+
+    fn execute(&mut self, tasks: Vec<Task>) {
+        let mut queue: VecDeque<Task> = tasks.into();
         while let Some(task) = queue.pop_front() {
             match task {
                 Task::Load(ids) => {
@@ -668,15 +693,18 @@ impl Bench {
                     queue.extend(self.core.loaded(Ok(found)));
                 }
                 Task::Commit { writes, .. } => {
+                    let mut ids = Vec::new();
                     for w in writes {
                         let d = self.stored.entry(w.id).or_insert_with(|| StoredDocument {
                             team: w.team.clone(),
                             ..StoredDocument::default()
                         });
+                        let chunk_id = d.chunk_ids.last().map_or(1, |l| l + 1);
                         d.chunks.push(w.chunk);
-                        d.chunk_ids.push(d.chunk_ids.len() as i64 + 1);
+                        d.chunk_ids.push(chunk_id);
+                        ids.push(chunk_id);
                     }
-                    queue.extend(self.core.committed(Ok(())));
+                    queue.extend(self.core.committed(Ok(ids)));
                 }
                 Task::Send { frame, .. } => self.out.push_back(frame),
                 Task::Close { reason, .. } => panic!("closed: {reason}"),
@@ -789,14 +817,16 @@ fn changes_queued_for_a_missing_dependency_survive_eviction() {
         );
         // Time passes before the tablet answers: the budget wants it out.
         bench.now_ms += 5_000;
-        bench.core.tick(bench.now_ms);
+        let tasks = bench.core.tick(bench.now_ms);
+        bench.execute(tasks);
         assert!(
             bench.core.hub().has_document(&doc_id),
             "kept while the missing change is on its way"
         );
         if evict_after_grace {
             bench.now_ms += closeloop_shared::relay::QUEUE_GRACE_MS;
-            bench.core.tick(bench.now_ms);
+            let tasks = bench.core.tick(bench.now_ms);
+            bench.execute(tasks);
             assert!(
                 !bench.core.hub().has_document(&doc_id),
                 "evicted after the grace period"

@@ -96,6 +96,7 @@ impl Storage {
             .collect();
         self.append_batch(std::slice::from_ref(&write), &records, now_ms, sla)
             .await
+            .map(drop)
     }
 
     /// Appends chunks (in order) and moves their documents to the head of
@@ -109,12 +110,13 @@ impl Storage {
         records: &[RecordUpdate],
         now_ms: i64,
         sla: &SlaConfig,
-    ) -> Result<(), StorageError> {
+    ) -> Result<Vec<i64>, StorageError> {
         if writes.is_empty() && records.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut tx = self.begin_in_feed_order().await?;
         let mut touched: Vec<String> = Vec::new();
+        let mut chunk_ids = Vec::with_capacity(writes.len());
         for w in writes {
             let key = w.id.to_string();
             let seq: i64 = sqlx::query_scalar(
@@ -124,6 +126,7 @@ impl Storage {
             .bind(&w.chunk)
             .fetch_one(&mut *tx)
             .await?;
+            chunk_ids.push(seq);
             sqlx::query(
                 "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)
                  ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
@@ -153,7 +156,7 @@ impl Storage {
             }
         }
         tx.commit().await?;
-        Ok(())
+        Ok(chunk_ids)
     }
 
     /// A transaction that writes chunks. On PostgreSQL it holds the feed

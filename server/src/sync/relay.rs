@@ -146,7 +146,8 @@ impl Relay {
                 Ok(None) => break,
                 Err(_) => {
                     let now = self.now();
-                    self.core.tick(now);
+                    let tasks = self.core.tick(now);
+                    self.execute(tasks).await;
                     self.report();
                     continue;
                 }

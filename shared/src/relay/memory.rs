@@ -6,6 +6,30 @@
 use std::sync::Arc;
 
 use super::{RelayCore, Scope, StoredDocument, Task};
+
+/// The stored chunks of a document in memory: ids `first..=last`, `count`
+/// of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ChunkSpan {
+    first: i64,
+    last: i64,
+    count: usize,
+}
+
+impl ChunkSpan {
+    pub(super) fn one(id: i64) -> Self {
+        ChunkSpan {
+            first: id,
+            last: id,
+            count: 1,
+        }
+    }
+
+    pub(super) fn add(&mut self, id: i64) {
+        self.last = self.last.max(id);
+        self.count += 1;
+    }
+}
 use crate::record::FeedbackRecord;
 use crate::sync::DocumentId;
 
@@ -30,8 +54,10 @@ impl RelayCore {
         if self.hub.has_document(&id) {
             match self.hub.absorb(id, stored.chunks.iter().map(Vec::as_slice)) {
                 Ok(fx) => {
-                    // Another relay wrote this record's rows from its copy.
+                    // Another relay wrote this record's rows from its copy,
+                    // and chunks this relay does not know of.
                     self.projected.remove(&id);
+                    self.spans.remove(&id);
                     self.scopes.entry(id).or_insert(Scope {
                         team: stored.team,
                         owner: None,
@@ -48,19 +74,24 @@ impl RelayCore {
             return false;
         };
         self.counters.documents_loaded += 1;
-        if let (true, Some(&first), Some(&last)) = (
-            stored.chunks.len() > COMPACT_AFTER_CHUNKS,
-            stored.chunk_ids.first(),
-            stored.chunk_ids.last(),
-        ) {
-            // Loading read every chunk ever written; next time it reads one.
-            out.push(Task::Compact {
-                id,
+        if let (Some(&first), Some(&last)) = (stored.chunk_ids.first(), stored.chunk_ids.last()) {
+            let mut span = ChunkSpan {
                 first,
                 last,
-                save: doc.save(),
-            });
-            self.counters.documents_compacted += 1;
+                count: stored.chunk_ids.len(),
+            };
+            if span.count > COMPACT_AFTER_CHUNKS {
+                // Loading read every chunk ever written; next time it reads one.
+                out.push(Task::Compact {
+                    id,
+                    first,
+                    last,
+                    save: doc.save(),
+                });
+                self.counters.documents_compacted += 1;
+                span = ChunkSpan::one(first);
+            }
+            self.spans.insert(id, span);
         }
         if !self.shared_storage
             && let Ok(r) = FeedbackRecord::from_doc(&doc)
@@ -87,10 +118,12 @@ impl RelayCore {
 
     /// Between batches: unfollowed documents and those over budget or idle
     /// leave memory (followers keep their sync states), expired requests go.
-    pub(super) fn finish(&mut self) {
+    /// Returns the compactions of documents that left.
+    pub(super) fn finish(&mut self) -> Vec<Task> {
+        let mut out = Vec::new();
         for id in std::mem::take(&mut self.orphans) {
             if !self.hub.is_followed(&id) {
-                self.evict(&id);
+                out.extend(self.evict(&id));
             }
         }
         for id in self.residency.overdue(self.now_ms) {
@@ -104,15 +137,38 @@ impl RelayCore {
                     continue;
                 }
             }
-            self.evict(&id);
+            out.extend(self.evict(&id));
         }
         self.waiting.expire(self.now_ms);
+        out
     }
 
-    /// Drops a document from memory. Between batches nothing in memory is
-    /// unsaved, so followers keep their sync states and it reloads from
-    /// storage; after a failed commit its connections are closed as well.
-    pub(super) fn evict(&mut self, id: &DocumentId) {
+    /// Drops a document from memory between batches, when nothing in it is
+    /// unsaved: followers keep their sync states and it reloads from
+    /// storage. Where this relay knows every stored chunk of it (storage is
+    /// not shared), a document stored in several chunks is compacted as it
+    /// leaves, so the next load reads one save instead of replaying each.
+    pub(super) fn evict(&mut self, id: &DocumentId) -> Option<Task> {
+        let compact = match (self.spans.get(id), self.hub.document(id)) {
+            (Some(span), Some(doc)) if span.count > 1 && !self.shared_storage => {
+                self.counters.documents_compacted += 1;
+                Some(Task::Compact {
+                    id: *id,
+                    first: span.first,
+                    last: span.last,
+                    save: doc.save(),
+                })
+            }
+            _ => None,
+        };
+        self.drop_unsaved(id);
+        compact
+    }
+
+    /// Drops a document from memory, saved or not (after a failed commit,
+    /// when its connections are closed as well).
+    pub(super) fn drop_unsaved(&mut self, id: &DocumentId) {
+        self.spans.remove(id);
         self.residency.forget(id);
         self.queued_since.remove(id);
         self.projected.remove(id);

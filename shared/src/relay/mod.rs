@@ -33,6 +33,7 @@ use std::sync::Arc;
 use crate::access::{Principal, RecordScope};
 use crate::record::FeedbackRecord;
 use crate::sync::{ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub};
+use memory::ChunkSpan;
 use waiting::Waiting;
 
 /// Who may reach a document: its team and its current assignee.
@@ -82,6 +83,9 @@ pub struct RelayCore {
     /// Each record in memory as its read-model rows stand, so a commit
     /// writes only what changed.
     projected: HashMap<DocumentId, Arc<FeedbackRecord>>,
+    /// Which stored chunks make up each document in memory, when this relay
+    /// knows all of them (it loaded or wrote each).
+    spans: HashMap<DocumentId, ChunkSpan>,
     /// Since when each document kept past its budget has held changes
     /// waiting for a dependency.
     queued_since: HashMap<DocumentId, u64>,
@@ -110,6 +114,7 @@ impl RelayCore {
             waiting: Waiting::default(),
             projected: HashMap::new(),
             queued_since: HashMap::new(),
+            spans: HashMap::new(),
             shared_storage: false,
             now_ms: 0,
             counters: Counters::default(),
@@ -188,18 +193,20 @@ impl RelayCore {
         }
     }
 
-    /// The answer to [`Task::Commit`].
-    pub fn committed(&mut self, result: Result<(), String>) -> Vec<Task> {
+    /// The answer to [`Task::Commit`]: storage's id of each written chunk,
+    /// in the order of the writes.
+    pub fn committed(&mut self, result: Result<Vec<i64>, String>) -> Vec<Task> {
         debug_assert_eq!(self.phase, Phase::Committing);
         let writes = std::mem::take(&mut self.pending);
         let held = std::mem::take(&mut self.held);
         let mut out = Vec::new();
-        if result.is_err() {
+        let ids = result.unwrap_or_default();
+        if ids.len() != writes.len() {
             self.counters.commits_failed += 1;
             // The changes exist only in memory: drop those documents and
             // every connection, so clients resend what was not stored.
             for w in &writes {
-                self.evict(&w.id);
+                self.drop_unsaved(&w.id);
             }
             let conns: Vec<ConnectionId> = self.principals.keys().copied().collect();
             for conn in conns {
@@ -210,8 +217,14 @@ impl RelayCore {
                 self.forget_connection(conn);
             }
             self.phase = Phase::Idle;
-            self.finish();
+            out.extend(self.finish());
             return out;
+        }
+        for (w, chunk_id) in writes.iter().zip(ids) {
+            self.spans
+                .entry(w.id)
+                .and_modify(|s| s.add(chunk_id))
+                .or_insert(ChunkSpan::one(chunk_id));
         }
         self.counters.writes_committed += writes.len() as u64;
         out.extend(held);
@@ -224,16 +237,18 @@ impl RelayCore {
             // Peers that asked for it before it existed get it now.
             out.extend(self.deliver_waiting(id));
         }
-        self.finish();
+        out.extend(self.finish());
         out
     }
 
-    /// Evicts idle and over-budget documents; for a quiet relay between batches.
-    pub fn tick(&mut self, now_ms: u64) {
-        if self.phase == Phase::Idle {
-            self.now_ms = now_ms;
-            self.finish();
+    /// Evicts idle and over-budget documents; for a quiet relay between
+    /// batches. Returns compactions of documents that leave.
+    pub fn tick(&mut self, now_ms: u64) -> Vec<Task> {
+        if self.phase != Phase::Idle {
+            return Vec::new();
         }
+        self.now_ms = now_ms;
+        self.finish()
     }
 
     fn run(&mut self, found: HashMap<DocumentId, StoredDocument>, load_failed: bool) -> Vec<Task> {
@@ -270,7 +285,7 @@ impl RelayCore {
         }
         if self.pending.is_empty() {
             self.phase = Phase::Idle;
-            self.finish();
+            out.extend(self.finish());
             return out;
         }
         self.phase = Phase::Committing;
