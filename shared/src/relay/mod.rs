@@ -89,8 +89,8 @@ pub struct RelayCore {
     /// Since when each document kept past its budget has held changes
     /// waiting for a dependency.
     queued_since: HashMap<DocumentId, u64>,
-    /// Other relays write to the same storage: rows read back with a
-    /// document may be older than the document, so they are not assumed.
+    /// Other relays write to the same storage: neither the read-model rows
+    /// nor the stored chunks of a document are assumed to be this relay's.
     shared_storage: bool,
     now_ms: u64,
     pub counters: Counters,
