@@ -3,16 +3,12 @@
 
 mod support;
 
-use closeloop_shared::api::{ErrorBody, RecordDetail, RecordPage};
+use closeloop_shared::api::{ErrorBody, RecordDetail, RecordPage, Stats};
 use closeloop_shared::record::{self, Field};
+use closeloop_shared::sla::SlaState;
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 use support::{Client, TestApp, http, id, login, wait_stored};
-
-fn body(resp: &str) -> serde_json::Value {
-    let json = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
-    serde_json::from_str(json).unwrap_or_else(|_| panic!("not JSON: {resp}"))
-}
 
 #[tokio::test]
 async fn head_office_lists_filters_and_opens_records() {
@@ -239,20 +235,28 @@ async fn statistics_count_and_time_what_the_caller_may_see() {
     north.run(fx).await;
     north.acked(id(1)).await;
 
-    let office = login(app.addr, "office").await;
-    let s = body(&http(app.addr, "GET", "/api/stats", Some(&office), None).await);
-    assert_eq!(s["total"], 3);
-    assert_eq!(s["by_status"]["resolved"], 1);
-    assert_eq!(s["by_status"]["new"], 2);
-    assert_eq!(s["by_channel"]["store_box"], 3);
-    assert_eq!(s["by_department"]["售后"], 1);
-    assert_eq!(s["first_response"]["count"], 1);
-    assert_eq!(s["first_response"]["mean_ms"], 3_600_000);
-    assert_eq!(s["resolution"]["median_ms"], 3 * 3_600_000);
-    assert_eq!(s["first_contact_resolution_rate"], 1.0);
+    let office = app.token("office").await;
+    let stats = |path: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let (status, s): (u16, Stats) = app.call("GET", path, Some(&token), None).await;
+            assert_eq!(status, 200, "{path}");
+            s
+        }
+    };
+    let s = stats("/api/stats", office.clone()).await;
+    assert_eq!(s.total, 3);
+    assert_eq!(s.by_status.get("resolved"), Some(&1));
+    assert_eq!(s.by_status.get("new"), Some(&2));
+    assert_eq!(s.by_channel.get("store_box"), Some(&3));
+    assert_eq!(s.by_department.get("售后"), Some(&1));
+    assert_eq!(s.first_response.count, 1);
+    assert_eq!(s.first_response.mean_ms, Some(3_600_000));
+    assert_eq!(s.resolution.median_ms, Some(3 * 3_600_000));
+    assert_eq!(s.first_contact_resolution_rate, Some(1.0));
     // No priority yet: no SLA clock runs.
-    assert_eq!(s["first_response_sla"]["met"], 0);
-    assert!(s["repeat_complaint_rate"].is_null(), "no complaints yet");
+    assert_eq!(s.first_response_sla.met, 0);
+    assert_eq!(s.repeat_complaint_rate, None, "no complaints yet");
 
     // Both north records become P0 complaints of the same customer.
     let t = Taxonomy::default();
@@ -268,49 +272,27 @@ async fn statistics_count_and_time_what_the_caller_may_see() {
     }
     north.acked(id(1)).await;
     north.acked(id(2)).await;
-    let s = body(&http(app.addr, "GET", "/api/stats", Some(&office), None).await);
+    let s = stats("/api/stats", office.clone()).await;
     // id(1) answered and resolved within P0's 2 h / 24 h; id(2) never answered, long overdue.
-    let clock = |name: &str, key: &str| s[name][key].as_i64().unwrap_or(-1);
+    let first = s.first_response_sla;
+    let resolution = s.resolution_sla;
+    assert_eq!((first.met, first.overdue), (1, 1), "{s:?}");
+    assert_eq!((resolution.met, resolution.overdue), (1, 1), "{s:?}");
+    assert_eq!(first.rate, Some(0.5));
     assert_eq!(
-        (
-            clock("first_response_sla", "met"),
-            clock("first_response_sla", "overdue")
-        ),
-        (1, 1),
-        "{s}"
-    );
-    assert_eq!(
-        (
-            clock("resolution_sla", "met"),
-            clock("resolution_sla", "overdue")
-        ),
-        (1, 1),
-        "{s}"
-    );
-    assert_eq!(s["first_response_sla"]["rate"], 0.5);
-    assert_eq!(
-        s["repeat_complaint_rate"], 0.5,
+        s.repeat_complaint_rate,
+        Some(0.5),
         "the second complaint repeats the first"
     );
 
-    let south_token = login(app.addr, "south").await;
-    let theirs = body(&http(app.addr, "GET", "/api/stats", Some(&south_token), None).await);
-    assert_eq!(theirs["total"], 1, "south counts only what it may see");
-    let none = body(
-        &http(
-            app.addr,
-            "GET",
-            "/api/stats?from=1800000000000",
-            Some(&office),
-            None,
-        )
-        .await,
-    );
-    assert_eq!(none["total"], 0);
-    assert!(none["first_contact_resolution_rate"].is_null());
+    let theirs = stats("/api/stats", app.token("south").await).await;
+    assert_eq!(theirs.total, 1, "south counts only what it may see");
+    let none = stats("/api/stats?from=1800000000000", office.clone()).await;
+    assert_eq!(none.total, 0);
+    assert_eq!(none.first_contact_resolution_rate, None);
     for bad in ["/api/stats?from=soon", "/api/stats?colour=red"] {
-        let resp = http(app.addr, "GET", bad, Some(&office), None).await;
-        assert!(resp.starts_with("HTTP/1.1 400"), "{bad}: {resp}");
+        let (status, err): (u16, ErrorBody) = app.call("GET", bad, Some(&office), None).await;
+        assert_eq!((status, err.code.as_str()), (400, "bad_request"), "{bad}");
     }
     app.stop().await;
 }
@@ -333,49 +315,30 @@ async fn the_list_shows_sla_state_and_filters_overdue_records() {
     north.run(fx).await;
     north.acked(id(1)).await;
 
-    let office = login(app.addr, "office").await;
-    let overdue = body(
-        &http(
-            app.addr,
-            "GET",
-            "/api/records?overdue=true",
-            Some(&office),
-            None,
-        )
-        .await,
-    );
-    assert_eq!(overdue["total"], 1, "{overdue}");
-    let r = &overdue["records"][0];
-    assert_eq!(r["description"], "整个门店停电");
-    assert_eq!(r["sla_state"], "overdue");
+    let office = app.token("office").await;
+    let (_, overdue): (u16, RecordPage) = app
+        .call("GET", "/api/records?overdue=true", Some(&office), None)
+        .await;
+    assert_eq!(overdue.total, 1, "{overdue:?}");
+    let r = &overdue.records[0];
+    assert_eq!(r.description, "整个门店停电");
+    assert_eq!(r.sla_state, Some(SlaState::Overdue));
     assert_eq!(
-        r["due_at"],
-        1_700_000_000_000i64 + 2 * 3_600_000,
+        r.due_at,
+        Some(1_700_000_000_000i64 + 2 * 3_600_000),
         "P0: first response within 2 h"
     );
-    let rest = body(
-        &http(
-            app.addr,
-            "GET",
-            "/api/records?overdue=false",
-            Some(&office),
-            None,
-        )
-        .await,
-    );
-    assert_eq!(rest["total"], 1);
-    assert!(
-        rest["records"][0]["sla_state"].is_null(),
+    let (_, rest): (u16, RecordPage) = app
+        .call("GET", "/api/records?overdue=false", Some(&office), None)
+        .await;
+    assert_eq!(rest.total, 1);
+    assert_eq!(
+        rest.records[0].sla_state, None,
         "no priority, no SLA clock yet"
     );
-    let bad = http(
-        app.addr,
-        "GET",
-        "/api/records?overdue=maybe",
-        Some(&office),
-        None,
-    )
-    .await;
-    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    let (status, _): (u16, ErrorBody) = app
+        .call("GET", "/api/records?overdue=maybe", Some(&office), None)
+        .await;
+    assert_eq!(status, 400);
     app.stop().await;
 }
