@@ -53,17 +53,96 @@ impl Client {
     }
 }
 
-struct Sim {
-    rng: Rng,
-    core: RelayCore,
+/// Storage in memory, executing the core's loads, commits and compactions
+/// like the server's storage; what is left (sends, closes) is returned in
+/// order for the network side.
+#[derive(Default)]
+struct Store {
     stored: HashMap<DocumentId, StoredDocument>,
-    clients: Vec<Client>,
-    now_ms: u64,
+    next_chunk: i64,
     /// The next commit fails (storage unavailable).
     fail_next_commit: bool,
     commits_failed: usize,
-    next_chunk: i64,
     compactions: usize,
+}
+
+impl Store {
+    fn run(&mut self, core: &mut RelayCore, tasks: Vec<Task>) -> Vec<Task> {
+        let mut queue: VecDeque<Task> = tasks.into();
+        let mut out = Vec::new();
+        while let Some(task) = queue.pop_front() {
+            match task {
+                Task::Load(ids) => {
+                    let found = ids
+                        .iter()
+                        .filter_map(|id| self.stored.get(id).map(|d| (*id, d.clone())))
+                        .collect();
+                    queue.extend(core.loaded(Ok(found)));
+                }
+                Task::Commit { writes, records } => {
+                    if std::mem::take(&mut self.fail_next_commit) {
+                        self.commits_failed += 1;
+                        queue.extend(core.committed(Err("disk full".into())));
+                        continue;
+                    }
+                    let mut ids = Vec::new();
+                    for w in writes {
+                        self.next_chunk += 1;
+                        ids.push(self.next_chunk);
+                        let d = self.stored.entry(w.id).or_insert_with(|| StoredDocument {
+                            team: w.team.clone(),
+                            ..StoredDocument::default()
+                        });
+                        d.chunks.push(w.chunk);
+                        d.chunk_ids.push(self.next_chunk);
+                    }
+                    for u in records {
+                        if let Some(d) = self.stored.get_mut(&u.id) {
+                            d.owner = u.after.owner.clone();
+                        }
+                    }
+                    queue.extend(core.committed(Ok(ids)));
+                }
+                Task::Compact {
+                    id,
+                    first,
+                    last,
+                    save,
+                } => {
+                    let Some(d) = self.stored.get_mut(&id) else {
+                        continue;
+                    };
+                    let mut kept = (Vec::new(), Vec::new());
+                    for (chunk, cid) in d.chunks.drain(..).zip(d.chunk_ids.drain(..)) {
+                        if cid == first {
+                            kept.0.push(save.clone());
+                            kept.1.push(cid);
+                        } else if !(first..=last).contains(&cid) {
+                            kept.0.push(chunk);
+                            kept.1.push(cid);
+                        }
+                    }
+                    (d.chunks, d.chunk_ids) = kept;
+                    self.compactions += 1;
+                }
+                send_or_close => out.push(send_or_close),
+            }
+        }
+        out
+    }
+
+    fn doc(&self, doc: &DocumentId) -> Option<automerge::Automerge> {
+        let d = self.stored.get(doc)?;
+        closeloop_shared::sync::load_document(d.chunks.iter().map(Vec::as_slice)).ok()
+    }
+}
+
+struct Sim {
+    rng: Rng,
+    core: RelayCore,
+    store: Store,
+    clients: Vec<Client>,
+    now_ms: u64,
 }
 
 fn user(name: &str, role: Role, team: Option<&str>) -> Principal {
@@ -89,13 +168,9 @@ impl Sim {
         let mut sim = Sim {
             rng: Rng::new(seed),
             core: RelayCore::new("relay".into(), budget, 60_000).with_shared_storage(shared),
-            stored: HashMap::new(),
+            store: Store::default(),
             clients: Vec::new(),
             now_ms: 0,
-            fail_next_commit: false,
-            commits_failed: 0,
-            next_chunk: 0,
-            compactions: 0,
         };
         for u in users {
             let policy = if u.role == Role::FieldStaff {
@@ -143,40 +218,8 @@ impl Sim {
 
     /// Executes the core's tasks like the IO edge, feeding results back.
     fn execute(&mut self, tasks: Vec<Task>) {
-        let mut queue: VecDeque<Task> = tasks.into();
-        while let Some(task) = queue.pop_front() {
+        for task in self.store.run(&mut self.core, tasks) {
             match task {
-                Task::Load(ids) => {
-                    let found = ids
-                        .iter()
-                        .filter_map(|id| self.stored.get(id).map(|d| (*id, d.clone())))
-                        .collect();
-                    queue.extend(self.core.loaded(Ok(found)));
-                }
-                Task::Commit { writes, records } => {
-                    if std::mem::take(&mut self.fail_next_commit) {
-                        self.commits_failed += 1;
-                        queue.extend(self.core.committed(Err("disk full".into())));
-                        continue;
-                    }
-                    let mut ids = Vec::new();
-                    for w in writes {
-                        self.next_chunk += 1;
-                        ids.push(self.next_chunk);
-                        let d = self.stored.entry(w.id).or_insert_with(|| StoredDocument {
-                            team: w.team.clone(),
-                            ..StoredDocument::default()
-                        });
-                        d.chunks.push(w.chunk);
-                        d.chunk_ids.push(self.next_chunk);
-                    }
-                    for u in records {
-                        if let Some(d) = self.stored.get_mut(&u.id) {
-                            d.owner = u.after.owner.clone();
-                        }
-                    }
-                    queue.extend(self.core.committed(Ok(ids)));
-                }
                 Task::Send { conn, frame } => {
                     let c = &mut self.clients[conn as usize - 1];
                     if c.connected {
@@ -184,28 +227,7 @@ impl Sim {
                     }
                 }
                 Task::Close { conn, .. } => self.drop_link(conn as usize - 1, false),
-                Task::Compact {
-                    id,
-                    first,
-                    last,
-                    save,
-                } => {
-                    let Some(d) = self.stored.get_mut(&id) else {
-                        continue;
-                    };
-                    let mut kept = (Vec::new(), Vec::new());
-                    for (chunk, cid) in d.chunks.drain(..).zip(d.chunk_ids.drain(..)) {
-                        if cid == first {
-                            kept.0.push(save.clone());
-                            kept.1.push(cid);
-                        } else if !(first..=last).contains(&cid) {
-                            kept.0.push(chunk);
-                            kept.1.push(cid);
-                        }
-                    }
-                    (d.chunks, d.chunk_ids) = kept;
-                    self.compactions += 1;
-                }
+                _ => {}
             }
         }
     }
@@ -343,8 +365,7 @@ impl Sim {
     }
 
     fn stored_doc(&self, doc: &DocumentId) -> Option<automerge::Automerge> {
-        let d = self.stored.get(doc)?;
-        closeloop_shared::sync::load_document(d.chunks.iter().map(Vec::as_slice)).ok()
+        self.store.doc(doc)
     }
 }
 
@@ -477,7 +498,7 @@ fn followers_lose_a_reassigned_record_even_when_it_was_evicted() {
             let mut copy = sim.stored_doc(&doc).expect("stored");
             let before = copy.get_heads();
             record::transition(&mut copy, &away, None, "office2", 20).expect("reassign");
-            let stored = sim.stored.get_mut(&doc).expect("stored");
+            let stored = sim.store.stored.get_mut(&doc).expect("stored");
             stored.chunks.push(copy.save_after(&before));
             stored.owner = Some("office".into());
             sim.relay(vec![Input::StoredElsewhere { document_id: doc }]);
@@ -529,18 +550,18 @@ fn a_failed_write_acknowledges_and_forwards_nothing() {
         let stored_before = sim.stored_doc(&doc).expect("stored").get_heads();
         sim.edit(0, doc, "第二次处理");
         let mine = sim.clients[0].hub.document(&doc).expect("held").get_heads();
-        sim.fail_next_commit = true;
+        sim.store.fail_next_commit = true;
         // Only the editing tablet's frames, one batch at a time.
         while let Some(frame) = sim.clients[0].to_relay.pop_front() {
             sim.relay(vec![Input::Frame {
                 conn: Sim::conn(0),
                 message: Message::decode(&frame).map_err(|e| e.to_string()),
             }]);
-            if sim.commits_failed > 0 {
+            if sim.store.commits_failed > 0 {
                 break;
             }
         }
-        assert_eq!(sim.commits_failed, 1, "seed {seed}");
+        assert_eq!(sim.store.commits_failed, 1, "seed {seed}");
         assert!(
             sim.clients.iter().all(|c| !c.connected),
             "seed {seed}: every connection is told"
@@ -633,7 +654,7 @@ fn a_long_history_is_compacted_and_loses_nothing() {
             sim.edit(0, doc, &format!("第 {n} 次跟进"));
             sim.quiesce();
         }
-        let chunks_before = sim.stored[&doc].chunks.len();
+        let chunks_before = sim.store.stored[&doc].chunks.len();
         assert!(
             chunks_before > closeloop_shared::relay::COMPACT_AFTER_CHUNKS,
             "seed {seed}"
@@ -641,14 +662,14 @@ fn a_long_history_is_compacted_and_loses_nothing() {
         sim.advance(120_000);
         assert!(!sim.core.hub().has_document(&doc), "seed {seed}: evicted");
         assert_eq!(
-            sim.stored[&doc].chunks.len() == 1,
+            sim.store.stored[&doc].chunks.len() == 1,
             !shared,
             "seed {seed}: compacted as it left unless storage is shared"
         );
         sim.edit(0, doc, "重新加载后的跟进");
         sim.quiesce();
-        assert_eq!(sim.compactions, 1, "seed {seed}");
-        let stored = &sim.stored[&doc];
+        assert_eq!(sim.store.compactions, 1, "seed {seed}");
+        let stored = &sim.store.stored[&doc];
         assert!(
             stored.chunks.len() <= 2,
             "seed {seed}: {} chunks",
@@ -669,7 +690,7 @@ fn a_long_history_is_compacted_and_loses_nothing() {
 /// The relay core with an in-memory store, for one hand-driven peer.
 struct Bench {
     core: RelayCore,
-    stored: HashMap<DocumentId, StoredDocument>,
+    store: Store,
     /// Frames the relay sent the peer.
     out: VecDeque<Vec<u8>>,
     now_ms: u64,
@@ -682,33 +703,11 @@ impl Bench {
     }
 
     fn execute(&mut self, tasks: Vec<Task>) {
-        let mut queue: VecDeque<Task> = tasks.into();
-        while let Some(task) = queue.pop_front() {
+        for task in self.store.run(&mut self.core, tasks) {
             match task {
-                Task::Load(ids) => {
-                    let found = ids
-                        .iter()
-                        .filter_map(|id| self.stored.get(id).map(|d| (*id, d.clone())))
-                        .collect();
-                    queue.extend(self.core.loaded(Ok(found)));
-                }
-                Task::Commit { writes, .. } => {
-                    let mut ids = Vec::new();
-                    for w in writes {
-                        let d = self.stored.entry(w.id).or_insert_with(|| StoredDocument {
-                            team: w.team.clone(),
-                            ..StoredDocument::default()
-                        });
-                        let chunk_id = d.chunk_ids.last().map_or(1, |l| l + 1);
-                        d.chunks.push(w.chunk);
-                        d.chunk_ids.push(chunk_id);
-                        ids.push(chunk_id);
-                    }
-                    queue.extend(self.core.committed(Ok(ids)));
-                }
                 Task::Send { frame, .. } => self.out.push_back(frame),
                 Task::Close { reason, .. } => panic!("closed: {reason}"),
-                Task::Compact { .. } => {}
+                _ => {}
             }
         }
     }
@@ -737,7 +736,7 @@ fn changes_queued_for_a_missing_dependency_survive_eviction() {
     for evict_after_grace in [false, true] {
         let mut bench = Bench {
             core: RelayCore::new("relay".into(), 1, 1_000),
-            stored: HashMap::new(),
+            store: Store::default(),
             out: VecDeque::new(),
             now_ms: 0,
         };
@@ -833,7 +832,7 @@ fn changes_queued_for_a_missing_dependency_survive_eviction() {
             );
         }
         exchange(&mut bench, &mut doc, &mut state);
-        let stored = bench.stored.get(&doc_id).expect("stored");
+        let stored = bench.store.stored.get(&doc_id).expect("stored");
         let stored = closeloop_shared::sync::load_document(stored.chunks.iter().map(Vec::as_slice))
             .expect("loads");
         assert_eq!(
