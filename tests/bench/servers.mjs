@@ -3,8 +3,8 @@
 // server started here is killed when the script exits, however it exits.
 import { fork, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { freePort } from "../e2e/support.mjs";
 
 const SERVER_BIN = process.env.CLOSELOOP_SERVER_BIN ?? "target/release-server/closeloop-server";
 const PASSWORD = "bench-password-2026";
@@ -45,17 +45,6 @@ process.on("unhandledRejection", (e) => {
   killAll();
   process.exit(1);
 });
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A Node child (IPC channel open), killed with the servers on exit. */
 export function forkTracked(script, args, options) {
