@@ -372,16 +372,21 @@ impl RelayCore {
                 self.waiting.add(id, conn, self.now_ms);
             }
         }
-        let team = self.principals.get(&conn).and_then(|p| p.team.clone());
         let fx = self.hub.handle(conn, msg);
-        self.emit_for(fx, team, out);
+        self.emit_for(fx, Some(conn), out);
         if let Some(id) = id.filter(|id| self.hub.has_document(id)) {
             self.residency.touch(id, self.now_ms);
         }
     }
 
-    /// Runs hub effects; a document they create belongs to `team`.
-    fn emit_for(&mut self, effects: Vec<Effect>, team: Option<String>, out: &mut Vec<Task>) {
+    /// Runs hub effects; a document they create belongs to the team of the
+    /// user on `origin` (looked up only then, not for every frame).
+    fn emit_for(
+        &mut self,
+        effects: Vec<Effect>,
+        origin: Option<ConnectionId>,
+        out: &mut Vec<Task>,
+    ) {
         for effect in effects {
             match effect {
                 Effect::Send { conn, frame } => self.deliver(Task::Send { conn, frame }, out),
@@ -391,8 +396,11 @@ impl RelayCore {
                 }
                 Effect::Persist { document_id, chunk } => {
                     // The access rule applies from this moment, before the commit.
+                    let principals = &self.principals;
                     let scope = self.scopes.entry(document_id).or_insert_with(|| Scope {
-                        team: team.clone(),
+                        team: origin
+                            .and_then(|c| principals.get(&c))
+                            .and_then(|p| p.team.clone()),
                         owner: None,
                     });
                     self.pending.push(ChunkWrite {
