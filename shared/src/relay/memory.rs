@@ -6,6 +6,8 @@
 use std::sync::Arc;
 
 use super::{RelayCore, Scope, StoredDocument, Task};
+use crate::record::FeedbackRecord;
+use crate::sync::DocumentId;
 
 /// The stored chunks of a document in memory: ids `first..=last`, `count`
 /// of them.
@@ -30,8 +32,6 @@ impl ChunkSpan {
         self.count += 1;
     }
 }
-use crate::record::FeedbackRecord;
-use crate::sync::DocumentId;
 
 /// How long a document holding changes that wait for a dependency stays in
 /// memory past its budget; after that it leaves and its followers resync.
@@ -43,6 +43,7 @@ pub const COMPACT_AFTER_CHUNKS: usize = 64;
 impl RelayCore {
     /// A document read from storage: installed if not in memory, or its
     /// news absorbed (stored by another relay) if it is.
+    ///
     /// False for a stored document that does not load: its messages are
     /// refused, never allowed to start a new document over it.
     pub(super) fn take_stored(
