@@ -7,3 +7,13 @@ mod relay;
 pub(crate) mod socket;
 
 pub(crate) use relay::{RelayHandle, RelayParts, spawn};
+
+/// At most `max_bytes` of `s`, cut at a character boundary: close reasons
+/// must fit the WebSocket limit, client-chosen text in logs stays short.
+pub(crate) fn cut(s: &str, max_bytes: usize) -> &str {
+    let mut end = s.len().min(max_bytes);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -195,7 +195,7 @@ impl Relay {
                 } => {
                     Metrics::add(&self.metrics.bytes_in, bytes as u64);
                     if let Err(e) = &message {
-                        tracing::info!(conn, error = %truncated(e), "rejected a malformed frame");
+                        tracing::info!(conn, error = %super::cut(e, LOGGED_TEXT_BYTES), "rejected a malformed frame");
                     }
                     Input::Frame { conn, message }
                 }
@@ -318,12 +318,3 @@ impl Relay {
 
 /// Client-chosen text in a log line is cut to this many bytes.
 const LOGGED_TEXT_BYTES: usize = 200;
-
-/// Client-chosen text, cut for a log line.
-fn truncated(s: &str) -> &str {
-    let mut end = s.len().min(LOGGED_TEXT_BYTES);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
-}

@@ -96,7 +96,9 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
                 Some(Outgoing::Close(reason)) => {
                     let frame = CloseFrame {
                         code: close_code::POLICY,
-                        reason: truncate(&reason).into(),
+                        reason: super::cut(&reason, MAX_CLOSE_REASON_BYTES)
+                            .to_string()
+                            .into(),
                     };
                     let _ = sink.send(WsMessage::Close(Some(frame))).await;
                     return;
@@ -137,12 +139,3 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
 
 /// Close reasons are limited to 123 bytes by the WebSocket protocol.
 const MAX_CLOSE_REASON_BYTES: usize = 120;
-
-/// Close reasons are cut to fit the WebSocket protocol.
-fn truncate(reason: &str) -> String {
-    let mut end = reason.len().min(MAX_CLOSE_REASON_BYTES);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_string()
-}
