@@ -150,23 +150,63 @@ pub async fn export_records(storage: &Storage, format: &str) -> Result<(Vec<u8>,
     let records = summaries(storage, &sla, now, &everyone, &all, i64::MAX, 0)
         .await
         .map_err(|e| format!("reading the records: {e}"))?;
-    let bytes = match format {
-        "csv" => csv_bytes(&records)?,
-        "xlsx" => xlsx_bytes(&records)?,
-        other => return Err(format!("unknown export format `{other}`: use csv or xlsx")),
-    };
-    Ok((bytes, records.len()))
+    let kind = FileKind::named(format)
+        .ok_or_else(|| format!("unknown export format `{format}`: use csv or xlsx"))?;
+    Ok((kind.bytes(&records)?, records.len()))
 }
 
-/// Builds a file off the async workers: 100,000 rows take a while.
-async fn build(
-    records: Vec<RecordSummary>,
-    to_bytes: fn(&[RecordSummary]) -> Result<Vec<u8>, String>,
-) -> Result<Vec<u8>, AppError> {
-    tokio::task::spawn_blocking(move || to_bytes(&records))
+/// The two file formats of an export.
+#[derive(Debug, Clone, Copy)]
+enum FileKind {
+    Csv,
+    Xlsx,
+}
+
+impl FileKind {
+    fn named(name: &str) -> Option<Self> {
+        match name {
+            "csv" => Some(FileKind::Csv),
+            "xlsx" => Some(FileKind::Xlsx),
+            _ => None,
+        }
+    }
+
+    fn bytes(self, records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+        match self {
+            FileKind::Csv => csv_bytes(records),
+            FileKind::Xlsx => xlsx_bytes(records),
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            FileKind::Csv => "text/csv; charset=utf-8",
+            FileKind::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    fn file_name(self) -> &'static str {
+        match self {
+            FileKind::Csv => "closeloop-records.csv",
+            FileKind::Xlsx => "closeloop-records.xlsx",
+        }
+    }
+}
+
+/// The caller's filtered records as a file, built off the async workers
+/// (100,000 rows take a while).
+async fn export(
+    state: &AppState,
+    user: &Principal,
+    q: &RecordQuery,
+    kind: FileKind,
+) -> Result<Response, AppError> {
+    let records = rows(state, user, q).await?;
+    let body = tokio::task::spawn_blocking(move || kind.bytes(&records))
         .await
         .map_err(|e| AppError::Internal(format!("export task: {e}")))?
-        .map_err(|e| AppError::Internal(format!("export: {e}")))
+        .map_err(|e| AppError::Internal(format!("export: {e}")))?;
+    Ok(attachment(kind.content_type(), kind.file_name(), body))
 }
 
 async fn export_csv(
@@ -174,13 +214,7 @@ async fn export_csv(
     CurrentUser(user): CurrentUser,
     AppQuery(q): AppQuery<RecordQuery>,
 ) -> Result<Response, AppError> {
-    let records = rows(&state, &user, &q).await?;
-    let body = build(records, csv_bytes).await?;
-    Ok(attachment(
-        "text/csv; charset=utf-8",
-        "closeloop-records.csv",
-        body,
-    ))
+    export(&state, &user, &q, FileKind::Csv).await
 }
 
 async fn export_xlsx(
@@ -188,11 +222,5 @@ async fn export_xlsx(
     CurrentUser(user): CurrentUser,
     AppQuery(q): AppQuery<RecordQuery>,
 ) -> Result<Response, AppError> {
-    let records = rows(&state, &user, &q).await?;
-    let body = build(records, xlsx_bytes).await?;
-    Ok(attachment(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "closeloop-records.xlsx",
-        body,
-    ))
+    export(&state, &user, &q, FileKind::Xlsx).await
 }
