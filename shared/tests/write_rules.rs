@@ -234,6 +234,9 @@ fn head_office_runs_the_whole_loop_but_admin_writes_no_records() {
     assert!(matches!(got, Err(Denied::Forbidden { .. })), "{got:?}");
 }
 
+/// A named raw edit.
+type Edit = Box<dyn Fn(&mut Automerge)>;
+
 fn list(doc: &Automerge, key: &str) -> automerge::ObjId {
     match doc.get(ROOT, key).unwrap() {
         Some((Value::Object(ObjType::List), id)) => id,
@@ -251,7 +254,7 @@ fn nobody_rewrites_or_deletes_history_log_or_attachments() {
             record::append_log(d, "first", "office", T0).unwrap()
         })
         .unwrap();
-        let edits: Vec<(&str, Box<dyn Fn(&mut Automerge)>)> = vec![
+        let edits: Vec<(&str, Edit)> = vec![
             (
                 "delete a history entry",
                 Box::new(|d: &mut Automerge| {
