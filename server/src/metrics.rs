@@ -16,6 +16,7 @@ pub struct Metrics {
     pub documents_evicted: AtomicU64,
     pub documents_loaded: AtomicU64,
     pub documents_compacted: AtomicU64,
+    pub changes_refused: AtomicU64,
     pub storage_load_micros: AtomicU64,
     pub storage_writes: AtomicU64,
     pub storage_write_micros: AtomicU64,
@@ -94,6 +95,12 @@ impl Metrics {
             "counter",
             "Documents whose many stored chunks were replaced by one save on load.",
             &self.documents_compacted,
+        );
+        metric(
+            "closeloop_changes_refused_total",
+            "counter",
+            "Changes refused by the write rule (docs/write-rules.md).",
+            &self.changes_refused,
         );
         metric(
             "closeloop_storage_load_microseconds_sum",

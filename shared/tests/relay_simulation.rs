@@ -39,6 +39,8 @@ struct Client {
     unavailable: Vec<DocumentId>,
     /// Every document id the relay sent this client a sync or request for.
     received_about: Vec<DocumentId>,
+    /// Changes the relay refused and this client dropped: (document, code, how many).
+    dropped: Vec<(DocumentId, String, usize)>,
 }
 
 impl Client {
@@ -47,6 +49,12 @@ impl Client {
             match e {
                 Effect::Send { frame, .. } if self.connected => self.to_relay.push_back(frame),
                 Effect::Unavailable { document_id } => self.unavailable.push(document_id),
+                Effect::Dropped {
+                    document_id,
+                    removed,
+                    code,
+                    ..
+                } => self.dropped.push((document_id, code, removed.len())),
                 _ => {}
             }
         }
@@ -186,6 +194,7 @@ impl Sim {
                 connected: false,
                 unavailable: Vec::new(),
                 received_about: Vec::new(),
+                dropped: Vec::new(),
             });
         }
         for c in 0..users.len() {
@@ -286,9 +295,10 @@ impl Sim {
     fn edit(&mut self, c: usize, doc: DocumentId, text: &str) {
         let at = self.now_ms as i64 + 1;
         let client = &mut self.clients[c];
+        let me = client.principal.username.clone();
         if let Ok(fx) = client
             .hub
-            .change(doc, |d| record::append_log(d, text, "sim", at))
+            .change(doc, |d| record::append_log(d, text, &me, at))
         {
             client.run(fx);
         }
@@ -302,9 +312,10 @@ impl Sim {
             description: text.into(),
             ..FeedbackDraft::default()
         };
+        let me = client.principal.username.clone();
         let fx = client
             .hub
-            .change(doc, |d| draft.write_new(d, &Taxonomy::default(), "sim", 1))
+            .change(doc, |d| draft.write_new(d, &Taxonomy::default(), &me, 1))
             .expect("valid draft");
         client.run(fx);
     }
@@ -522,11 +533,93 @@ fn followers_lose_a_reassigned_record_even_when_it_was_evicted() {
     }
 }
 
+/// A field user forges a head-office step in head office's name, under
+/// random interleavings: the relay stores and forwards none of it, the
+/// sender drops it and converges with the relay (keeping its allowed work),
+/// and a client that keeps at it is disconnected.
+#[test]
+fn forbidden_changes_are_refused_and_the_sender_converges() {
+    for seed in 0..100 {
+        let users = [
+            user("n", Role::FieldStaff, Some("north")),
+            user("office", Role::HeadOffice, None),
+        ];
+        let mut sim = Sim::new(seed, 2, &users);
+        let doc = id(9);
+        sim.capture(0, doc, "会员积分没有到账");
+        sim.quiesce();
+        sim.request(1, doc);
+        sim.quiesce();
+        sim.edit(0, doc, "已电话联系");
+        let forged = {
+            let client = &mut sim.clients[0];
+            let fx = client
+                .hub
+                .change(doc, |d| {
+                    record::transition(d, &Action::Register, None, "office", 5)
+                })
+                .expect("the tablet itself does not check");
+            client.run(fx);
+            client.hub.document(&doc).expect("held").get_heads()[0]
+        };
+        for _ in 0..40 {
+            sim.random_step(&[(0, doc)]);
+        }
+        sim.quiesce();
+        let stored = sim.stored_doc(&doc).expect("stored");
+        assert!(
+            automerge::ReadDoc::get_change_by_hash(&stored, &forged).is_none(),
+            "seed {seed}: the forged step was stored"
+        );
+        let r = FeedbackRecord::from_doc(&stored).expect("record");
+        assert!(r.history.is_empty(), "seed {seed}: history {:?}", r.history);
+        assert!(
+            r.log.iter().any(|l| l.text == "已电话联系"),
+            "seed {seed}: the allowed log entry is kept"
+        );
+        for c in 0..2 {
+            let held = sim.clients[c].hub.document(&doc).expect("held");
+            assert_eq!(
+                held.get_heads(),
+                stored.get_heads(),
+                "seed {seed}: client {c} converged with the relay"
+            );
+        }
+        let dropped = &sim.clients[0].dropped;
+        assert!(
+            dropped
+                .iter()
+                .any(|(d, code, n)| *d == doc && code == "forged_author" && *n >= 1),
+            "seed {seed}: the sender was told why ({dropped:?})"
+        );
+        // Keeping at it ends the connection.
+        for n in 0..closeloop_shared::relay::MAX_REFUSALS as i64 - 1 {
+            let client = &mut sim.clients[0];
+            let fx = client
+                .hub
+                .change(doc, |d| record::append_log(d, "冒名", "office", 10 + n))
+                .expect("edit");
+            client.run(fx);
+            sim.quiesce();
+        }
+        assert!(
+            !sim.clients[0].connected,
+            "seed {seed}: a client that keeps sending refused changes is disconnected"
+        );
+        assert_eq!(
+            sim.core.counters.changes_refused,
+            closeloop_shared::relay::MAX_REFUSALS as u64,
+            "seed {seed}: each refused change counted once"
+        );
+    }
+}
+
 fn transition(sim: &mut Sim, c: usize, doc: DocumentId, action: &Action, at: i64) {
     let client = &mut sim.clients[c];
+    let me = client.principal.username.clone();
     let fx = client
         .hub
-        .change(doc, |d| record::transition(d, action, None, "office", at))
+        .change(doc, |d| record::transition(d, action, None, &me, at))
         .expect("valid step");
     client.run(fx);
 }

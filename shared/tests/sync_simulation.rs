@@ -66,7 +66,11 @@ impl Net {
                     .or_default()
                     .push(chunk),
                 Effect::Unavailable { document_id } => self.unavailable.push((from, document_id)),
-                Effect::Close { .. } | Effect::Changed { .. } | Effect::PeerReady { .. } => {}
+                Effect::Close { .. }
+                | Effect::Changed { .. }
+                | Effect::PeerReady { .. }
+                | Effect::Refused { .. }
+                | Effect::Dropped { .. } => {}
             }
         }
     }

@@ -225,6 +225,22 @@ impl Relay {
                     // reports the disconnect, which the core already knows.
                     self.outboxes.remove(&conn);
                 }
+                Task::Refused {
+                    conn,
+                    user,
+                    document_id,
+                    code,
+                    reason,
+                } => {
+                    tracing::warn!(
+                        conn,
+                        user = %super::cut(&user, LOGGED_TEXT_BYTES),
+                        %document_id,
+                        code,
+                        reason = %super::cut(&reason, LOGGED_TEXT_BYTES),
+                        "change refused by the write rule"
+                    );
+                }
                 Task::Compact {
                     id,
                     first,
@@ -307,6 +323,10 @@ impl Relay {
         Metrics::add(
             &m.documents_compacted,
             now.documents_compacted - was.documents_compacted,
+        );
+        Metrics::add(
+            &m.changes_refused,
+            now.changes_refused - was.changes_refused,
         );
         Metrics::set(&m.connections, self.core.connection_count() as u64);
         Metrics::set(

@@ -84,6 +84,14 @@ pub enum Task {
     Send { conn: ConnectionId, frame: Vec<u8> },
     /// Close the connection after what was sent before.
     Close { conn: ConnectionId, reason: String },
+    /// A change was refused by the write rule (already answered): log it.
+    Refused {
+        conn: ConnectionId,
+        user: String,
+        document_id: DocumentId,
+        code: String,
+        reason: String,
+    },
 }
 
 /// Counts for `/metrics`, kept by the core, read by the IO edge.
@@ -99,4 +107,6 @@ pub struct Counters {
     pub damaged_documents: u64,
     /// Loads that replaced many chunks with one save.
     pub documents_compacted: u64,
+    /// Changes refused by the write rule.
+    pub changes_refused: u64,
 }

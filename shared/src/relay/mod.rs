@@ -31,10 +31,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::access::{Principal, RecordScope};
+use crate::authorize::check_changes;
 use crate::record::FeedbackRecord;
-use crate::sync::{ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub};
+use crate::sync::{ConnectionId, DocumentId, Effect, Message, Refusal, SharePolicy, SyncHub};
 use memory::ChunkSpan;
 use waiting::Waiting;
+
+/// Refused changes a connection may send before it is closed: an honest
+/// client meets one only when its rights changed while it was offline.
+pub const MAX_REFUSALS: usize = 5;
 
 /// Who may reach a document: its team and its current assignee.
 #[derive(Debug, Clone, Default)]
@@ -63,6 +68,9 @@ enum Phase {
 pub struct RelayCore {
     hub: SyncHub,
     principals: HashMap<ConnectionId, Principal>,
+    /// Changes refused per connection: the same change sent again (the
+    /// sender had not yet heard) counts once.
+    refusals: HashMap<ConnectionId, HashSet<automerge::ChangeHash>>,
     /// Team and assignee of each document in memory or followed.
     scopes: HashMap<DocumentId, Scope>,
     residency: Residency,
@@ -103,6 +111,7 @@ impl RelayCore {
         Self {
             hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
             principals: HashMap::new(),
+            refusals: HashMap::new(),
             scopes: HashMap::new(),
             residency: Residency::new(budget, idle_ms),
             phase: Phase::Idle,
@@ -372,7 +381,18 @@ impl RelayCore {
                 self.waiting.add(id, conn, self.now_ms);
             }
         }
-        let fx = self.hub.handle(conn, msg);
+        let fx = match self.principals.get(&conn).cloned() {
+            Some(who) => self
+                .hub
+                .handle_checked(conn, msg, &mut |doc, before, changes| {
+                    check_changes(&who, doc, before, changes).map_err(|(hash, denied)| Refusal {
+                        changes: vec![hash],
+                        code: denied.code().into(),
+                        reason: denied.to_string(),
+                    })
+                }),
+            None => Vec::new(),
+        };
         self.emit_for(fx, Some(conn), out);
         if let Some(id) = id.filter(|id| self.hub.has_document(id)) {
             self.residency.touch(id, self.now_ms);
@@ -409,8 +429,56 @@ impl RelayCore {
                         team: scope.team.clone(),
                     });
                 }
-                Effect::Changed { .. } | Effect::PeerReady { .. } | Effect::Unavailable { .. } => {}
+                Effect::Refused {
+                    conn,
+                    document_id,
+                    refusal,
+                } => self.refused(conn, document_id, refusal, out),
+                Effect::Changed { .. }
+                | Effect::PeerReady { .. }
+                | Effect::Unavailable { .. }
+                | Effect::Dropped { .. } => {}
             }
+        }
+    }
+
+    /// Counts a refused change; a connection that keeps sending them is
+    /// closed. Either way the IO edge logs who tried what.
+    fn refused(
+        &mut self,
+        conn: ConnectionId,
+        document_id: DocumentId,
+        refusal: Refusal,
+        out: &mut Vec<Task>,
+    ) {
+        let seen = self.refusals.entry(conn).or_default();
+        let fresh = refusal.changes.iter().filter(|h| seen.insert(**h)).count();
+        let count = seen.len();
+        if fresh == 0 {
+            return;
+        }
+        self.counters.changes_refused += fresh as u64;
+        let user = self
+            .principals
+            .get(&conn)
+            .map(|p| p.username.clone())
+            .unwrap_or_default();
+        out.push(Task::Refused {
+            conn,
+            user,
+            document_id,
+            code: refusal.code,
+            reason: refusal.reason,
+        });
+        if count >= MAX_REFUSALS {
+            self.deliver(
+                Task::Close {
+                    conn,
+                    reason: "too many refused changes".into(),
+                },
+                out,
+            );
+            self.forget_connection(conn);
         }
     }
 
@@ -482,6 +550,7 @@ impl RelayCore {
     /// Forgets a connection entirely.
     fn forget_connection(&mut self, conn: ConnectionId) {
         self.principals.remove(&conn);
+        self.refusals.remove(&conn);
         self.waiting.forget_connection(conn);
         self.forget_peer(conn);
     }

@@ -10,6 +10,7 @@ use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use super::message::{Message, PROTOCOL_VERSION};
+use super::refusal::{Refusal, WriteCheck, drop_changes, rollback};
 use super::{DocumentId, PeerId};
 
 /// The IO layer's handle for one WebSocket; chosen by the caller, unique per process.
@@ -45,6 +46,23 @@ pub enum Effect {
     PeerReady { conn: ConnectionId, peer_id: PeerId },
     /// The peer has no such document, or may not share it.
     Unavailable { document_id: DocumentId },
+    /// Relay side: changes `conn` sent were refused, rolled back before
+    /// anything was stored or forwarded, and the sender told.
+    Refused {
+        conn: ConnectionId,
+        document_id: DocumentId,
+        refusal: Refusal,
+    },
+    /// Client side: the relay refused changes, so this copy dropped them
+    /// (and what depended on them). Store `save` in place of the document's
+    /// chunks; `removed` are the dropped changes, kept as "not accepted".
+    Dropped {
+        document_id: DocumentId,
+        save: Vec<u8>,
+        removed: Vec<Vec<u8>>,
+        code: String,
+        reason: String,
+    },
 }
 
 #[derive(Default)]
@@ -345,6 +363,18 @@ impl SyncHub {
 
     /// Handles one decoded message (the relay decodes first to load the document).
     pub fn handle(&mut self, conn: ConnectionId, msg: Message) -> Vec<Effect> {
+        self.handle_checked(conn, msg, &mut |_, _, _| Ok(()))
+    }
+
+    /// Handles one decoded message; changes it adds to a document stay only
+    /// if `check` accepts them, else they are rolled back and the sender is
+    /// sent a [`Message::Refused`].
+    pub fn handle_checked(
+        &mut self,
+        conn: ConnectionId,
+        msg: Message,
+        check: &mut WriteCheck<'_>,
+    ) -> Vec<Effect> {
         let Some(c) = self.conns.get(&conn) else {
             return Vec::new();
         };
@@ -408,14 +438,28 @@ impl SyncHub {
                 {
                     return vec![self.unavailable(conn, document_id)];
                 }
-                self.receive_sync(conn, document_id, &data)
+                self.receive_sync(conn, document_id, &data, check)
             }
             (
                 Some(_),
                 Message::Sync {
                     document_id, data, ..
                 },
-            ) => self.receive_sync(conn, document_id, &data),
+            ) => self.receive_sync(conn, document_id, &data, check),
+            (
+                Some(_),
+                Message::Refused {
+                    document_id,
+                    changes,
+                    code,
+                    reason,
+                    ..
+                },
+            ) if self.policy == SharePolicy::AnnounceAll => {
+                self.drop_refused(conn, document_id, &changes, code, reason)
+            }
+            // Only a relay refuses; a relay takes no orders to drop changes.
+            (Some(_), Message::Refused { .. }) => Vec::new(),
             (Some(_), Message::DocUnavailable { document_id, .. }) => {
                 if self
                     .docs
@@ -499,7 +543,13 @@ impl SyncHub {
             .collect()
     }
 
-    fn receive_sync(&mut self, conn: ConnectionId, id: DocumentId, data: &[u8]) -> Vec<Effect> {
+    fn receive_sync(
+        &mut self,
+        conn: ConnectionId,
+        id: DocumentId,
+        data: &[u8],
+        check: &mut WriteCheck<'_>,
+    ) -> Vec<Effect> {
         let msg = match sync::Message::decode(data) {
             Ok(m) => m,
             Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
@@ -515,6 +565,10 @@ impl SyncHub {
         }
         let mut fx = Vec::new();
         if entry.doc.get_heads() != before {
+            let added = entry.doc.get_changes(&before);
+            if let Err(refusal) = check(&entry.doc, &before, &added) {
+                return self.refuse_changes(conn, id, &before, refusal);
+            }
             entry.wanted = false;
             fx.push(Effect::Persist {
                 document_id: id,
@@ -528,6 +582,92 @@ impl SyncHub {
         for other in peers.into_iter().filter(|p| *p != conn) {
             fx.extend(self.sync_to(id, other));
         }
+        fx
+    }
+
+    /// Rolls a document back to `before` (nothing was stored or sent since),
+    /// tells the sender, and starts its sync afresh.
+    fn refuse_changes(
+        &mut self,
+        conn: ConnectionId,
+        id: DocumentId,
+        before: &[ChangeHash],
+        refusal: Refusal,
+    ) -> Vec<Effect> {
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return Vec::new();
+        };
+        match rollback(&entry.doc, before) {
+            Some(doc) => entry.doc = doc,
+            // Cannot happen for heads the document had; if it does, the
+            // copy in memory goes and storage's is read again.
+            None => {
+                self.docs.remove(&id);
+            }
+        }
+        if let Some(entry) = self.docs.get_mut(&id)
+            && let Some(state) = entry.peers.get_mut(&conn)
+        {
+            *state = reset(state);
+        }
+        let target_id = self.remote_peer(conn).unwrap_or_default().to_string();
+        let msg = Message::Refused {
+            sender_id: self.me.clone(),
+            target_id,
+            document_id: id,
+            changes: refusal.changes.iter().map(ToString::to_string).collect(),
+            code: refusal.code.clone(),
+            reason: refusal.reason.clone(),
+        };
+        let mut fx = vec![
+            Effect::Send {
+                conn,
+                frame: msg.encode(),
+            },
+            Effect::Refused {
+                conn,
+                document_id: id,
+                refusal,
+            },
+        ];
+        fx.extend(self.sync_to(id, conn));
+        fx
+    }
+
+    /// Client side: drops what the relay refused, keeps it aside for the
+    /// user, and syncs that document afresh.
+    fn drop_refused(
+        &mut self,
+        conn: ConnectionId,
+        id: DocumentId,
+        changes: &[String],
+        code: String,
+        reason: String,
+    ) -> Vec<Effect> {
+        let hashes: Vec<ChangeHash> = changes.iter().filter_map(|h| h.parse().ok()).collect();
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return Vec::new();
+        };
+        let (kept, removed) = drop_changes(&entry.doc, &hashes);
+        if removed.is_empty() {
+            return Vec::new();
+        }
+        entry.doc = kept;
+        entry.peers.insert(conn, sync::State::new());
+        let mut fx = vec![
+            Effect::Dropped {
+                document_id: id,
+                save: entry.doc.save(),
+                removed: removed
+                    .into_iter()
+                    .map(|mut c| c.bytes().to_vec())
+                    .collect(),
+                code,
+                reason,
+            },
+            Effect::Changed { document_id: id },
+        ];
+        fx.extend(self.sync_to(id, conn));
         fx
     }
 

@@ -73,6 +73,19 @@ pub enum Message {
     },
     /// The peer says goodbye.
     Leave { sender_id: PeerId },
+    /// Closeloop's own: the relay refused changes to a document (the write
+    /// rule, `docs/write-rules.md`); the sender drops them from its copy.
+    /// automerge-repo clients ignore the unknown type.
+    Refused {
+        sender_id: PeerId,
+        target_id: PeerId,
+        document_id: DocumentId,
+        /// Hex hashes of the refused changes.
+        changes: Vec<String>,
+        /// Stable reason key (`forbidden`, `not_yours`, …) for the app to translate.
+        code: String,
+        reason: String,
+    },
 }
 
 /// Why a frame could not be understood; sent back to the peer as an error message.
@@ -112,6 +125,7 @@ impl Message {
             | Message::Sync { sender_id, .. }
             | Message::DocUnavailable { sender_id, .. }
             | Message::Ephemeral { sender_id, .. }
+            | Message::Refused { sender_id, .. }
             | Message::Leave { sender_id } => sender_id,
         }
     }
@@ -122,7 +136,8 @@ impl Message {
             Message::Request { document_id, .. }
             | Message::Sync { document_id, .. }
             | Message::DocUnavailable { document_id, .. }
-            | Message::Ephemeral { document_id, .. } => Some(*document_id),
+            | Message::Ephemeral { document_id, .. }
+            | Message::Refused { document_id, .. } => Some(*document_id),
             _ => None,
         }
     }
@@ -219,6 +234,23 @@ impl Message {
                 data: map.bytes("data")?,
             },
             "leave" => Message::Leave { sender_id },
+            "closeloop-refused" => Message::Refused {
+                sender_id,
+                target_id: map.text("targetId")?,
+                document_id: map.text("documentId")?.parse()?,
+                changes: match map.get("changes") {
+                    Some(Value::Array(items)) => items
+                        .iter()
+                        .map(|v| match v {
+                            Value::Text(t) => Ok(t.clone()),
+                            _ => Err(MessageError::WrongType("changes")),
+                        })
+                        .collect::<Result<_, _>>()?,
+                    _ => return Err(MessageError::WrongType("changes")),
+                },
+                code: map.text("code")?,
+                reason: map.text("reason")?,
+            },
             other => return Err(MessageError::UnknownType(other.to_string())),
         })
     }
@@ -332,6 +364,25 @@ impl Message {
             Message::Leave { sender_id } => {
                 put("type", text("leave"));
                 put("senderId", text(sender_id));
+            }
+            Message::Refused {
+                sender_id,
+                target_id,
+                document_id,
+                changes,
+                code,
+                reason,
+            } => {
+                put("type", text("closeloop-refused"));
+                put("senderId", text(sender_id));
+                put("targetId", text(target_id));
+                put("documentId", text(&document_id.to_string()));
+                put(
+                    "changes",
+                    Value::Array(changes.iter().map(|c| text(c)).collect()),
+                );
+                put("code", text(code));
+                put("reason", text(reason));
             }
         }
         let mut out = Vec::with_capacity(64);
@@ -548,6 +599,16 @@ mod tests {
                 target_id: b,
                 document_id: d
             }),
+            (s, s, id.clone(), proptest::collection::vec(s, 0..3), s, s).prop_map(
+                |(a, b, d, changes, code, reason)| Message::Refused {
+                    sender_id: a,
+                    target_id: b,
+                    document_id: d,
+                    changes,
+                    code,
+                    reason,
+                }
+            ),
             (s, s, id, any::<u64>(), s).prop_map(|(a, b, d, c, sid)| Message::Ephemeral {
                 sender_id: a,
                 target_id: b,
