@@ -114,7 +114,7 @@ async fn tablet(
         description: "初始".into(),
         ..FeedbackDraft::default()
     };
-    hub.change(doc, |d| draft.write_new(d, &t, "tablet", 1))
+    hub.change(doc, |d| draft.write_new(d, &t, "field-north", 1))
         .expect("capture");
     let mut edits = 0i64;
     while !stop.load(Ordering::Relaxed) {
@@ -138,7 +138,7 @@ async fn tablet(
                 edits += 1;
                 let fx = hub
                     .change(doc, |d| {
-                        record::append_log(d, &format!("第 {edits} 次处理"), "tablet", edits)
+                        record::append_log(d, &format!("第 {edits} 次处理"), "field-north", edits)
                     })
                     .expect("edit");
                 outgoing.extend(fx);

@@ -274,10 +274,12 @@ impl Client {
             description: text.into(),
             ..FeedbackDraft::default()
         };
+        // Written as the signed-in user, as the relay's write rule requires.
+        let me = self.hub.peer_id().to_string();
         let fx = self
             .hub
             .change(id, |d| {
-                draft.write_new(d, &Taxonomy::default(), "tablet", 1_700_000_000_000)
+                draft.write_new(d, &Taxonomy::default(), &me, 1_700_000_000_000)
             })
             .unwrap();
         self.run(fx).await;
@@ -302,10 +304,11 @@ impl Client {
         action: &closeloop_shared::workflow::Action,
         at_ms: i64,
     ) {
+        let me = self.hub.peer_id().to_string();
         let fx = self
             .hub
             .change(id, |d| {
-                closeloop_shared::record::transition(d, action, None, "office", at_ms)
+                closeloop_shared::record::transition(d, action, None, &me, at_ms)
             })
             .unwrap();
         self.run(fx).await;
