@@ -55,6 +55,8 @@ fn write(id: DocumentId, chunk: Vec<u8>) -> ChunkWrite {
         id,
         chunk,
         team: Some("north".into()),
+        changes: Vec::new(),
+        author: None,
     }
 }
 

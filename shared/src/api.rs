@@ -125,6 +125,20 @@ pub struct LogItem {
     pub text: String,
 }
 
+/// One stored change of a record: who delivered it and when, as the relay
+/// recorded it (not what the change claims).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeItem {
+    /// Hex hash of the Automerge change.
+    pub hash: String,
+    /// The signed-in user whose connection delivered it; `None` for
+    /// changes the server wrote itself (demo data).
+    pub by: Option<String>,
+    pub session: Option<String>,
+    /// When the relay stored it, ms since the epoch.
+    pub stored_at: i64,
+}
+
 /// `GET /api/records/{id}`: a record with its history and log.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RecordDetail {

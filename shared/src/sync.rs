@@ -8,10 +8,12 @@
 mod document_id;
 mod hub;
 pub mod message;
+mod refusal;
 
 pub use document_id::{DocumentId, DocumentIdError};
 pub use hub::{ConnectionId, Effect, SharePolicy, SyncHub};
 pub use message::{Message, MessageError, PROTOCOL_VERSION, PeerId};
+pub use refusal::{Refusal, WriteCheck, drop_changes};
 
 /// Rebuilds a document from its stored chunks (a full save followed by
 /// incremental saves, in write order), as both IndexedDB and SQL keep them.

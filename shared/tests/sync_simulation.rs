@@ -60,7 +60,9 @@ impl Net {
                     };
                     self.queue.push_back((to, their_conn, frame));
                 }
-                Effect::Persist { document_id, chunk } => self
+                Effect::Persist {
+                    document_id, chunk, ..
+                } => self
                     .persisted
                     .entry((from, document_id))
                     .or_default()

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use closeloop_shared::access::Principal;
-use closeloop_shared::api::{RecordDetail, RecordPage, RecordQuery, RecordSummary};
+use closeloop_shared::api::{ChangeItem, RecordDetail, RecordPage, RecordQuery, RecordSummary};
 use closeloop_shared::sla::{SlaConfig, SlaState};
 use closeloop_shared::sync::DocumentId;
 
@@ -24,6 +24,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/records", get(records_list))
         .route("/records/{id}", get(records_get))
+        .route("/records/{id}/changes", get(record_changes))
 }
 
 /// A row as the list shows it, with its SLA clock evaluated at `now_ms`.
@@ -159,4 +160,23 @@ async fn records_get(
         history: state.storage.record_history(&id).await?,
         log: state.storage.record_log(&id).await?,
     }))
+}
+
+/// Who delivered each change of a record: for head office, supervisors and
+/// admins, who judge the work by it (S002 §6).
+async fn record_changes(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<AppJson<Vec<ChangeItem>>, AppError> {
+    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
+    if !user.role.sees_everything() {
+        return Err(AppError::Forbidden);
+    }
+    state
+        .storage
+        .record(&id, user.visibility())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(AppJson(state.storage.record_changes(&id).await?))
 }

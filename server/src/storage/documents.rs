@@ -85,6 +85,8 @@ impl Storage {
             id: *id,
             chunk: chunk.to_vec(),
             team: team.map(str::to_string),
+            changes: Vec::new(),
+            author: None,
         };
         let records: Vec<RecordUpdate> = record
             .map(|r| RecordUpdate {
@@ -137,6 +139,23 @@ impl Storage {
             .bind(w.team.as_deref())
             .execute(&mut *tx)
             .await?;
+            // Who delivered each change, append-only: "who changed what
+            // when" (S002 §6) from the server's own knowledge.
+            if let Some(author) = &w.author {
+                for hash in &w.changes {
+                    sqlx::query(
+                        "INSERT INTO change_log (document_id, change_hash, user_id, username, stored_at)
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&key)
+                    .bind(hash.to_string())
+                    .bind(author.user_id)
+                    .bind(&author.username)
+                    .bind(now_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
             if !touched.contains(&key) {
                 touched.push(key);
             }

@@ -148,6 +148,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
         updated_at INTEGER NOT NULL
     );",
     ),
+    (
+        10,
+        // Who delivered each stored change, and when: append-only, kept
+        // when chunks are compacted.
+        "CREATE TABLE change_log (
+        document_id TEXT NOT NULL,
+        change_hash TEXT NOT NULL,
+        user_id INTEGER,
+        username TEXT NOT NULL,
+        session TEXT,
+        stored_at INTEGER NOT NULL,
+        PRIMARY KEY (document_id, change_hash)
+    );",
+    ),
 ];
 
 /// Migrations that add projected columns or tables: rows written before

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use closeloop_shared::access::Visibility;
-use closeloop_shared::api::{HistoryItem, LogItem, RecordQuery};
+use closeloop_shared::api::{ChangeItem, HistoryItem, LogItem, RecordQuery};
 use closeloop_shared::sla::{Priority, SlaFacts};
 use closeloop_shared::sync::DocumentId;
 use sqlx::Row;
@@ -213,6 +213,27 @@ impl Storage {
                 at: r.try_get("at")?,
                 by: r.try_get("actor")?,
                 text: r.try_get("text")?,
+            })
+        })
+        .collect()
+    }
+
+    /// Who delivered each stored change of a record, oldest first.
+    pub async fn record_changes(&self, id: &DocumentId) -> Result<Vec<ChangeItem>, StorageError> {
+        sqlx::query(
+            "SELECT change_hash, username, session, stored_at FROM change_log
+             WHERE document_id = $1 ORDER BY stored_at, change_hash",
+        )
+        .bind(id.to_string())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ChangeItem {
+                hash: r.try_get("change_hash")?,
+                by: Some(r.try_get("username")?),
+                session: r.try_get("session")?,
+                stored_at: r.try_get("stored_at")?,
             })
         })
         .collect()

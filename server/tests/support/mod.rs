@@ -184,6 +184,8 @@ pub struct Client {
     pub ws: Socket,
     pub closed: bool,
     pub unavailable: Vec<DocumentId>,
+    /// Changes the relay refused, dropped here: (document, reason code).
+    pub refused: Vec<(DocumentId, String)>,
 }
 
 impl Client {
@@ -206,6 +208,7 @@ impl Client {
             ws,
             closed: false,
             unavailable: vec![],
+            refused: vec![],
         };
         let fx = c.hub.connect(0, true);
         c.run(fx).await;
@@ -216,10 +219,15 @@ impl Client {
     pub async fn run(&mut self, effects: Vec<Effect>) {
         for e in effects {
             match e {
-                Effect::Send { frame, .. } => {
-                    self.ws.send(Ws::Binary(frame.into())).await.expect("send");
+                // A relay that closed the socket is what some tests wait for.
+                Effect::Send { frame, .. } if !self.closed => {
+                    let sent = self.ws.send(Ws::Binary(frame.into())).await;
+                    self.closed = sent.is_err();
                 }
                 Effect::Unavailable { document_id } => self.unavailable.push(document_id),
+                Effect::Dropped {
+                    document_id, code, ..
+                } => self.refused.push((document_id, code)),
                 _ => {}
             }
         }

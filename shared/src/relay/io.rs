@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use automerge::ChangeHash;
+
 use crate::access::Principal;
 use crate::record::FeedbackRecord;
 use crate::sync::{ConnectionId, DocumentId, Message};
@@ -26,6 +28,17 @@ pub struct ChunkWrite {
     pub id: DocumentId,
     pub chunk: Vec<u8>,
     pub team: Option<String>,
+    /// The changes in the chunk.
+    pub changes: Vec<ChangeHash>,
+    /// Who sent them: the session's user, never what the change claims.
+    pub author: Option<ChangeAuthor>,
+}
+
+/// The signed-in user whose connection delivered changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeAuthor {
+    pub user_id: i64,
+    pub username: String,
 }
 
 /// A record whose read-model rows a commit brings up to date.

@@ -23,7 +23,7 @@ mod memory;
 mod residency;
 mod waiting;
 
-pub use io::{ChunkWrite, Counters, Input, RecordUpdate, StoredDocument, Task};
+pub use io::{ChangeAuthor, ChunkWrite, Counters, Input, RecordUpdate, StoredDocument, Task};
 pub use memory::{COMPACT_AFTER_CHUNKS, QUEUE_GRACE_MS};
 pub use residency::{QUIET_MS, Residency};
 
@@ -414,7 +414,18 @@ impl RelayCore {
                     self.deliver(Task::Close { conn, reason }, out);
                     self.forget_peer(conn);
                 }
-                Effect::Persist { document_id, chunk } => {
+                Effect::Persist {
+                    document_id,
+                    chunk,
+                    changes,
+                } => {
+                    let author =
+                        origin
+                            .and_then(|c| self.principals.get(&c))
+                            .map(|p| ChangeAuthor {
+                                user_id: p.user_id,
+                                username: p.username.clone(),
+                            });
                     // The access rule applies from this moment, before the commit.
                     let principals = &self.principals;
                     let scope = self.scopes.entry(document_id).or_insert_with(|| Scope {
@@ -427,6 +438,8 @@ impl RelayCore {
                         id: document_id,
                         chunk,
                         team: scope.team.clone(),
+                        changes,
+                        author,
                     });
                 }
                 Effect::Refused {

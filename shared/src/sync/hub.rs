@@ -39,6 +39,8 @@ pub enum Effect {
     Persist {
         document_id: DocumentId,
         chunk: Vec<u8>,
+        /// The changes in the chunk, for the record of who wrote what.
+        changes: Vec<ChangeHash>,
     },
     /// A document's content changed through a peer: refresh views and read models.
     Changed { document_id: DocumentId },
@@ -291,6 +293,12 @@ impl SyncHub {
             effects.push(Effect::Persist {
                 document_id: id,
                 chunk: entry.doc.save_after(&before),
+                changes: entry
+                    .doc
+                    .get_changes(&before)
+                    .iter()
+                    .map(|c| c.hash())
+                    .collect(),
             });
         }
         effects.extend(self.announce(id));
@@ -573,6 +581,7 @@ impl SyncHub {
             fx.push(Effect::Persist {
                 document_id: id,
                 chunk: entry.doc.save_after(&before),
+                changes: added.iter().map(|c| c.hash()).collect(),
             });
             fx.push(Effect::Changed { document_id: id });
         }
