@@ -92,6 +92,37 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             "本机存储失败，记录未保存：",
             "Local storage failed, nothing was saved: ",
         ),
+        "error.not_signed_in" => (
+            "请先在本机登录一次，记录才能以你的名义保存",
+            "Sign in once on this device so records are saved in your name",
+        ),
+        "edit.capture" => ("登记", "capture"),
+        "edit.description" => ("修改反馈内容", "edit of the feedback text"),
+        "edit.log" => ("处理日志", "log entry"),
+        "edit.attach" => ("附件", "attachment"),
+        "edit.other" => ("修改", "change"),
+        "refused.title" => ("未被接受的修改", "Not accepted"),
+        "refused.forbidden" => (
+            "你的角色不能做这项修改",
+            "Your role may not make this change",
+        ),
+        "refused.not_yours" => (
+            "只能修改你登记的或分配给你的记录",
+            "Only records you captured or are assigned can be changed",
+        ),
+        "refused.forged_author" => (
+            "修改必须以登录用户的名义保存",
+            "Changes must be saved in the signed-in user's name",
+        ),
+        "refused.rewrite" => (
+            "已记录的流程、日志和附件不能改写或删除",
+            "Recorded steps, log entries and attachments cannot be rewritten or deleted",
+        ),
+        "refused.too_long" => (
+            "内容超过记录允许的长度",
+            "The text is longer than a record allows",
+        ),
+        "refused.recreate" => ("记录只能创建一次", "A record is created only once"),
         _ => ("?", "?"),
     };
     if en { english } else { zh }
@@ -122,6 +153,42 @@ pub fn record_error(lang: Lang, e: &RecordError) -> String {
         (other, _) => return other.to_string(),
     };
     s.to_string()
+}
+
+/// Why a save or an edit was not kept, in the user's language.
+pub fn save_error(lang: Lang, e: &crate::repo::SaveError) -> String {
+    use crate::repo::SaveError;
+    match e {
+        SaveError::Invalid(e) => record_error(lang, e),
+        SaveError::Storage(e) => format!("{}{e}", tr(lang, "error.storage")),
+        SaveError::NotSignedIn => tr(lang, "error.not_signed_in").to_string(),
+        SaveError::Denied(d) => refusal_text(lang, d.code()).to_string(),
+    }
+}
+
+/// A write-rule reason code (`docs/write-rules.md`) in the user's language.
+pub fn refusal_text(lang: Lang, code: &str) -> &'static str {
+    let key = match code {
+        "forbidden" => "refused.forbidden",
+        "not_yours" => "refused.not_yours",
+        "forged_author" => "refused.forged_author",
+        "rewrite" => "refused.rewrite",
+        "too_long" => "refused.too_long",
+        _ => "refused.recreate",
+    };
+    tr(lang, key)
+}
+
+/// What a dropped change did, from its change message, in the user's language.
+pub fn edit_label(lang: Lang, message: &str) -> &'static str {
+    let key = match message {
+        "capture" => "edit.capture",
+        "description" => "edit.description",
+        "log" => "edit.log",
+        "attach" => "edit.attach",
+        _ => "edit.other",
+    };
+    tr(lang, key)
 }
 
 /// A received time as local date and time, to the minute (S002 §3).

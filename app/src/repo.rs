@@ -2,10 +2,12 @@
 //! driven by IndexedDB and one WebSocket, with effects run in order.
 
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 
-use automerge::Automerge;
+use automerge::{Automerge, Change};
+use closeloop_shared::access::Principal;
+use closeloop_shared::authorize::{Denied, check_changes};
 use closeloop_shared::record::{FeedbackDraft, FeedbackRecord, RecordError, edit_description};
 use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, SharePolicy, SyncHub};
 use closeloop_shared::taxonomy::Taxonomy;
@@ -30,6 +32,22 @@ pub enum SyncStatus {
 pub enum SaveError {
     Invalid(RecordError),
     Storage(StoreError),
+    /// Nobody has signed in on this device yet: a record needs its author.
+    NotSignedIn,
+    /// The write rule (the relay's, checked here first) does not allow it.
+    Denied(Denied),
+}
+
+/// An edit the relay did not accept: dropped from the record so the device
+/// converges, kept here so its author sees what happened and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RefusedEdit {
+    /// Reason key (`forbidden`, `not_yours`, …), shown translated.
+    pub code: String,
+    pub reason: String,
+    pub at_ms: i64,
+    /// What each dropped change did ("description", "log", …).
+    pub edits: Vec<String>,
 }
 
 /// Handle to the device's documents, shared through Leptos context.
@@ -45,6 +63,8 @@ pub struct Repo {
     pub session: RwSignal<Session>,
     /// Channels and categories; the defaults until admins can edit them.
     pub taxonomy: std::sync::Arc<Taxonomy>,
+    /// Edits the relay refused, per record.
+    pub refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
 }
 
 pub(crate) struct Inner {
@@ -59,6 +79,7 @@ pub(crate) struct Inner {
     pub(crate) status: RwSignal<SyncStatus>,
     pub(crate) problem: RwSignal<Option<String>>,
     pub(crate) session: RwSignal<Session>,
+    pub(crate) refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
     /// Whether the socket should be kept open (signed in, or offline and hoping).
     pub(crate) online_wanted: Cell<bool>,
     sync_url: Option<String>,
@@ -79,6 +100,12 @@ impl Repo {
                 Err(e) => leptos::logging::warn!("skipping a damaged local document: {e}"),
             }
         }
+        let mut refused: HashMap<DocumentId, Vec<RefusedEdit>> = HashMap::new();
+        for (id, json) in store.refused().await? {
+            if let Ok(r) = serde_json::from_str::<RefusedEdit>(&json) {
+                refused.entry(id).or_default().push(r);
+            }
+        }
         let inner = Rc::new(Inner {
             hub: RefCell::new(hub),
             store,
@@ -91,6 +118,7 @@ impl Repo {
             status: RwSignal::new(SyncStatus::Offline),
             problem: RwSignal::new(None),
             session: RwSignal::new(Session::Unknown),
+            refused: RwSignal::new(refused),
             online_wanted: Cell::new(false),
             sync_url,
         });
@@ -109,6 +137,7 @@ impl Repo {
             status: inner.status,
             problem: inner.problem,
             session: inner.session,
+            refused: inner.refused,
             taxonomy: std::sync::Arc::new(Taxonomy::default()),
             inner: SendWrapper::new(inner),
         })
@@ -120,7 +149,10 @@ impl Repo {
         let id = DocumentId::from_bytes(random_bytes());
         let now = js_sys::Date::now() as i64;
         let taxonomy = self.taxonomy.clone();
-        let by = self.inner.hub.borrow().peer_id().to_string();
+        // Written in the signed-in user's name: the relay accepts no other.
+        let by = session::cached_user()
+            .ok_or(SaveError::NotSignedIn)?
+            .username;
         self.save(id, move |doc| draft.write_new(doc, &taxonomy, &by, now))
             .await?;
         Ok(id)
@@ -139,16 +171,18 @@ impl Repo {
         edit: impl FnOnce(&mut Automerge) -> Result<(), RecordError>,
     ) -> Result<(), SaveError> {
         let inner: &Rc<Inner> = &self.inner;
+        let who = session::cached_user().ok_or(SaveError::NotSignedIn)?;
         let effects = inner
             .hub
             .borrow_mut()
-            .change(id, edit)
-            .map_err(SaveError::Invalid)?;
+            .change(id, |doc| checked(doc, &who, edit))?;
         // The local write first, awaited: "saved" means durable on this device.
         let mut rest = Vec::new();
         for e in effects {
             match e {
-                Effect::Persist { document_id, chunk } => inner
+                Effect::Persist {
+                    document_id, chunk, ..
+                } => inner
                     .persist(document_id, &chunk)
                     .await
                     .map_err(SaveError::Storage)?,
@@ -285,16 +319,71 @@ impl Inner {
                     s.close();
                 }
             }
-            Effect::Persist { document_id, chunk } => {
+            Effect::Persist {
+                document_id, chunk, ..
+            } => {
                 if let Err(e) = self.persist(document_id, &chunk).await {
                     self.problem.set(Some(e.to_string()));
                 }
             }
             Effect::Changed { .. } => self.version.update(|v| *v += 1),
             Effect::PeerReady { .. } => self.status.set(SyncStatus::Online),
-            Effect::Unavailable { .. } => {}
+            Effect::Dropped {
+                document_id,
+                save,
+                removed,
+                code,
+                reason,
+            } => {
+                let edit = RefusedEdit {
+                    code,
+                    reason,
+                    at_ms: js_sys::Date::now() as i64,
+                    edits: removed
+                        .into_iter()
+                        .filter_map(|bytes| Change::from_bytes(bytes).ok())
+                        .map(|c| c.message().unwrap_or_default().to_string())
+                        .collect(),
+                };
+                let json = serde_json::to_string(&edit).unwrap_or_default();
+                let seq = self.next_seq();
+                if let Err(e) = self
+                    .store
+                    .replace_refused(&document_id, &save, &json, seq)
+                    .await
+                {
+                    self.problem.set(Some(e.to_string()));
+                }
+                self.refused
+                    .update(|m| m.entry(document_id).or_default().push(edit));
+                self.version.update(|v| *v += 1);
+            }
+            Effect::Unavailable { .. } | Effect::Refused { .. } => {}
         }
     }
+}
+
+/// Runs `edit`, then the relay's write rule on what it wrote; on refusal
+/// the document is put back as it was, so an honest device never sends a
+/// change the relay would refuse.
+fn checked(
+    doc: &mut Automerge,
+    who: &Principal,
+    edit: impl FnOnce(&mut Automerge) -> Result<(), RecordError>,
+) -> Result<(), SaveError> {
+    let before = doc.get_heads();
+    edit(doc).map_err(SaveError::Invalid)?;
+    let added: Vec<Change> = doc.get_changes(&before);
+    if let Err((_, denied)) = check_changes(who, doc, &before, &added) {
+        *doc = if before.is_empty() {
+            Automerge::new()
+        } else {
+            doc.fork_at(&before)
+                .map_err(|e| SaveError::Invalid(RecordError::from(e)))?
+        };
+        return Err(SaveError::Denied(denied));
+    }
+    Ok(())
 }
 
 fn random_bytes() -> [u8; 16] {

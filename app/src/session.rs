@@ -55,7 +55,34 @@ async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, St
     Ok((resp.status(), text))
 }
 
+/// Where the last signed-in user is kept, so a tablet offline all day
+/// still writes records in its user's name and checks the same rules.
+const USER_KEY: &str = "closeloop.user";
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// The user last signed in on this device, if any.
+pub fn cached_user() -> Option<Principal> {
+    let json = local_storage()?.get_item(USER_KEY).ok().flatten()?;
+    serde_json::from_str(&json).ok()
+}
+
+fn remember(user: &Principal) {
+    if let (Some(s), Ok(json)) = (local_storage(), serde_json::to_string(user)) {
+        let _ = s.set_item(USER_KEY, &json);
+    }
+}
+
+fn forget() {
+    if let Some(s) = local_storage() {
+        let _ = s.remove_item(USER_KEY);
+    }
+}
+
 fn signed_in(user: Principal) -> Session {
+    remember(&user);
     Session::SignedIn {
         username: user.username,
         role: user.role.key().to_string(),
@@ -69,7 +96,10 @@ pub async fn current() -> Session {
             Ok(user) => signed_in(user),
             Err(_) => Session::Unknown,
         },
-        Ok((401, _)) => Session::SignedOut,
+        Ok((401, _)) => {
+            forget();
+            Session::SignedOut
+        }
         _ => Session::Unknown,
     }
 }
@@ -92,5 +122,6 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
 
 /// Signs out on the server (best effort: offline, the cookie simply stays until it expires).
 pub async fn sign_out() {
+    forget();
     let _ = call("POST", "/api/logout", None).await;
 }

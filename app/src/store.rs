@@ -12,6 +12,8 @@ use wasm_bindgen::JsValue;
 
 const CHUNKS: &str = "chunks";
 const DOCS: &str = "docs";
+/// Edits the relay did not accept, kept for their author (JSON per edit).
+const REFUSED: &str = "refused";
 /// Incremental chunks a document may collect before it is rewritten as one save.
 const COMPACT_AFTER: usize = 32;
 
@@ -40,11 +42,14 @@ impl LocalStore {
     /// Opens (and on first use creates) the named database.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let db = Database::open(name)
-            .with_version(1u8)
+            .with_version(2u8)
             .with_on_upgrade_needed(|event, db| {
                 if event.old_version() < 1.0 {
                     db.create_object_store(CHUNKS).build()?;
                     db.create_object_store(DOCS).build()?;
+                }
+                if event.old_version() < 2.0 {
+                    db.create_object_store(REFUSED).build()?;
                 }
                 Ok(())
             })
@@ -115,6 +120,46 @@ impl LocalStore {
         store.put(bytes).with_key(chunk_key(id, seq)).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// Replaces a document's chunks with one full save and keeps an edit
+    /// the relay refused, in one transaction: the copy without the edit and
+    /// the record of it are durable together.
+    pub async fn replace_refused(
+        &self,
+        id: &DocumentId,
+        save: &[u8],
+        refused_json: &str,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction([CHUNKS, REFUSED])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let chunks = tx.object_store(CHUNKS)?;
+        chunks.delete::<String, _>(range(id)).await?;
+        let bytes: JsValue = js_sys::Uint8Array::from(save).into();
+        chunks.put(bytes).with_key(chunk_key(id, seq)).await?;
+        tx.object_store(REFUSED)?
+            .put(JsValue::from_str(refused_json))
+            .with_key(chunk_key(id, seq))
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every refused edit kept on this device: (document, JSON).
+    pub async fn refused(&self) -> Result<Vec<(DocumentId, String)>, StoreError> {
+        let tx = self.db.transaction(REFUSED).build()?;
+        let store = tx.object_store(REFUSED)?;
+        let keys: Vec<String> = store.get_all_keys().await?.collect::<Result<_, _>>()?;
+        let values: Vec<JsValue> = store.get_all().await?.collect::<Result<_, _>>()?;
+        Ok(keys
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| Some((k.split('/').next()?.parse().ok()?, v.as_string()?)))
+            .collect())
     }
 
     async fn chunks(&self, id: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {

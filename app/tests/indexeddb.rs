@@ -124,3 +124,33 @@ async fn many_small_changes_are_compacted_into_one_save_without_loss() {
         "第 39 次补充说明"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_refused_edit_is_dropped_from_the_copy_and_kept_aside_together() {
+    let name = fresh_db();
+    let id = DocumentId::from_bytes([9; 16]);
+    let mut doc = captured();
+    let store = LocalStore::open(&name).await.unwrap();
+    store.append(&id, &doc.save(), 1).await.unwrap();
+    let accepted = doc.clone();
+    let heads = doc.get_heads();
+    edit_description(&mut doc, "被拒绝的修改", 1_790_000_060_000).unwrap();
+    store.append(&id, &doc.save_after(&heads), 2).await.unwrap();
+
+    store
+        .replace_refused(&id, &accepted.save(), r#"{"code":"not_yours"}"#, 3)
+        .await
+        .unwrap();
+    let store = LocalStore::open(&name).await.unwrap();
+    let loaded = store.load(&id).await.unwrap().expect("document stored");
+    assert_eq!(
+        loaded.get_heads(),
+        accepted.get_heads(),
+        "the refused edit is gone"
+    );
+    assert_eq!(
+        store.refused().await.unwrap(),
+        vec![(id, r#"{"code":"not_yours"}"#.to_string())],
+        "and kept aside for its author"
+    );
+}

@@ -7,8 +7,8 @@ use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::i18n::{Lang, format_time, lang, record_error, t, tr};
-use crate::repo::{Repo, SaveError};
+use crate::i18n::{Lang, edit_label, format_time, lang, refusal_text, save_error, t};
+use crate::repo::Repo;
 
 /// A card listing records, newest first; `editable` adds in-place editing.
 #[component]
@@ -63,7 +63,12 @@ fn RecordItem(
     let editing = RwSignal::new(false);
     let draft = RwSignal::new(field(|r| r.description.clone())());
     let error = RwSignal::new(None::<String>);
-    let taxonomy = expect_context::<Repo>().taxonomy;
+    let repo = expect_context::<Repo>();
+    let taxonomy = repo.taxonomy.clone();
+    let refused = Memo::new(move |_| {
+        repo.refused
+            .with(|m| m.get(&id).cloned().unwrap_or_default())
+    });
     let channel_label = move || {
         let channel = field(|r| r.channel.clone())();
         match (taxonomy.channel(&channel), lang().get()) {
@@ -81,11 +86,7 @@ fn RecordItem(
                     error.set(None);
                     editing.set(false);
                 }
-                Err(SaveError::Invalid(e)) => error.set(Some(record_error(l.get_untracked(), &e))),
-                Err(SaveError::Storage(e)) => error.set(Some(format!(
-                    "{}{e}",
-                    tr(l.get_untracked(), "error.storage")
-                ))),
+                Err(e) => error.set(Some(save_error(l.get_untracked(), &e))),
             }
         });
     };
@@ -96,6 +97,26 @@ fn RecordItem(
                 <span class="channel">{channel_label}</span>
                 <strong class="nickname" data-testid="record-nickname">{field(|r| r.customer.clone())}</strong>
             </div>
+            {move || {
+                let list = refused.get();
+                (!list.is_empty()).then(|| view! {
+                    <div class="refused" role="status" data-testid="refused">
+                        <strong>{move || t("refused.title")}</strong>
+                        <ul>
+                            {list.into_iter().map(|r| {
+                                let l = lang().get();
+                                let what: Vec<&str> = r.edits.iter().map(|e| edit_label(l, e)).collect();
+                                view! {
+                                    <li data-code=r.code.clone()>
+                                        {format_time(r.at_ms)} " · " {what.join("、")} " — "
+                                        {refusal_text(l, &r.code)}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </div>
+                })
+            }}
             <Show
                 when=move || editing.get()
                 fallback=move || {

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::RecordList;
-use crate::i18n::{Lang, lang, record_error, t, tr};
-use crate::repo::{Repo, SaveError};
+use crate::i18n::{Lang, lang, save_error, t, tr};
+use crate::repo::Repo;
 
 /// Capture form and the local record list.
 #[component]
@@ -48,8 +48,7 @@ pub fn FieldPage() -> impl IntoView {
                     description.set(String::new());
                     (true, tr(lang, "form.saved").to_string())
                 }
-                Err(SaveError::Invalid(e)) => (false, record_error(lang, &e)),
-                Err(SaveError::Storage(e)) => (false, format!("{}{e}", tr(lang, "error.storage"))),
+                Err(e) => (false, save_error(lang, &e)),
             };
             message.set(Some(outcome));
             saving.set(false);
