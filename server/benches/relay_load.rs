@@ -169,8 +169,9 @@ fn new_record(doc: &mut Automerge, tablet: usize, n: usize) {
         .expect("valid record");
 }
 
-/// The `k`-th follow-up change (k ≥ 1): log entries and description edits.
-fn follow_up(doc: &mut Automerge, n: usize, k: usize) {
+/// The `k`-th follow-up change (k ≥ 1) by the user `by`: log entries and
+/// description edits.
+fn follow_up(doc: &mut Automerge, n: usize, k: usize, by: &str) {
     let at = 1_790_000_000_000 + k as i64 * 60_000;
     let result = if k.is_multiple_of(2) {
         let text = format!("{}（第{k}次补充：店长已到场查看）", TEXTS[n % TEXTS.len()]);
@@ -179,7 +180,7 @@ fn follow_up(doc: &mut Automerge, n: usize, k: usize) {
         record::append_log(
             doc,
             &format!("已电话联系客户，第{k}次跟进，约定明天回访。"),
-            "tablet",
+            by,
             at,
         )
     };
@@ -203,7 +204,7 @@ async fn tablet_online(addr: SocketAddr, token: String, t: usize) -> usize {
             let fx = p
                 .hub
                 .change(*id, |d| {
-                    follow_up(d, n, k);
+                    follow_up(d, n, k, &format!("tablet{t}"));
                     Ok::<_, ()>(())
                 })
                 .expect("change");
@@ -222,7 +223,7 @@ async fn tablet_burst(addr: SocketAddr, token: String, t: usize) -> usize {
     for (n, id) in ids.iter().enumerate() {
         hub.change(*id, |d| {
             new_record(d, t, n);
-            follow_up(d, n, 1);
+            follow_up(d, n, 1, &format!("tablet{t}"));
             Ok::<_, ()>(())
         })
         .expect("offline capture");
@@ -332,7 +333,8 @@ async fn fanout(addr: SocketAddr, tablet_token: &str, office_token: &str) -> Vec
         let fx = tablet
             .hub
             .change(id, |d| {
-                follow_up(d, k, 100 + k);
+                // Records of tablet 0, edited with tablet 0's token.
+                follow_up(d, k, 100 + k, "tablet0");
                 Ok::<_, ()>(())
             })
             .expect("edit");

@@ -123,12 +123,13 @@ function recordContent(tablet, n) {
   return {
     schemaVersion: 2,
     receivedAt: new Date(Date.UTC(2026, 10, 28, 8, 0, n % 60)),
-    capturedBy: new A.ImmutableString(`tablet-${tablet}`),
+    // Written as the user of the one head-office token every client uses.
+    capturedBy: new A.ImmutableString("office"),
     channel: new A.ImmutableString("store_box"),
     customer: new A.ImmutableString(`顾客 ${tablet}-${n}`),
     description: DESCRIPTIONS[(tablet + n) % DESCRIPTIONS.length],
     solution: "",
-    aspects: { 服务: 1, 环境: 0 },
+    aspects: { "service.attitude": true },
     attachments: [],
     history: [],
     log: [],
@@ -138,7 +139,7 @@ function edit(doc, round) {
   if (round % 2 === 0) {
     doc.log.push({
       at: new Date(Date.UTC(2026, 10, 28, 9, round)),
-      by: new A.ImmutableString("店长"),
+      by: new A.ImmutableString("office"),
       note: `第 ${round + 1} 次跟进：已联系顾客，等待回复。`,
     });
   } else {

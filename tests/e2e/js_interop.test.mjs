@@ -40,7 +40,7 @@ test("a JS automerge-repo client and the wasm client see each other's records an
     const handle = repo.create({
       schemaVersion: 2,
       receivedAt: new Date(),
-      capturedBy: new A.ImmutableString("js-client"),
+      capturedBy: new A.ImmutableString("office"), // the token's user: the relay accepts no other author
       channel: new A.ImmutableString("web_form"),
       source: new A.ImmutableString("external_customer"),
       customer: new A.ImmutableString("网页用户 42"),
@@ -109,7 +109,7 @@ test("a document asked for before it reaches the relay is delivered when it arri
     const created = creator.create({
       schemaVersion: 2,
       receivedAt: new Date(),
-      capturedBy: new A.ImmutableString("js-client"),
+      capturedBy: new A.ImmutableString("office"), // the token's user: the relay accepts no other author
       channel: new A.ImmutableString("web_form"),
       source: new A.ImmutableString("external_customer"),
       customer: new A.ImmutableString("网页用户 7"),
