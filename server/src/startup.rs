@@ -108,10 +108,19 @@ impl Application {
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         crate::sync::other_relays::spawn(&storage, relay.clone(), shutdown_rx.clone());
+        let sessions = crate::sync::SessionWatch::default();
+        crate::sync::sessions::spawn(crate::sync::sessions::Checker {
+            watch: sessions.clone(),
+            storage: storage.clone(),
+            relay: relay.clone(),
+            clock: clock.clone(),
+            shutdown: shutdown_rx.clone(),
+        });
         let state = AppState {
             data_dir: config.data_dir.clone(),
             metrics,
             relay,
+            sessions,
             storage: storage.clone(),
             shutdown: shutdown_rx,
             clock,

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 
 use crate::metrics::Metrics;
 use crate::storage::Storage;
-use crate::sync::RelayHandle;
+use crate::sync::{RelayHandle, SessionWatch};
 
 /// Where "now" comes from: the system clock in production, a fixed or
 /// stepped one in tests, so time-dependent answers are testable.
@@ -38,6 +38,8 @@ pub struct AppState {
     pub(crate) data_dir: std::path::PathBuf,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) relay: RelayHandle,
+    /// The sessions of open sync sockets, closed when they end.
+    pub(crate) sessions: SessionWatch,
     pub(crate) storage: Storage,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) clock: Arc<dyn Clock>,

@@ -110,6 +110,8 @@ async fn login(
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = token_from(&headers) {
         state.storage.delete_session(&token).await?;
+        // Its sync sockets close now, not at the next check.
+        state.sessions.check_now();
     }
     let mut resp = Json(serde_json::json!({ "signed_out": true })).into_response();
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");

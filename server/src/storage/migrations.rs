@@ -148,6 +148,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
         updated_at INTEGER NOT NULL
     );",
     ),
+    (
+        10,
+        // Sessions that end: disabled users, idle sessions (last seen,
+        // refreshed at most once a minute), sessions purged by user.
+        // Existing sessions count as seen when they were created.
+        "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET created_at = expires_at - 2592000000,
+        last_seen_at = expires_at - 2592000000;
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+    CREATE INDEX sessions_by_expiry ON sessions (expires_at);",
+    ),
 ];
 
 /// Migrations that add projected columns or tables: rows written before

@@ -21,6 +21,7 @@
 mod io;
 mod memory;
 mod residency;
+mod sessions;
 mod waiting;
 
 pub use io::{ChunkWrite, Counters, Input, RecordUpdate, StoredDocument, Task};
@@ -63,6 +64,8 @@ enum Phase {
 pub struct RelayCore {
     hub: SyncHub,
     principals: HashMap<ConnectionId, Principal>,
+    /// The login each connection was opened with.
+    sessions: HashMap<ConnectionId, String>,
     /// Team and assignee of each document in memory or followed.
     scopes: HashMap<DocumentId, Scope>,
     residency: Residency,
@@ -103,6 +106,7 @@ impl RelayCore {
         Self {
             hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
             principals: HashMap::new(),
+            sessions: HashMap::new(),
             scopes: HashMap::new(),
             residency: Residency::new(budget, idle_ms),
             phase: Phase::Idle,
@@ -273,13 +277,21 @@ impl RelayCore {
         }
         for input in std::mem::take(&mut self.inputs) {
             match input {
-                Input::Connect { conn, principal } => {
+                Input::Connect {
+                    conn,
+                    principal,
+                    session,
+                } => {
                     self.principals.insert(conn, principal);
+                    self.sessions.insert(conn, session);
                     let fx = self.hub.connect(conn, false);
                     self.emit(fx, &mut out);
                 }
                 Input::Disconnect { conn } => self.forget_connection(conn),
                 Input::Frame { conn, message } => self.frame(conn, message, &failed, &mut out),
+                Input::SessionsEnded { sessions, reason } => {
+                    self.end_sessions(&sessions, &reason, &mut out)
+                }
                 Input::StoredElsewhere { .. } | Input::RefreshAll => {}
             }
         }
@@ -482,6 +494,7 @@ impl RelayCore {
     /// Forgets a connection entirely.
     fn forget_connection(&mut self, conn: ConnectionId) {
         self.principals.remove(&conn);
+        self.sessions.remove(&conn);
         self.waiting.forget_connection(conn);
         self.forget_peer(conn);
     }
