@@ -24,6 +24,9 @@ pub enum AppError {
     /// Not signed in, or the session has expired.
     #[error("sign in first")]
     Unauthorized,
+    /// Signed in, but not allowed (an admin-only call).
+    #[error("not allowed")]
+    Forbidden,
     /// No such thing (or the caller may not know it exists).
     #[error("not found")]
     NotFound,
@@ -40,6 +43,11 @@ impl IntoResponse for AppError {
         let (status, code, message) = match &self {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_string()),
+            AppError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "your role may not do this".to_string(),
+            ),
             AppError::UnsupportedMedia(m) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",

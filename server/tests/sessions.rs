@@ -159,3 +159,73 @@ async fn a_session_unused_for_twelve_hours_ends() {
     assert_eq!(status(&me), 401, "idle for 13 h: {me}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn administrators_manage_users_over_the_api_and_nobody_else_may() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let storage = storage_for(dir.path()).await;
+    storage
+        .add_user("boss", PASSWORD, Role::Admin, None, 0)
+        .await
+        .unwrap();
+    storage.close().await;
+    let admin = login(app.addr, "boss").await;
+    let office = login(app.addr, "office").await;
+
+    let denied = http(app.addr, "GET", "/api/admin/users", Some(&office), None).await;
+    assert_eq!(status(&denied), 403, "head office is not admin: {denied}");
+    let denied = http(
+        app.addr,
+        "POST",
+        "/api/admin/users/north/disable",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status(&denied), 401, "{denied}");
+
+    let (mut ws, _) = socket_for(&app, "north").await;
+    let path = "/api/admin/users/north/disable";
+    let ok = http(app.addr, "POST", path, Some(&admin), None).await;
+    assert_eq!(status(&ok), 200, "{ok}");
+    assert!(close_reason(&mut ws).await.contains("revoked"));
+    let (_, list): (u16, closeloop_shared::api::UserList) = app
+        .call("GET", "/api/admin/users", Some(&admin), None)
+        .await;
+    let north = list.users.iter().find(|u| u.username == "north").unwrap();
+    assert!(north.disabled);
+    assert_eq!(north.sessions, 0);
+
+    let ok = http(
+        app.addr,
+        "POST",
+        "/api/admin/users/north/enable",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status(&ok), 200, "{ok}");
+    let (mut ws, _) = socket_for(&app, "north").await;
+    let body = r#"{"password":"a brand new secret"}"#;
+    let path = "/api/admin/users/north/reset-password";
+    let ok = http(app.addr, "POST", path, Some(&admin), Some(body)).await;
+    assert_eq!(status(&ok), 200, "{ok}");
+    assert!(close_reason(&mut ws).await.contains("revoked"));
+    support::login_as(app.addr, "north", "a brand new secret").await;
+
+    let body = r#"{"role":"field_staff","team":null}"#;
+    let path = "/api/admin/users/south/role";
+    let bad = http(app.addr, "PUT", path, Some(&admin), Some(body)).await;
+    assert_eq!(status(&bad), 400, "field staff need a team: {bad}");
+    let missing = http(
+        app.addr,
+        "POST",
+        "/api/admin/users/nobody/revoke-sessions",
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status(&missing), 404, "{missing}");
+    app.stop().await;
+}

@@ -1,6 +1,7 @@
 //! HTTP: one router per resource. Handlers translate requests into storage
 //! and domain calls and their results into JSON; no SQL lives here.
 
+mod admin;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod export;
@@ -25,6 +26,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(export::router())
         .merge(attachments::router())
         .merge(stats::router())
+        .merge(admin::router())
 }
 
 /// Liveness for load balancers and `cargo xtask serve`.
