@@ -42,9 +42,13 @@ pub struct Config {
     /// Seconds a document may sit unused in memory before it is evicted.
     #[arg(long, env = "CLOSELOOP_IDLE_SECONDS", default_value_t = 60)]
     pub idle_seconds: u64,
+    /// Sign-ins that may wait for the password thread at once; more are
+    /// answered 503 with `Retry-After`. 0 refuses every sign-in.
+    #[arg(long, env = "CLOSELOOP_PASSWORD_QUEUE", default_value_t = 8)]
+    pub password_queue: usize,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
-    /// demo_data, log, memory_documents, idle_seconds. Flags and environment
-    /// variables win over it.
+    /// demo_data, log, memory_documents, idle_seconds, password_queue.
+    /// Flags and environment variables win over it.
     #[arg(long, env = "CLOSELOOP_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -63,6 +67,7 @@ struct FileConfig {
     log: Option<String>,
     memory_documents: Option<usize>,
     idle_seconds: Option<u64>,
+    password_queue: Option<usize>,
 }
 
 /// Whether a flag or environment variable set `id` (then the file must not).
@@ -86,6 +91,7 @@ impl Config {
             log: "warn".into(),
             memory_documents: 1000,
             idle_seconds: 60,
+            password_queue: 8,
             config: None,
         }
     }
@@ -132,6 +138,12 @@ impl Config {
             .filter(|_| !given(matches, "idle_seconds"))
         {
             self.idle_seconds = v;
+        }
+        if let Some(v) = file
+            .password_queue
+            .filter(|_| !given(matches, "password_queue"))
+        {
+            self.password_queue = v;
         }
         Ok(())
     }

@@ -125,6 +125,7 @@ impl Application {
             shutdown: shutdown_rx,
             clock,
             sla,
+            logins: Arc::new(crate::login_guard::LoginGuard::new(config.password_queue)),
         };
         let router = app(state, &config.dist_dir);
         let addr = SocketAddr::new(config.host, config.port);
@@ -170,7 +171,9 @@ impl Application {
             relay_task,
             shutdown,
         } = self;
-        axum::serve(listener, router)
+        // The peer address counts failed sign-ins per client.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 stop.await;
                 tracing::info!("shutting down");

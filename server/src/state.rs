@@ -7,6 +7,7 @@ use std::sync::Arc;
 use closeloop_shared::sla::SlaConfig;
 use tokio::sync::watch;
 
+use crate::login_guard::LoginGuard;
 use crate::metrics::Metrics;
 use crate::storage::Storage;
 use crate::sync::{RelayHandle, SessionWatch};
@@ -44,6 +45,8 @@ pub struct AppState {
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sla: Arc<SlaConfig>,
+    /// Sign-in throttling and the bound on waiting password checks.
+    pub(crate) logins: Arc<LoginGuard>,
 }
 
 impl AppState {

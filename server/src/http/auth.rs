@@ -1,9 +1,11 @@
 //! Login, sessions and the [`CurrentUser`] extractor: a handler that takes
 //! `CurrentUser` is closed to anyone not signed in.
 
-use axum::extract::{FromRequestParts, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,6 +13,7 @@ use closeloop_shared::access::Principal;
 use closeloop_shared::api::{Credentials, SignedIn};
 
 use crate::error::{AppError, AppJson};
+use crate::login_guard::Refused;
 use crate::state::AppState;
 use crate::storage::SESSION_DAYS;
 
@@ -82,16 +85,36 @@ pub(crate) fn router() -> Router<AppState> {
 
 async fn login(
     State(state): State<AppState>,
+    extensions: Extensions,
     AppJson(c): AppJson<Credentials>,
 ) -> Result<Response, AppError> {
     if c.username.len() > MAX_USERNAME_BYTES || c.password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::Unauthorized);
     }
-    let user = state
-        .storage
-        .verify_login(c.username.trim(), &c.password)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
+    let addr = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let username = c.username.trim();
+    let slot =
+        state
+            .logins
+            .admit(username, addr, state.now_ms())
+            .map_err(|refused| match refused {
+                Refused::Locked(secs) => AppError::TooManyRequests(secs),
+                Refused::Busy => AppError::Busy(1),
+            })?;
+    let verified = state.storage.verify_login(username, &c.password).await?;
+    drop(slot);
+    let Some(user) = verified else {
+        state.logins.failed(username, addr, state.now_ms());
+        tracing::info!(
+            user = %crate::sync::cut(username, 40),
+            ?addr,
+            "failed sign-in"
+        );
+        return Err(AppError::Unauthorized);
+    };
+    state.logins.succeeded(username);
     let token = state
         .storage
         .create_session(user.user_id, state.now_ms())
