@@ -30,6 +30,9 @@ pub enum AppError {
     /// No such thing (or the caller may not know it exists).
     #[error("not found")]
     NotFound,
+    /// A browser request from another site where the session would ride along.
+    #[error("cross-site request refused")]
+    CrossSite,
     /// Too many failed sign-ins; try again after this many seconds.
     #[error("too many failed sign-ins")]
     TooManyRequests(u64),
@@ -64,6 +67,11 @@ impl IntoResponse for AppError {
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "sign in first (wrong username or password, or the session expired)".to_string(),
+            ),
+            AppError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "requests from another site are refused".to_string(),
             ),
             AppError::TooManyRequests(secs) => {
                 return limited(

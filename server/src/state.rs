@@ -7,6 +7,7 @@ use std::sync::Arc;
 use closeloop_shared::sla::SlaConfig;
 use tokio::sync::watch;
 
+use crate::http::web_edge::WebEdge;
 use crate::login_guard::LoginGuard;
 use crate::metrics::Metrics;
 use crate::storage::Storage;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub(crate) sla: Arc<SlaConfig>,
     /// Sign-in throttling and the bound on waiting password checks.
     pub(crate) logins: Arc<LoginGuard>,
+    /// The public origin, HTTPS or not, the metrics token.
+    pub(crate) edge: Arc<WebEdge>,
 }
 
 impl AppState {

@@ -17,8 +17,12 @@ use crate::login_guard::Refused;
 use crate::state::AppState;
 use crate::storage::SESSION_DAYS;
 
-/// Name of the HttpOnly session cookie.
+/// Name of the HttpOnly session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "closeloop_session";
+/// Its name over HTTPS: the `__Host-` prefix makes browsers accept it only
+/// with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot
+/// plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-closeloop_session";
 
 /// Longer sign-in input is refused before any hashing.
 const MAX_USERNAME_BYTES: usize = 100;
@@ -44,7 +48,7 @@ pub(crate) fn token_from(headers: &HeaderMap) -> Option<String> {
         .find_map(|cookies| {
             cookies.split(';').find_map(|c| {
                 let (name, value) = c.trim().split_once('=')?;
-                (name == SESSION_COOKIE).then(|| value.to_string())
+                (name == SECURE_SESSION_COOKIE || name == SESSION_COOKIE).then(|| value.to_string())
             })
         })
 }
@@ -119,10 +123,7 @@ async fn login(
         .storage
         .create_session(user.user_id, state.now_ms())
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_DAYS * 86_400
-    );
+    let cookie = session_cookie(&state, &token, SESSION_DAYS * 86_400);
     let mut resp = Json(SignedIn { user, token }).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -137,11 +138,20 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
         state.sessions.check_now();
     }
     let mut resp = Json(serde_json::json!({ "signed_out": true })).into_response();
-    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    if let Ok(v) = HeaderValue::from_str(&clear) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, "", 0)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// The `Set-Cookie` value carrying `token` for `max_age` seconds (0 clears).
+fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
+    let (name, secure) = if state.edge.https {
+        (SECURE_SESSION_COOKIE, "; Secure")
+    } else {
+        (SESSION_COOKIE, "")
+    };
+    format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
 }
 
 async fn me(CurrentUser(user): CurrentUser) -> Json<Principal> {

@@ -24,6 +24,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Password of every test user.
 pub const PASSWORD: &str = "correct horse battery";
+/// The bearer token test servers ask for on `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
 
 /// The database behind a test server on `data_dir`: SQLite in that
 /// directory, or, when `CLOSELOOP_TEST_POSTGRES` names a PostgreSQL server
@@ -116,6 +118,7 @@ impl TestApp {
         add_test_users(data_dir).await;
         let mut config = Config::for_test(data_dir.to_path_buf(), data_dir.join("no-dist"));
         config.database = database_for(data_dir).await;
+        config.metrics_token = Some(METRICS_TOKEN.into());
         tune(&mut config);
         let app = Application::build_with_clock(config, clock)
             .await
