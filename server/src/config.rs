@@ -42,9 +42,23 @@ pub struct Config {
     /// Seconds a document may sit unused in memory before it is evicted.
     #[arg(long, env = "CLOSELOOP_IDLE_SECONDS", default_value_t = 60)]
     pub idle_seconds: u64,
+    /// Sign-ins that may wait for the password thread at once; more are
+    /// answered 503 with `Retry-After`. 0 refuses every sign-in.
+    #[arg(long, env = "CLOSELOOP_PASSWORD_QUEUE", default_value_t = 8)]
+    pub password_queue: usize,
+    /// The address users reach the server at, e.g. `https://feedback.example.com`
+    /// behind a TLS proxy: browsers' `Origin` must match it (else the Host
+    /// header must), and with https the session cookie is `Secure` and
+    /// `__Host-`-prefixed and responses carry HSTS.
+    #[arg(long, env = "CLOSELOOP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The bearer token `/metrics` asks for; without one `/metrics` is refused.
+    #[arg(long, env = "CLOSELOOP_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
-    /// demo_data, log, memory_documents, idle_seconds. Flags and environment
-    /// variables win over it.
+    /// demo_data, log, memory_documents, idle_seconds, password_queue,
+    /// public_url, metrics_token.
+    /// Flags and environment variables win over it.
     #[arg(long, env = "CLOSELOOP_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -63,6 +77,9 @@ struct FileConfig {
     log: Option<String>,
     memory_documents: Option<usize>,
     idle_seconds: Option<u64>,
+    password_queue: Option<usize>,
+    public_url: Option<String>,
+    metrics_token: Option<String>,
 }
 
 /// Whether a flag or environment variable set `id` (then the file must not).
@@ -86,6 +103,9 @@ impl Config {
             log: "warn".into(),
             memory_documents: 1000,
             idle_seconds: 60,
+            password_queue: 8,
+            public_url: None,
+            metrics_token: None,
             config: None,
         }
     }
@@ -132,6 +152,21 @@ impl Config {
             .filter(|_| !given(matches, "idle_seconds"))
         {
             self.idle_seconds = v;
+        }
+        if let Some(v) = file
+            .password_queue
+            .filter(|_| !given(matches, "password_queue"))
+        {
+            self.password_queue = v;
+        }
+        if let Some(v) = file.public_url.filter(|_| !given(matches, "public_url")) {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = file
+            .metrics_token
+            .filter(|_| !given(matches, "metrics_token"))
+        {
+            self.metrics_token = Some(v);
         }
         Ok(())
     }

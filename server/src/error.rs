@@ -30,6 +30,15 @@ pub enum AppError {
     /// No such thing (or the caller may not know it exists).
     #[error("not found")]
     NotFound,
+    /// A browser request from another site where the session would ride along.
+    #[error("cross-site request refused")]
+    CrossSite,
+    /// Too many failed sign-ins; try again after this many seconds.
+    #[error("too many failed sign-ins")]
+    TooManyRequests(u64),
+    /// The server is at capacity for this work; try again shortly.
+    #[error("busy")]
+    Busy(u64),
     /// Storage failed; the caller may retry.
     #[error(transparent)]
     Storage(#[from] crate::storage::StorageError),
@@ -59,6 +68,27 @@ impl IntoResponse for AppError {
                 "unauthorized",
                 "sign in first (wrong username or password, or the session expired)".to_string(),
             ),
+            AppError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "requests from another site are refused".to_string(),
+            ),
+            AppError::TooManyRequests(secs) => {
+                return limited(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "too many failed sign-ins; wait before trying again",
+                    *secs,
+                );
+            }
+            AppError::Busy(secs) => {
+                return limited(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the server is busy signing others in; try again in a moment",
+                    *secs,
+                );
+            }
             AppError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -79,6 +109,15 @@ impl IntoResponse for AppError {
         let body = serde_json::json!({ "code": code, "message": message });
         (status, axum::Json(body)).into_response()
     }
+}
+
+/// An answer that tells the caller when to come back (`Retry-After`).
+fn limited(status: StatusCode, code: &str, message: &str, secs: u64) -> Response {
+    let body = serde_json::json!({ "code": code, "message": message });
+    let mut resp = (status, axum::Json(body)).into_response();
+    resp.headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, secs.max(1).into());
+    resp
 }
 
 /// Query parameters, or a 400 naming what is wrong with them.

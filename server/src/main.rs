@@ -2,13 +2,13 @@
 //! `closeloop-server [flags]` serves; `closeloop-server [flags] user add …`
 //! manages users in the same data directory.
 
-use std::io::BufRead;
+mod user_command;
+
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use closeloop_server::storage::Storage;
 use closeloop_server::{Application, Clock, Config, SystemClock};
-use closeloop_shared::access::Role;
 
 #[derive(Parser)]
 #[command(
@@ -43,21 +43,7 @@ enum Command {
     /// Manage users.
     User {
         #[command(subcommand)]
-        action: UserCommand,
-    },
-}
-
-#[derive(Subcommand)]
-enum UserCommand {
-    /// Create a user; the password is read from CLOSELOOP_PASSWORD or the first line of stdin.
-    Add {
-        username: String,
-        /// field_staff, head_office, supervisor or admin.
-        #[arg(long)]
-        role: String,
-        /// The field team (required for field_staff).
-        #[arg(long)]
-        team: Option<String>,
+        action: user_command::UserCommand,
     },
 }
 
@@ -78,14 +64,7 @@ async fn main() -> ExitCode {
         Some(Command::Migrate) => migrate(&cli.config).await,
         Some(Command::Export { format, out }) => export(&cli.config, &format, &out).await,
         Some(Command::RebuildProjection) => rebuild_projection(&cli.config).await,
-        Some(Command::User {
-            action:
-                UserCommand::Add {
-                    username,
-                    role,
-                    team,
-                },
-        }) => add_user(&cli.config, &username, &role, team.as_deref()).await,
+        Some(Command::User { action }) => user_command::run(&cli.config, action).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -153,40 +132,5 @@ async fn rebuild_projection(config: &Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     storage.close().await;
     println!("rebuilt the projection: {projected} records, {skipped} other documents skipped");
-    Ok(())
-}
-
-async fn add_user(
-    config: &Config,
-    username: &str,
-    role: &str,
-    team: Option<&str>,
-) -> Result<(), String> {
-    let role = Role::from_key(role).ok_or_else(|| {
-        format!("unknown role `{role}`: use field_staff, head_office, supervisor or admin")
-    })?;
-    let password = match std::env::var("CLOSELOOP_PASSWORD") {
-        Ok(p) => p,
-        Err(_) => {
-            let mut line = String::new();
-            std::io::stdin()
-                .lock()
-                .read_line(&mut line)
-                .map_err(|e| format!("reading the password: {e}"))?;
-            line.trim_end_matches(['\r', '\n']).to_string()
-        }
-    };
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
-    let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
-        .await
-        .map_err(|e| e.to_string())?;
-    let now = SystemClock.now_ms();
-    let id = storage
-        .add_user(username, &password, role, team, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    storage.close().await;
-    println!("created user {username} (id {id}, {})", role.key());
     Ok(())
 }

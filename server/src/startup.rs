@@ -35,6 +35,8 @@ pub enum StartError {
     Storage(#[from] StorageError),
     #[error("demo users: {0}")]
     Users(#[from] crate::storage::UserError),
+    #[error("{0}")]
+    PublicUrl(String),
     #[error("no random source for the relay's peer id: {0}")]
     Random(getrandom::Error),
     #[error("cannot listen on {addr}: {source} (is another server using that port? try --port)")]
@@ -53,10 +55,18 @@ pub fn app(state: AppState, dist: &Path) -> Router {
         .nest("/api", crate::http::api())
         .merge(crate::http::static_files::router(dist))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        // Spans carry the path only: `/sync?token=…` must not put tokens in logs.
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
-        }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::web_edge::guard,
+        ))
+        // Spans carry the path only: `/sync?token=…` must not put tokens in
+        // logs; cut, since the client chose it.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let path = crate::sync::cut(req.uri().path(), 200);
+                tracing::debug_span!("request", method = %req.method(), path = %path)
+            }),
+        )
         .with_state(state)
 }
 
@@ -84,6 +94,11 @@ impl Application {
             path: config.data_dir.display().to_string(),
             source,
         })?;
+        let edge = crate::http::web_edge::WebEdge::new(
+            config.public_url.as_deref(),
+            config.metrics_token.clone(),
+        )
+        .map_err(StartError::PublicUrl)?;
         let storage = Storage::connect(config.database.as_deref(), &config.data_dir).await?;
         let sla = Arc::new(storage.sla_config(clock.now_ms()).await?);
         if config.demo_data {
@@ -108,14 +123,25 @@ impl Application {
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         crate::sync::other_relays::spawn(&storage, relay.clone(), shutdown_rx.clone());
+        let sessions = crate::sync::SessionWatch::default();
+        crate::sync::sessions::spawn(crate::sync::sessions::Checker {
+            watch: sessions.clone(),
+            storage: storage.clone(),
+            relay: relay.clone(),
+            clock: clock.clone(),
+            shutdown: shutdown_rx.clone(),
+        });
         let state = AppState {
             data_dir: config.data_dir.clone(),
             metrics,
             relay,
+            sessions,
             storage: storage.clone(),
             shutdown: shutdown_rx,
             clock,
             sla,
+            logins: Arc::new(crate::login_guard::LoginGuard::new(config.password_queue)),
+            edge: Arc::new(edge),
         };
         let router = app(state, &config.dist_dir);
         let addr = SocketAddr::new(config.host, config.port);
@@ -161,7 +187,9 @@ impl Application {
             relay_task,
             shutdown,
         } = self;
-        axum::serve(listener, router)
+        // The peer address counts failed sign-ins per client.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async move {
                 stop.await;
                 tracing::info!("shutting down");

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use closeloop_shared::sla::SlaConfig;
 use tokio::sync::watch;
 
+use crate::http::web_edge::WebEdge;
+use crate::login_guard::LoginGuard;
 use crate::metrics::Metrics;
 use crate::storage::Storage;
-use crate::sync::RelayHandle;
+use crate::sync::{RelayHandle, SessionWatch};
 
 /// Where "now" comes from: the system clock in production, a fixed or
 /// stepped one in tests, so time-dependent answers are testable.
@@ -38,10 +40,16 @@ pub struct AppState {
     pub(crate) data_dir: std::path::PathBuf,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) relay: RelayHandle,
+    /// The sessions of open sync sockets, closed when they end.
+    pub(crate) sessions: SessionWatch,
     pub(crate) storage: Storage,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) sla: Arc<SlaConfig>,
+    /// Sign-in throttling and the bound on waiting password checks.
+    pub(crate) logins: Arc<LoginGuard>,
+    /// The public origin, HTTPS or not, the metrics token.
+    pub(crate) edge: Arc<WebEdge>,
 }
 
 impl AppState {

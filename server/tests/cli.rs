@@ -99,3 +99,54 @@ async fn settings_come_from_a_toml_file_unless_a_flag_says_otherwise() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn users_are_listed_disabled_enabled_and_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage_args(dir.path()).await;
+    let with_password = |tail: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_closeloop-server"))
+            .args(&storage)
+            .args(tail)
+            .env("CLOSELOOP_PASSWORD", "ten characters or more")
+            .output()
+            .expect("closeloop-server runs")
+    };
+    let out = with_password(&[
+        "user",
+        "add",
+        "wang",
+        "--role",
+        "field_staff",
+        "--team",
+        "east",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (tail, said) in [
+        (&["user", "disable", "wang"][..], "disabled wang"),
+        (&["user", "list"][..], "disabled"),
+        (&["user", "enable", "wang"][..], "enabled wang"),
+        (&["user", "revoke-sessions", "wang"][..], "ended 0 sessions"),
+        (
+            &["user", "set-role", "wang", "--role", "supervisor"][..],
+            "supervisor",
+        ),
+    ] {
+        let out = server(&storage, tail);
+        assert!(out.status.success(), "{tail:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains(said),
+            "{tail:?}: {}",
+            text(&out.stdout)
+        );
+    }
+    let out = with_password(&["user", "reset-password", "wang"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = server(&storage, &["user", "disable", "nobody"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("no user `nobody`"));
+
+    let app = TestApp::spawn(dir.path()).await;
+    support::login_as(app.addr, "wang", "ten characters or more").await;
+    app.stop().await;
+}

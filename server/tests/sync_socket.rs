@@ -7,7 +7,7 @@ use std::time::Duration;
 use closeloop_shared::api::ErrorBody;
 use closeloop_shared::sync::Message;
 use futures_util::{SinkExt, StreamExt};
-use support::{Client, TestApp, http, http_get, id, login, wait_stored};
+use support::{Client, METRICS_TOKEN, TestApp, http, id, login, wait_stored};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 #[tokio::test]
@@ -138,7 +138,7 @@ async fn wait_for_metric(
 ) -> String {
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        let m = http_get(addr, "/metrics").await;
+        let m = http(addr, "GET", "/metrics", Some(METRICS_TOKEN), None).await;
         if metric(&m, name) == value {
             return m;
         }
@@ -157,7 +157,7 @@ async fn documents_nobody_follows_are_evicted_and_metrics_show_it() {
     let mut tablet = Client::connect(app.addr, "north").await;
     tablet.capture(id(5), "货架标签价格与收银不一致").await;
     wait_stored(app.addr, id(5)).await;
-    let before = http_get(app.addr, "/metrics").await;
+    let before = http(app.addr, "GET", "/metrics", Some(METRICS_TOKEN), None).await;
     assert_eq!(metric(&before, "closeloop_documents_in_memory "), 1);
     assert_eq!(metric(&before, "closeloop_connections "), 1);
     assert!(metric(&before, "closeloop_sync_frames_received_total ") >= 2);

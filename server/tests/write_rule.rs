@@ -98,6 +98,10 @@ async fn forged_steps_and_reassignment_are_refused_and_nothing_is_stored() {
     assert_eq!(status, 200);
     assert_eq!(changes.len(), 1, "{changes:?}");
     assert_eq!(changes[0].by.as_deref(), Some("north"));
+    assert!(
+        changes[0].session.as_ref().is_some_and(|s| s.len() >= 16),
+        "recorded with the session that delivered it: {changes:?}"
+    );
     let field_token = app.token("north").await;
     let (status, _): (u16, serde_json::Value) = app
         .call(

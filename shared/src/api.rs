@@ -183,3 +183,36 @@ pub struct ErrorBody {
     pub code: String,
     pub message: String,
 }
+
+/// One user as administrators see it (`GET /api/admin/users`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserSummary {
+    pub user_id: i64,
+    pub username: String,
+    pub role: crate::access::Role,
+    pub team: Option<String>,
+    pub disabled: bool,
+    /// Sessions that have not expired.
+    pub sessions: i64,
+    /// When any of its sessions was last used (ms), if it has one.
+    pub last_seen_at: Option<i64>,
+}
+
+/// `GET /api/admin/users`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserList {
+    pub users: Vec<UserSummary>,
+}
+
+/// `POST /api/admin/users/{username}/reset-password` body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NewPassword {
+    pub password: String,
+}
+
+/// `PUT /api/admin/users/{username}/role` body.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RoleChange {
+    pub role: crate::access::Role,
+    pub team: Option<String>,
+}

@@ -212,6 +212,7 @@ impl Sim {
         self.relay(vec![Input::Connect {
             conn: Self::conn(c),
             principal,
+            session: format!("session-{c}"),
         }]);
         let client = &mut self.clients[c];
         client.connected = true;
@@ -837,6 +838,7 @@ fn changes_queued_for_a_missing_dependency_survive_eviction() {
         bench.run(vec![Input::Connect {
             conn: 1,
             principal: user("t", Role::FieldStaff, Some("north")),
+            session: "t".into(),
         }]);
         bench.send(Message::Join {
             sender_id: "t".into(),

@@ -309,7 +309,8 @@ for (const [which, start] of [
     await sleep(500);
     const metrics = async () => {
       if (!server.httpUrl) return {};
-      const text = await (await fetch(`${server.httpUrl}/metrics`)).text();
+      const headers = server.metricsToken ? { authorization: `Bearer ${server.metricsToken}` } : {};
+      const text = await (await fetch(`${server.httpUrl}/metrics`, { headers })).text();
       return Object.fromEntries(text.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/\s+/)).map(([k, v]) => [k, Number(v)]));
     };
     const m0 = await metrics();

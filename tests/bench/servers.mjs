@@ -78,6 +78,9 @@ function track(proc) {
   };
 }
 
+/** What the bench's server asks for on `/metrics`. */
+const METRICS_TOKEN = "bench-metrics";
+
 /** closeloop-server on a fresh data directory, a head-office user, its token. */
 export async function startOurs(dir) {
   const dataDir = join(dir, "data");
@@ -94,7 +97,7 @@ export async function startOurs(dir) {
   const port = await freePort();
   const child = spawnTracked(
     SERVER_BIN,
-    ["--port", String(port), "--data-dir", dataDir, "--dist-dir", distDir, "--log", "warn"],
+    ["--port", String(port), "--data-dir", dataDir, "--dist-dir", distDir, "--log", "warn", "--metrics-token", METRICS_TOKEN],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const url = `http://127.0.0.1:${port}`;
@@ -120,6 +123,7 @@ export async function startOurs(dir) {
     name: "closeloop-server",
     pid: child.proc.pid,
     httpUrl: url,
+    metricsToken: METRICS_TOKEN,
     wsUrl: `ws://127.0.0.1:${port}/sync?token=${encodeURIComponent(token)}`,
     stop: () => child.stop(),
   };

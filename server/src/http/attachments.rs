@@ -144,9 +144,19 @@ async fn download(
         .await
         .map_err(|_| AppError::NotFound)?;
     let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    // Uploaded content is the uploader's, not ours: images may show in
+    // place, anything else (a PDF, a video) downloads, and none of it may
+    // run script with our origin's rights.
+    let disposition = if media_type.starts_with("image/") {
+        format!("inline; filename=\"{sha256}\"")
+    } else {
+        format!("attachment; filename=\"{sha256}\"")
+    };
     Ok((
         [
             (header::CONTENT_TYPE, media_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CONTENT_SECURITY_POLICY, "sandbox".to_string()),
             // Content never changes under a hash.
             (
                 header::CACHE_CONTROL,

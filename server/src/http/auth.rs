@@ -1,9 +1,11 @@
 //! Login, sessions and the [`CurrentUser`] extractor: a handler that takes
 //! `CurrentUser` is closed to anyone not signed in.
 
-use axum::extract::{FromRequestParts, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,11 +13,16 @@ use closeloop_shared::access::Principal;
 use closeloop_shared::api::{Credentials, SignedIn};
 
 use crate::error::{AppError, AppJson};
+use crate::login_guard::Refused;
 use crate::state::AppState;
 use crate::storage::SESSION_DAYS;
 
-/// Name of the HttpOnly session cookie.
+/// Name of the HttpOnly session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "closeloop_session";
+/// Its name over HTTPS: the `__Host-` prefix makes browsers accept it only
+/// with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain cannot
+/// plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-closeloop_session";
 
 /// Longer sign-in input is refused before any hashing.
 const MAX_USERNAME_BYTES: usize = 100;
@@ -41,7 +48,7 @@ pub(crate) fn token_from(headers: &HeaderMap) -> Option<String> {
         .find_map(|cookies| {
             cookies.split(';').find_map(|c| {
                 let (name, value) = c.trim().split_once('=')?;
-                (name == SESSION_COOKIE).then(|| value.to_string())
+                (name == SECURE_SESSION_COOKIE || name == SESSION_COOKIE).then(|| value.to_string())
             })
         })
 }
@@ -82,24 +89,41 @@ pub(crate) fn router() -> Router<AppState> {
 
 async fn login(
     State(state): State<AppState>,
+    extensions: Extensions,
     AppJson(c): AppJson<Credentials>,
 ) -> Result<Response, AppError> {
     if c.username.len() > MAX_USERNAME_BYTES || c.password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::Unauthorized);
     }
-    let user = state
-        .storage
-        .verify_login(c.username.trim(), &c.password)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
+    let addr = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let username = c.username.trim();
+    let slot =
+        state
+            .logins
+            .admit(username, addr, state.now_ms())
+            .map_err(|refused| match refused {
+                Refused::Locked(secs) => AppError::TooManyRequests(secs),
+                Refused::Busy => AppError::Busy(1),
+            })?;
+    let verified = state.storage.verify_login(username, &c.password).await?;
+    drop(slot);
+    let Some(user) = verified else {
+        state.logins.failed(username, addr, state.now_ms());
+        tracing::info!(
+            user = %crate::sync::cut(username, 40),
+            ?addr,
+            "failed sign-in"
+        );
+        return Err(AppError::Unauthorized);
+    };
+    state.logins.succeeded(username);
     let token = state
         .storage
         .create_session(user.user_id, state.now_ms())
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        SESSION_DAYS * 86_400
-    );
+    let cookie = session_cookie(&state, &token, SESSION_DAYS * 86_400);
     let mut resp = Json(SignedIn { user, token }).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
@@ -110,13 +134,24 @@ async fn login(
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = token_from(&headers) {
         state.storage.delete_session(&token).await?;
+        // Its sync sockets close now, not at the next check.
+        state.sessions.check_now();
     }
     let mut resp = Json(serde_json::json!({ "signed_out": true })).into_response();
-    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    if let Ok(v) = HeaderValue::from_str(&clear) {
+    if let Ok(v) = HeaderValue::from_str(&session_cookie(&state, "", 0)) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// The `Set-Cookie` value carrying `token` for `max_age` seconds (0 clears).
+fn session_cookie(state: &AppState, token: &str, max_age: i64) -> String {
+    let (name, secure) = if state.edge.https {
+        (SECURE_SESSION_COOKIE, "; Secure")
+    } else {
+        (SESSION_COOKIE, "")
+    };
+    format!("{name}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
 }
 
 async fn me(CurrentUser(user): CurrentUser) -> Json<Principal> {

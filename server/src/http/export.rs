@@ -99,13 +99,41 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response
         .into_response()
 }
 
+/// A cell a spreadsheet program would run as a formula (`=`, `+`, `-`,
+/// `@`, or a tab or carriage return before one) gets a leading `'`, so
+/// customer-typed text opens as text, never as a command.
+fn inert(cell: String) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// Excel refuses a cell longer than this many characters.
+const XLSX_MAX_CELL_CHARS: usize = 32_767;
+/// Ends a cell cut to fit, so the reader sees text is missing.
+const CUT_MARKER: &str = "…[truncated]";
+
+/// `cell` cut to what one XLSX cell holds, marked when cut.
+fn fits_xlsx(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.chars().count() <= XLSX_MAX_CELL_CHARS {
+        return cell.into();
+    }
+    let keep = XLSX_MAX_CELL_CHARS - CUT_MARKER.chars().count();
+    let mut cut: String = cell.chars().take(keep).collect();
+    cut.push_str(CUT_MARKER);
+    cut.into()
+}
+
 /// The records as CSV with a UTF-8 byte-order mark, so spreadsheet
 /// programs read the Chinese correctly.
 fn csv_bytes(records: &[RecordSummary]) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     w.write_record(HEADINGS).map_err(|e| e.to_string())?;
     for r in records {
-        w.write_record(cells(r)).map_err(|e| e.to_string())?;
+        w.write_record(cells(r).map(inert))
+            .map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())
 }
@@ -124,8 +152,9 @@ fn xlsx_bytes(records: &[RecordSummary]) -> Result<Vec<u8>, String> {
     }
     for (i, r) in records.iter().enumerate() {
         for (c, v) in cells(r).iter().enumerate() {
+            // A string cell is never run as a formula; only its length matters.
             sheet
-                .write_string(i as u32 + 1, c as u16, v)
+                .write_string(i as u32 + 1, c as u16, fits_xlsx(v))
                 .map_err(fail)?;
         }
     }
@@ -223,4 +252,27 @@ async fn export_xlsx(
     AppQuery(q): AppQuery<RecordQuery>,
 ) -> Result<Response, AppError> {
     export(&state, &user, &q, FileKind::Xlsx).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_open_as_text() {
+        for bad in ["=1+1", "+1", "-2", "@SUM(A1)", "\t=1", "\r=1"] {
+            assert_eq!(inert(bad.into()), format!("'{bad}"));
+        }
+        assert_eq!(inert("收银台排队".into()), "收银台排队");
+        assert_eq!(inert("a=b".into()), "a=b");
+    }
+
+    #[test]
+    fn an_over_long_cell_is_cut_to_excels_limit_with_a_marker() {
+        let long = "长".repeat(40_000);
+        let cut = fits_xlsx(&long);
+        assert_eq!(cut.chars().count(), XLSX_MAX_CELL_CHARS);
+        assert!(cut.ends_with(CUT_MARKER));
+        assert_eq!(fits_xlsx("short"), "short");
+    }
 }

@@ -1,6 +1,7 @@
 //! HTTP: one router per resource. Handlers translate requests into storage
 //! and domain calls and their results into JSON; no SQL lives here.
 
+mod admin;
 pub(crate) mod attachments;
 pub(crate) mod auth;
 pub(crate) mod export;
@@ -8,12 +9,15 @@ mod feed;
 pub(crate) mod records;
 pub(crate) mod static_files;
 mod stats;
+pub(crate) mod web_edge;
 
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
+use sha2::{Digest, Sha256};
 
+use crate::error::AppError;
 use crate::state::AppState;
 
 /// The API routes, mounted under `/api`.
@@ -25,6 +29,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(export::router())
         .merge(attachments::router())
         .merge(stats::router())
+        .merge(admin::router())
 }
 
 /// Liveness for load balancers and `cargo xtask serve`.
@@ -32,10 +37,28 @@ pub(crate) async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// `GET /metrics`, in Prometheus text format.
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
+/// `GET /metrics`, in Prometheus text format, for `Authorization: Bearer
+/// <--metrics-token>` only (refused when no token is configured): load and
+/// connection counts are not for everyone.
+pub(crate) async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, AppError> {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let allowed = match (&state.edge.metrics_token, given) {
+        // Compared as digests, so timing says nothing about the token.
+        (Some(token), Some(given)) => Sha256::digest(token) == Sha256::digest(given),
+        _ => false,
+    };
+    if !allowed {
+        return Err(AppError::Unauthorized);
+    }
+    Ok((
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
-    )
+    ))
 }

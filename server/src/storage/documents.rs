@@ -144,13 +144,14 @@ impl Storage {
             if let Some(author) = &w.author {
                 for hash in &w.changes {
                     sqlx::query(
-                        "INSERT INTO change_log (document_id, change_hash, user_id, username, stored_at)
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                        "INSERT INTO change_log (document_id, change_hash, user_id, username, session, stored_at)
+                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                     )
                     .bind(&key)
                     .bind(hash.to_string())
                     .bind(author.user_id)
                     .bind(&author.username)
+                    .bind(author.session.as_deref())
                     .bind(now_ms)
                     .execute(&mut *tx)
                     .await?;

@@ -150,6 +150,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     (
         10,
+        // Sessions that end: disabled users, idle sessions (last seen,
+        // refreshed at most once a minute), sessions purged by user.
+        // Existing sessions count as seen when they were created.
+        "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE sessions ADD COLUMN last_seen_at INTEGER NOT NULL DEFAULT 0;
+    UPDATE sessions SET created_at = expires_at - 2592000000,
+        last_seen_at = expires_at - 2592000000;
+    CREATE INDEX sessions_by_user ON sessions (user_id);
+    CREATE INDEX sessions_by_expiry ON sessions (expires_at);",
+    ),
+    (
+        11,
         // Who delivered each stored change, and when: append-only, kept
         // when chunks are compacted.
         "CREATE TABLE change_log (

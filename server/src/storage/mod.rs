@@ -5,12 +5,14 @@
 //! never reported as saved (the relay closes the sender's connection and
 //! drops the document from memory, so the client resends later).
 
+mod accounts;
 mod blobs;
 mod documents;
 pub mod migrations;
 mod passwords;
 mod projection;
 mod read_model;
+mod sessions;
 mod settings;
 mod sql;
 mod users;
@@ -19,9 +21,10 @@ mod visibility;
 pub use blobs::BlobFacts;
 pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, StoredDocument};
 pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
+pub use sessions::{SESSION_DAYS, SESSION_IDLE_HOURS, SessionRow, session_id};
 pub use sql::Backend;
 pub(crate) use sql::Sql;
-pub use users::{SESSION_DAYS, UserError};
+pub use users::UserError;
 
 use std::path::Path;
 use std::time::Duration;

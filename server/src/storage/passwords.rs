@@ -48,6 +48,11 @@ async fn on_password_thread<T: Send + 'static>(
         .as_ref()
         .ok_or_else(gone)?
         .send(Box::new(move || {
+            // The request was dropped while queued (its client went away):
+            // nobody waits for this answer, so no hashing for it.
+            if done.is_closed() {
+                return;
+            }
             let _ = done.send(work());
         }))
         .map_err(|_| gone())?;

@@ -89,6 +89,15 @@ impl<'a> Sql<'a> {
         sqlx::query_with(&text, args).fetch_optional(pool).await
     }
 
+    /// Runs a statement that returns no rows; the number of rows it changed.
+    pub(crate) async fn execute(self, pool: &AnyPool) -> Result<u64, sqlx::Error> {
+        let (text, args) = self.checked()?;
+        Ok(sqlx::query_with(&text, args)
+            .execute(pool)
+            .await?
+            .rows_affected())
+    }
+
     /// The first column of the only row, as an integer (counts).
     pub(crate) async fn fetch_i64(self, pool: &AnyPool) -> Result<i64, sqlx::Error> {
         let (text, args) = self.checked()?;

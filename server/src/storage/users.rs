@@ -1,17 +1,11 @@
 //! Users and sessions. Passwords are stored as argon2id hashes; session
 //! tokens only as SHA-256 digests, so a copied database opens no session.
 
-use base64::Engine;
 use closeloop_shared::access::{Principal, Role};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Storage, StorageError, passwords};
-
-/// How long a login lasts: long enough for a tablet to stay signed in
-/// through weeks of offline field work.
-pub const SESSION_DAYS: i64 = 30;
-const DAY_MS: i64 = 86_400_000;
 
 /// Why a user cannot be created.
 #[derive(Debug, thiserror::Error)]
@@ -24,15 +18,18 @@ pub enum UserError {
     MissingTeam,
     #[error("user `{0}` already exists")]
     Exists(String),
+    #[error("no user `{0}`")]
+    Unknown(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
 
-fn digest(token: &str) -> Vec<u8> {
+/// How sessions store a token: its SHA-256 digest.
+pub(super) fn digest(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn principal(row: &sqlx::any::AnyRow) -> Result<Principal, StorageError> {
+pub(super) fn principal(row: &sqlx::any::AnyRow) -> Result<Principal, StorageError> {
     let role: String = row.try_get("role")?;
     Ok(Principal {
         user_id: row.try_get("id")?,
@@ -41,6 +38,23 @@ fn principal(row: &sqlx::any::AnyRow) -> Result<Principal, StorageError> {
             .ok_or_else(|| StorageError::Crypto(format!("unknown role {role}")))?,
         team: row.try_get("team")?,
     })
+}
+
+/// The one password rule, for new users and resets alike.
+pub(super) fn check_password(password: &str) -> Result<(), UserError> {
+    if password.chars().count() < 10 {
+        return Err(UserError::WeakPassword);
+    }
+    Ok(())
+}
+
+/// The team a user of `role` gets: field staff need one, blank means none.
+pub(super) fn checked_team(role: Role, team: Option<&str>) -> Result<Option<&str>, UserError> {
+    let team = team.map(str::trim).filter(|t| !t.is_empty());
+    if role == Role::FieldStaff && team.is_none() {
+        return Err(UserError::MissingTeam);
+    }
+    Ok(team)
 }
 
 impl Storage {
@@ -60,13 +74,8 @@ impl Storage {
         if !ok_name {
             return Err(UserError::BadUsername);
         }
-        if password.chars().count() < 10 {
-            return Err(UserError::WeakPassword);
-        }
-        let team = team.map(str::trim).filter(|t| !t.is_empty());
-        if role == Role::FieldStaff && team.is_none() {
-            return Err(UserError::MissingTeam);
-        }
+        check_password(password)?;
+        let team = checked_team(role, team)?;
         let password = password.to_string();
         let hash = passwords::hash(password).await?;
         let inserted = sqlx::query(
@@ -95,14 +104,15 @@ impl Storage {
             .is_some())
     }
 
-    /// Checks a password; `None` for an unknown user or a wrong password alike.
+    /// Checks a password; `None` for an unknown user, a disabled one or a
+    /// wrong password alike (each costs one hash, so timing tells nothing).
     pub async fn verify_login(
         &self,
         username: &str,
         password: &str,
     ) -> Result<Option<Principal>, StorageError> {
         let row = sqlx::query(
-            "SELECT id, username, password_hash, role, team FROM users WHERE username = $1",
+            "SELECT id, username, password_hash, role, team, disabled FROM users WHERE username = $1",
         )
         .bind(username)
         .fetch_optional(&self.pool)
@@ -113,48 +123,8 @@ impl Storage {
         };
         let matches = passwords::matches(password.to_string(), stored).await?;
         match row {
-            Some(r) if matches => Ok(Some(principal(&r)?)),
+            Some(r) if matches && r.try_get::<i64, _>("disabled")? == 0 => Ok(Some(principal(&r)?)),
             _ => Ok(None),
         }
-    }
-
-    /// Opens a session and returns its token (shown to the client once).
-    pub async fn create_session(&self, user_id: i64, now_ms: i64) -> Result<String, StorageError> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| StorageError::Crypto(e.to_string()))?;
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-            .bind(digest(&token))
-            .bind(user_id)
-            .bind(now_ms + SESSION_DAYS * DAY_MS)
-            .execute(&self.pool)
-            .await?;
-        Ok(token)
-    }
-
-    /// The user behind a session token, if it is valid and not expired.
-    pub async fn session(
-        &self,
-        token: &str,
-        now_ms: i64,
-    ) -> Result<Option<Principal>, StorageError> {
-        let row = sqlx::query(
-            "SELECT u.id, u.username, u.role, u.team FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(digest(token))
-        .bind(now_ms)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(principal).transpose()
-    }
-
-    /// Ends a session.
-    pub async fn delete_session(&self, token: &str) -> Result<(), StorageError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(digest(token))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }

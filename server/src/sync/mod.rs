@@ -4,9 +4,11 @@
 
 pub(crate) mod other_relays;
 mod relay;
+pub(crate) mod sessions;
 pub(crate) mod socket;
 
 pub(crate) use relay::{RelayHandle, RelayParts, spawn};
+pub(crate) use sessions::SessionWatch;
 
 /// At most `max_bytes` of `s`, cut at a character boundary: close reasons
 /// must fit the WebSocket limit, client-chosen text in logs stays short.

@@ -46,6 +46,8 @@ pub(crate) enum RelayInput {
         conn: ConnectionId,
         out: mpsc::Sender<Outgoing>,
         principal: Principal,
+        /// The id of the session it was opened with.
+        session: String,
     },
     /// A frame from a socket, decoded there (or why it does not decode).
     Frame {
@@ -62,6 +64,11 @@ pub(crate) enum RelayInput {
     },
     /// Notifications may have been missed: re-read every document in memory.
     RefreshAll,
+    /// These sessions ended: close their sockets with `reason`.
+    SessionsEnded {
+        sessions: Vec<String>,
+        reason: String,
+    },
 }
 
 /// A cheap handle sockets use to reach the relay task.
@@ -184,9 +191,14 @@ impl Relay {
                     conn,
                     out,
                     principal,
+                    session,
                 } => {
                     self.outboxes.insert(conn, out);
-                    Input::Connect { conn, principal }
+                    Input::Connect {
+                        conn,
+                        principal,
+                        session,
+                    }
                 }
                 RelayInput::Frame {
                     conn,
@@ -207,6 +219,9 @@ impl Relay {
                     Input::StoredElsewhere { document_id }
                 }
                 RelayInput::RefreshAll => Input::RefreshAll,
+                RelayInput::SessionsEnded { sessions, reason } => {
+                    Input::SessionsEnded { sessions, reason }
+                }
             });
         }
         inputs

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::relay::{OUTBOX_FRAMES, Outgoing, RelayInput};
 use crate::state::AppState;
+use crate::storage::session_id;
 
 /// How often the relay pings each socket (the JS relay uses 5 s; tablets on
 /// mobile links get more slack).
@@ -36,13 +37,14 @@ pub(crate) async fn sync_socket(
     // Browsers send the session cookie; other clients a bearer header or,
     // where a WebSocket API cannot set headers, `?token=`.
     let token = crate::http::auth::token_from(&headers).or(query.token);
+    let session = token.as_deref().map(session_id).unwrap_or_default();
     let principal = match crate::http::auth::principal_for(&state, token).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(socket, state, principal))
+        .on_upgrade(move |socket| serve(socket, state, principal, session))
 }
 
 /// Query parameters of `/sync`.
@@ -51,7 +53,7 @@ pub(crate) struct SyncQuery {
     token: Option<String>,
 }
 
-async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
+async fn serve(socket: WebSocket, state: AppState, principal: Principal, session: String) {
     let relay = state.relay.clone();
     let conn = relay.next_conn();
     let (out_tx, mut out_rx) = mpsc::channel(OUTBOX_FRAMES);
@@ -59,12 +61,16 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
         .send(RelayInput::Connect {
             conn,
             out: out_tx,
-            principal,
+            principal: principal.clone(),
+            session: session.clone(),
         })
         .await
     {
         return;
     }
+    // Registered after the relay heard of the socket, so an end found
+    // from now on reaches the relay after the connect.
+    state.sessions.opened(conn, session, principal);
     let (mut sink, mut stream) = socket.split();
     // Seconds since `opened` at which the peer was last heard from.
     let opened = Instant::now();
@@ -134,6 +140,7 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal) {
         () = reader => {}
         _ = shutdown.wait_for(|stop| *stop) => {}
     }
+    state.sessions.closed(conn);
     relay.send(RelayInput::Disconnect { conn }).await;
 }
 

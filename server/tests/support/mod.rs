@@ -5,10 +5,11 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use closeloop_server::storage::Storage;
-use closeloop_server::{Application, Config};
+use closeloop_server::{Application, Clock, Config, SystemClock};
 use closeloop_shared::access::Role;
 use closeloop_shared::sync::{DocumentId, Effect, SharePolicy, SyncHub};
 use closeloop_shared::taxonomy::Taxonomy;
@@ -23,6 +24,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Password of every test user.
 pub const PASSWORD: &str = "correct horse battery";
+/// The bearer token test servers ask for on `/metrics`.
+pub const METRICS_TOKEN: &str = "test-metrics-token";
 
 /// The database behind a test server on `data_dir`: SQLite in that
 /// directory, or, when `CLOSELOOP_TEST_POSTGRES` names a PostgreSQL server
@@ -103,11 +106,23 @@ impl TestApp {
 
     /// As [`TestApp::spawn`], with settings changed by `tune`.
     pub async fn spawn_with(data_dir: &Path, tune: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_with_clock(data_dir, tune, Arc::new(SystemClock)).await
+    }
+
+    /// As [`TestApp::spawn_with`], telling time by `clock`.
+    pub async fn spawn_with_clock(
+        data_dir: &Path,
+        tune: impl FnOnce(&mut Config),
+        clock: Arc<dyn Clock>,
+    ) -> TestApp {
         add_test_users(data_dir).await;
         let mut config = Config::for_test(data_dir.to_path_buf(), data_dir.join("no-dist"));
         config.database = database_for(data_dir).await;
+        config.metrics_token = Some(METRICS_TOKEN.into());
         tune(&mut config);
-        let app = Application::build(config).await.expect("server starts");
+        let app = Application::build_with_clock(config, clock)
+            .await
+            .expect("server starts");
         let addr = app.local_addr();
         let router = app.router();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -39,6 +39,8 @@ pub struct ChunkWrite {
 pub struct ChangeAuthor {
     pub user_id: i64,
     pub username: String,
+    /// The session (its non-secret id) the connection was opened with.
+    pub session: Option<String>,
 }
 
 /// A record whose read-model rows a commit brings up to date.
@@ -54,10 +56,12 @@ pub struct RecordUpdate {
 /// What happens to the relay.
 #[derive(Debug, Clone)]
 pub enum Input {
-    /// A signed-in socket opened.
+    /// A signed-in socket opened. `session` names the login it was opened
+    /// with (not the token itself), so [`Input::SessionsEnded`] can find it.
     Connect {
         conn: ConnectionId,
         principal: Principal,
+        session: String,
     },
     /// A frame from a socket, decoded there (or why it does not decode).
     Frame {
@@ -70,6 +74,13 @@ pub enum Input {
     StoredElsewhere { document_id: DocumentId },
     /// Notifications may have been missed: re-read every document held.
     RefreshAll,
+    /// These logins ended (logout, expiry, a disabled user, a changed role
+    /// or team): every connection opened with one of them is closed with
+    /// `reason` and forgotten, like a disconnect.
+    SessionsEnded {
+        sessions: Vec<String>,
+        reason: String,
+    },
 }
 
 /// What the IO edge must do, in order.

@@ -21,6 +21,7 @@
 mod io;
 mod memory;
 mod residency;
+mod sessions;
 mod waiting;
 
 pub use io::{ChangeAuthor, ChunkWrite, Counters, Input, RecordUpdate, StoredDocument, Task};
@@ -71,6 +72,8 @@ pub struct RelayCore {
     /// Changes refused per connection: the same change sent again (the
     /// sender had not yet heard) counts once.
     refusals: HashMap<ConnectionId, HashSet<automerge::ChangeHash>>,
+    /// The login each connection was opened with.
+    sessions: HashMap<ConnectionId, String>,
     /// Team and assignee of each document in memory or followed.
     scopes: HashMap<DocumentId, Scope>,
     residency: Residency,
@@ -112,6 +115,7 @@ impl RelayCore {
             hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
             principals: HashMap::new(),
             refusals: HashMap::new(),
+            sessions: HashMap::new(),
             scopes: HashMap::new(),
             residency: Residency::new(budget, idle_ms),
             phase: Phase::Idle,
@@ -282,13 +286,21 @@ impl RelayCore {
         }
         for input in std::mem::take(&mut self.inputs) {
             match input {
-                Input::Connect { conn, principal } => {
+                Input::Connect {
+                    conn,
+                    principal,
+                    session,
+                } => {
                     self.principals.insert(conn, principal);
+                    self.sessions.insert(conn, session);
                     let fx = self.hub.connect(conn, false);
                     self.emit(fx, &mut out);
                 }
                 Input::Disconnect { conn } => self.forget_connection(conn),
                 Input::Frame { conn, message } => self.frame(conn, message, &failed, &mut out),
+                Input::SessionsEnded { sessions, reason } => {
+                    self.end_sessions(&sessions, &reason, &mut out)
+                }
                 Input::StoredElsewhere { .. } | Input::RefreshAll => {}
             }
         }
@@ -419,13 +431,13 @@ impl RelayCore {
                     chunk,
                     changes,
                 } => {
-                    let author =
-                        origin
-                            .and_then(|c| self.principals.get(&c))
-                            .map(|p| ChangeAuthor {
-                                user_id: p.user_id,
-                                username: p.username.clone(),
-                            });
+                    let author = origin.and_then(|c| {
+                        self.principals.get(&c).map(|p| ChangeAuthor {
+                            user_id: p.user_id,
+                            username: p.username.clone(),
+                            session: self.sessions.get(&c).cloned(),
+                        })
+                    });
                     // The access rule applies from this moment, before the commit.
                     let principals = &self.principals;
                     let scope = self.scopes.entry(document_id).or_insert_with(|| Scope {
@@ -564,6 +576,7 @@ impl RelayCore {
     fn forget_connection(&mut self, conn: ConnectionId) {
         self.principals.remove(&conn);
         self.refusals.remove(&conn);
+        self.sessions.remove(&conn);
         self.waiting.forget_connection(conn);
         self.forget_peer(conn);
     }
