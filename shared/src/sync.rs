@@ -8,6 +8,7 @@
 mod document_id;
 mod hub;
 pub mod message;
+pub mod payload;
 
 pub use document_id::{DocumentId, DocumentIdError};
 pub use hub::{ConnectionId, Effect, SharePolicy, SyncHub};
