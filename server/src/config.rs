@@ -42,6 +42,10 @@ pub struct Config {
     /// Seconds a document may sit unused in memory before it is evicted.
     #[arg(long, env = "CLOSELOOP_IDLE_SECONDS", default_value_t = 60)]
     pub idle_seconds: u64,
+    /// Sync sockets one user may hold open at once (tablets, browser tabs);
+    /// further upgrades are refused with 429 until one closes.
+    #[arg(long, env = "CLOSELOOP_SOCKETS_PER_USER", default_value_t = 8)]
+    pub sockets_per_user: usize,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
     /// demo_data, log, memory_documents, idle_seconds. Flags and environment
     /// variables win over it.
@@ -86,6 +90,7 @@ impl Config {
             log: "warn".into(),
             memory_documents: 1000,
             idle_seconds: 60,
+            sockets_per_user: 8,
             config: None,
         }
     }
