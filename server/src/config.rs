@@ -55,6 +55,10 @@ pub struct Config {
     /// The bearer token `/metrics` asks for; without one `/metrics` is refused.
     #[arg(long, env = "CLOSELOOP_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
+    /// Sync sockets one user may hold open at once (tablets, browser tabs);
+    /// further upgrades are refused with 429 until one closes.
+    #[arg(long, env = "CLOSELOOP_SOCKETS_PER_USER", default_value_t = 8)]
+    pub sockets_per_user: usize,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
     /// demo_data, log, memory_documents, idle_seconds, password_queue,
     /// public_url, metrics_token.
@@ -106,6 +110,7 @@ impl Config {
             password_queue: 8,
             public_url: None,
             metrics_token: None,
+            sockets_per_user: 8,
             config: None,
         }
     }

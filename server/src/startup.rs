@@ -118,6 +118,7 @@ impl Application {
             metrics: metrics.clone(),
             memory_documents: config.memory_documents,
             idle: Duration::from_secs(config.idle_seconds),
+            sockets_per_user: config.sockets_per_user,
             clock: clock.clone(),
             sla: sla.clone(),
         });

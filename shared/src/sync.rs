@@ -8,6 +8,7 @@
 mod document_id;
 mod hub;
 pub mod message;
+pub mod payload;
 mod refusal;
 
 pub use document_id::{DocumentId, DocumentIdError};

@@ -97,7 +97,8 @@ export async function startOurs(dir) {
   const port = await freePort();
   const child = spawnTracked(
     SERVER_BIN,
-    ["--port", String(port), "--data-dir", dataDir, "--dist-dir", distDir, "--log", "warn", "--metrics-token", METRICS_TOKEN],
+    // Every bench client uses one token: lift the per-user socket limit.
+    ["--port", String(port), "--data-dir", dataDir, "--dist-dir", distDir, "--log", "warn", "--metrics-token", METRICS_TOKEN, "--sockets-per-user", "10000"],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -2,10 +2,15 @@
 //! arrive together into a batch, executes the core's tasks (load, commit,
 //! send, close) against storage and sockets in order, and feeds the results
 //! back. Every rule lives in the core; nothing here decides.
+//!
+//! Each step of the core runs on tokio's blocking pool, not on a runtime
+//! worker: applying a burst of changes takes milliseconds per document, and
+//! the workers must stay free for sockets and HTTP (`/healthz` keeps
+//! answering while a large batch is applied).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use closeloop_shared::access::Principal;
@@ -76,9 +81,46 @@ pub(crate) enum RelayInput {
 pub(crate) struct RelayHandle {
     tx: mpsc::Sender<RelayInput>,
     next_conn: Arc<AtomicU64>,
+    /// Open sockets per user id, so one account cannot hold unbounded
+    /// connections (each costs buffers and sync states).
+    sockets: Arc<Mutex<HashMap<i64, usize>>>,
+    sockets_per_user: usize,
+}
+
+/// One of a user's sockets; the count drops with it.
+pub(crate) struct SocketClaim {
+    sockets: Arc<Mutex<HashMap<i64, usize>>>,
+    user_id: i64,
+}
+
+impl Drop for SocketClaim {
+    fn drop(&mut self) {
+        let mut open = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.user_id) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.user_id);
+            }
+        }
+    }
 }
 
 impl RelayHandle {
+    /// Counts a new socket for the user; `None` when they hold the most
+    /// allowed already.
+    pub(crate) fn claim_socket(&self, user_id: i64) -> Option<SocketClaim> {
+        let mut open = self.sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = open.entry(user_id).or_default();
+        if *n >= self.sockets_per_user {
+            return None;
+        }
+        *n += 1;
+        Some(SocketClaim {
+            sockets: self.sockets.clone(),
+            user_id,
+        })
+    }
+
     /// A fresh id for a new socket.
     pub(crate) fn next_conn(&self) -> ConnectionId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
@@ -103,6 +145,8 @@ pub(crate) struct RelayParts {
     pub clock: Arc<dyn Clock>,
     /// Due times in the projection rows it writes.
     pub sla: Arc<SlaConfig>,
+    /// Sync sockets one user may hold open at once.
+    pub sockets_per_user: usize,
 }
 
 /// Starts the relay task; it ends when every handle is dropped and its
@@ -112,11 +156,15 @@ pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
     let handle = RelayHandle {
         tx,
         next_conn: Arc::new(AtomicU64::new(1)),
+        sockets: Arc::default(),
+        sockets_per_user: parts.sockets_per_user,
     };
     let idle_ms = u64::try_from(parts.idle.as_millis()).unwrap_or(u64::MAX);
     let relay = Relay {
-        core: RelayCore::new(parts.peer_id, parts.memory_documents, idle_ms)
-            .with_shared_storage(parts.storage.backend() == crate::storage::Backend::Postgres),
+        core: Arc::new(Mutex::new(
+            RelayCore::new(parts.peer_id, parts.memory_documents, idle_ms)
+                .with_shared_storage(parts.storage.backend() == crate::storage::Backend::Postgres),
+        )),
         outboxes: HashMap::new(),
         storage: parts.storage,
         metrics: parts.metrics,
@@ -130,7 +178,9 @@ pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
 }
 
 struct Relay {
-    core: RelayCore,
+    /// Locked only by one step at a time, on the blocking pool, and briefly
+    /// by [`Relay::report`].
+    core: Arc<Mutex<RelayCore>>,
     outboxes: HashMap<ConnectionId, mpsc::Sender<Outgoing>>,
     storage: Storage,
     metrics: Arc<Metrics>,
@@ -153,7 +203,7 @@ impl Relay {
                 Ok(None) => break,
                 Err(_) => {
                     let now = self.now();
-                    let tasks = self.core.tick(now);
+                    let tasks = self.step(move |core| core.tick(now)).await;
                     self.execute(tasks).await;
                     self.report();
                     continue;
@@ -167,11 +217,28 @@ impl Relay {
             }
             let inputs = self.accept(batch.drain(..));
             let now = self.now();
-            let tasks = self.core.batch(inputs, now);
+            let tasks = self.step(move |core| core.batch(inputs, now)).await;
             self.execute(tasks).await;
             self.report();
         }
         tracing::info!("relay stopped");
+    }
+
+    /// Runs one step of the core on the blocking pool (see the module docs).
+    /// A panic in the core ends the relay task, as it did on the worker.
+    async fn step<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut RelayCore) -> T + Send + 'static,
+    ) -> T {
+        let core = self.core.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            f(&mut core.lock().unwrap_or_else(PoisonError::into_inner))
+        })
+        .await;
+        match ran {
+            Ok(out) => out,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 
     /// Milliseconds on the core's monotonic clock.
@@ -277,7 +344,7 @@ impl Relay {
                         tracing::error!(error = %e, documents = ids.len(), "loading documents failed");
                         e.to_string()
                     });
-                    queue.extend(self.core.loaded(result));
+                    queue.extend(self.step(move |core| core.loaded(result)).await);
                 }
                 Task::Commit { writes, records } => {
                     let started = Instant::now();
@@ -293,7 +360,7 @@ impl Relay {
                         tracing::error!(error = %e, changes = writes.len(), "persisting changes failed");
                         e.to_string()
                     });
-                    queue.extend(self.core.committed(result));
+                    queue.extend(self.step(move |core| core.committed(result)).await);
                 }
             }
         }
@@ -314,7 +381,14 @@ impl Relay {
 
     /// Adds what the core counted since the last report to the metrics.
     fn report(&mut self) {
-        let now = self.core.counters;
+        let (now, connections, documents) = {
+            let core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
+            (
+                core.counters,
+                core.connection_count(),
+                core.hub().document_count(),
+            )
+        };
         let was = std::mem::replace(&mut self.reported, now);
         let m = &self.metrics;
         Metrics::add(&m.frames_in, now.frames_in - was.frames_in);
@@ -343,11 +417,8 @@ impl Relay {
             &m.changes_refused,
             now.changes_refused - was.changes_refused,
         );
-        Metrics::set(&m.connections, self.core.connection_count() as u64);
-        Metrics::set(
-            &m.documents_in_memory,
-            self.core.hub().document_count() as u64,
-        );
+        Metrics::set(&m.connections, connections as u64);
+        Metrics::set(&m.documents_in_memory, documents as u64);
     }
 }
 

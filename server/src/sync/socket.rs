@@ -4,7 +4,7 @@ use axum::extract::ws::{
     CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade, close_code,
 };
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use closeloop_shared::access::Principal;
@@ -42,9 +42,20 @@ pub(crate) async fn sync_socket(
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
+    // Counted from the upgrade until the socket ends (the claim goes with it).
+    let Some(claim) = state.relay.claim_socket(principal.user_id) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sync connections for this user",
+        )
+            .into_response();
+    };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(socket, state, principal, session))
+        .on_upgrade(move |socket| async move {
+            serve(socket, state, principal, session).await;
+            drop(claim);
+        })
 }
 
 /// Query parameters of `/sync`.
@@ -123,7 +134,9 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal, session
                 WsMessage::Ping(_) | WsMessage::Pong(_) => continue,
             };
             // Decoded here, on the socket's own task, so the relay task
-            // spends its time on sync work only.
+            // spends its time on sync work only. Bounded: the frame is at
+            // most 1 MiB and pre-scanned (at most 64 CBOR items) before any
+            // value is built, so a decode costs well under a millisecond.
             let input = RelayInput::Frame {
                 conn,
                 bytes: frame.len(),

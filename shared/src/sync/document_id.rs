@@ -10,6 +10,14 @@ use std::str::FromStr;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentId([u8; 16]);
 
+/// Longest base58check text of 16 bytes: 20 bytes with the checksum need
+/// at most 28 base58 digits. Checked before decoding, because base58
+/// decoding takes time quadratic in the length of its input.
+pub const MAX_ID_CHARS: usize = 28;
+/// Longest `#heads` suffix of a URL accepted (and ignored): a few change
+/// hashes of about 50 characters each.
+pub const MAX_HEADS_SUFFIX: usize = 512;
+
 /// Why a string is not a document id; shown to whoever sent it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DocumentIdError {
@@ -19,6 +27,9 @@ pub enum DocumentIdError {
     /// Decoded, but not the 16 bytes automerge-repo uses.
     #[error("document id must hold 16 bytes, found {0}")]
     Length(usize),
+    /// Longer than any valid id (see [`MAX_ID_CHARS`]); not decoded.
+    #[error("document id is longer than {MAX_ID_CHARS} characters")]
+    TooLong,
 }
 
 impl DocumentId {
@@ -43,7 +54,10 @@ impl FromStr for DocumentId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.strip_prefix("automerge:").unwrap_or(s);
-        let s = s.split('#').next().unwrap_or(s);
+        let (s, heads) = s.split_once('#').unwrap_or((s, ""));
+        if s.len() > MAX_ID_CHARS || heads.len() > MAX_HEADS_SUFFIX {
+            return Err(DocumentIdError::TooLong);
+        }
         let bytes = bs58::decode(s)
             .with_check(None)
             .into_vec()
@@ -103,6 +117,20 @@ mod tests {
         let short = bs58::encode([1u8; 8]).with_check().into_string();
         assert_eq!(short.parse::<DocumentId>(), Err(DocumentIdError::Length(8)));
         assert!("".parse::<DocumentId>().is_err());
+    }
+
+    #[test]
+    fn an_overlong_id_is_refused_before_decoding() {
+        let long = "2".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert_eq!(long.parse::<DocumentId>(), Err(DocumentIdError::TooLong));
+        assert!(started.elapsed() < std::time::Duration::from_millis(10));
+        let suffix = format!("automerge:29iQSuSeK6H6XFqvhfQGfzFYssr2#{}", "a".repeat(600));
+        assert_eq!(suffix.parse::<DocumentId>(), Err(DocumentIdError::TooLong));
+        // The longest ids (no leading zero bytes) still parse.
+        let id = DocumentId::from_bytes([0xff; 16]);
+        assert_eq!(id.to_string().len(), MAX_ID_CHARS);
+        assert_eq!(id.to_string().parse::<DocumentId>(), Ok(id));
     }
 
     proptest! {

@@ -10,6 +10,7 @@ use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
 use super::message::{Message, PROTOCOL_VERSION};
+use super::payload::{self, Limits};
 use super::refusal::{Refusal, WriteCheck, drop_changes, rollback};
 use super::{DocumentId, PeerId};
 
@@ -93,6 +94,7 @@ pub struct SyncHub {
     /// without a fresh handshake.
     dormant: HashMap<DocumentId, HashMap<ConnectionId, sync::State>>,
     conns: HashMap<ConnectionId, Connection>,
+    limits: Limits,
 }
 
 impl SyncHub {
@@ -104,7 +106,14 @@ impl SyncHub {
             docs: HashMap::new(),
             dormant: HashMap::new(),
             conns: HashMap::new(),
+            limits: Limits::default(),
         }
+    }
+
+    /// The same hub with other payload limits (tests use small ones).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// This hub's peer id.
@@ -558,6 +567,14 @@ impl SyncHub {
         data: &[u8],
         check: &mut WriteCheck<'_>,
     ) -> Vec<Effect> {
+        // Bounded before automerge reads it; see `payload`.
+        let existing = self.docs.get(&id).map_or(0, |e| e.doc.stats().num_ops);
+        let created = !self.docs.contains_key(&id);
+        let bounded =
+            payload::check(data, &self.limits).and_then(|p| p.check_growth(existing, &self.limits));
+        if let Err(e) = bounded {
+            return self.reject(conn, &format!("sync payload refused: {e}"));
+        }
         let msg = match sync::Message::decode(data) {
             Ok(m) => m,
             Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
@@ -575,7 +592,11 @@ impl SyncHub {
         if entry.doc.get_heads() != before {
             let added = entry.doc.get_changes(&before);
             if let Err(refusal) = check(&entry.doc, &before, &added) {
-                return self.refuse_changes(conn, id, &before, refusal);
+                let fx = self.refuse_changes(conn, id, &before, refusal);
+                if created {
+                    self.forget_if_empty(conn, id);
+                }
+                return fx;
             }
             entry.wanted = false;
             fx.push(Effect::Persist {
@@ -590,6 +611,9 @@ impl SyncHub {
         fx.extend(self.sync_to(id, conn));
         for other in peers.into_iter().filter(|p| *p != conn) {
             fx.extend(self.sync_to(id, other));
+        }
+        if created {
+            self.forget_if_empty(conn, id);
         }
         fx
     }
@@ -678,6 +702,24 @@ impl SyncHub {
         ];
         fx.extend(self.sync_to(id, conn));
         fx
+    }
+
+    /// A sync for a document this hub did not have that left it empty (no
+    /// changes, or only changes waiting for a dependency) keeps nothing:
+    /// the reply is already made, and a peer creating a document sends its
+    /// changes in the next message. So syncs for made-up ids cannot fill
+    /// memory or push real documents out.
+    fn forget_if_empty(&mut self, conn: ConnectionId, id: DocumentId) {
+        if self
+            .docs
+            .get(&id)
+            .is_some_and(|e| !e.wanted && e.doc.get_heads().is_empty())
+        {
+            self.docs.remove(&id);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.docs.remove(&id);
+            }
+        }
     }
 
     /// One sync (or request) frame to `conn` for `id`, if there is anything to say.

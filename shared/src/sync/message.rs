@@ -9,11 +9,24 @@ use ciborium::Value;
 
 use super::{DocumentId, DocumentIdError};
 
+mod scan;
+
+pub use scan::{MAX_DEPTH, MAX_ITEMS, MAX_TEXT_BYTES, ScanError};
+
 /// The only protocol version automerge-repo 2.x speaks.
 pub const PROTOCOL_VERSION: &str = "1";
 
 /// Largest frame accepted, so a peer cannot make us buffer unbounded input.
-pub const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
+///
+/// 1 MiB: a record is at most a 10,000-character description (30 KB of
+/// UTF-8) plus its log, and attachments travel over HTTP, so even a full
+/// save of a long-edited record is a small fraction of this; the largest
+/// frames the benchmarks and end-to-end tests send are a few KB.
+pub const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+/// Longest peer, storage or session id: automerge-repo's are UUID-based,
+/// under 50 bytes.
+pub const MAX_ID_BYTES: usize = 256;
 
 /// A peer's self-chosen name for the session; not authenticated by itself.
 pub type PeerId = String;
@@ -98,8 +111,14 @@ pub enum MessageError {
     #[error("frame is not a CBOR map")]
     NotAMap,
     /// Over [`MAX_FRAME_BYTES`].
-    #[error("frame of {0} bytes is over the limit")]
+    #[error("frame of {0} bytes is over the limit of {MAX_FRAME_BYTES}")]
     TooLarge(usize),
+    /// Too many items, too deep or too long a text (see [`scan`]).
+    #[error("{0}")]
+    Structure(#[from] ScanError),
+    /// An id field is over [`MAX_ID_BYTES`].
+    #[error("field `{0}` is over {MAX_ID_BYTES} bytes")]
+    IdTooLong(&'static str),
     /// A field the message type requires is absent.
     #[error("field `{0}` is missing")]
     Missing(&'static str),
@@ -147,6 +166,8 @@ impl Message {
         if frame.len() > MAX_FRAME_BYTES {
             return Err(MessageError::TooLarge(frame.len()));
         }
+        // Before any value is built: a small frame can hold a huge tree.
+        scan::scan(frame)?;
         let mut reader = frame;
         let value: Value =
             ciborium::from_reader(&mut reader).map_err(|e| MessageError::Cbor(e.to_string()))?;
@@ -171,6 +192,7 @@ impl Message {
                         Some(Value::Array(items)) => items
                             .iter()
                             .filter_map(|v| v.as_text().map(str::to_string))
+                            .filter(|v| v.len() <= MAX_ID_BYTES)
                             .collect(),
                         Some(_) => {
                             return Err(MessageError::WrongType("supportedProtocolVersions"));
@@ -193,7 +215,7 @@ impl Message {
             "error" => Message::Error {
                 sender_id,
                 target_id: map.opt_text("targetId")?,
-                message: map.opt_text("message")?.unwrap_or_default(),
+                message: map.free_text("message")?.unwrap_or_default(),
             },
             "request" | "sync" => {
                 let target_id = map.text("targetId")?;
@@ -251,7 +273,13 @@ impl Message {
                 code: map.text("code")?,
                 reason: map.text("reason")?,
             },
-            other => return Err(MessageError::UnknownType(other.to_string())),
+            other => {
+                let shown = other
+                    .char_indices()
+                    .nth(32)
+                    .map_or(other, |(i, _)| &other[..i]);
+                return Err(MessageError::UnknownType(shown.to_string()));
+            }
         })
     }
 
@@ -407,7 +435,17 @@ impl Fields {
         self.opt_text(key)?.ok_or(MessageError::Missing(key))
     }
 
+    /// An id (or `type`, a version), at most [`MAX_ID_BYTES`].
     fn opt_text(&self, key: &'static str) -> Result<Option<String>, MessageError> {
+        let s = self.free_text(key)?;
+        if s.as_ref().is_some_and(|s| s.len() > MAX_ID_BYTES) {
+            return Err(MessageError::IdTooLong(key));
+        }
+        Ok(s)
+    }
+
+    /// Text bounded only by the scan's [`MAX_TEXT_BYTES`] (an error message).
+    fn free_text(&self, key: &'static str) -> Result<Option<String>, MessageError> {
         match self.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Text(s)) => Ok(Some(s.clone())),
@@ -431,6 +469,7 @@ fn meta_storage_id(meta: Option<&Value>) -> Option<String> {
     m.iter()
         .find(|(k, _)| k.as_text() == Some("storageId"))
         .and_then(|(_, v)| v.as_text().map(str::to_string))
+        .filter(|id| id.len() <= MAX_ID_BYTES)
 }
 
 fn meta_is_ephemeral(meta: Option<&Value>) -> bool {
@@ -510,8 +549,12 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_typed_errors() {
-        assert!(matches!(
+        assert_eq!(
             Message::decode(b"\xff\x00garbage"),
+            Err(MessageError::Structure(ScanError::Reserved))
+        );
+        assert!(matches!(
+            Message::decode(b"\x61\xff"),
             Err(MessageError::Cbor(_))
         ));
         assert_eq!(Message::decode(&[0x01]), Err(MessageError::NotAMap));
@@ -549,6 +592,44 @@ mod tests {
             Message::decode(&bytes),
             Err(MessageError::DocumentId(_))
         ));
+    }
+
+    #[test]
+    fn oversized_strings_and_item_floods_are_refused_before_decoding() {
+        let frame = |doc_id: String, sender: String| {
+            let v = Value::Map(vec![
+                (Value::Text("type".into()), Value::Text("sync".into())),
+                (Value::Text("senderId".into()), Value::Text(sender)),
+                (Value::Text("targetId".into()), Value::Text("b".into())),
+                (Value::Text("documentId".into()), Value::Text(doc_id)),
+                (Value::Text("data".into()), Value::Bytes(vec![])),
+            ]);
+            let mut bytes = Vec::new();
+            ciborium::into_writer(&v, &mut bytes).unwrap();
+            bytes
+        };
+        let long_id = frame("2".repeat(200_000), "a".into());
+        assert_eq!(
+            Message::decode(&long_id),
+            Err(MessageError::Structure(ScanError::TextTooLong))
+        );
+        let id_200 = frame("2".repeat(200), "a".into());
+        assert_eq!(
+            Message::decode(&id_200),
+            Err(MessageError::DocumentId(DocumentIdError::TooLong))
+        );
+        let sender = frame(doc().to_string(), "s".repeat(MAX_ID_BYTES + 1));
+        assert_eq!(
+            Message::decode(&sender),
+            Err(MessageError::IdTooLong("senderId"))
+        );
+        // A map of 100,000 one-byte pairs: refused at the 65th item.
+        let mut flood = vec![0xba, 0x00, 0x01, 0x86, 0xa0];
+        flood.extend(std::iter::repeat_n(0x00, 200_000));
+        assert_eq!(
+            Message::decode(&flood),
+            Err(MessageError::Structure(ScanError::TooManyItems))
+        );
     }
 
     fn any_message() -> impl Strategy<Value = Message> {
