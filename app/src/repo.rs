@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use automerge::{Automerge, Change};
 use closeloop_shared::access::Principal;
-use closeloop_shared::authorize::{Denied, check_changes};
+use closeloop_shared::authorize::{Denied, RecordFacts, Write, check_changes, may};
 use closeloop_shared::record::{FeedbackDraft, FeedbackRecord, RecordError, edit_description};
 use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, SharePolicy, SyncHub};
 use closeloop_shared::taxonomy::Taxonomy;
@@ -242,6 +242,19 @@ impl Repo {
         out
     }
 
+    /// Whether the signed-in user may make this kind of write to a record
+    /// (the relay's rule, so the screen offers only what will be accepted).
+    pub fn may(&self, id: &DocumentId, write: Write) -> bool {
+        let Some(who) = session::cached_user() else {
+            return false;
+        };
+        let hub = self.inner.hub.borrow();
+        let Some(doc) = hub.document(id) else {
+            return false;
+        };
+        may(&who, &RecordFacts::at(doc, &doc.get_heads()), write)
+    }
+
     /// Whether the document is on this device (possibly still empty).
     pub fn has_document(&self, id: &DocumentId) -> bool {
         self.inner.hub.borrow().has_document(id)
@@ -327,7 +340,17 @@ impl Inner {
                 }
             }
             Effect::Changed { .. } => self.version.update(|v| *v += 1),
-            Effect::PeerReady { .. } => self.status.set(SyncStatus::Online),
+            Effect::PeerReady { .. } => {
+                self.status.set(SyncStatus::Online);
+                // Rights may have changed while offline: refresh who we are.
+                let session = self.session;
+                spawn_local(async move {
+                    let now = session::current().await;
+                    if now != Session::Unknown {
+                        session.set(now);
+                    }
+                });
+            }
             Effect::Dropped {
                 document_id,
                 save,

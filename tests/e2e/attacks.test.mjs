@@ -28,7 +28,13 @@ async function client(url, user) {
     if (m.type === "closeloop-refused") refused.push(m);
   });
   const repo = new Repo({ network: [adapter] });
-  await waitFor(`${user} to connect`, () => repo.peers.length > 0);
+  try {
+    await waitFor(`${user} to connect`, () => repo.peers.length > 0);
+  } catch (e) {
+    // A client that cannot connect keeps retrying: stop it, or the test never exits.
+    await repo.shutdown().catch(() => {});
+    throw e;
+  }
   return { repo, refused, token };
 }
 
@@ -97,6 +103,9 @@ test("forged steps, authorship, reassignment and rewritten history are refused a
       const refusal = await waitFor(`${name}: the refusal`, () => attacker.refused.find((m) => m.documentId === id));
       assert.equal(refusal.code, code, `${name}: ${refusal.reason}`);
       assert.deepEqual(await stored(), before, `${name}: nothing reached storage or the read model`);
+      // A user may hold only a few sockets: close this one before the next.
+      clients.pop();
+      await attacker.repo.shutdown();
     }
 
     // Head office's copy never saw any of it; south never reaches the record.

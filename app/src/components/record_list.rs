@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use closeloop_shared::FeedbackRecord;
+use closeloop_shared::authorize::Write;
 use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -65,6 +66,15 @@ fn RecordItem(
     let error = RwSignal::new(None::<String>);
     let repo = expect_context::<Repo>();
     let taxonomy = repo.taxonomy.clone();
+    // Offer an edit only where the write rule allows it (rights may change).
+    let may_edit = {
+        let repo = repo.clone();
+        Memo::new(move |_| {
+            repo.session.track();
+            repo.version.track();
+            editable && repo.may(&id, Write::Capture("description"))
+        })
+    };
     let refused = Memo::new(move |_| {
         repo.refused
             .with(|m| m.get(&id).cloned().unwrap_or_default())
@@ -124,7 +134,7 @@ fn RecordItem(
                         <p class="description" data-testid="record-description">
                             {field(|r| r.description.clone())}
                         </p>
-                        {editable.then(|| view! {
+                        {move || may_edit.get().then(|| view! {
                             <button class="secondary" data-testid="edit" on:click=move |_| {
                                 draft.set(field(|r| r.description.clone())());
                                 editing.set(true);

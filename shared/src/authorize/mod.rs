@@ -134,6 +134,16 @@ fn cut_chars(s: &str, n: usize) -> String {
     s.chars().take(n).collect()
 }
 
+/// Whether `who` may make one kind of write to a record with these facts
+/// (for a screen deciding which actions to offer).
+pub fn may(who: &Principal, facts: &RecordFacts, write: Write) -> bool {
+    let effects = Effects {
+        writes: vec![write],
+        ..Effects::default()
+    };
+    authorize(who, facts, &effects).is_ok()
+}
+
 fn role_name(role: Role) -> &'static str {
     match role {
         Role::FieldStaff => "field staff member",
