@@ -56,8 +56,8 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
         ),
         "status.signed_out" => ("登录后同步", "Sign in to sync"),
         "status.local_only" => (
-            "未登录：记录只保存在本机，登录后同步",
-            "Not signed in: records stay on this device until you sign in",
+            "未登录：请先登录，记录以你的名义保存并同步",
+            "Not signed in: sign in so records are saved in your name and synced",
         ),
         "nav.logout" => ("退出登录", "Sign out"),
         "login.title" => ("登录", "Sign in"),
