@@ -9,7 +9,8 @@ import { chromium } from "playwright-core";
 
 const SERVER_BIN = process.env.CLOSELOOP_SERVER_BIN ?? "target/debug/closeloop-server";
 const DIST_DIR = process.env.CLOSELOOP_DIST_DIR ?? "dist";
-export const SCREENSHOTS = "target/e2e-screenshots";
+/** Screens as a user sees them, for `docs/` (opened and checked by a person). */
+export const SCREENSHOTS = "docs/screenshots";
 
 export function tempDir(prefix) {
   return mkdtempSync(join(tmpdir(), prefix));
