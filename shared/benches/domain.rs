@@ -187,4 +187,50 @@ fn main() {
         black_box(x.get_heads());
     });
     row("merge two replicas, 1,000 changes each", ours, raw);
+
+    write_rule_rows(&t);
+}
+
+/// The relay's write check on one incoming change against applying it, on a
+/// small and a long record: the check must cost about the change, not the record.
+fn write_rule_rows(t: &Taxonomy) {
+    use closeloop_shared::access::{Principal, Role};
+    use closeloop_shared::authorize::check_changes;
+    let who = Principal {
+        user_id: 1,
+        username: "office".into(),
+        role: Role::HeadOffice,
+        team: None,
+    };
+    for entries in [10, 10_000] {
+        let mut base = ours_new(t, 3);
+        for i in 0..entries {
+            record::append_log(&mut base, &format!("跟进 {i}"), "office", T0 + i).expect("log");
+        }
+        let before = base.get_heads();
+        let mut after = base.fork();
+        record::append_log(&mut after, TEXT, "office", T0 + entries + 1).expect("log");
+        let change = after.get_changes(&before);
+        const RUNS: usize = 21;
+        let ours = median_ms(RUNS, || {
+            check_changes(&who, &after, &before, &change).expect("allowed");
+        });
+        let mut copies: Vec<Automerge> = (0..RUNS).map(|_| base.fork()).collect();
+        let raw = median_ms(RUNS, || {
+            let mut d = copies.pop().expect("a copy per run");
+            d.apply_changes(change.clone()).expect("applies");
+            black_box(d.get_heads());
+        });
+        row(
+            &format!("write check of one change vs applying it, record with {entries} log entries"),
+            ours,
+            raw,
+        );
+        let ours = median_ms(5, || drop(black_box(after.fork_at(&before).expect("rollback"))));
+        row(
+            &format!("rolling back a refused change vs applying one, {entries} log entries"),
+            ours,
+            raw,
+        );
+    }
 }
