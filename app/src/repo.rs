@@ -201,6 +201,8 @@ impl Repo {
         password: &str,
     ) -> Result<(), session::SignInError> {
         let s = session::sign_in(username, password).await?;
+        // Actors are bound to users by the relay: never write under the last user's.
+        self.inner.hub.borrow_mut().renew_actors();
         self.session.set(s);
         Inner::go_online(&self.inner);
         Ok(())

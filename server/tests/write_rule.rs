@@ -115,6 +115,59 @@ async fn forged_steps_and_reassignment_are_refused_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn a_change_under_another_users_actor_is_refused_and_that_user_keeps_syncing() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(3), "试衣间灯光太暗").await;
+    let mut office = Client::connect(app.addr, "office").await;
+    office.fetch(id(3)).await.expect("office reaches it");
+    let fx = office
+        .hub
+        .change(id(3), |d| record::append_log(d, "已通知门店", "office", 20))
+        .unwrap();
+    office.run(fx).await;
+    office.acked(id(3)).await;
+    north.round_trip().await;
+    north.acked(id(3)).await;
+    let office_actor = office.hub.document(&id(3)).unwrap().get_actor().clone();
+
+    // North writes an allowed log entry, but as office's actor: taking
+    // office's next sequence number would lock office's copy out.
+    let fx = north
+        .hub
+        .change(id(3), |d| {
+            d.set_actor(office_actor.clone());
+            record::append_log(d, "北区已到店查看", "north", 21)
+        })
+        .unwrap();
+    north.run(fx).await;
+    north.pump_until(|c| !c.refused.is_empty()).await;
+    assert_eq!(north.refused[0].1, "forged_author");
+
+    // Office's own next change is still accepted.
+    let fx = office
+        .hub
+        .change(id(3), |d| {
+            record::append_log(d, "门店已更换灯管", "office", 22)
+        })
+        .unwrap();
+    office.run(fx).await;
+    office.acked(id(3)).await;
+    let token = app.token("office").await;
+    let (_, detail): (u16, RecordDetail) = app
+        .call(
+            "GET",
+            &format!("/api/records/{}", id(3)),
+            Some(&token),
+            None,
+        )
+        .await;
+    let texts: Vec<&str> = detail.log.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts, ["已通知门店", "门店已更换灯管"]);
+}
+
+#[tokio::test]
 async fn a_client_that_keeps_sending_refused_changes_is_disconnected() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;

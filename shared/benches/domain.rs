@@ -226,7 +226,9 @@ fn write_rule_rows(t: &Taxonomy) {
             ours,
             raw,
         );
-        let ours = median_ms(5, || drop(black_box(after.fork_at(&before).expect("rollback"))));
+        let ours = median_ms(5, || {
+            drop(black_box(after.fork_at(&before).expect("rollback")))
+        });
         row(
             &format!("rolling back a refused change vs applying one, {entries} log entries"),
             ours,

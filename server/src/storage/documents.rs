@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use automerge::ActorId;
 use closeloop_shared::access::Visibility;
 use closeloop_shared::api::DocumentChange;
 use closeloop_shared::record::FeedbackRecord;
@@ -65,6 +66,23 @@ impl Storage {
             if let Some(stored) = found.get_mut(&id) {
                 stored.chunks.push(row.try_get("data")?);
                 stored.chunk_ids.push(row.try_get("id")?);
+            }
+        }
+        // Whose each actor is (the relay lets one user write under an actor).
+        let mut q = self.sql(
+            "SELECT document_id, actor, MIN(user_id) AS user_id FROM change_log \
+             WHERE user_id IS NOT NULL AND document_id IN (",
+        );
+        in_list(&mut q, &keys);
+        q.push(" GROUP BY document_id, actor");
+        for row in q.fetch_all(&self.pool).await? {
+            let key: String = row.try_get("document_id")?;
+            let actor: String = row.try_get("actor")?;
+            let (Ok(id), Ok(actor)) = (key.parse::<DocumentId>(), actor.parse::<ActorId>()) else {
+                continue;
+            };
+            if let Some(stored) = found.get_mut(&id) {
+                stored.actors.push((actor, row.try_get("user_id")?));
             }
         }
         Ok(found)
@@ -142,13 +160,14 @@ impl Storage {
             // Who delivered each change, append-only: "who changed what
             // when" (S002 §6) from the server's own knowledge.
             if let Some(author) = &w.author {
-                for hash in &w.changes {
+                for (hash, actor) in &w.changes {
                     sqlx::query(
-                        "INSERT INTO change_log (document_id, change_hash, user_id, username, session, stored_at)
-                         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                        "INSERT INTO change_log (document_id, change_hash, actor, user_id, username, session, stored_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
                     )
                     .bind(&key)
                     .bind(hash.to_string())
+                    .bind(actor.to_hex_string())
                     .bind(author.user_id)
                     .bind(&author.username)
                     .bind(author.session.as_deref())

@@ -168,12 +168,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         "CREATE TABLE change_log (
         document_id TEXT NOT NULL,
         change_hash TEXT NOT NULL,
+        actor TEXT NOT NULL,
         user_id INTEGER,
         username TEXT NOT NULL,
         session TEXT,
         stored_at INTEGER NOT NULL,
         PRIMARY KEY (document_id, change_hash)
-    );",
+    );
+    CREATE INDEX change_log_actors ON change_log (document_id, actor);",
     ),
 ];
 

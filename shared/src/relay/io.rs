@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use automerge::ChangeHash;
+use automerge::{ActorId, ChangeHash};
 
 use crate::access::Principal;
 use crate::record::FeedbackRecord;
@@ -19,6 +19,9 @@ pub struct StoredDocument {
     pub team: Option<String>,
     /// Who it is assigned to, from the projection.
     pub owner: Option<String>,
+    /// Which user each Automerge actor of the document belongs to: the user
+    /// whose session first delivered a change by it.
+    pub actors: Vec<(ActorId, i64)>,
 }
 
 /// One chunk to store: a document's new changes, and the team a new
@@ -28,8 +31,8 @@ pub struct ChunkWrite {
     pub id: DocumentId,
     pub chunk: Vec<u8>,
     pub team: Option<String>,
-    /// The changes in the chunk.
-    pub changes: Vec<ChangeHash>,
+    /// The changes in the chunk, with the actor that made each.
+    pub changes: Vec<(ChangeHash, ActorId)>,
     /// Who sent them: the session's user, never what the change claims.
     pub author: Option<ChangeAuthor>,
 }

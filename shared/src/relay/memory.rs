@@ -52,6 +52,10 @@ impl RelayCore {
         stored: StoredDocument,
         out: &mut Vec<Task>,
     ) -> bool {
+        self.actors
+            .entry(id)
+            .or_default()
+            .extend(stored.actors.iter().cloned());
         if self.hub.has_document(&id) {
             match self.hub.absorb(id, stored.chunks.iter().map(Vec::as_slice)) {
                 Ok(fx) => {
@@ -174,6 +178,7 @@ impl RelayCore {
         self.queued_since.remove(id);
         self.projected.remove(id);
         self.scopes.remove(id);
+        self.actors.remove(id);
         if self.hub.has_document(id) {
             self.hub.evict(id);
             self.counters.documents_evicted += 1;

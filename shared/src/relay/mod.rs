@@ -31,6 +31,8 @@ pub use residency::{QUIET_MS, Residency};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use automerge::{ActorId, ReadDoc};
+
 use crate::access::{Principal, RecordScope};
 use crate::authorize::check_changes;
 use crate::record::FeedbackRecord;
@@ -76,6 +78,10 @@ pub struct RelayCore {
     sessions: HashMap<ConnectionId, String>,
     /// Team and assignee of each document in memory or followed.
     scopes: HashMap<DocumentId, Scope>,
+    /// The user each actor of a document in memory belongs to: a change by
+    /// an actor bound to someone else is refused, so nobody can take
+    /// another user's next sequence number and lock their device out.
+    actors: HashMap<DocumentId, HashMap<ActorId, i64>>,
     residency: Residency,
     phase: Phase,
     /// The inputs of the batch in progress.
@@ -117,6 +123,7 @@ impl RelayCore {
             refusals: HashMap::new(),
             sessions: HashMap::new(),
             scopes: HashMap::new(),
+            actors: HashMap::new(),
             residency: Residency::new(budget, idle_ms),
             phase: Phase::Idle,
             inputs: Vec::new(),
@@ -393,10 +400,22 @@ impl RelayCore {
                 self.waiting.add(id, conn, self.now_ms);
             }
         }
+        let bound = id.and_then(|id| self.actors.get(&id));
         let fx = match self.principals.get(&conn).cloned() {
             Some(who) => self
                 .hub
                 .handle_checked(conn, msg, &mut |doc, before, changes| {
+                    if let Some(c) = changes.iter().find(|c| {
+                        bound
+                            .and_then(|b| b.get(c.actor_id()))
+                            .is_some_and(|owner| *owner != who.user_id)
+                    }) {
+                        return Err(Refusal {
+                            changes: vec![c.hash()],
+                            code: "forged_author".into(),
+                            reason: "the change is written under another user's actor id".into(),
+                        });
+                    }
                     check_changes(&who, doc, before, changes).map_err(|(hash, denied)| Refusal {
                         changes: vec![hash],
                         code: denied.code().into(),
@@ -438,6 +457,20 @@ impl RelayCore {
                             session: self.sessions.get(&c).cloned(),
                         })
                     });
+                    let doc = self.hub.document(&document_id);
+                    let changes: Vec<(automerge::ChangeHash, ActorId)> = changes
+                        .into_iter()
+                        .filter_map(|h| {
+                            let actor = doc?.get_change_by_hash(&h)?.actor_id().clone();
+                            Some((h, actor))
+                        })
+                        .collect();
+                    if let Some(a) = &author {
+                        let bound = self.actors.entry(document_id).or_default();
+                        for (_, actor) in &changes {
+                            bound.entry(actor.clone()).or_insert(a.user_id);
+                        }
+                    }
                     // The access rule applies from this moment, before the commit.
                     let principals = &self.principals;
                     let scope = self.scopes.entry(document_id).or_insert_with(|| Scope {

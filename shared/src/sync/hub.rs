@@ -255,6 +255,14 @@ impl SyncHub {
         self.announce(id)
     }
 
+    /// Gives every document a fresh actor id, for a device where another
+    /// user signs in: the relay binds each actor to one user.
+    pub fn renew_actors(&mut self) {
+        for entry in self.docs.values_mut() {
+            entry.doc.set_actor(automerge::ActorId::random());
+        }
+    }
+
     /// Drops a document from memory; it stays in storage. Only for a
     /// document whose applied changes are all in storage: its followers'
     /// sync states are kept for [`SyncHub::add_document`] to restore.
