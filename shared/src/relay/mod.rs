@@ -20,6 +20,7 @@
 
 mod io;
 mod memory;
+mod refusals;
 mod residency;
 mod sessions;
 mod waiting;
@@ -40,9 +41,7 @@ use crate::sync::{ConnectionId, DocumentId, Effect, Message, Refusal, SharePolic
 use memory::ChunkSpan;
 use waiting::Waiting;
 
-/// Refused changes a connection may send before it is closed: an honest
-/// client meets one only when its rights changed while it was offline.
-pub const MAX_REFUSALS: usize = 5;
+pub use refusals::{MAX_REFUSALS, MAX_USER_REFUSALS, USER_BLOCK_MS, USER_WINDOW_MS};
 
 /// Who may reach a document: its team and its current assignee.
 #[derive(Debug, Clone, Default)]
@@ -71,9 +70,8 @@ enum Phase {
 pub struct RelayCore {
     hub: SyncHub,
     principals: HashMap<ConnectionId, Principal>,
-    /// Changes refused per connection: the same change sent again (the
-    /// sender had not yet heard) counts once.
-    refusals: HashMap<ConnectionId, HashSet<automerge::ChangeHash>>,
+    /// Refused changes per connection and per user.
+    refusals: refusals::Refusals,
     /// The login each connection was opened with.
     sessions: HashMap<ConnectionId, String>,
     /// Team and assignee of each document in memory or followed.
@@ -120,7 +118,7 @@ impl RelayCore {
         Self {
             hub: SyncHub::new(peer_id, SharePolicy::OnRequest),
             principals: HashMap::new(),
-            refusals: HashMap::new(),
+            refusals: refusals::Refusals::default(),
             sessions: HashMap::new(),
             scopes: HashMap::new(),
             actors: HashMap::new(),
@@ -298,6 +296,16 @@ impl RelayCore {
                     principal,
                     session,
                 } => {
+                    if self.refusals.blocked(principal.user_id, self.now_ms) {
+                        self.deliver(
+                            Task::Close {
+                                conn,
+                                reason: "too many refused changes; try again later".into(),
+                            },
+                            &mut out,
+                        );
+                        continue;
+                    }
                     self.principals.insert(conn, principal);
                     self.sessions.insert(conn, session);
                     let fx = self.hub.connect(conn, false);
@@ -509,18 +517,20 @@ impl RelayCore {
         refusal: Refusal,
         out: &mut Vec<Task>,
     ) {
-        let seen = self.refusals.entry(conn).or_default();
-        let fresh = refusal.changes.iter().filter(|h| seen.insert(**h)).count();
-        let count = seen.len();
-        if fresh == 0 {
-            return;
-        }
-        self.counters.changes_refused += fresh as u64;
-        let user = self
+        let Some((user_id, user)) = self
             .principals
             .get(&conn)
-            .map(|p| p.username.clone())
-            .unwrap_or_default();
+            .map(|p| (p.user_id, p.username.clone()))
+        else {
+            return;
+        };
+        let verdict = self
+            .refusals
+            .record(conn, user_id, &refusal.changes, self.now_ms);
+        if verdict.fresh == 0 {
+            return;
+        }
+        self.counters.changes_refused += verdict.fresh as u64;
         out.push(Task::Refused {
             conn,
             user,
@@ -528,15 +538,26 @@ impl RelayCore {
             code: refusal.code,
             reason: refusal.reason,
         });
-        if count >= MAX_REFUSALS {
+        let closing: Vec<ConnectionId> = if verdict.block_user {
+            self.principals
+                .iter()
+                .filter(|(_, p)| p.user_id == user_id)
+                .map(|(c, _)| *c)
+                .collect()
+        } else if verdict.close {
+            vec![conn]
+        } else {
+            Vec::new()
+        };
+        for c in closing {
             self.deliver(
                 Task::Close {
-                    conn,
+                    conn: c,
                     reason: "too many refused changes".into(),
                 },
                 out,
             );
-            self.forget_connection(conn);
+            self.forget_connection(c);
         }
     }
 
@@ -608,7 +629,7 @@ impl RelayCore {
     /// Forgets a connection entirely.
     fn forget_connection(&mut self, conn: ConnectionId) {
         self.principals.remove(&conn);
-        self.refusals.remove(&conn);
+        self.refusals.forget_connection(conn);
         self.sessions.remove(&conn);
         self.waiting.forget_connection(conn);
         self.forget_peer(conn);
