@@ -5,41 +5,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as A from "@automerge/automerge";
-import { Repo } from "@automerge/automerge-repo";
-import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { api, client, newRecord, s, shutdown, waitFor } from "./attack_support.mjs";
 import { freePort, startServer, tempDir, tokenFor } from "./support.mjs";
 
-async function waitFor(what, check, timeout = 20_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** A JS client signed in as `user`, recording every refusal it is sent. */
-async function client(url, user) {
-  const token = await tokenFor(url, user);
-  const adapter = new WebSocketClientAdapter(`${url.replace("http", "ws")}/sync?token=${encodeURIComponent(token)}`);
-  const refused = [];
-  adapter.on("message", (m) => {
-    if (m.type === "closeloop-refused") refused.push(m);
-  });
-  const repo = new Repo({ network: [adapter] });
-  await waitFor(`${user} to connect`, () => repo.peers.length > 0);
-  return { repo, refused, token };
-}
-
-async function api(url, token, path) {
-  const r = await fetch(url + path, { headers: { authorization: `Bearer ${token}` } });
-  return { status: r.status, body: r.ok ? await r.json() : null };
-}
-
 const now = () => new Date();
-// Scalars as Closeloop writes them (a plain JS string would become text).
-const s = (v) => new A.ImmutableString(v);
 const ATTACKS = [
   // [name, expected reason code, the change]
   ["a head-office workflow step", "forbidden", (d) => d.history.push({ action: s("close"), by: s("field-north"), at: now(), from: s("registered") })],
@@ -62,20 +31,7 @@ test("forged steps, authorship, reassignment and rewritten history are refused a
     // An honest record of north's, registered by head office.
     const north = await client(server.url, "field-north");
     clients.push(north);
-    const handle = north.repo.create({
-      schemaVersion: 2,
-      receivedAt: now(),
-      capturedBy: new A.ImmutableString("field-north"),
-      channel: new A.ImmutableString("store_box"),
-      source: new A.ImmutableString("external_customer"),
-      customer: new A.ImmutableString("会员 2231"),
-      description: "冷柜温度过高，饮料不冰。",
-      solution: "",
-      aspects: {},
-      attachments: [],
-      history: [],
-      log: [],
-    });
+    const handle = north.repo.create(newRecord("field-north"));
     const id = handle.documentId;
     const office = await client(server.url, "office");
     clients.push(office);
@@ -88,15 +44,16 @@ test("forged steps, authorship, reassignment and rewritten history are refused a
     const before = await stored();
 
     for (const [name, code, attack] of ATTACKS) {
-      // A fresh connection and a copy straight from the relay for each attack.
+      // A fresh connection and a copy straight from the relay for each
+      // attack (closed after it: a user may hold 8 sync sockets).
       const attacker = await client(server.url, "field-north");
-      clients.push(attacker);
       const h = await attacker.repo.find(id);
       await waitFor(`${name}: the relay's copy`, () => h.doc().history?.length === 1);
       h.change(attack);
       const refusal = await waitFor(`${name}: the refusal`, () => attacker.refused.find((m) => m.documentId === id));
       assert.equal(refusal.code, code, `${name}: ${refusal.reason}`);
       assert.deepEqual(await stored(), before, `${name}: nothing reached storage or the read model`);
+      await shutdown([attacker]);
     }
 
     // Head office's copy never saw any of it; south never reaches the record.
@@ -111,13 +68,7 @@ test("forged steps, authorship, reassignment and rewritten history are refused a
     const south = await tokenFor(server.url, "field-south");
     assert.equal((await api(server.url, south, `/api/records/${id}`)).status, 404);
   } finally {
-    for (const c of clients) {
-      try {
-        await c.repo.shutdown();
-      } catch {
-        // a socket the relay already closed
-      }
-    }
+    await shutdown(clients);
     await server.stop();
   }
 });
