@@ -161,7 +161,7 @@ export function openSocket(url, { token, headers = {}, origin } = {}) {
 export async function rawClient(url, token, peerId = `raw-${Math.random().toString(36).slice(2)}`) {
   const { status, ws } = await openSocket(url, { token });
   assert.equal(status, 101, "raw socket opens");
-  const c = { ws, peerId, messages: [], closed: null };
+  const c = { ws, token, peerId, messages: [], closed: null };
   ws.on("message", (data) => c.messages.push(cbor.decode(new Uint8Array(data))));
   ws.on("close", (code, reason) => (c.closed = { code, reason: reason.toString() }));
   ws.on("error", () => {});
@@ -171,6 +171,35 @@ export async function rawClient(url, token, peerId = `raw-${Math.random().toStri
   c.relayId = peer.senderId;
   c.sync = (documentId, data) =>
     c.send({ type: "sync", senderId: peerId, targetId: c.relayId, documentId, data });
+  // Automerge's own sync with the relay for one document, by hand:
+  // `follow(id)` syncs until `ready(doc)`; `change(id, fn)` makes a change
+  // and sends it at once, in the same event-loop turn.
+  const docs = new Map();
+  ws.on("message", (data) => {
+    const m = cbor.decode(new Uint8Array(data));
+    const d = docs.get(m.documentId);
+    if (m.type !== "sync" || !d) return;
+    [d.doc, d.state] = A.receiveSyncMessage(d.doc, d.state, m.data);
+    reply(m.documentId);
+  });
+  const reply = (documentId) => {
+    const d = docs.get(documentId);
+    const [state, message] = A.generateSyncMessage(d.doc, d.state);
+    d.state = state;
+    if (message) c.sync(documentId, message);
+  };
+  c.follow = async (documentId, ready) => {
+    docs.set(documentId, { doc: A.init(), state: A.initSyncState() });
+    const [state, message] = A.generateSyncMessage(A.init(), A.initSyncState());
+    docs.get(documentId).state = state;
+    c.send({ type: "request", senderId: peerId, targetId: c.relayId, documentId, data: message });
+    await waitFor(`${documentId} from the relay`, () => ready(docs.get(documentId).doc));
+  };
+  c.change = (documentId, fn) => {
+    const d = docs.get(documentId);
+    d.doc = A.change(d.doc, fn);
+    reply(documentId);
+  };
   // The relay handles one socket's frames in order: once a request sent
   // now is answered, everything sent before it has been handled.
   c.roundTrip = async () => {
