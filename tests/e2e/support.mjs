@@ -79,14 +79,29 @@ export async function tokenFor(url, username) {
 }
 
 /**
- * Starts closeloop-server and waits until /healthz answers (30 s at most);
- * `database` (a postgres:// URL) replaces SQLite in the data directory.
+ * Runs `closeloop-server … user ARGS` on a data directory (what an operator
+ * does from a shell, in another process than the server); its output, or
+ * an error when it fails.
  */
-export async function startServer(dataDir, port, { database } = {}) {
+export function userCommand(dataDir, ...args) {
+  const r = spawnSync(SERVER_BIN, ["--data-dir", dataDir, "--log", "warn", "user", ...args], {
+    env: { ...process.env, CLOSELOOP_PASSWORD: PASSWORD },
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`user ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * Starts closeloop-server and waits until /healthz answers (30 s at most);
+ * `database` (a postgres:// URL) replaces SQLite in the data directory;
+ * `extraArgs` are added to the command line (e.g. `--metrics-token`).
+ */
+export async function startServer(dataDir, port, { database, extraArgs = [] } = {}) {
   addUsers(dataDir, database);
   const proc = spawn(
     SERVER_BIN,
-    ["--port", String(port), ...storageArgs(dataDir, database), "--dist-dir", DIST_DIR, "--log", "warn"],
+    ["--port", String(port), ...storageArgs(dataDir, database), "--dist-dir", DIST_DIR, "--log", "warn", ...extraArgs],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   let exited = false;
@@ -106,6 +121,7 @@ export async function startServer(dataDir, port, { database } = {}) {
   }
   return {
     url,
+    dataDir,
     async stop() {
       if (exited) return;
       const done = new Promise((r) => proc.once("exit", r));

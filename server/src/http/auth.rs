@@ -15,7 +15,7 @@ use closeloop_shared::api::{Credentials, SignedIn};
 use crate::error::{AppError, AppJson};
 use crate::login_guard::Refused;
 use crate::state::AppState;
-use crate::storage::SESSION_DAYS;
+use crate::storage::{SESSION_DAYS, session_id};
 
 /// Name of the HttpOnly session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "closeloop_session";
@@ -134,7 +134,18 @@ async fn login(
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = token_from(&headers) {
         state.storage.delete_session(&token).await?;
-        // Its sync sockets close now, not at the next check.
+        // This relay's sockets of the session are ended before the answer:
+        // the relay handles its inputs in order, so a frame a client sends
+        // once it has the answer finds the connection gone and is dropped.
+        // (A check only, racing the client, let such a change be stored.)
+        crate::sync::socket::end_session(
+            &state,
+            session_id(&token),
+            "signed out or sessions revoked",
+        )
+        .await;
+        // The watch forgets them; other relays sharing the database notice
+        // at their next check.
         state.sessions.check_now();
     }
     let mut resp = Json(serde_json::json!({ "signed_out": true })).into_response();

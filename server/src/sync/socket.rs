@@ -157,5 +157,17 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal, session
     relay.send(RelayInput::Disconnect { conn }).await;
 }
 
+/// Closes this relay's sync sockets opened with `session`, with `reason`,
+/// before it returns: the relay handles its inputs in order, so any frame
+/// read from those sockets afterwards finds its connection gone and is
+/// dropped. (The session watch closes them too, at its next check.)
+pub(crate) async fn end_session(state: &AppState, session: String, reason: &str) {
+    let ended = RelayInput::SessionsEnded {
+        sessions: vec![session],
+        reason: reason.into(),
+    };
+    state.relay.send(ended).await;
+}
+
 /// Close reasons are limited to 123 bytes by the WebSocket protocol.
 const MAX_CLOSE_REASON_BYTES: usize = 120;
