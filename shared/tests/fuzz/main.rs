@@ -51,6 +51,7 @@ fn fuzz_targets_never_panic() {
     );
     println!("|---|---:|---:|---:|---:|---:|");
     let mut failures = Vec::new();
+    let mut known = Vec::new();
     let (mut total, mut wall) = (0u64, 0f64);
     for t in chosen.iter() {
         let budget = Budget {
@@ -63,22 +64,29 @@ fn fuzz_targets_never_panic() {
         };
         let r = engine::run(t, seed, budget, slow);
         println!(
-            "| {} | {} | {:.1} | {:.0} | {:.1} | {} |",
+            "| {} | {} | {:.1} | {:.0} | {:.1} | {} | {} |",
             r.name,
             r.execs,
             r.elapsed.as_secs_f64(),
             r.execs_per_second(),
             r.slowest.as_secs_f64() * 1000.0,
-            r.pool
+            r.pool,
+            r.known
         );
+        if let Some(k) = &r.first_known {
+            known.push(format!("{}: {k}", r.name));
+        }
         total += r.execs;
         wall += r.elapsed.as_secs_f64();
         failures.extend(r.failure);
     }
     println!(
-        "| **all** | {total} | {wall:.1} | {:.0} | | |",
+        "| **all** | {total} | {wall:.1} | {:.0} | | | |",
         total as f64 / wall.max(1e-9)
     );
+    for k in &known {
+        println!("known upstream debug assertion (not in release builds) in {k}");
+    }
     for f in &failures {
         println!("FUZZ FAILURE {f}");
     }

@@ -165,7 +165,7 @@ fn obj_type(n: u8) -> ObjType {
 
 /// Objects of the document a program can address: the root, every object
 /// at a root key, and every object one or two levels inside those.
-fn objects(doc: &Automerge) -> (Vec<(ObjId, ObjType)>, usize) {
+fn objects(doc: &Automerge) -> Vec<(ObjId, ObjType)> {
     let mut out = vec![(ROOT, ObjType::Map)];
     let mut i = 0;
     while i < out.len() && out.len() < 200 {
@@ -186,8 +186,7 @@ fn objects(doc: &Automerge) -> (Vec<(ObjId, ObjType)>, usize) {
         }
         i += 1;
     }
-    let existing = out.len();
-    (out, existing)
+    out
 }
 
 /// Whether `obj` is an entry of one of the append-only lists.
@@ -202,12 +201,17 @@ fn is_list_entry(doc: &Automerge, obj: &ObjId) -> bool {
 
 /// Runs `ops` on `doc` in one or more changes; failing operations are
 /// skipped, as a hostile client would simply not send them. Returns the
-/// first operation that took effect and that nobody may make, so the
-/// rule must refuse the changes.
+/// first operation the changes hold that nobody may make (so the rule
+/// must refuse them): read from the changes, because automerge leaves out
+/// a put that changes nothing.
 pub fn apply(doc: &mut Automerge, ops: &[Op]) -> Option<String> {
-    let mut forbidden = None;
-    let (mut objs, existing) = objects(doc);
-    let entries: Vec<bool> = objs.iter().map(|(o, _)| is_list_entry(doc, o)).collect();
+    let before = doc.get_heads();
+    let mut objs = objects(doc);
+    let entries: Vec<String> = objs
+        .iter()
+        .filter(|(o, _)| is_list_entry(doc, o))
+        .map(|(o, _)| o.to_string())
+        .collect();
     let mut tx = doc.transaction();
     for op in ops {
         if op.kind % 10 == 9 {
@@ -220,46 +224,65 @@ pub fn apply(doc: &mut Automerge, ops: &[Op]) -> Option<String> {
             tx = doc.transaction();
             continue;
         }
-        let at = usize::from(op.obj) % objs.len();
-        let (obj, kind) = objs[at].clone();
-        let fresh = at >= existing;
+        let (obj, kind) = objs[usize::from(op.obj) % objs.len()].clone();
         let key = KEYS[usize::from(op.prop) % KEYS.len()];
-        let (did, made) = step(&mut tx, op, &obj, kind, key);
-        if let Some(m) = made {
-            objs.push(m);
-        }
-        if !did || forbidden.is_some() {
-            continue;
-        }
-        let writes_key = matches!(op.kind % 10, 0 | 1 | 4 | 5);
-        if obj == ROOT && writes_key && NEVER_AT_ROOT.contains(&key) {
-            forbidden = Some(format!("op {op:?} writes root key `{key}`"));
-        } else if obj == ROOT
-            && op.kind % 10 == 4
-            && ["history", "log", "attachments"].contains(&key)
-        {
-            forbidden = Some(format!("op {op:?} deletes `{key}`"));
-        } else if !fresh && entries[at] && writes_key {
-            forbidden = Some(format!("op {op:?} rewrites an existing list entry"));
+        if let Some(made) = step(&mut tx, op, &obj, kind, key) {
+            objs.push(made);
         }
     }
     tx.commit();
-    forbidden
+    if before.is_empty() {
+        return None; // creating: the set-once keys are written now
+    }
+    doc.get_changes(&before)
+        .iter()
+        .find_map(|c| forbidden(&c.decode(), &entries))
 }
 
-/// One operation; whether it took effect, and the object it made.
+/// An operation nobody may make after creation: a set-once key or one the
+/// record lacks at the root, deleting an append-only list, or writing
+/// inside an existing entry of one.
+fn forbidden(change: &automerge::ExpandedChange, entries: &[String]) -> Option<String> {
+    use automerge::legacy::{Key, ObjectId, OpType};
+    change.operations.iter().find_map(|op| {
+        let key = match &op.key {
+            Key::Map(k) => Some(k.as_str()),
+            Key::Seq(_) => None,
+        };
+        match (&op.obj, key) {
+            (ObjectId::Root, Some(key)) if NEVER_AT_ROOT.contains(&key) => {
+                Some(format!("{:?} at root key `{key}`", op.action))
+            }
+            (ObjectId::Root, Some(key))
+                if matches!(op.action, OpType::Delete)
+                    && ["history", "log", "attachments"].contains(&key) =>
+            {
+                Some(format!("deletes `{key}`"))
+            }
+            (ObjectId::Id(id), _)
+                if entries.contains(&format!("{}@{}", id.counter(), id.actor())) =>
+            {
+                Some(format!("{:?} inside an existing list entry", op.action))
+            }
+            _ => None,
+        }
+    })
+}
+
+/// One operation; the object it made, if any.
 fn step(
     tx: &mut Transaction<'_>,
     op: &Op,
     obj: &ObjId,
     kind: ObjType,
     key: &str,
-) -> (bool, Option<(ObjId, ObjType)>) {
+) -> Option<(ObjId, ObjType)> {
     let value = scalar(op.value, op.extra);
     let len = tx.length(obj);
     let index = usize::from(op.prop) % (len + 2);
     let seq = matches!(kind, ObjType::List | ObjType::Text);
-    let ok = |r: Result<(), automerge::AutomergeError>| (r.is_ok(), None);
+    // A failing operation is skipped.
+    let ok = |_: Result<(), automerge::AutomergeError>| None;
     match (op.kind % 10, seq) {
         (0, false) => ok(tx.put(obj, key, value)),
         (0, true) => ok(tx.put(obj, index, value)),
@@ -270,13 +293,12 @@ fn step(
             } else {
                 tx.put_object(obj, key, t)
             };
-            made.map_or((false, None), |m| (true, Some((m, t))))
+            made.ok().map(|m| (m, t))
         }
         (2, true) => ok(tx.insert(obj, index, value)),
         (3, true) => {
             let t = obj_type(op.value);
-            tx.insert_object(obj, index, t)
-                .map_or((false, None), |m| (true, Some((m, t))))
+            tx.insert_object(obj, index, t).ok().map(|m| (m, t))
         }
         (4, false) => ok(tx.delete(obj, key)),
         (4, true) => ok(tx.delete(obj, index)),
@@ -298,7 +320,7 @@ fn step(
         (8, _) if kind == ObjType::Text => {
             ok(tx.update_text(obj, "x".repeat(usize::from(op.extra))))
         }
-        _ => (false, None),
+        _ => None,
     }
 }
 

@@ -7,7 +7,7 @@ use closeloop_shared::access::Principal;
 use closeloop_shared::api;
 use closeloop_shared::authorize::check_changes;
 use closeloop_shared::sync::payload::{self, Limits};
-use closeloop_shared::sync::{DocumentId, Message, MessageError};
+use closeloop_shared::sync::{DocumentId, Message, MessageError, check_applicable};
 use sha2::{Digest, Sha256};
 
 use crate::engine::{Target, fnv};
@@ -179,7 +179,12 @@ pub fn changes(bytes: &[u8]) -> u64 {
     let forbidden = if mode & 0x80 == 0 {
         ops::apply(&mut doc, &Op::from_bytes(rest))
     } else {
-        if doc.load_incremental(&repair_checksums(rest)).is_err() {
+        let chunk = repair_checksums(rest);
+        // As the hub does: refused before automerge if it cannot apply it.
+        if check_applicable(Some(&doc), std::iter::once(&chunk[..])).is_err() {
+            return key("not applicable");
+        }
+        if doc.load_incremental(&chunk).is_err() {
             return key("not loaded");
         }
         None
