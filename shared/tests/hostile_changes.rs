@@ -137,3 +137,83 @@ fn a_sync_automerge_refuses_for_an_unknown_id_leaves_no_empty_document_behind() 
     );
     assert_eq!(relay.document_count(), 0);
 }
+
+/// `change` with the one value of its column `spec` set to `value` and its
+/// checksum made to match again, as a hostile client would send it.
+fn with_column_value(change: &Change, spec: u64, value: u8) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut bytes = change.raw_bytes().to_vec();
+    let mut at = 8;
+    let uleb = |bytes: &[u8], at: &mut usize| {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = bytes[*at];
+            *at += 1;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        n
+    };
+    at += 1; // chunk type
+    uleb(&bytes, &mut at); // body length
+    let body = at;
+    let deps = uleb(&bytes, &mut at);
+    at += 32 * deps as usize;
+    let skip = |bytes: &[u8], at: &mut usize| {
+        let n = uleb(bytes, at) as usize;
+        *at += n;
+    };
+    skip(&bytes, &mut at); // actor
+    uleb(&bytes, &mut at); // seq
+    uleb(&bytes, &mut at); // start op
+    uleb(&bytes, &mut at); // time
+    skip(&bytes, &mut at); // message
+    for _ in 0..uleb(&bytes, &mut at) {
+        skip(&bytes, &mut at);
+    }
+    let columns: Vec<(u64, usize)> = (0..uleb(&bytes, &mut at))
+        .map(|_| (uleb(&bytes, &mut at), uleb(&bytes, &mut at) as usize))
+        .collect();
+    for (s, len) in columns {
+        if s == spec {
+            // One value: a run of one (1) or one literal (-1).
+            assert!(len == 2 && matches!(bytes[at], 0x01 | 0x7f), "one value");
+            bytes[at + 1] = value;
+        }
+        at += len;
+    }
+    let digest = Sha256::new()
+        .chain_update(&bytes[8..body])
+        .chain_update(&bytes[body..])
+        .finalize();
+    bytes[4..8].copy_from_slice(&digest[..4]);
+    bytes
+}
+
+#[test]
+fn operations_naming_a_missing_actor_or_action_are_refused_not_a_panic() {
+    let doc = record();
+    let heads = doc.get_heads();
+    let mut edited = doc.clone().with_actor(ActorId::from(vec![4; 16]));
+    edited
+        .transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, "channel", "email"))
+        .unwrap();
+    let change = &edited.get_changes(&heads)[0];
+    // The predecessor's actor index (column 7, actors) and the action
+    // (column 4, integers).
+    for (spec, value) in [((7 << 4) | 1, 5), ((4 << 4) | 2, 9)] {
+        let bytes = with_column_value(change, spec, value);
+        let Ok(forged) = Change::from_bytes(bytes) else {
+            continue; // automerge refuses it itself
+        };
+        let (relay, fx) = relay_receives(doc.clone(), sync_payload(&[forged]));
+        assert!(
+            fx.iter().any(|e| matches!(e, Effect::Close { .. })),
+            "{fx:?}"
+        );
+        let kept = relay.document(&DocumentId::from_bytes([7; 16])).unwrap();
+        assert_eq!(kept.get_heads(), heads);
+    }
+}
