@@ -13,9 +13,9 @@
 //! columns, and over the document's change metadata only when a change
 //! names an actor the message does not start.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use automerge::{ActorId, Automerge, Change};
+use automerge::{ActorId, Automerge, Change, ChangeHash};
 
 use super::payload::PayloadError;
 
@@ -26,34 +26,80 @@ const ACTOR_COLUMN: u64 = 1;
 const ACTION_COLUMN: u64 = (4 << 4) | 2;
 /// Highest action code automerge 0.12 knows (`Mark`).
 const MAX_ACTION: u64 = 7;
+/// Actors the record lacks that one message may name (each costs a pass
+/// over the message's changes); a record's whole history from the relay
+/// names one per tablet and session that wrote it.
+const MAX_NEW_ACTORS: usize = 1024;
 
 /// Checks the chunks of a sync message (each entry may hold several
 /// chunks back to back) against `doc`, the document they would be applied
-/// to (`None`: a new, empty one). Chunks that do not parse as changes are
-/// left for automerge to refuse.
+/// to (`None`: a new, empty one).
+///
+/// A change automerge applies now (every dependency in the document or
+/// earlier in the message) may name only actors the document has, or one
+/// that the change itself or one of its ancestors in the message starts.
+/// A change that waits for a missing dependency is left to automerge's
+/// queue: honest clients send such changes (on top of one the relay
+/// refused, or of one still queued), and what they name is only known
+/// once the dependency arrives. That gap is open (`docs/fuzzing.md`).
+/// Chunks that do not parse as changes are left for automerge to refuse.
 pub fn check<'a>(
     doc: Option<&Automerge>,
     entries: impl Iterator<Item = &'a [u8]>,
 ) -> Result<(), PayloadError> {
-    let changes: Vec<Change> = entries
-        .flat_map(chunks)
-        .filter_map(|c| Change::from_bytes(c.to_vec()).ok())
-        .collect();
-    let started: HashSet<&ActorId> = changes
+    let chunks: Vec<&[u8]> = entries.flat_map(chunks).collect();
+    let changes: Vec<Option<Change>> = chunks
         .iter()
-        .filter(|c| c.seq() == 1)
-        .map(Change::actor_id)
+        .map(|c| Change::from_bytes(c.to_vec()).ok())
         .collect();
+    let index: HashMap<ChangeHash, usize> = changes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((c.as_ref()?.hash(), i)))
+        .collect();
+    // Messages list changes in causal order; a dependency later in the
+    // message counts as missing, which only ever refuses or drops more.
+    let earlier = |i: usize, d: &ChangeHash| index.get(d).copied().filter(|j| *j < i);
+    let mut ready = vec![false; changes.len()];
+    for (i, c) in changes.iter().enumerate() {
+        ready[i] = c.as_ref().is_some_and(|c| {
+            c.deps().iter().all(|d| match earlier(i, d) {
+                Some(j) => ready[j],
+                None => doc.is_some_and(|doc| doc.get_change_meta_by_hash(d).is_some()),
+            })
+        });
+    }
     let mut known: Option<HashSet<ActorId>> = None;
-    for change in &changes {
+    // Per actor started in the message: which changes descend from its start.
+    let mut descends: HashMap<ActorId, Vec<bool>> = HashMap::new();
+    for (i, change) in changes.iter().enumerate() {
+        let Some(change) = change else { continue };
         columns_within(change)?;
         let own = (change.seq() > 1).then(|| change.actor_id());
         for actor in own.into_iter().chain(change.other_actor_ids()) {
-            if started.contains(actor) {
+            if known.get_or_insert_with(|| actors_of(doc)).contains(actor) {
                 continue;
             }
-            let known = known.get_or_insert_with(|| actors_of(doc));
-            if !known.contains(actor) {
+            if !descends.contains_key(actor) {
+                if descends.len() >= MAX_NEW_ACTORS {
+                    return Err(PayloadError::Malformed(
+                        "a sync message starts too many actors",
+                    ));
+                }
+                let mut from = vec![false; changes.len()];
+                for (j, c) in changes.iter().enumerate() {
+                    let Some(c) = c else { continue };
+                    from[j] = (c.seq() == 1 && c.actor_id() == actor)
+                        || c.deps()
+                            .iter()
+                            .any(|d| earlier(j, d).is_some_and(|k| from[k]));
+                }
+                descends.insert(actor.clone(), from);
+            }
+            if descends.get(actor).is_some_and(|from| from[i]) {
+                continue;
+            }
+            if ready[i] {
                 return Err(PayloadError::Malformed(
                     "a change names an actor the record does not have",
                 ));

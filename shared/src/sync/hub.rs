@@ -580,7 +580,7 @@ impl SyncHub {
             Ok(m) => m,
             Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
         };
-        // Actors automerge would look up with `unwrap()`; see `applicable`.
+        // What automerge would `unwrap()`; see `applicable`.
         let doc = self.docs.get(&id).map(|e| &e.doc);
         if let Err(e) = applicable::check(doc, msg.changes.iter()) {
             return self.reject(conn, &format!("sync payload refused: {e}"));

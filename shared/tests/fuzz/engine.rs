@@ -19,6 +19,10 @@ pub struct Target {
     pub run: fn(&[u8]) -> u64,
     /// Share of a total execution budget (cheap targets get more).
     pub weight: u64,
+    /// How many times the run's slow limit one input may take: an
+    /// `honest` input is up to 24 edits, each maybe a 10,000-character
+    /// rewrite diffed by `update_text` on the client.
+    pub slow_factor: u32,
 }
 
 /// Panics inside automerge that only debug builds have (a
@@ -281,6 +285,7 @@ pub fn run(target: &Target, seed: u64, budget: Budget, slow: Duration) -> Report
         let took = t.elapsed();
         report.execs += 1;
         report.slowest = report.slowest.max(took);
+        let slow = slow * target.slow_factor;
         let failure = match got {
             Ok(outcome) => {
                 if (seen.insert(outcome) || report.execs <= replayed) && pool.len() < MAX_POOL {

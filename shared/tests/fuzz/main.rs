@@ -47,9 +47,9 @@ fn fuzz_targets_never_panic() {
     let weights: u64 = chosen.iter().map(|t| t.weight).sum();
     println!("fuzzing with seed {seed} (CLOSELOOP_FUZZ_SEED={seed} replays this run)");
     println!(
-        "| target | executions | wall time (s) | execs/s | slowest input (ms) | inputs kept |"
+        "| target | executions | wall time (s) | execs/s | slowest input (ms) | inputs kept | known upstream |"
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut failures = Vec::new();
     let mut known = Vec::new();
     let (mut total, mut wall) = (0u64, 0f64);

@@ -21,36 +21,43 @@ pub const TARGETS: [Target; 7] = [
         name: "frame",
         run: frame,
         weight: 24,
+        slow_factor: 1,
     },
     Target {
         name: "document_id",
         run: document_id,
         weight: 16,
+        slow_factor: 1,
     },
     Target {
         name: "payload",
         run: payload,
         weight: 24,
+        slow_factor: 1,
     },
     Target {
         name: "json",
         run: json,
         weight: 16,
+        slow_factor: 1,
     },
     Target {
         name: "changes",
         run: changes,
         weight: 4,
+        slow_factor: 1,
     },
     Target {
         name: "honest",
         run: honest,
         weight: 2,
+        slow_factor: 5,
     },
     Target {
         name: "hub",
         run: hub,
         weight: 4,
+        slow_factor: 1,
     },
 ];
 
