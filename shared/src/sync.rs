@@ -5,12 +5,15 @@
 //! machine both the wasm client and the relay drive: bytes and local changes
 //! go in, [`Effect`]s (frames to send, chunks to persist) come out.
 
+mod applicable;
 mod document_id;
 mod hub;
 pub mod message;
 pub mod payload;
 mod refusal;
 
+/// Whether automerge can apply a sync message's changes without panicking.
+pub use applicable::check as check_applicable;
 pub use document_id::{DocumentId, DocumentIdError};
 pub use hub::{ConnectionId, Effect, SharePolicy, SyncHub};
 pub use message::{Message, MessageError, PROTOCOL_VERSION, PeerId};

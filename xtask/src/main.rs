@@ -7,10 +7,13 @@
 //!   `--long` adds twenty runs of the SIGKILL fault test.
 //! - `bench pwa|domain|relay-scaling|relay|projection|compare`: measurements
 //!   into `docs/benchmarks.md`.
+//! - `fuzz [--execs N] [--seconds S] [--target NAME] [--seed N]`: the fuzz
+//!   targets with the optimiser on (`docs/fuzzing.md`).
 //! - `dist`: only build the PWA into `dist/`.
 //! - `with-postgres CMD…`: run a command against a throwaway PostgreSQL.
 
 mod bench;
+mod fuzz;
 mod postgres;
 mod serve;
 mod shell;
@@ -29,11 +32,12 @@ fn main() -> ExitCode {
         "serve" => serve::run_serve(rest),
         "test" => test::run_tests(rest),
         "bench" => bench::run_bench(rest),
+        "fuzz" => fuzz::run_fuzz(rest),
         "with-postgres" => postgres::run_with_postgres(rest),
         "dist" => tools::ensure_build_tools().and_then(|()| tools::build_pwa()),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test [--long] | bench <pwa|domain|relay-scaling|relay|projection|compare> | dist | with-postgres CMD…>"
+                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test [--long] | bench <pwa|domain|relay-scaling|relay|projection|compare> | fuzz [--execs N] [--seconds S] [--target NAME] [--seed N] | dist | with-postgres CMD…>"
             );
             Ok(())
         }

@@ -53,6 +53,9 @@ fn number_before(line: &str, word: &str) -> u64 {
     digits.parse().unwrap_or(0)
 }
 
+/// Seconds of the bounded fuzz run (`docs/fuzzing.md`).
+const FUZZ_SECONDS: u64 = 40;
+
 /// Runs of the fault test with `--long`.
 const FAULT_RUNS: usize = 20;
 
@@ -135,6 +138,14 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
     let (r, out) = run_captured(native);
     tally.add_cargo(&out);
     tally.step("native tests", r);
+
+    println!("\n== fuzz targets, {FUZZ_SECONDS} s (corpus replayed, then mutated) ==");
+    // The same seed as the property tests, so a failure replays locally.
+    let fuzz_seed = seed.parse::<u64>().unwrap_or(0xc105_e100);
+    let fuzz = crate::fuzz::fuzz_command("test", fuzz_seed, None, Some(FUZZ_SECONDS), None);
+    let (r, out) = run_captured(fuzz);
+    tally.add_cargo(&out);
+    tally.step("fuzz targets", r);
 
     println!("\n== server tests on PostgreSQL (a throwaway cluster) ==");
     let cluster = crate::postgres::Cluster::start();

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash, ReadDoc};
 
+use super::applicable;
 use super::message::{Message, PROTOCOL_VERSION};
 use super::payload::{self, Limits};
 use super::refusal::{Refusal, WriteCheck, drop_changes, rollback};
@@ -587,10 +588,19 @@ impl SyncHub {
             Ok(m) => m,
             Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
         };
+        // What automerge would `unwrap()`; see `applicable`.
+        let doc = self.docs.get(&id).map(|e| &e.doc);
+        if let Err(e) = applicable::check(doc, msg.changes.iter()) {
+            return self.reject(conn, &format!("sync payload refused: {e}"));
+        }
         let entry = Self::entry_or_new(&mut self.docs, &mut self.dormant, id, false);
         let before: Vec<ChangeHash> = entry.doc.get_heads();
         let state = entry.peers.entry(conn).or_default();
         if let Err(e) = entry.doc.receive_sync_message(state, msg) {
+            // A document this message made stays out of memory (see `forget_if_empty`).
+            if created {
+                self.docs.remove(&id);
+            }
             return self.reject(conn, &format!("sync message rejected: {e}"));
         }
         if let Some(c) = self.conns.get_mut(&conn) {
