@@ -217,3 +217,48 @@ fn operations_naming_a_missing_actor_or_action_are_refused_not_a_panic() {
         assert_eq!(kept.get_heads(), heads);
     }
 }
+
+#[test]
+fn a_hostile_change_released_from_the_queue_later_drops_the_copy_not_the_relay() {
+    let doc = record();
+    let heads = doc.get_heads();
+    // D: an honest change the relay has not seen; H: built on D, with an
+    // operation pointing at an actor nobody has. H arrives first and waits
+    // for D, so the check of changes automerge applies now cannot see it.
+    let mut edited = doc.clone().with_actor(ActorId::from(vec![5; 16]));
+    edited
+        .transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, "channel", "email"))
+        .unwrap();
+    let d = edited.get_changes(&heads)[0].clone();
+    let after_d = edited.get_heads();
+    edited
+        .transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, "channel", "web_form"))
+        .unwrap();
+    let mut expanded = edited.get_changes(&after_d)[0].decode();
+    let stranger = ActorId::from(vec![9; 16]);
+    expanded.operations[0].pred = vec![OpId::new(1, &stranger)].into_iter().collect();
+    let h = Change::from(expanded);
+
+    let id = DocumentId::from_bytes([7; 16]);
+    let (mut relay, _) = relay_receives(doc, sync_payload(&[h]));
+    let frame = Message::Sync {
+        sender_id: "tablet".into(),
+        target_id: "relay".into(),
+        document_id: id,
+        data: sync_payload(&[d]),
+    };
+    let fx = relay.receive(TABLET, &frame.encode());
+    // automerge 0.12 panics applying H (batch.rs, an unwrap): the relay
+    // survives, refuses the sender, stores nothing and drops its copy in
+    // memory, which storage (never given H) replaces on the next message.
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::Persist { .. })),
+        "{fx:?}"
+    );
+    assert!(
+        fx.iter().any(|e| matches!(e, Effect::Close { reason, .. }
+            if reason.contains("could not be applied"))),
+        "{fx:?}"
+    );
+    assert!(relay.document(&id).is_none());
+}

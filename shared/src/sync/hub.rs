@@ -596,13 +596,35 @@ impl SyncHub {
         let entry = Self::entry_or_new(&mut self.docs, &mut self.dormant, id, false);
         let before: Vec<ChangeHash> = entry.doc.get_heads();
         let state = entry.peers.entry(conn).or_default();
-        if let Err(e) = entry.doc.receive_sync_message(state, msg) {
+        // A change queued earlier for a missing dependency is applied by
+        // automerge now without passing `applicable`; should automerge 0.12
+        // panic on it, the copy in memory is dropped (storage never had the
+        // change) instead of the panic taking the relay down.
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            entry.doc.receive_sync_message(state, msg)
+        }));
+        let failed = match applied {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("sync message rejected: {e}")),
+            Err(_) => {
+                if let Some(e) = self.docs.remove(&id) {
+                    // Followers sync afresh from the copy storage has.
+                    let peers = e.peers.iter().map(|(c, s)| (*c, reset(s))).collect();
+                    self.dormant.insert(id, peers);
+                }
+                return self.reject(conn, "sync message could not be applied");
+            }
+        };
+        if let Some(reason) = failed {
             // A document this message made stays out of memory (see `forget_if_empty`).
             if created {
                 self.docs.remove(&id);
             }
-            return self.reject(conn, &format!("sync message rejected: {e}"));
+            return self.reject(conn, &reason);
         }
+        let Some(entry) = self.docs.get_mut(&id) else {
+            return Vec::new();
+        };
         if let Some(c) = self.conns.get_mut(&conn) {
             c.docs.insert(id);
         }
