@@ -597,15 +597,23 @@ impl SyncHub {
         let before: Vec<ChangeHash> = entry.doc.get_heads();
         let state = entry.peers.entry(conn).or_default();
         // A change queued earlier for a missing dependency is applied by
-        // automerge now without passing `applicable`; should automerge 0.12
-        // panic on it, the copy in memory is dropped (storage never had the
-        // change) instead of the panic taking the relay down.
-        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            entry.doc.receive_sync_message(state, msg)
+        // automerge now without passing `applicable`, and hostile structures
+        // trip automerge's own assertions (debug builds) when the write check
+        // reads them: should automerge 0.12 panic applying or reading, the
+        // copy in memory is dropped (storage never had the change) instead
+        // of the panic taking the relay down.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            entry.doc.receive_sync_message(state, msg)?;
+            if entry.doc.get_heads() == before {
+                return Ok(None);
+            }
+            let added = entry.doc.get_changes(&before);
+            let verdict = check(&entry.doc, &before, &added);
+            Ok::<_, automerge::AutomergeError>(Some((added, verdict)))
         }));
-        let failed = match applied {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("sync message rejected: {e}")),
+        let (outcome, failed) = match outcome {
+            Ok(Ok(o)) => (o, None),
+            Ok(Err(e)) => (None, Some(format!("sync message rejected: {e}"))),
             Err(_) => {
                 if let Some(e) = self.docs.remove(&id) {
                     // Followers sync afresh from the copy storage has.
@@ -629,9 +637,8 @@ impl SyncHub {
             c.docs.insert(id);
         }
         let mut fx = Vec::new();
-        if entry.doc.get_heads() != before {
-            let added = entry.doc.get_changes(&before);
-            if let Err(refusal) = check(&entry.doc, &before, &added) {
+        if let Some((added, verdict)) = outcome {
+            if let Err(refusal) = verdict {
                 let fx = self.refuse_changes(conn, id, &before, refusal);
                 if created {
                     self.forget_if_empty(conn, id);

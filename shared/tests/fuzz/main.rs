@@ -152,3 +152,29 @@ proptest! {
         hub::run(&[&[3, who, start][..], &ops::Op::to_bytes(&program)].concat());
     }
 }
+
+/// Found by `hostile_programs_are_judged_without_panicking`: a list entry
+/// inserted after an element of a list made in the same hostile program
+/// trips an assertion in automerge 0.12's parent lookup (debug builds) when
+/// the write rule asks where the entry lives. The rule now treats an
+/// unreadable place as no place to write.
+#[test]
+fn a_list_entry_whose_parent_automerge_cannot_find_is_judged_not_a_panic() {
+    let program = [
+        ops::Op {
+            kind: 4,
+            obj: 96,
+            prop: 193,
+            value: 0,
+            extra: 0,
+        },
+        ops::Op {
+            kind: 0,
+            obj: 206,
+            prop: 0,
+            value: 0,
+            extra: 0,
+        },
+    ];
+    targets::changes(&[&[0, 2][..], &ops::Op::to_bytes(&program)].concat());
+}
