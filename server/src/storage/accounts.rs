@@ -54,11 +54,7 @@ impl Storage {
             .try_get::<i64, _>("id")
             .map_err(StorageError::from)?;
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(StorageError::from)?;
+            delete_sessions(&mut tx, id).await?;
         }
         tx.commit().await.map_err(StorageError::from)?;
         Ok(())
@@ -79,11 +75,7 @@ impl Storage {
                 .ok_or_else(|| UserError::Unknown(username.into()))?
                 .try_get::<i64, _>("id")
                 .map_err(StorageError::from)?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StorageError::from)?;
+        delete_sessions(&mut tx, id).await?;
         tx.commit().await.map_err(StorageError::from)?;
         Ok(())
     }
@@ -91,12 +83,8 @@ impl Storage {
     /// Ends every session of the user; how many there were.
     pub async fn revoke_sessions(&self, username: &str) -> Result<u64, UserError> {
         let id = self.user_id(username).await?;
-        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(StorageError::from)?
-            .rows_affected())
+        let mut conn = self.pool.acquire().await.map_err(StorageError::from)?;
+        Ok(delete_sessions(&mut conn, id).await?)
     }
 
     /// Changes a user's role and team. Sessions stay; sync sockets opened
@@ -132,4 +120,16 @@ impl Storage {
             .try_get("id")
             .map_err(|e| StorageError::from(e).into())
     }
+}
+
+/// Ends every session of a user; how many there were.
+async fn delete_sessions(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+) -> Result<u64, StorageError> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?
+        .rows_affected())
 }

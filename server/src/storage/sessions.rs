@@ -9,7 +9,7 @@ use closeloop_shared::access::Principal;
 use sqlx::Row;
 
 use super::users::{digest, principal};
-use super::{Storage, StorageError};
+use super::{Sql, Storage, StorageError};
 use crate::random::to_hex;
 
 /// How long a login lasts: long enough for a tablet to stay signed in
@@ -54,6 +54,21 @@ impl SessionRow {
             None
         }
     }
+}
+
+/// Binds the valid session ids of `chunk` as the items of an `IN (` list
+/// already opened, and closes it; false if there was none.
+fn bind_ids(q: &mut Sql<'_>, chunk: &[String]) -> bool {
+    let mut any = false;
+    for id in chunk.iter().filter_map(|id| from_hex(id)) {
+        if any {
+            q.push(", ");
+        }
+        q.bind(id);
+        any = true;
+    }
+    q.push(")");
+    any
 }
 
 fn from_hex(s: &str) -> Option<Vec<u8>> {
@@ -137,18 +152,9 @@ impl Storage {
                         u.id, u.username, u.role, u.team
                  FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash IN (",
             );
-            let mut any = false;
-            for id in chunk.iter().filter_map(|id| from_hex(id)) {
-                if any {
-                    q.push(", ");
-                }
-                q.bind(id);
-                any = true;
-            }
-            if !any {
+            if !bind_ids(&mut q, chunk) {
                 continue;
             }
-            q.push(")");
             for row in q.fetch_all(&self.pool).await? {
                 let hash: Vec<u8> = row.try_get("token_hash")?;
                 found.push(SessionRow {
@@ -174,16 +180,7 @@ impl Storage {
             q.push(" AND expires_at > ");
             q.bind(now_ms);
             q.push(" AND token_hash IN (");
-            let mut any = false;
-            for id in chunk.iter().filter_map(|id| from_hex(id)) {
-                if any {
-                    q.push(", ");
-                }
-                q.bind(id);
-                any = true;
-            }
-            if any {
-                q.push(")");
+            if bind_ids(&mut q, chunk) {
                 q.execute(&self.pool).await?;
             }
         }
