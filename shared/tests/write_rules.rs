@@ -148,6 +148,26 @@ fn field_staff_cannot_take_office_steps_assign_or_prioritise() {
 }
 
 #[test]
+fn the_received_time_is_set_at_capture_and_only_head_office_moves_it_later() {
+    // The SLA clocks run from the received time: moving it is an SLA fact.
+    let f = field();
+    let mut doc = captured_by(&f);
+    let move_back = |d: &mut Automerge| {
+        d.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(
+                ROOT,
+                "receivedAt",
+                automerge::ScalarValue::Timestamp(T0 - 86_400_000),
+            )
+        })
+        .unwrap();
+    };
+    let got = check(&mut doc.fork(), &f, move_back);
+    assert!(matches!(got, Err(Denied::Forbidden { .. })), "{got:?}");
+    check(&mut doc, &office(), move_back).expect("head office corrects it");
+}
+
+#[test]
 fn authorship_must_be_the_signed_in_user() {
     let f = field();
     let mut doc = captured_by(&f);

@@ -23,8 +23,9 @@ pub enum Write {
     Capture(&'static str),
     /// Sets a classification field or changes the aspects.
     Classify(&'static str),
-    /// Sets the priority, an SLA fact.
-    Prioritise,
+    /// Sets an SLA fact: the priority, or the received time after capture
+    /// (the SLA clocks run from it).
+    SlaFact(&'static str),
     /// Sets the owner or department.
     Assignment,
     /// Appends a processing-log entry.
@@ -200,7 +201,7 @@ fn existing_place(doc: &Automerge, obj: &OpId) -> Place {
 fn attributed_write(key: &str) -> Option<Write> {
     let field = Field::ALL.into_iter().find(|f| f.key() == key)?;
     Some(match field {
-        Field::Priority => Write::Prioritise,
+        Field::Priority => Write::SlaFact("priority"),
         Field::Owner | Field::Department => Write::Assignment,
         other => Write::Classify(other.key()),
     })
@@ -226,6 +227,7 @@ fn root_op(key: &str, action: &OpType, creating: bool, out: &mut Effects) {
             Write::Create
         }
         (k, OpType::Make(ObjType::List)) if creating && LISTS.contains(&k) => Write::Create,
+        ("receivedAt", OpType::Put(_)) if !creating => Write::SlaFact("receivedAt"),
         (k, OpType::Put(v)) if CAPTURE_KEYS.contains(&k) => {
             if let ScalarValue::Str(s) = v
                 && s.chars().count() > MAX_FIELD_CHARS

@@ -82,7 +82,7 @@ fn describe(w: &Write) -> String {
         Write::Create => "create a record".into(),
         Write::Capture(k) => format!("edit the capture field `{k}`"),
         Write::Classify(k) => format!("classify (`{k}`)"),
-        Write::Prioritise => "set the priority".into(),
+        Write::SlaFact(k) => format!("change the SLA fact `{k}`"),
         Write::Assignment => "set the owner or department".into(),
         Write::LogEntry => "append to the processing log".into(),
         Write::Attach => "attach a file".into(),

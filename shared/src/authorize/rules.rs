@@ -69,14 +69,17 @@ fn rows() -> Vec<(&'static str, Write)> {
             Write::Create,
         ),
         (
-            "capture fields: received time, channel, source, customer, order number, contact reference, description",
+            "capture fields: channel, source, customer, order number, contact reference, description (and the received time when capturing)",
             Write::Capture("description"),
         ),
         (
             "classification: type, nature, urgency, impact, event category, complaint kind, aspects",
             Write::Classify("nature"),
         ),
-        ("priority (an SLA fact)", Write::Prioritise),
+        (
+            "SLA facts: priority, and the received time once captured",
+            Write::SlaFact("priority"),
+        ),
         ("owner and department", Write::Assignment),
         ("append a processing-log entry", Write::LogEntry),
         ("attach a file", Write::Attach),
