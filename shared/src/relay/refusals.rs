@@ -2,7 +2,8 @@
 //! rights changed while it was offline; a client that keeps sending them is
 //! closed, and a user who keeps reconnecting to do it is shut out for a
 //! while, because undoing a refused change costs the relay a rebuild of the
-//! document (about half a second for a record with 10,000 log entries).
+//! document (about 0.1 s for a record with 10,000 log entries, see
+//! `docs/benchmarks.md`).
 
 use std::collections::{HashMap, HashSet};
 
