@@ -3,7 +3,7 @@
 //! send, close) against storage and sockets in order, and feeds the results
 //! back. Every rule lives in the core; nothing here decides.
 //!
-//! Each step of the core runs on tokio's blocking pool, not on a runtime
+//! Each step of the core runs on the core's own thread, not on a runtime
 //! worker: applying a burst of changes takes milliseconds per document, and
 //! the workers must stay free for sockets and HTTP (`/healthz` keeps
 //! answering while a large batch is applied).
@@ -160,11 +160,13 @@ pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
         sockets_per_user: parts.sockets_per_user,
     };
     let idle_ms = u64::try_from(parts.idle.as_millis()).unwrap_or(u64::MAX);
+    let core = Arc::new(Mutex::new(
+        RelayCore::new(parts.peer_id, parts.memory_documents, idle_ms)
+            .with_shared_storage(parts.storage.backend() == crate::storage::Backend::Postgres),
+    ));
     let relay = Relay {
-        core: Arc::new(Mutex::new(
-            RelayCore::new(parts.peer_id, parts.memory_documents, idle_ms)
-                .with_shared_storage(parts.storage.backend() == crate::storage::Backend::Postgres),
-        )),
+        jobs: core_thread(core.clone()),
+        core,
         outboxes: HashMap::new(),
         storage: parts.storage,
         metrics: parts.metrics,
@@ -177,10 +179,31 @@ pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
     (handle, tokio::spawn(relay.run(rx)))
 }
 
+/// One step of the core, run on its own thread.
+type Job = Box<dyn FnOnce(&mut RelayCore) + Send>;
+
+/// The core's own thread: its steps run off the async workers, always on
+/// the same thread (cheaper than a blocking-pool hop per step, and one
+/// allocator arena). `None` if the thread could not start: steps then go
+/// to the blocking pool.
+fn core_thread(core: Arc<Mutex<RelayCore>>) -> Option<std::sync::mpsc::Sender<Job>> {
+    let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("relay-core".into())
+        .spawn(move || {
+            while let Ok(job) = queue.recv() {
+                job(&mut core.lock().unwrap_or_else(PoisonError::into_inner));
+            }
+        })
+        .ok()
+        .map(|_| jobs)
+}
+
 struct Relay {
-    /// Locked only by one step at a time, on the blocking pool, and briefly
-    /// by [`Relay::report`].
+    /// Locked only by one step at a time, on the core's thread, and
+    /// briefly by [`Relay::report`].
     core: Arc<Mutex<RelayCore>>,
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
     outboxes: HashMap<ConnectionId, mpsc::Sender<Outgoing>>,
     storage: Storage,
     metrics: Arc<Metrics>,
@@ -224,12 +247,29 @@ impl Relay {
         tracing::info!("relay stopped");
     }
 
-    /// Runs one step of the core on the blocking pool (see the module docs).
+    /// Runs one step of the core on its thread (see the module docs).
     /// A panic in the core ends the relay task, as it did on the worker.
     async fn step<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut RelayCore) -> T + Send + 'static,
     ) -> T {
+        if let Some(jobs) = &self.jobs {
+            let (done, answer) = tokio::sync::oneshot::channel();
+            let job: Job = Box::new(move |core| {
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(core)));
+                let _ = done.send(out);
+            });
+            let answered = match jobs.send(job) {
+                Ok(()) => answer.await.ok(),
+                Err(_) => None,
+            };
+            return match answered {
+                Some(Ok(out)) => out,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                // The thread is gone: nothing can run the core any more.
+                None => std::panic::resume_unwind(Box::new("the relay core's thread ended")),
+            };
+        }
         let core = self.core.clone();
         let ran = tokio::task::spawn_blocking(move || {
             f(&mut core.lock().unwrap_or_else(PoisonError::into_inner))
