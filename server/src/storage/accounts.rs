@@ -49,10 +49,8 @@ impl Storage {
             .bind(username)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(StorageError::from)?
-            .ok_or_else(|| UserError::Unknown(username.into()))?
-            .try_get::<i64, _>("id")
-            .map_err(StorageError::from)?;
+            .map_err(StorageError::from);
+        let id = user_id_of(id, username)?;
         if disabled {
             delete_sessions(&mut tx, id).await?;
         }
@@ -71,10 +69,8 @@ impl Storage {
                 .bind(username)
                 .fetch_optional(&mut *tx)
                 .await
-                .map_err(StorageError::from)?
-                .ok_or_else(|| UserError::Unknown(username.into()))?
-                .try_get::<i64, _>("id")
-                .map_err(StorageError::from)?;
+                .map_err(StorageError::from);
+        let id = user_id_of(id, username)?;
         delete_sessions(&mut tx, id).await?;
         tx.commit().await.map_err(StorageError::from)?;
         Ok(())
@@ -111,15 +107,23 @@ impl Storage {
     }
 
     async fn user_id(&self, username: &str) -> Result<i64, UserError> {
-        sqlx::query("SELECT id FROM users WHERE username = $1")
+        let row = sqlx::query("SELECT id FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.pool)
             .await
-            .map_err(StorageError::from)?
-            .ok_or_else(|| UserError::Unknown(username.into()))?
-            .try_get("id")
-            .map_err(|e| StorageError::from(e).into())
+            .map_err(StorageError::from);
+        user_id_of(row, username)
     }
+}
+
+/// The `id` of the user row a statement found, or "no such user".
+fn user_id_of(
+    row: Result<Option<sqlx::any::AnyRow>, StorageError>,
+    username: &str,
+) -> Result<i64, UserError> {
+    row?.ok_or_else(|| UserError::Unknown(username.into()))?
+        .try_get("id")
+        .map_err(|e| StorageError::from(e).into())
 }
 
 /// Ends every session of a user; how many there were.
