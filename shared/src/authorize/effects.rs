@@ -15,7 +15,7 @@ use crate::record::{Field, MAX_DESCRIPTION_CHARS, MAX_TEXT_CHARS};
 pub const MAX_FIELD_CHARS: usize = 200;
 
 /// One thing a change does to a record, in the words of the role table.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Write {
     /// Creates the record: capture fields, empty lists, who captured it.
     Create,
@@ -144,8 +144,8 @@ pub fn inspect(doc: &Automerge, change: &Change, creating: bool) -> Effects {
         out.writes
             .push(Write::Rewrite("a history entry without an action".into()));
     }
-    check_text_lengths(doc, &out.writes.clone(), &mut out);
-    out.writes.sort_by_key(|w| format!("{w:?}"));
+    out.too_long.extend(long_texts(doc, &out.writes));
+    out.writes.sort();
     out.writes.dedup();
     out
 }
@@ -343,8 +343,10 @@ fn static_name(key: &str) -> &'static str {
         .unwrap_or("value")
 }
 
-/// Texts are limited as a whole, after the change.
-fn check_text_lengths(doc: &Automerge, writes: &[Write], out: &mut Effects) {
+/// Texts are limited as a whole, after the change: those it touched that
+/// are now too long.
+fn long_texts(doc: &Automerge, writes: &[Write]) -> Vec<&'static str> {
+    let mut out = Vec::new();
     for (key, limit) in [
         ("description", MAX_DESCRIPTION_CHARS),
         ("solution", MAX_TEXT_CHARS),
@@ -358,7 +360,8 @@ fn check_text_lengths(doc: &Automerge, writes: &[Write], out: &mut Effects) {
         if let Ok(Some((Value::Object(ObjType::Text), obj))) = doc.get(ROOT, key)
             && doc.text(&obj).is_ok_and(|t| t.chars().count() > limit)
         {
-            out.too_long.push(static_name(key));
+            out.push(static_name(key));
         }
     }
+    out
 }
