@@ -9,7 +9,7 @@ use automerge::{Automerge, Change};
 use closeloop_shared::access::Principal;
 use closeloop_shared::authorize::{Denied, RecordFacts, Write, check_changes, may};
 use closeloop_shared::record::{FeedbackDraft, FeedbackRecord, RecordError, edit_description};
-use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, SharePolicy, SyncHub};
+use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, SharePolicy, SyncHub, rollback};
 use closeloop_shared::taxonomy::Taxonomy;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -400,12 +400,9 @@ fn checked(
     edit(doc).map_err(SaveError::Invalid)?;
     let added: Vec<Change> = doc.get_changes(&before);
     if let Err((_, denied)) = check_changes(who, doc, &before, &added) {
-        *doc = if before.is_empty() {
-            Automerge::new()
-        } else {
-            doc.fork_at(&before)
-                .map_err(|e| SaveError::Invalid(RecordError::from(e)))?
-        };
+        *doc = rollback(doc, &before).ok_or_else(|| {
+            SaveError::Invalid(RecordError::Automerge("cannot undo the edit".into()))
+        })?;
         return Err(SaveError::Denied(denied));
     }
     Ok(())

@@ -17,7 +17,7 @@ pub use applicable::check as check_applicable;
 pub use document_id::{DocumentId, DocumentIdError};
 pub use hub::{ConnectionId, Effect, SharePolicy, SyncHub};
 pub use message::{Message, MessageError, PROTOCOL_VERSION, PeerId};
-pub use refusal::{Refusal, WriteCheck, drop_changes};
+pub use refusal::{Refusal, WriteCheck, drop_changes, rollback};
 
 /// Rebuilds a document from its stored chunks (a full save followed by
 /// incremental saves, in write order), as both IndexedDB and SQL keep them.

@@ -24,7 +24,7 @@ pub type WriteCheck<'a> =
 
 /// The document as it was at `before` (its queue of changes waiting for
 /// dependencies goes too: peers send those again).
-pub(super) fn rollback(doc: &Automerge, before: &[ChangeHash]) -> Option<Automerge> {
+pub fn rollback(doc: &Automerge, before: &[ChangeHash]) -> Option<Automerge> {
     if before.is_empty() {
         return Some(Automerge::new());
     }
