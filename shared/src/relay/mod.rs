@@ -32,7 +32,7 @@ pub use residency::{QUIET_MS, Residency};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use automerge::{ActorId, ReadDoc};
+use automerge::ActorId;
 
 use crate::access::{Principal, RecordScope};
 use crate::authorize::check_changes;
@@ -465,14 +465,6 @@ impl RelayCore {
                             session: self.sessions.get(&c).cloned(),
                         })
                     });
-                    let doc = self.hub.document(&document_id);
-                    let changes: Vec<(automerge::ChangeHash, ActorId)> = changes
-                        .into_iter()
-                        .filter_map(|h| {
-                            let actor = doc?.get_change_by_hash(&h)?.actor_id().clone();
-                            Some((h, actor))
-                        })
-                        .collect();
                     if let Some(a) = &author {
                         let bound = self.actors.entry(document_id).or_default();
                         for (_, actor) in &changes {

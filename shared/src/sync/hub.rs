@@ -41,8 +41,9 @@ pub enum Effect {
     Persist {
         document_id: DocumentId,
         chunk: Vec<u8>,
-        /// The changes in the chunk, for the record of who wrote what.
-        changes: Vec<ChangeHash>,
+        /// The changes in the chunk and the actor of each, for the record
+        /// of who wrote what.
+        changes: Vec<(ChangeHash, automerge::ActorId)>,
     },
     /// A document's content changed through a peer: refresh views and read models.
     Changed { document_id: DocumentId },
@@ -315,7 +316,7 @@ impl SyncHub {
                     .doc
                     .get_changes(&before)
                     .iter()
-                    .map(|c| c.hash())
+                    .map(|c| (c.hash(), c.actor_id().clone()))
                     .collect(),
             });
         }
@@ -649,7 +650,10 @@ impl SyncHub {
             fx.push(Effect::Persist {
                 document_id: id,
                 chunk: entry.doc.save_after(&before),
-                changes: added.iter().map(|c| c.hash()).collect(),
+                changes: added
+                    .iter()
+                    .map(|c| (c.hash(), c.actor_id().clone()))
+                    .collect(),
             });
             fx.push(Effect::Changed { document_id: id });
         }
