@@ -115,7 +115,14 @@ impl Relay {
             self.outcome
                 .push_str(&format!("{:?} ", std::mem::discriminant(e)));
         }
-        if refused {
+        // When automerge itself panics on a change (contained by the hub),
+        // the copy in memory is dropped: storage, which never had the
+        // change, is the document then.
+        let dropped = self.heads().is_none()
+            && fx.iter().any(|e| {
+                matches!(e, Effect::Close { reason, .. } if reason == "sync message could not be applied")
+            });
+        if refused && !dropped {
             assert_eq!(self.heads(), before, "a refused frame changed the document");
             assert!(
                 !fx.iter().any(|e| matches!(e, Effect::Persist { .. })),
