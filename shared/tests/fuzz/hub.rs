@@ -185,11 +185,14 @@ fn tablet_program(relay: &mut Relay, base: Automerge, who: u8, program: &[u8]) {
     let mut tablet = SyncHub::new("tablet".into(), SharePolicy::AnnounceAll);
     let mut to_relay = frames(&tablet.add_document(record_id(), base));
     to_relay.extend(frames(&tablet.connect(1, true)));
-    let edit = tablet.change(record_id(), |doc| {
-        ops::apply(doc, &Op::from_bytes(program));
-        Ok::<(), ()>(())
-    });
-    to_relay.extend(frames(&edit.unwrap_or_default()));
+    let Ok(edit) = tablet.change(record_id(), |doc| {
+        ops::try_apply(doc, &Op::from_bytes(program))
+            .map(drop)
+            .ok_or(())
+    }) else {
+        return; // automerge could not make the change; nothing to send
+    };
+    to_relay.extend(frames(&edit));
     for _ in 0..20 {
         if to_relay.is_empty() {
             break;

@@ -204,6 +204,14 @@ fn is_list_entry(doc: &Automerge, obj: &ObjId) -> bool {
 /// first operation the changes hold that nobody may make (so the rule
 /// must refuse them): read from the changes, because automerge leaves out
 /// a put that changes nothing.
+/// [`apply`], or `None` when automerge itself panics while the attacker
+/// builds the change (automerge 0.12's local transactions have such paths,
+/// e.g. "cant convert op into a value" on some list puts): no client can
+/// send such a change, so there is nothing for the relay to judge.
+pub fn try_apply(doc: &mut Automerge, ops: &[Op]) -> Option<Option<String>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| apply(doc, ops))).ok()
+}
+
 pub fn apply(doc: &mut Automerge, ops: &[Op]) -> Option<String> {
     let before = doc.get_heads();
     let mut objs = objects(doc);

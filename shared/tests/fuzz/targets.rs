@@ -184,7 +184,10 @@ pub fn changes(bytes: &[u8]) -> u64 {
     let mut doc = ops::base(mode % 3);
     let before = doc.get_heads();
     let forbidden = if mode & 0x80 == 0 {
-        ops::apply(&mut doc, &Op::from_bytes(rest))
+        match ops::try_apply(&mut doc, &Op::from_bytes(rest)) {
+            Some(forbidden) => forbidden,
+            None => return key("automerge cannot make it"),
+        }
     } else {
         let chunk = repair_checksums(rest);
         // As the hub does: refused before automerge if it cannot apply it.
