@@ -34,8 +34,8 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
             .evaluate(&sla.calendar, p, &row.sla.facts, now_ms)
             .ok()
     });
-    let (sla_state, due_at, overdue) = match evaluated {
-        None => (None, None, false),
+    let (sla_state, due_at, remaining_ms, overdue) = match evaluated {
+        None => (None, None, None, false),
         Some(status) => {
             // The clock that matters now: first response until answered.
             let current = match (row.sla.facts.first_response_at_ms, status.first_response) {
@@ -49,6 +49,7 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
             (
                 current.map(|c| c.state),
                 current.map(|c| c.due_at_ms),
+                current.map(|c| c.remaining_ms),
                 overdue,
             )
         }
@@ -68,7 +69,9 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
         workflow_issues: row.workflow_issues,
         sla_state,
         due_at,
+        remaining_ms,
         overdue,
+        nature: row.nature,
     }
 }
 
@@ -90,7 +93,7 @@ pub(crate) async fn summaries(
         ))
     })?;
     let rows = storage
-        .records(q, user.visibility(), order, limit, offset)
+        .records(q, user.visibility(), order, limit, offset, now_ms)
         .await?;
     Ok(rows.into_iter().map(|r| summary(r, sla, now_ms)).collect())
 }
@@ -112,28 +115,10 @@ async fn records_list(
     }
     let offset = (page - 1).saturating_mul(per_page);
     let now = state.now_ms();
-    if let Some(want) = q.overdue {
-        // Overdue depends on the clock, not on a column: evaluate, then page.
-        let matching: Vec<RecordSummary> =
-            summaries(&state.storage, &state.sla, now, &user, &q, i64::MAX, 0)
-                .await?
-                .into_iter()
-                .filter(|r| r.overdue == want)
-                .collect();
-        let total = matching.len() as i64;
-        let records = matching
-            .into_iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(per_page).unwrap_or(0))
-            .collect();
-        return Ok(AppJson(RecordPage {
-            records,
-            total,
-            page,
-            per_page,
-        }));
-    }
-    let total = state.storage.count_records(&q, user.visibility()).await?;
+    let total = state
+        .storage
+        .count_records(&q, user.visibility(), now)
+        .await?;
     let records = summaries(&state.storage, &state.sla, now, &user, &q, per_page, offset).await?;
     Ok(AppJson(RecordPage {
         records,
