@@ -244,6 +244,12 @@ impl Repo {
         out
     }
 
+    /// One record, if its document is on this device and readable.
+    pub fn record(&self, id: &DocumentId) -> Option<FeedbackRecord> {
+        let hub = self.inner.hub.borrow();
+        FeedbackRecord::from_doc(hub.document(id)?).ok()
+    }
+
     /// Whether the signed-in user may make this kind of write to a record
     /// (the relay's rule, so the screen offers only what will be accepted).
     pub fn may(&self, id: &DocumentId, write: Write) -> bool {

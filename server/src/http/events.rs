@@ -4,7 +4,7 @@
 //!
 //! The event says only that something changed, never which record, so it
 //! tells nobody about records they may not see. Bursts are coalesced (at
-//! most one event per [`COALESCE`]); the session is checked again before
+//! most one event per [`COALESCE`], the first at once); the session is checked again before
 //! each event, so a signed-out or revoked session's stream ends.
 
 use std::convert::Infallible;
@@ -68,11 +68,17 @@ async fn events(
             let seen = *l.stored.borrow_and_update();
             return Some((Ok(records_event(seen)), l));
         }
+        // At most one event per COALESCE: what is stored meanwhile is
+        // marked changed and answered right after (leading edge, so a lone
+        // change is pushed at once).
+        tokio::select! {
+            () = tokio::time::sleep(COALESCE) => {}
+            _ = l.shutdown.changed() => return None,
+        }
         tokio::select! {
             changed = l.stored.changed() => changed.ok()?,
             _ = l.shutdown.changed() => return None,
         }
-        tokio::time::sleep(COALESCE).await;
         let seen = *l.stored.borrow_and_update();
         principal_for(&l.state, l.token.clone()).await.ok()?;
         Some((Ok(records_event(seen)), l))
