@@ -165,6 +165,20 @@ impl Repo {
             .await
     }
 
+    /// Any edit of a record, made in the signed-in user's name at the
+    /// device's time, checked against the write rule before it is kept.
+    pub async fn edit(
+        &self,
+        id: DocumentId,
+        edit: impl FnOnce(&mut Automerge, &str, i64) -> Result<(), RecordError>,
+    ) -> Result<(), SaveError> {
+        let by = session::cached_user()
+            .ok_or(SaveError::NotSignedIn)?
+            .username;
+        let now = js_sys::Date::now() as i64;
+        self.save(id, move |doc| edit(doc, &by, now)).await
+    }
+
     async fn save(
         &self,
         id: DocumentId,

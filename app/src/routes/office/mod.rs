@@ -7,6 +7,7 @@ mod filters;
 mod live;
 mod record;
 mod rows;
+mod work;
 
 use closeloop_shared::api::{ErrorBody, RecordPage, RecordQuery};
 use closeloop_shared::inbox::{INBOX_PAGE, SavedView};

@@ -12,6 +12,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
 use super::rows::sla_words;
+use super::work::{Drafts, WorkPanel};
 use closeloop_shared::taxonomy::TermList;
 
 use crate::i18n::{action_label, format_time, lang, status_label, t, term_label};
@@ -35,17 +36,26 @@ pub fn OfficeRecordPage() -> impl IntoView {
         })
     };
     let detail = RwSignal::new(None::<RecordDetail>);
+    let drafts = Drafts::new();
     let waited = RwSignal::new(false);
+    // The SLA clock is the read model's: read again whenever the server
+    // says a change was stored (ours included, once it is durable there).
+    let pushed = RwSignal::new(0u64);
+    super::live::follow(pushed, RwSignal::new(false));
     Effect::new(move |_| {
+        pushed.track();
         let Some(id) = id.get() else { return };
-        repo.request(id);
-        waited.set(false);
         spawn_local(async move {
             if let Ok((200, body)) = session::call("GET", &format!("/api/records/{id}"), None).await
             {
                 detail.set(serde_json::from_str(&body).ok());
             }
         });
+    });
+    Effect::new(move |_| {
+        let Some(id) = id.get() else { return };
+        repo.request(id);
+        waited.set(false);
         set_timeout(
             move || waited.set(true),
             std::time::Duration::from_millis(WAIT_MS as u64),
@@ -60,13 +70,21 @@ pub fn OfficeRecordPage() -> impl IntoView {
                     <p class="loading">{move || if waited.get() { t("record.unreachable") } else { t("record.loading") }}</p>
                 </section>
             }.into_any(),
-            (Some(_), Some(r)) => view! { <Detail r detail /> }.into_any(),
+            (Some(id), Some(r)) => view! { <Detail id r detail drafts /> }.into_any(),
         }}
     }
 }
 
 #[component]
-fn Detail(r: FeedbackRecord, detail: RwSignal<Option<RecordDetail>>) -> impl IntoView {
+fn Detail(
+    id: DocumentId,
+    r: FeedbackRecord,
+    detail: RwSignal<Option<RecordDetail>>,
+    drafts: Drafts,
+) -> impl IntoView {
+    let work = r.clone();
+    let settle =
+        expect_context::<Repo>().may(&id, closeloop_shared::authorize::Write::Classify("nature"));
     let status = r.workflow.status.key();
     let taxonomy = expect_context::<Repo>().taxonomy.clone();
     let channel = taxonomy
@@ -109,6 +127,8 @@ fn Detail(r: FeedbackRecord, detail: RwSignal<Option<RecordDetail>>) -> impl Int
         ("record.order", r.order_number.clone().unwrap_or_default()),
     ];
     view! {
+        <div class="record-layout">
+        <div class="record-main">
         <section class="card record-detail" data-record-loaded="true">
             <h2>
                 {r.customer.clone()}
@@ -143,8 +163,20 @@ fn Detail(r: FeedbackRecord, detail: RwSignal<Option<RecordDetail>>) -> impl Int
                         <li>
                             <strong>{c.field.key()}</strong>
                             <ul>
-                                {c.values.iter().map(|v| view! {
-                                    <li>{v.value.clone()} " — " {v.by.clone()} " · " {format_time(v.at_ms)}</li>
+                                {c.values.iter().map(|v| {
+                                    let (field, value) = (c.field, v.value.clone());
+                                    view! {
+                                        <li>
+                                            {v.value.clone()} " — " {v.by.clone()} " · " {format_time(v.at_ms)}
+                                            {settle.then(|| view! {
+                                                <button class="secondary" data-settle=v.value.clone() on:click=move |_| {
+                                                    let value = value.clone();
+                                                    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+                                                    super::work::settle(id, drafts, field, value, taxonomy);
+                                                }>{move || t("record.choose_value")}</button>
+                                            })}
+                                        </li>
+                                    }
                                 }).collect_view()}
                             </ul>
                         </li>
@@ -183,6 +215,11 @@ fn Detail(r: FeedbackRecord, detail: RwSignal<Option<RecordDetail>>) -> impl Int
                 }.into_any()
             }}
         </section>
+        </div>
+        <div class="record-side">
+            <WorkPanel id r=work drafts />
+        </div>
+        </div>
     }
 }
 
