@@ -229,3 +229,84 @@ async fn a_stored_change_is_pushed_to_open_inboxes_and_a_revoked_session_ends_it
     drop(stream);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn likely_duplicates_are_found_by_customer_text_and_time_within_what_the_user_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    // Captured as 李先生 at RECEIVED (see `Client::capture`).
+    north
+        .capture(id(1), "冰箱送到后冷藏室不制冷，要求换货。")
+        .await;
+    north.capture(id(2), "门店停车场太小，周末没有车位。").await;
+    let office = app.token("office").await;
+    let similar = |token: String, customer: &str, text: &str, at: i64| {
+        let path = format!(
+            "/api/records/similar?customer={}&text={}&received_at={at}",
+            urlencode(customer),
+            urlencode(text)
+        );
+        let app = &app;
+        async move {
+            let (status, found): (u16, closeloop_shared::api::SimilarRecords) =
+                app.call("GET", &path, Some(&token), None).await;
+            assert_eq!(status, 200, "{path}");
+            found.records.into_iter().map(|r| r.id).collect::<Vec<_>>()
+        }
+    };
+    let day = 86_400_000;
+    let phone_again = "你们送的冰箱冷藏室不制冷！我要换货";
+    assert_eq!(
+        similar(office.clone(), "李先生", phone_again, RECEIVED + day).await,
+        vec![id(1).to_string()],
+        "same customer, similar text, next day"
+    );
+    assert!(
+        similar(office.clone(), "李先生", "发票开错了", RECEIVED + day)
+            .await
+            .is_empty()
+    );
+    assert!(
+        similar(office.clone(), "王女士", phone_again, RECEIVED + day)
+            .await
+            .is_empty()
+    );
+    assert!(
+        similar(office.clone(), "李先生", phone_again, RECEIVED + 8 * day)
+            .await
+            .is_empty()
+    );
+    assert!(
+        similar(app.token("south").await, "李先生", phone_again, RECEIVED)
+            .await
+            .is_empty(),
+        "another team's records are not offered"
+    );
+    let long = "a".repeat(closeloop_shared::record::MAX_DESCRIPTION_CHARS + 1);
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "GET",
+            &format!(
+                "/api/records/similar?customer=x&text={}&received_at=0",
+                urlencode(&long)
+            ),
+            Some(&office),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    app.stop().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -132,6 +132,24 @@ pub struct RecordPage {
     pub per_page: i64,
 }
 
+/// `GET /api/records/similar`: a registration about to be saved, compared
+/// with what the server holds (see [`crate::duplicates`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarQuery {
+    pub customer: String,
+    pub order_number: Option<String>,
+    pub text: String,
+    /// When the new feedback was received (ms since the epoch).
+    pub received_at: i64,
+}
+
+/// The likely duplicates, most similar first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SimilarRecords {
+    pub records: Vec<RecordSummary>,
+}
+
 /// One workflow step of a record.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryItem {

@@ -119,6 +119,10 @@ impl CountBy {
     }
 }
 
+/// Candidates compared for likely duplicates at most (one customer's
+/// records within two weeks; more would be a data problem, not feedback).
+const MAX_DUPLICATE_CANDIDATES: i64 = 200;
+
 const ROW_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.customer, r.description, \
      r.feedback_type, r.nature, r.priority, r.status, r.owner, r.department, r.conflicts, \
      r.workflow_issues, r.first_response_at, r.resolved_at, r.pauses";
@@ -145,6 +149,38 @@ impl Storage {
             .await?
             .iter()
             .map(record_row)
+            .collect()
+    }
+
+    /// Visible records of `customer` or with `order_number` received
+    /// within `window_ms` of `at_ms`: the candidates for likely duplicates
+    /// (the text is compared by the caller), nearest in time first.
+    pub async fn same_customer_or_order(
+        &self,
+        customer: &str,
+        order_number: Option<&str>,
+        at_ms: i64,
+        window_ms: i64,
+        visible: Visibility<'_>,
+    ) -> Result<Vec<(RecordRow, Option<String>)>, StorageError> {
+        let mut q = self.sql(format!("SELECT {ROW_COLUMNS}, r.order_number"));
+        let all = RecordQuery::default();
+        filter(&mut q, &all, visible, 0);
+        q.push(" AND r.received_at >= ")
+            .bind(at_ms.saturating_sub(window_ms))
+            .push(" AND r.received_at <= ")
+            .bind(at_ms.saturating_add(window_ms))
+            .push(" AND (r.customer = ")
+            .bind(customer);
+        if let Some(order) = order_number {
+            q.push(" OR r.order_number = ").bind(order);
+        }
+        q.push(") ORDER BY r.received_at DESC LIMIT ")
+            .bind(MAX_DUPLICATE_CANDIDATES);
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((record_row(r)?, r.try_get("order_number")?)))
             .collect()
     }
 
