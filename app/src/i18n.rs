@@ -185,6 +185,12 @@ pub fn record_error(lang: Lang, e: &RecordError) -> String {
         (RecordError::DescriptionTooLong, true) => {
             return format!("The feedback may have at most {MAX_DESCRIPTION_CHARS} characters");
         }
+        (RecordError::ReceivedInFuture, false) => "接收时间不能晚于现在",
+        (RecordError::ReceivedInFuture, true) => "The received time cannot be in the future",
+        (RecordError::ReceivedTooLongAgo, false) => "接收时间不能早于一年前",
+        (RecordError::ReceivedTooLongAgo, true) => {
+            "The received time cannot be more than a year ago"
+        }
         (RecordError::UnknownChannel(_), false) => "请选择渠道",
         (RecordError::UnknownChannel(_), true) => "Choose a channel",
         (other, _) => return other.to_string(),

@@ -394,6 +394,35 @@ impl SlaPolicy {
     }
 }
 
+/// Feedback is registered within 24 hours of arriving (S002 5.3): its own
+/// clock, round the clock, from the received time to the register step.
+pub const REGISTRATION_MS: i64 = 24 * HOUR_MS;
+
+/// The registration clock of a record at `now_ms` (near due in its last
+/// fifth, as the default policy's clocks).
+pub fn registration_clock(
+    received_at_ms: i64,
+    registered_at_ms: Option<i64>,
+    now_ms: i64,
+) -> SlaClock {
+    let due = received_at_ms + REGISTRATION_MS;
+    let near = due - REGISTRATION_MS / 5;
+    let at = registered_at_ms.unwrap_or(now_ms);
+    let state = match registered_at_ms {
+        Some(r) if r <= due => SlaState::Met,
+        Some(_) => SlaState::Breached,
+        None if now_ms > due => SlaState::Overdue,
+        None if now_ms >= near => SlaState::NearDue,
+        None => SlaState::OnTrack,
+    };
+    SlaClock {
+        due_at_ms: due,
+        near_at_ms: near,
+        state,
+        remaining_ms: due - at,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,6 +451,26 @@ mod tests {
             received_at_ms: at(received),
             ..SlaFacts::default()
         }
+    }
+
+    #[test]
+    fn registration_is_due_within_24_hours_of_arrival() {
+        let r = at("2026-11-23 22:00");
+        let c = |reg: Option<&str>, now: &str| registration_clock(r, reg.map(at), at(now));
+        assert_eq!(
+            show(c(None, "2026-11-23 23:00").due_at_ms),
+            "2026-11-24 22:00"
+        );
+        assert_eq!(c(None, "2026-11-24 10:00").state, SlaState::OnTrack);
+        assert_eq!(c(None, "2026-11-24 18:00").state, SlaState::NearDue);
+        assert_eq!(c(None, "2026-11-24 22:01").state, SlaState::Overdue);
+        assert_eq!(
+            c(Some("2026-11-24 09:00"), "2026-11-30 10:00").state,
+            SlaState::Met
+        );
+        let late = c(Some("2026-11-25 09:00"), "2026-11-30 10:00");
+        assert_eq!(late.state, SlaState::Breached);
+        assert_eq!(late.remaining_ms, -11 * HOUR_MS);
     }
 
     #[test]

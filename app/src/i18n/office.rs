@@ -142,6 +142,30 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
         "work.answer" => ("客户的答复：", "The customer's answer:"),
         "work.answer.satisfied" => ("满意", "Satisfied"),
         "work.answer.has_questions" => ("仍有疑问（重新打开）", "Still has questions (reopens)"),
+        "register.title" => (
+            "登记来自其他渠道的反馈",
+            "Register feedback from any channel",
+        ),
+        "register.new" => ("登记新反馈", "Register feedback"),
+        "register.source" => ("来源", "Source"),
+        "register.received" => ("实际接收时间", "Received at"),
+        "register.order" => ("订单号（可选）", "Order number (optional)"),
+        "register.save" => ("检查重复并登记", "Check for duplicates and register"),
+        "register.bad_time" => (
+            "请填写实际接收时间（精确到分钟）",
+            "Enter when it was received, to the minute",
+        ),
+        "register.duplicates" => (
+            "可能是重复反馈：同一客户或订单，7 天内内容相近",
+            "Likely duplicates: same customer or order, similar text within 7 days",
+        ),
+        "register.link" => ("关联此记录并登记", "Link to this one and register"),
+        "register.anyway" => ("不是重复，登记为新反馈", "Not a duplicate: register as new"),
+        "register.linked_to" => (
+            "登记时关联的可能重复记录：",
+            "Linked at registration to likely duplicate ",
+        ),
+        "record.registration" => ("登记时限（24 小时）", "Registration (24 h)"),
         _ => return None,
     })
 }

@@ -6,6 +6,7 @@
 mod filters;
 mod live;
 mod record;
+mod register;
 mod rows;
 mod work;
 
@@ -18,6 +19,7 @@ use crate::i18n::{Lang, lang, t, tr};
 use crate::session::{self, Session};
 
 pub use record::OfficeRecordPage;
+pub use register::RegisterPage;
 
 /// The inbox.
 #[component]
@@ -85,6 +87,7 @@ pub fn OfficePage() -> impl IntoView {
         <section class="card inbox-card">
             <div class="inbox-head">
                 <h2>{move || t("inbox.title")}</h2>
+                <a class="button" href="/office/new" data-testid="register-new">{move || t("register.new")}</a>
                 <span class="live" data-live=move || live.get().to_string()>
                     {move || if live.get() { t("inbox.live") } else { t("inbox.not_live") }}
                 </span>

@@ -11,6 +11,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
+use closeloop_shared::sla::registration_clock;
+
 use super::rows::sla_words;
 use super::work::{Drafts, WorkPanel};
 use closeloop_shared::taxonomy::TermList;
@@ -114,6 +116,21 @@ fn Detail(
     };
     let kind = term(TermList::FeedbackType, &r.feedback_type);
     let nature = term(TermList::Nature, &r.nature);
+    // S002 5.3: registered within 24 h of arriving, its own clock.
+    let registered_at = r
+        .history
+        .iter()
+        .find(|h| h.action.key() == "register")
+        .map(|h| h.at_ms);
+    let received_at = r.received_at_ms;
+    let registration = move || {
+        let c = registration_clock(received_at, registered_at, js_sys::Date::now() as i64);
+        (
+            sla_words(lang().get(), Some(c.state), Some(c.remaining_ms)),
+            c.due_at_ms,
+            c.state,
+        )
+    };
     let rows: Vec<(&'static str, String)> = vec![
         (
             "record.priority",
@@ -145,6 +162,11 @@ fn Detail(
             </p>
             <p class="description">{r.description.clone()}</p>
             <dl class="facts">
+                <dt>{move || t("record.registration")}</dt>
+                <dd class=move || format!("sla {}", super::rows::sla_class(Some(registration().2)))
+                    data-testid="registration-clock">
+                    {move || { let (w, due, _) = registration(); format!("{w} · {}", format_time(due)) }}
+                </dd>
                 <dt>{move || t("record.type")}</dt>
                 <dd>{move || or_dash(kind())}</dd>
                 <dt>{move || t("record.nature")}</dt>

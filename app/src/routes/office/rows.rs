@@ -163,7 +163,7 @@ fn Row(
     }
 }
 
-fn sla_class(state: Option<SlaState>) -> &'static str {
+pub(super) fn sla_class(state: Option<SlaState>) -> &'static str {
     match state {
         Some(SlaState::Overdue | SlaState::Breached) => "sla-overdue",
         Some(SlaState::NearDue) => "sla-near",
