@@ -14,6 +14,7 @@ mod config;
 mod demo;
 mod error;
 mod http;
+mod jobs;
 mod login_guard;
 pub mod metrics;
 mod random;
