@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
 /// The pages, with the opened [`Repo`] in context.
 #[component]
 fn Ready(repo: Repo) -> impl IntoView {
+    routes::office::live::provide(repo.session);
     provide_context(repo);
     view! {
         <StatusBadge />

@@ -2,7 +2,7 @@
 
 mod field;
 mod login;
-mod office;
+pub mod office;
 
 pub use field::FieldPage;
 pub use login::LoginPage;

@@ -35,6 +35,7 @@ const USERS = [
   ["field-north", "field_staff", "north"],
   ["field-south", "field_staff", "south"],
   ["office", "head_office", null],
+  ["supervisor", "supervisor", null],
 ];
 
 /** `--data-dir` and, for a shared PostgreSQL database, `--database`. */

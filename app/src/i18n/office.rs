@@ -166,6 +166,12 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
             "Linked at registration to likely duplicate ",
         ),
         "record.registration" => ("登记时限（24 小时）", "Registration (24 h)"),
+        "bell.title" => ("通知", "Notifications"),
+        "bell.read_all" => ("全部标为已读", "Mark all read"),
+        "bell.empty" => ("没有通知", "No notifications"),
+        "bell.kind.escalated" => ("超时已升级", "Overdue, escalated"),
+        "inbox.view.escalated" => ("已升级", "Escalated"),
+        "record.system" => ("系统（时限监控）", "System (SLA watch)"),
         _ => return None,
     })
 }

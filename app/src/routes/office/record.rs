@@ -42,8 +42,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
     let waited = RwSignal::new(false);
     // The SLA clock is the read model's: read again whenever the server
     // says a change was stored (ours included, once it is durable there).
-    let pushed = RwSignal::new(0u64);
-    super::live::follow(pushed, RwSignal::new(false));
+    let pushed = expect_context::<super::live::Push>().pushed;
     Effect::new(move |_| {
         pushed.track();
         let Some(id) = id.get() else { return };
@@ -216,7 +215,7 @@ fn Detail(
                         {r.history.iter().map(|h| {
                             let action = h.action.key();
                             view! {
-                                <li><time>{format_time(h.at_ms)}</time> " " {h.by.clone()} " · "
+                                <li><time>{format_time(h.at_ms)}</time> " " {who(&h.by)} " · "
                                     {move || action_label(lang().get(), action)}
                                     {h.note.clone().map(|n| view! { " " <q>{n}</q> })}</li>
                             }
@@ -247,4 +246,16 @@ fn Detail(
 
 fn or_dash(v: String) -> String {
     if v.is_empty() { "—".to_string() } else { v }
+}
+
+/// Who took a step: the system's own account by a name people read.
+fn who(by: &str) -> impl Fn() -> String + use<> {
+    let by = by.to_string();
+    move || {
+        if by.starts_with("system:") {
+            t("record.system").to_string()
+        } else {
+            by.clone()
+        }
+    }
 }
