@@ -3,6 +3,7 @@
 //! pushes that a change was stored (`/api/events`). No record document is
 //! fetched for the list; opening a record loads that one over sync.
 
+mod changes;
 mod filters;
 pub mod live;
 mod record;

@@ -39,6 +39,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
     };
     let detail = RwSignal::new(None::<RecordDetail>);
     let drafts = Drafts::new();
+    let log = super::changes::follow_log(id);
     let waited = RwSignal::new(false);
     // The SLA clock is the read model's: read again whenever the server
     // says a change was stored (ours included, once it is durable there).
@@ -71,7 +72,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
                     <p class="loading">{move || if waited.get() { t("record.unreachable") } else { t("record.loading") }}</p>
                 </section>
             }.into_any(),
-            (Some(id), Some(r)) => view! { <Detail id r detail drafts /> }.into_any(),
+            (Some(id), Some(r)) => view! { <Detail id r detail drafts log /> }.into_any(),
         }}
     }
 }
@@ -82,6 +83,7 @@ fn Detail(
     r: FeedbackRecord,
     detail: RwSignal<Option<RecordDetail>>,
     drafts: Drafts,
+    log: RwSignal<Vec<closeloop_shared::api::ChangeItem>>,
 ) -> impl IntoView {
     let work = r.clone();
     let settle =
@@ -236,6 +238,7 @@ fn Detail(
                 }.into_any()
             }}
         </section>
+        <super::changes::ChangeTimeline id log />
         </div>
         <div class="record-side">
             <WorkPanel id r=work drafts />
