@@ -276,6 +276,16 @@ pub struct NewPassword {
     pub password: String,
 }
 
+/// `POST /api/admin/users` body: a new account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: crate::access::Role,
+    pub team: Option<String>,
+}
+
 /// `PUT /api/admin/users/{username}/role` body.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RoleChange {

@@ -36,6 +36,7 @@ const USERS = [
   ["field-south", "field_staff", "south"],
   ["office", "head_office", null],
   ["supervisor", "supervisor", null],
+  ["admin", "admin", null],
 ];
 
 /** `--data-dir` and, for a shared PostgreSQL database, `--database`. */

@@ -195,6 +195,42 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
         "field.customerAnswer" => ("客户答复", "Customer's answer"),
         "field.log" => ("新日志", "Log entry"),
         "field.history" => ("流程", "Step"),
+        "nav.admin" => ("管理", "Admin"),
+        "role.field_staff" => ("现场人员", "Field staff"),
+        "role.head_office" => ("总部客服", "Head office"),
+        "role.supervisor" => ("主管", "Supervisor"),
+        "role.admin" => ("管理员", "Administrator"),
+        "admin.title" => ("用户管理", "Users"),
+        "admin.forbidden" => ("只有管理员可以管理用户", "Only administrators manage users"),
+        "admin.username" => ("用户名", "Username"),
+        "admin.password" => (
+            "初始密码（至少 10 位）",
+            "Initial password (10 characters or more)",
+        ),
+        "admin.role" => ("角色", "Role"),
+        "admin.team" => ("团队", "Team"),
+        "admin.sessions" => ("会话 · 最近使用", "Sessions · last used"),
+        "admin.actions" => ("操作", "Actions"),
+        "admin.disabled" => ("已停用", "Disabled"),
+        "admin.enable" => ("启用", "Enable"),
+        "admin.disable" => ("停用", "Disable"),
+        "admin.revoke" => ("注销所有会话", "End all sessions"),
+        "admin.new_password" => ("新密码", "New password"),
+        "admin.reset" => ("重置密码", "Reset password"),
+        "admin.create" => ("新建用户", "Create user"),
+        "admin.created" => ("用户已创建", "User created"),
+        "admin.saved" => ("已保存，立即生效", "Saved; in effect now"),
+        "admin.revoked" => ("该用户的所有会话已结束", "All of the user's sessions ended"),
+        "admin.error.bad_username" => (
+            "用户名需 2–40 个字符，只能包含字母、数字、点、下划线或短横线",
+            "Usernames are 2–40 letters, digits, `.`, `_` or `-`",
+        ),
+        "admin.error.weak_password" => {
+            ("密码至少 10 位", "The password needs 10 characters or more")
+        }
+        "admin.error.missing_team" => ("现场人员必须属于一个团队", "Field staff need a team"),
+        "admin.error.user_exists" => ("该用户名已存在", "That username exists already"),
+        "admin.error.not_found" => ("没有这个用户", "No such user"),
         _ => return None,
     })
 }
