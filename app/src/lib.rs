@@ -3,6 +3,7 @@
 
 pub mod components;
 pub mod i18n;
+pub mod local_time;
 pub mod repo;
 pub mod routes;
 pub mod session;
