@@ -4,6 +4,8 @@ use closeloop_shared::RecordError;
 use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
 use leptos::prelude::*;
 
+mod office;
+
 /// The UI language; stored in `localStorage` so a device keeps its choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -123,9 +125,44 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             "The text is longer than a record allows",
         ),
         "refused.recreate" => ("记录只能创建一次", "A record is created only once"),
-        _ => ("?", "?"),
+        other => office::office(other).unwrap_or(("?", "?")),
     };
     if en { english } else { zh }
+}
+
+/// A workflow status key (`new`, `in_progress`…) in the user's language.
+pub fn status_label(lang: Lang, status: &str) -> &'static str {
+    match tr(lang, &format!("status.{status}")) {
+        "?" => "?",
+        known => known,
+    }
+}
+
+/// A taxonomy term's label in the user's language (the key itself when
+/// this build does not know it, so nothing recorded is hidden).
+pub fn term_label(
+    lang: Lang,
+    taxonomy: &closeloop_shared::taxonomy::Taxonomy,
+    list: closeloop_shared::taxonomy::TermList,
+    key: &str,
+) -> String {
+    taxonomy
+        .list(list)
+        .iter()
+        .find(|t| t.key == key)
+        .map(|t| match lang {
+            Lang::Zh => t.label.zh.clone(),
+            Lang::En => t.label.en.clone(),
+        })
+        .unwrap_or_else(|| key.to_string())
+}
+
+/// A workflow step's key (`assign`, `reopen`…) in the user's language.
+pub fn action_label(lang: Lang, action: &str) -> String {
+    match tr(lang, &format!("action.{action}")) {
+        "?" => action.to_string(),
+        known => known.to_string(),
+    }
 }
 
 /// A record validation error in the current language.
@@ -147,6 +184,12 @@ pub fn record_error(lang: Lang, e: &RecordError) -> String {
         }
         (RecordError::DescriptionTooLong, true) => {
             return format!("The feedback may have at most {MAX_DESCRIPTION_CHARS} characters");
+        }
+        (RecordError::ReceivedInFuture, false) => "接收时间不能晚于现在",
+        (RecordError::ReceivedInFuture, true) => "The received time cannot be in the future",
+        (RecordError::ReceivedTooLongAgo, false) => "接收时间不能早于一年前",
+        (RecordError::ReceivedTooLongAgo, true) => {
+            "The received time cannot be more than a year ago"
         }
         (RecordError::UnknownChannel(_), false) => "请选择渠道",
         (RecordError::UnknownChannel(_), true) => "Choose a channel",

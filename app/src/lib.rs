@@ -17,7 +17,7 @@ use leptos_router::path;
 use crate::components::StatusBadge;
 use crate::i18n::{Lang, t};
 use crate::repo::Repo;
-use crate::routes::{FieldPage, LoginPage, OfficePage};
+use crate::routes::{FieldPage, LoginPage, OfficePage, OfficeRecordPage, RegisterPage};
 
 /// IndexedDB database holding this device's documents.
 pub const DB_NAME: &str = "closeloop";
@@ -72,6 +72,8 @@ fn Ready(repo: Repo) -> impl IntoView {
             <Routes fallback=|| view! { <FieldPage /> }>
                 <Route path=path!("/") view=FieldPage />
                 <Route path=path!("/office") view=OfficePage />
+                <Route path=path!("/office/records/:id") view=OfficeRecordPage />
+                <Route path=path!("/office/new") view=RegisterPage />
                 <Route path=path!("/login") view=LoginPage />
             </Routes>
         </main>

@@ -165,6 +165,20 @@ impl Repo {
             .await
     }
 
+    /// Any edit of a record, made in the signed-in user's name at the
+    /// device's time, checked against the write rule before it is kept.
+    pub async fn edit(
+        &self,
+        id: DocumentId,
+        edit: impl FnOnce(&mut Automerge, &str, i64) -> Result<(), RecordError>,
+    ) -> Result<(), SaveError> {
+        let by = session::cached_user()
+            .ok_or(SaveError::NotSignedIn)?
+            .username;
+        let now = js_sys::Date::now() as i64;
+        self.save(id, move |doc| edit(doc, &by, now)).await
+    }
+
     async fn save(
         &self,
         id: DocumentId,
@@ -242,6 +256,12 @@ impl Repo {
                 .then(a.0.cmp(&b.0))
         });
         out
+    }
+
+    /// One record, if its document is on this device and readable.
+    pub fn record(&self, id: &DocumentId) -> Option<FeedbackRecord> {
+        let hub = self.inner.hub.borrow();
+        FeedbackRecord::from_doc(hub.document(id)?).ok()
     }
 
     /// Whether the signed-in user may make this kind of write to a record

@@ -6,4 +6,4 @@ mod office;
 
 pub use field::FieldPage;
 pub use login::LoginPage;
-pub use office::OfficePage;
+pub use office::{OfficePage, OfficeRecordPage, RegisterPage};

@@ -26,7 +26,13 @@ pub enum SignInError {
     Unreachable,
 }
 
-async fn call(method: &str, path: &str, body: Option<String>) -> Result<(u16, String), ()> {
+/// One API call with the session cookie: the status and the body text;
+/// `Err` when the server cannot be reached.
+pub(crate) async fn call(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<(u16, String), ()> {
     let init = RequestInit::new();
     init.set_method(method);
     if let Some(b) = &body {

@@ -36,6 +36,9 @@ pub enum AppError {
     /// Too many failed sign-ins; try again after this many seconds.
     #[error("too many failed sign-ins")]
     TooManyRequests(u64),
+    /// The user holds the most connections allowed (sync and push).
+    #[error("too many open connections")]
+    TooManyConnections,
     /// The server is at capacity for this work; try again shortly.
     #[error("busy")]
     Busy(u64),
@@ -72,6 +75,11 @@ impl IntoResponse for AppError {
                 StatusCode::FORBIDDEN,
                 "cross_site",
                 "requests from another site are refused".to_string(),
+            ),
+            AppError::TooManyConnections => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connections",
+                "too many open connections for this user; close a tab and try again".to_string(),
             ),
             AppError::TooManyRequests(secs) => {
                 return limited(

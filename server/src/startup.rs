@@ -112,6 +112,7 @@ impl Application {
         }
         let metrics = Arc::new(Metrics::default());
         let peer_id = crate::random::hex::<8>().map_err(StartError::Random)?;
+        let (stored, stored_rx) = watch::channel(0);
         let (relay, relay_task) = crate::sync::spawn(crate::sync::RelayParts {
             storage: storage.clone(),
             peer_id: format!("closeloop-relay-{peer_id}"),
@@ -121,6 +122,7 @@ impl Application {
             sockets_per_user: config.sockets_per_user,
             clock: clock.clone(),
             sla: sla.clone(),
+            stored,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         crate::sync::other_relays::spawn(&storage, relay.clone(), shutdown_rx.clone());
@@ -143,6 +145,7 @@ impl Application {
             sla,
             logins: Arc::new(crate::login_guard::LoginGuard::new(config.password_queue)),
             edge: Arc::new(edge),
+            stored: stored_rx,
         };
         let router = app(state, &config.dist_dir);
         let addr = SocketAddr::new(config.host, config.port);

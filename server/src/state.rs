@@ -50,6 +50,8 @@ pub struct AppState {
     pub(crate) logins: Arc<LoginGuard>,
     /// The public origin, HTTPS or not, the metrics token.
     pub(crate) edge: Arc<WebEdge>,
+    /// Moves whenever the relay (or another relay) stored a change.
+    pub(crate) stored: watch::Receiver<u64>,
 }
 
 impl AppState {

@@ -5,24 +5,12 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use closeloop_server::Clock;
 use closeloop_shared::access::Role;
 use futures_util::{SinkExt, StreamExt};
-use support::{Client, PASSWORD, Socket, TestApp, http, login, open_sync, storage_for};
+use support::{Client, PASSWORD, Socket, StepClock, TestApp, http, login, open_sync, storage_for};
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-/// A clock tests move forward.
-struct StepClock(AtomicI64);
-
-impl Clock for StepClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 /// Waits (5 s at most) for the relay's close frame; returns its reason.
 async fn close_reason(ws: &mut Socket) -> String {
@@ -130,11 +118,11 @@ async fn a_changed_role_or_team_closes_sockets_opened_under_the_old_one() {
 async fn an_expired_session_closes_its_socket_by_the_servers_clock() {
     let dir = tempfile::tempdir().unwrap();
     let start = 1_800_000_000_000;
-    let clock = Arc::new(StepClock(AtomicI64::new(start)));
+    let clock = StepClock::at(start);
     let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock.clone()).await;
     let (mut ws, token) = socket_for(&app, "north").await;
 
-    clock.0.store(start + 31 * 86_400_000, Ordering::SeqCst);
+    clock.set(start + 31 * 86_400_000);
     assert_eq!(close_reason(&mut ws).await, "the session expired");
     let me = http(app.addr, "GET", "/api/me", Some(&token), None).await;
     assert_eq!(status(&me), 401, "{me}");
@@ -145,16 +133,16 @@ async fn an_expired_session_closes_its_socket_by_the_servers_clock() {
 async fn a_session_unused_for_twelve_hours_ends() {
     let dir = tempfile::tempdir().unwrap();
     let start = 1_800_000_000_000;
-    let clock = Arc::new(StepClock(AtomicI64::new(start)));
+    let clock = StepClock::at(start);
     let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock.clone()).await;
     let token = login(app.addr, "office").await;
-    clock.0.store(start + 11 * 3_600_000, Ordering::SeqCst);
+    clock.set(start + 11 * 3_600_000);
     let me = http(app.addr, "GET", "/api/me", Some(&token), None).await;
     assert_eq!(status(&me), 200, "used within 12 h: {me}");
-    clock.0.store(start + 22 * 3_600_000, Ordering::SeqCst);
+    clock.set(start + 22 * 3_600_000);
     let me = http(app.addr, "GET", "/api/me", Some(&token), None).await;
     assert_eq!(status(&me), 200, "the last use counts, not the login: {me}");
-    clock.0.store(start + 35 * 3_600_000, Ordering::SeqCst);
+    clock.set(start + 35 * 3_600_000);
     let me = http(app.addr, "GET", "/api/me", Some(&token), None).await;
     assert_eq!(status(&me), 401, "idle for 13 h: {me}");
     app.stop().await;

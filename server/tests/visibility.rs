@@ -154,6 +154,7 @@ fn sql_and_rust_agree_on_who_sees_which_record() {
                             RecordOrder::ReceivedDesc,
                             i64::MAX,
                             0,
+                            0,
                         )
                         .await
                         .expect("list")
@@ -164,7 +165,7 @@ fn sql_and_rust_agree_on_who_sees_which_record() {
                     listed.sort();
                     prop_assert_eq!(&listed, &want, "record list for {:?}", u);
                     let counted = storage
-                        .count_records(&RecordQuery::default(), u.visibility())
+                        .count_records(&RecordQuery::default(), u.visibility(), 0)
                         .await
                         .expect("count");
                     let admitted = all

@@ -49,19 +49,40 @@ pub struct RecordQuery {
     pub feedback_type: Option<String>,
     pub department: Option<String>,
     pub owner: Option<String>,
+    /// Complaint, suggestion, praise… (the taxonomy's natures).
+    pub nature: Option<String>,
+    /// Only records nobody owns.
+    pub unassigned: Option<bool>,
+    /// Only records not closed (`true`), or only closed ones (`false`).
+    pub open: Option<bool>,
+    /// Where the running SLA clock stands now.
+    pub due: Option<DueFilter>,
     /// Received at or after (ms since the epoch).
     pub from: Option<i64>,
     /// Received before (ms since the epoch).
     pub to: Option<i64>,
     /// Substring of the description.
     pub q: Option<String>,
-    /// Only records past an SLA due time (`true`) or not (`false`).
+    /// Only records past an SLA due time (`true`) or not (`false`);
+    /// `overdue=true` is `due=overdue`.
     pub overdue: Option<bool>,
     /// `received_at` (default, newest first), `priority`, `status` or
     /// `due`; a `-` prefix flips the order.
     pub sort: Option<String>,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
+}
+
+/// The inbox's SLA filters, on the record's running clock (first response
+/// until answered, then resolution until resolved; none while waiting for
+/// the customer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DueFilter {
+    /// Past its due moment and not closed.
+    Overdue,
+    /// Near due (the policy's last share of the target), not yet past.
+    Near,
 }
 
 impl RecordQuery {
@@ -84,6 +105,7 @@ pub struct RecordSummary {
     pub customer: String,
     pub description: String,
     pub feedback_type: Option<String>,
+    pub nature: Option<String>,
     pub priority: Option<String>,
     pub status: String,
     pub owner: Option<String>,
@@ -94,6 +116,9 @@ pub struct RecordSummary {
     pub sla_state: Option<SlaState>,
     /// When that clock is due (ms since the epoch).
     pub due_at: Option<i64>,
+    /// Target time that clock has left on its own calendar (working time
+    /// for business-hour targets); negative when late.
+    pub remaining_ms: Option<i64>,
     /// Whether any SLA clock is past due and not done.
     pub overdue: bool,
 }
@@ -105,6 +130,24 @@ pub struct RecordPage {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
+}
+
+/// `GET /api/records/similar`: a registration about to be saved, compared
+/// with what the server holds (see [`crate::duplicates`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarQuery {
+    pub customer: String,
+    pub order_number: Option<String>,
+    pub text: String,
+    /// When the new feedback was received (ms since the epoch).
+    pub received_at: i64,
+}
+
+/// The likely duplicates, most similar first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SimilarRecords {
+    pub records: Vec<RecordSummary>,
 }
 
 /// One workflow step of a record.

@@ -9,6 +9,8 @@ pub mod access;
 pub mod api;
 pub mod authorize;
 pub mod calendar;
+pub mod duplicates;
+pub mod inbox;
 pub mod record;
 pub mod relay;
 pub mod sla;

@@ -229,6 +229,10 @@ pub enum RecordError {
     UnknownChannel(String),
     #[error("`{value}` is not a valid {field}")]
     UnknownValue { field: &'static str, value: String },
+    #[error("the received time is in the future")]
+    ReceivedInFuture,
+    #[error("the received time is more than a year ago")]
+    ReceivedTooLongAgo,
     #[error("attachment: {0}")]
     Attachment(&'static str),
     #[error("field `{0}` is missing or has the wrong type")]

@@ -192,6 +192,8 @@ pub enum SlaState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SlaClock {
     pub due_at_ms: i64,
+    /// From this moment on the clock counts as near due (unless done).
+    pub near_at_ms: i64,
     pub state: SlaState,
     /// Target time still left on the target's own clock (negative when late).
     pub remaining_ms: i64,
@@ -219,6 +221,19 @@ pub struct SlaStatus {
 pub struct DueTimes {
     pub first_response_ms: Option<i64>,
     pub resolution_ms: Option<i64>,
+    /// The clock that runs now (first response until answered, then
+    /// resolution until resolved): when it falls due and when it turns
+    /// near due. `None` when no clock runs (done, or waiting for the
+    /// customer), so lists filter and sort "overdue" and "near due" in
+    /// storage, not by evaluating every record.
+    pub running: Option<RunningClock>,
+}
+
+/// The due and near-due moments of a record's running clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RunningClock {
+    pub due_at_ms: i64,
+    pub near_at_ms: i64,
 }
 
 impl SlaPolicy {
@@ -286,9 +301,20 @@ impl SlaPolicy {
         let waiting = facts.pauses.iter().any(|p| p.1.is_none());
         // With every pause closed the due moments do not depend on `now`.
         let status = self.evaluate(calendar, priority, facts, facts.received_at_ms)?;
+        let resolution = status.resolution.filter(|_| !waiting);
+        let running = match facts.first_response_at_ms {
+            None => status.first_response.or(resolution),
+            Some(_) => resolution,
+        }
+        .filter(|_| facts.resolved_at_ms.is_none())
+        .map(|c| RunningClock {
+            due_at_ms: c.due_at_ms,
+            near_at_ms: c.near_at_ms,
+        });
         Ok(DueTimes {
             first_response_ms: status.first_response.map(|c| c.due_at_ms),
-            resolution_ms: status.resolution.filter(|_| !waiting).map(|c| c.due_at_ms),
+            resolution_ms: resolution.map(|c| c.due_at_ms),
+            running,
         })
     }
 
@@ -324,17 +350,21 @@ impl SlaPolicy {
         // Paused time before the due moment pushes the due moment out; repeat
         // until it settles (each round can only add pauses, so it converges).
         let mut due = add(start, target)?;
+        let mut paused_before_due = 0;
         for _ in 0..pauses.len() + 1 {
-            let paused: i64 = pauses
+            paused_before_due = pauses
                 .iter()
                 .map(|p| span(p.0.max(start), end_of(p).min(due)))
                 .sum();
-            let next = add(start, target + paused)?;
+            let next = add(start, target + paused_before_due)?;
             if next == due {
                 break;
             }
             due = next;
         }
+        // Near due once no more than the policy's share of the target is left.
+        let near_share = target * i64::from(self.near_due_percent) / 100;
+        let near = add(start, target - near_share + paused_before_due)?.min(due);
         let at = done.unwrap_or(now);
         let paused_until_at: i64 = pauses
             .iter()
@@ -357,9 +387,39 @@ impl SlaPolicy {
         };
         Ok(SlaClock {
             due_at_ms: due,
+            near_at_ms: near,
             state,
             remaining_ms: remaining,
         })
+    }
+}
+
+/// Feedback is registered within 24 hours of arriving (S002 5.3): its own
+/// clock, round the clock, from the received time to the register step.
+pub const REGISTRATION_MS: i64 = 24 * HOUR_MS;
+
+/// The registration clock of a record at `now_ms` (near due in its last
+/// fifth, as the default policy's clocks).
+pub fn registration_clock(
+    received_at_ms: i64,
+    registered_at_ms: Option<i64>,
+    now_ms: i64,
+) -> SlaClock {
+    let due = received_at_ms + REGISTRATION_MS;
+    let near = due - REGISTRATION_MS / 5;
+    let at = registered_at_ms.unwrap_or(now_ms);
+    let state = match registered_at_ms {
+        Some(r) if r <= due => SlaState::Met,
+        Some(_) => SlaState::Breached,
+        None if now_ms > due => SlaState::Overdue,
+        None if now_ms >= near => SlaState::NearDue,
+        None => SlaState::OnTrack,
+    };
+    SlaClock {
+        due_at_ms: due,
+        near_at_ms: near,
+        state,
+        remaining_ms: due - at,
     }
 }
 
@@ -391,6 +451,76 @@ mod tests {
             received_at_ms: at(received),
             ..SlaFacts::default()
         }
+    }
+
+    #[test]
+    fn registration_is_due_within_24_hours_of_arrival() {
+        let r = at("2026-11-23 22:00");
+        let c = |reg: Option<&str>, now: &str| registration_clock(r, reg.map(at), at(now));
+        assert_eq!(
+            show(c(None, "2026-11-23 23:00").due_at_ms),
+            "2026-11-24 22:00"
+        );
+        assert_eq!(c(None, "2026-11-24 10:00").state, SlaState::OnTrack);
+        assert_eq!(c(None, "2026-11-24 18:00").state, SlaState::NearDue);
+        assert_eq!(c(None, "2026-11-24 22:01").state, SlaState::Overdue);
+        assert_eq!(
+            c(Some("2026-11-24 09:00"), "2026-11-30 10:00").state,
+            SlaState::Met
+        );
+        let late = c(Some("2026-11-25 09:00"), "2026-11-30 10:00");
+        assert_eq!(late.state, SlaState::Breached);
+        assert_eq!(late.remaining_ms, -11 * HOUR_MS);
+    }
+
+    #[test]
+    fn the_running_clock_turns_near_due_and_overdue_at_its_stored_moments() {
+        let cal = WorkingCalendar::default();
+        let policy = SlaPolicy::s003();
+        let minute = 60_000;
+        // Every priority, received at every hour of a week with a weekend.
+        for p in [Priority::P0, Priority::P1, Priority::P2, Priority::P3] {
+            for hour in 0..24 * 7 {
+                let mut f = facts("2026-11-23 00:00");
+                f.received_at_ms += hour * HOUR_MS + 7 * minute;
+                let Some(run) = policy.due_times(&cal, p, &f).unwrap().running else {
+                    continue;
+                };
+                let state = |now: i64| {
+                    let s = policy.evaluate(&cal, p, &f, now).unwrap();
+                    s.first_response.or(s.resolution).unwrap().state
+                };
+                let at = show(f.received_at_ms);
+                assert!(run.near_at_ms <= run.due_at_ms, "{p:?} {at}");
+                if run.near_at_ms > f.received_at_ms {
+                    assert_eq!(
+                        state(run.near_at_ms - minute),
+                        SlaState::OnTrack,
+                        "{p:?} {at}"
+                    );
+                }
+                assert_eq!(state(run.near_at_ms), SlaState::NearDue, "{p:?} {at}");
+                assert_eq!(state(run.due_at_ms), SlaState::NearDue, "{p:?} {at}");
+                assert_eq!(state(run.due_at_ms + 1), SlaState::Overdue, "{p:?} {at}");
+            }
+        }
+        // Answered: the resolution clock runs; resolved: none does.
+        let mut f = facts("2026-11-23 10:00");
+        f.first_response_at_ms = Some(at("2026-11-23 11:00"));
+        let due = policy.due_times(&cal, Priority::P2, &f).unwrap();
+        assert_eq!(due.running.map(|r| r.due_at_ms), due.resolution_ms);
+        f.resolved_at_ms = Some(at("2026-11-24 11:00"));
+        assert_eq!(
+            policy.due_times(&cal, Priority::P2, &f).unwrap().running,
+            None
+        );
+        // Waiting for the customer: the stopped clock has no due moment.
+        f.resolved_at_ms = None;
+        f.pauses = vec![(at("2026-11-23 12:00"), None)];
+        assert_eq!(
+            policy.due_times(&cal, Priority::P2, &f).unwrap().running,
+            None
+        );
     }
 
     #[test]

@@ -382,3 +382,35 @@ fn foreign_and_damaged_documents_are_errors() {
         Err(RecordError::Field("receivedAt"))
     );
 }
+
+#[test]
+fn head_office_registers_feedback_with_the_time_it_really_arrived() {
+    let call = |received: Option<i64>| {
+        let mut doc = Automerge::new();
+        FeedbackDraft {
+            channel: "phone".into(),
+            nickname: "李先生".into(),
+            description: "电话投诉：送货员把冰箱放在楼下就走了。".into(),
+            received_at_ms: received,
+            ..FeedbackDraft::default()
+        }
+        .write_new(&mut doc, &tax(), "office", T0)
+        .map(|()| read(&doc).received_at_ms)
+    };
+    let yesterday = T0 - 86_400_000;
+    assert_eq!(call(Some(yesterday)), Ok(yesterday), "the past is allowed");
+    assert_eq!(call(None), Ok(T0), "none: now");
+    assert_eq!(
+        call(Some(T0 + 60_000)),
+        Ok(T0 + 60_000),
+        "a minute of clock drift"
+    );
+    assert_eq!(
+        call(Some(T0 + 3_600_000)),
+        Err(RecordError::ReceivedInFuture)
+    );
+    assert_eq!(
+        call(Some(T0 - 400 * 86_400_000)),
+        Err(RecordError::ReceivedTooLongAgo)
+    );
+}

@@ -14,6 +14,7 @@ import {
   startServer,
   tempDir,
   tokenFor,
+  waitForInbox,
   waitForRecords,
 } from "./support.mjs";
 
@@ -60,11 +61,11 @@ test("a JS automerge-repo client and the wasm client see each other's records an
     const office = await (await browser.newContext()).newPage();
     await signIn(office, server.url, "office");
     await office.goto(server.url + "/office");
-    await waitForRecords(office, ["网页用户 42 | 网页提交：发票抬头开错了。"]);
+    await waitForInbox(office, ["网页用户 42 | 网页提交：发票抬头开错了。"]);
 
     // A JS edit reaches the wasm client live.
     handle.change((d) => A.updateText(d, ["description"], "网页提交：发票抬头开错了，请重开。"));
-    await waitForRecords(office, ["网页用户 42 | 网页提交：发票抬头开错了，请重开。"]);
+    await waitForInbox(office, ["网页用户 42 | 网页提交：发票抬头开错了，请重开。"]);
 
     // The wasm tablet captures a record; JS fetches it by id.
     const tablet = await (await browser.newContext()).newPage();

@@ -15,6 +15,7 @@ import {
   startServer,
   tempDir,
   tokenFor,
+  waitForInbox,
   waitForRecords,
 } from "./support.mjs";
 
@@ -36,7 +37,7 @@ test("clients on two relays sharing PostgreSQL see each other's changes within a
 
     // A capture on relay 1 appears at head office on relay 2.
     await capture(tablet, { channel: "store_box", nickname: "周先生", description: "停车场出口排队太久。" });
-    await waitForRecords(office, ["周先生 | 停车场出口排队太久。"]);
+    await waitForInbox(office, ["周先生 | 停车场出口排队太久。"]);
 
     // A live edit on relay 1 reaches relay 2's page.
     const docId = await tablet.locator('[data-testid="record"]').first().getAttribute("data-doc-id");
@@ -45,7 +46,7 @@ test("clients on two relays sharing PostgreSQL see each other's changes within a
     await item.locator('[data-testid="edit-description"]').fill("停车场出口排队太久，收费机坏了一台。");
     let started = Date.now();
     await item.locator('[data-testid="save-edit"]').click();
-    await waitForRecords(office, ["周先生 | 停车场出口排队太久，收费机坏了一台。"]);
+    await waitForInbox(office, ["周先生 | 停车场出口排队太久，收费机坏了一台。"]);
     const oneToTwo = Date.now() - started;
     await office.screenshot({ path: `${SCREENSHOTS}/scale-out-office.png`, fullPage: true });
 

@@ -185,3 +185,30 @@ export async function waitForRecords(page, want, timeout = 20_000) {
     await page.waitForTimeout(100);
   }
 }
+
+/** The head-office inbox's rows, as sorted `customer | description` strings. */
+export async function inboxRows(page) {
+  const rows = await page.$$eval("#inbox tr[data-record-id]", (els) =>
+    els.map(
+      (el) =>
+        el.querySelector(".customer").textContent.trim() +
+        " | " +
+        el.querySelector(".open-record").textContent.trim(),
+    ),
+  );
+  return rows.sort();
+}
+
+/** Waits until the inbox shows exactly `want` (sorted strings), 20 s at most. */
+export async function waitForInbox(page, want, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  let got;
+  for (;;) {
+    got = await inboxRows(page);
+    if (JSON.stringify(got) === JSON.stringify([...want].sort())) return got;
+    if (Date.now() > deadline) {
+      throw new Error(`inbox shows: ${JSON.stringify(got)}; wanted ${JSON.stringify(want)}`);
+    }
+    await page.waitForTimeout(100);
+  }
+}

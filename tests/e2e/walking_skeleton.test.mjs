@@ -11,6 +11,7 @@ import {
   signIn,
   startServer,
   tempDir,
+  waitForInbox,
   waitForRecords,
 } from "./support.mjs";
 
@@ -53,7 +54,7 @@ test("offline captures reach head office and survive a relay restart", { timeout
     const b = await office.newPage();
     await signIn(b, server.url, "office");
     await b.goto(server.url + "/office");
-    const seen = await waitForRecords(b, [line(FIRST), line(SECOND)]);
+    const seen = await waitForInbox(b, [line(FIRST), line(SECOND)]);
     assert.deepEqual(seen, await shownRecords(a), "head office shows what the tablet captured");
 
     // A live edit on the tablet reaches head office while both are online.
@@ -66,7 +67,7 @@ test("offline captures reach head office and survive a relay restart", { timeout
     await item.locator('[data-testid="edit-description"]').fill(edited);
     const started = Date.now();
     await item.locator('[data-testid="save-edit"]').click();
-    await waitForRecords(b, [line(FIRST), `${SECOND.nickname} | ${edited}`]);
+    await waitForInbox(b, [line(FIRST), `${SECOND.nickname} | ${edited}`]);
     console.log(`# edit reached head office in ${Date.now() - started} ms`);
     await b.screenshot({ path: `${SCREENSHOTS}/office.png`, fullPage: true });
 
@@ -77,7 +78,7 @@ test("offline captures reach head office and survive a relay restart", { timeout
     const c = await office2.newPage();
     await signIn(c, server.url, "office");
     await c.goto(server.url + "/office");
-    await waitForRecords(c, [line(FIRST), `${SECOND.nickname} | ${edited}`]);
+    await waitForInbox(c, [line(FIRST), `${SECOND.nickname} | ${edited}`]);
   } finally {
     await browser.close();
     await server.stop();

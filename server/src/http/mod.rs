@@ -4,6 +4,7 @@
 mod admin;
 pub(crate) mod attachments;
 pub(crate) mod auth;
+mod events;
 pub(crate) mod export;
 mod feed;
 pub(crate) mod records;
@@ -30,6 +31,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(attachments::router())
         .merge(stats::router())
         .merge(admin::router())
+        .merge(events::router())
 }
 
 /// Liveness for load balancers and `cargo xtask serve`.

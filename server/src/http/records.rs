@@ -5,7 +5,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use closeloop_shared::access::Principal;
-use closeloop_shared::api::{ChangeItem, RecordDetail, RecordPage, RecordQuery, RecordSummary};
+use closeloop_shared::api::{
+    ChangeItem, RecordDetail, RecordPage, RecordQuery, RecordSummary, SimilarQuery, SimilarRecords,
+};
+use closeloop_shared::duplicates;
+use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
 use closeloop_shared::sla::{SlaConfig, SlaState};
 use closeloop_shared::sync::DocumentId;
 
@@ -16,6 +20,8 @@ use crate::storage::{RecordOrder, RecordRow, Storage};
 
 /// Largest page a list call returns.
 const MAX_PER_PAGE: i64 = 200;
+/// Likely duplicates offered at most.
+const MAX_SIMILAR: usize = 5;
 /// The page size without a `per_page`.
 const DEFAULT_PER_PAGE: i64 = 50;
 
@@ -23,6 +29,7 @@ const DEFAULT_PER_PAGE: i64 = 50;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/records", get(records_list))
+        .route("/records/similar", get(records_similar))
         .route("/records/{id}", get(records_get))
         .route("/records/{id}/changes", get(record_changes))
 }
@@ -34,8 +41,8 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
             .evaluate(&sla.calendar, p, &row.sla.facts, now_ms)
             .ok()
     });
-    let (sla_state, due_at, overdue) = match evaluated {
-        None => (None, None, false),
+    let (sla_state, due_at, remaining_ms, overdue) = match evaluated {
+        None => (None, None, None, false),
         Some(status) => {
             // The clock that matters now: first response until answered.
             let current = match (row.sla.facts.first_response_at_ms, status.first_response) {
@@ -49,6 +56,7 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
             (
                 current.map(|c| c.state),
                 current.map(|c| c.due_at_ms),
+                current.map(|c| c.remaining_ms),
                 overdue,
             )
         }
@@ -68,7 +76,9 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
         workflow_issues: row.workflow_issues,
         sla_state,
         due_at,
+        remaining_ms,
         overdue,
+        nature: row.nature,
     }
 }
 
@@ -90,9 +100,81 @@ pub(crate) async fn summaries(
         ))
     })?;
     let rows = storage
-        .records(q, user.visibility(), order, limit, offset)
+        .records(q, user.visibility(), order, limit, offset, now_ms)
         .await?;
     Ok(rows.into_iter().map(|r| summary(r, sla, now_ms)).collect())
+}
+
+/// Likely duplicates of a registration about to be saved (S002 5.1).
+async fn records_similar(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    AppQuery(q): AppQuery<SimilarQuery>,
+) -> Result<AppJson<SimilarRecords>, AppError> {
+    if q.customer.chars().count() > MAX_NICKNAME_CHARS
+        || q.text.chars().count() > MAX_DESCRIPTION_CHARS
+        || q.order_number
+            .as_ref()
+            .is_some_and(|o| o.chars().count() > 64)
+    {
+        return Err(AppError::BadRequest(
+            "customer, order number or text is longer than a record allows".into(),
+        ));
+    }
+    let customer = q.customer.trim();
+    let order = q
+        .order_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|o| !o.is_empty());
+    if customer.is_empty() && order.is_none() {
+        return Ok(AppJson(SimilarRecords {
+            records: Vec::new(),
+        }));
+    }
+    let candidates = state
+        .storage
+        .same_customer_or_order(
+            customer,
+            order,
+            q.received_at,
+            duplicates::WINDOW_MS,
+            user.visibility(),
+        )
+        .await?;
+    let new = duplicates::Reception {
+        customer,
+        order_number: order,
+        description: &q.text,
+        received_at_ms: q.received_at,
+    };
+    let now = state.now_ms();
+    let mut found: Vec<(f64, RecordSummary)> = candidates
+        .into_iter()
+        .filter(|(row, order_number)| {
+            duplicates::likely_duplicate(
+                &new,
+                &duplicates::Reception {
+                    customer: &row.customer,
+                    order_number: order_number.as_deref(),
+                    description: &row.description,
+                    received_at_ms: row.sla.facts.received_at_ms,
+                },
+            )
+        })
+        .map(|(row, _)| {
+            let score = duplicates::similarity(&q.text, &row.description);
+            (score, summary(row, &state.sla, now))
+        })
+        .collect();
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Ok(AppJson(SimilarRecords {
+        records: found
+            .into_iter()
+            .take(MAX_SIMILAR)
+            .map(|(_, r)| r)
+            .collect(),
+    }))
 }
 
 async fn records_list(
@@ -112,28 +194,10 @@ async fn records_list(
     }
     let offset = (page - 1).saturating_mul(per_page);
     let now = state.now_ms();
-    if let Some(want) = q.overdue {
-        // Overdue depends on the clock, not on a column: evaluate, then page.
-        let matching: Vec<RecordSummary> =
-            summaries(&state.storage, &state.sla, now, &user, &q, i64::MAX, 0)
-                .await?
-                .into_iter()
-                .filter(|r| r.overdue == want)
-                .collect();
-        let total = matching.len() as i64;
-        let records = matching
-            .into_iter()
-            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
-            .take(usize::try_from(per_page).unwrap_or(0))
-            .collect();
-        return Ok(AppJson(RecordPage {
-            records,
-            total,
-            page,
-            per_page,
-        }));
-    }
-    let total = state.storage.count_records(&q, user.visibility()).await?;
+    let total = state
+        .storage
+        .count_records(&q, user.visibility(), now)
+        .await?;
     let records = summaries(&state.storage, &state.sla, now, &user, &q, per_page, offset).await?;
     Ok(AppJson(RecordPage {
         records,

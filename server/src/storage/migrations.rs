@@ -177,11 +177,27 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX change_log_actors ON change_log (document_id, actor);",
     ),
+    (
+        12,
+        // The running SLA clock's due and near-due moments, so the inbox
+        // filters and sorts by them in storage (`DueTimes::running`).
+        "ALTER TABLE records ADD COLUMN clock_due_at INTEGER;
+    ALTER TABLE records ADD COLUMN clock_near_at INTEGER;
+    CREATE INDEX records_by_clock_due ON records (clock_due_at);
+    CREATE INDEX records_by_received ON records (received_at);",
+    ),
+    (
+        13,
+        // Likely duplicates are looked up by customer or order number.
+        "ALTER TABLE records ADD COLUMN order_number TEXT;
+    CREATE INDEX records_by_customer ON records (customer, received_at);
+    CREATE INDEX records_by_order_number ON records (order_number);",
+    ),
 ];
 
 /// Migrations that add projected columns or tables: rows written before
 /// them lack the new values, so the projection is rebuilt after applying one.
-const REPROJECT_AFTER: &[i64] = &[6, 7, 8];
+const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,
 /// identity keys, byte arrays.

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use closeloop_shared::access::Visibility;
-use closeloop_shared::api::{ChangeItem, HistoryItem, LogItem, RecordQuery};
+use closeloop_shared::api::{ChangeItem, DueFilter, HistoryItem, LogItem, RecordQuery};
 use closeloop_shared::sla::{Priority, SlaFacts};
 use closeloop_shared::sync::DocumentId;
 use sqlx::Row;
@@ -29,6 +29,7 @@ pub struct RecordRow {
     pub customer: String,
     pub description: String,
     pub feedback_type: Option<String>,
+    pub nature: Option<String>,
     /// The stored priority key (kept even when this build does not know it).
     pub priority: Option<String>,
     pub status: String,
@@ -89,12 +90,10 @@ impl RecordOrder {
             RecordOrder::PriorityDesc => "r.priority IS NULL, r.priority DESC, r.received_at DESC",
             RecordOrder::StatusAsc => "r.status ASC, r.received_at DESC",
             RecordOrder::StatusDesc => "r.status DESC, r.received_at DESC",
-            // What falls due next: the stored resolution due moment.
-            RecordOrder::DueAsc => {
-                "r.resolution_due_at IS NULL, r.resolution_due_at ASC, r.received_at DESC"
-            }
+            // What falls due next: the running clock's due moment.
+            RecordOrder::DueAsc => "r.clock_due_at IS NULL, r.clock_due_at ASC, r.received_at DESC",
             RecordOrder::DueDesc => {
-                "r.resolution_due_at IS NULL, r.resolution_due_at DESC, r.received_at DESC"
+                "r.clock_due_at IS NULL, r.clock_due_at DESC, r.received_at DESC"
             }
         }
     }
@@ -120,8 +119,12 @@ impl CountBy {
     }
 }
 
+/// Candidates compared for likely duplicates at most (one customer's
+/// records within two weeks; more would be a data problem, not feedback).
+const MAX_DUPLICATE_CANDIDATES: i64 = 200;
+
 const ROW_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.customer, r.description, \
-     r.feedback_type, r.priority, r.status, r.owner, r.department, r.conflicts, \
+     r.feedback_type, r.nature, r.priority, r.status, r.owner, r.department, r.conflicts, \
      r.workflow_issues, r.first_response_at, r.resolved_at, r.pauses";
 
 impl Storage {
@@ -134,9 +137,10 @@ impl Storage {
         order: RecordOrder,
         limit: i64,
         offset: i64,
+        now_ms: i64,
     ) -> Result<Vec<RecordRow>, StorageError> {
         let mut list = self.sql(format!("SELECT {ROW_COLUMNS}"));
-        filter(&mut list, q, visible);
+        filter(&mut list, q, visible, now_ms);
         list.push(format!(" ORDER BY {}, r.document_id LIMIT ", order.sql()))
             .bind(limit)
             .push(" OFFSET ")
@@ -148,14 +152,47 @@ impl Storage {
             .collect()
     }
 
-    /// How many records match `q` and are visible.
+    /// Visible records of `customer` or with `order_number` received
+    /// within `window_ms` of `at_ms`: the candidates for likely duplicates
+    /// (the text is compared by the caller), nearest in time first.
+    pub async fn same_customer_or_order(
+        &self,
+        customer: &str,
+        order_number: Option<&str>,
+        at_ms: i64,
+        window_ms: i64,
+        visible: Visibility<'_>,
+    ) -> Result<Vec<(RecordRow, Option<String>)>, StorageError> {
+        let mut q = self.sql(format!("SELECT {ROW_COLUMNS}, r.order_number"));
+        let all = RecordQuery::default();
+        filter(&mut q, &all, visible, 0);
+        q.push(" AND r.received_at >= ")
+            .bind(at_ms.saturating_sub(window_ms))
+            .push(" AND r.received_at <= ")
+            .bind(at_ms.saturating_add(window_ms))
+            .push(" AND (r.customer = ")
+            .bind(customer);
+        if let Some(order) = order_number {
+            q.push(" OR r.order_number = ").bind(order);
+        }
+        q.push(") ORDER BY r.received_at DESC LIMIT ")
+            .bind(MAX_DUPLICATE_CANDIDATES);
+        q.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((record_row(r)?, r.try_get("order_number")?)))
+            .collect()
+    }
+
+    /// How many records match `q` and are visible at `now_ms`.
     pub async fn count_records(
         &self,
         q: &RecordQuery,
         visible: Visibility<'_>,
+        now_ms: i64,
     ) -> Result<i64, StorageError> {
         let mut count = self.sql("SELECT COUNT(*)");
-        filter(&mut count, q, visible);
+        filter(&mut count, q, visible, now_ms);
         Ok(count.fetch_i64(&self.pool).await?)
     }
 
@@ -168,7 +205,8 @@ impl Storage {
         let key = id.to_string();
         let mut q = self.sql(format!("SELECT {ROW_COLUMNS}"));
         let all = RecordQuery::default();
-        filter(&mut q, &all, visible);
+        // The default query has no clock-dependent filter.
+        filter(&mut q, &all, visible, 0);
         q.push(" AND r.document_id = ").bind(key.as_str());
         q.fetch_optional(&self.pool)
             .await?
@@ -250,7 +288,7 @@ impl Storage {
         let mut qb = self.sql(format!(
             "SELECT COALESCE({column}, '-') AS k, COUNT(*) AS n"
         ));
-        filter(&mut qb, q, visible);
+        filter(&mut qb, q, visible, 0);
         qb.push(format!(" GROUP BY {column}"));
         qb.fetch_all(&self.pool)
             .await?
@@ -271,7 +309,7 @@ impl Storage {
              CASE WHEN EXISTS (SELECT 1 FROM record_history h WHERE h.document_id = r.document_id \
                      AND h.action IN ('reassign', 'reopen')) THEN 1 ELSE 0 END AS detoured",
         );
-        filter(&mut qb, q, visible);
+        filter(&mut qb, q, visible, 0);
         qb.fetch_all(&self.pool)
             .await?
             .iter()
@@ -291,7 +329,7 @@ impl Storage {
 
 /// Appends `FROM … WHERE …` for the filters and the caller's visibility,
 /// so lists, counts, exports and statistics select the same records.
-fn filter<'a>(qb: &mut Sql<'a>, q: &'a RecordQuery, visible: Visibility<'a>) {
+fn filter<'a>(qb: &mut Sql<'a>, q: &'a RecordQuery, visible: Visibility<'a>, now_ms: i64) {
     qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
     visibility::restrict(qb, visible, "d.team", "r.owner");
     let exact = [
@@ -301,11 +339,47 @@ fn filter<'a>(qb: &mut Sql<'a>, q: &'a RecordQuery, visible: Visibility<'a>) {
         ("r.feedback_type", &q.feedback_type),
         ("r.department", &q.department),
         ("r.owner", &q.owner),
+        ("r.nature", &q.nature),
     ];
     for (column, value) in exact {
         if let Some(v) = value {
             qb.push(format!(" AND {column} = ")).bind(v.as_str());
         }
+    }
+    if q.unassigned == Some(true) {
+        qb.push(" AND r.owner IS NULL");
+    }
+    match q.open {
+        Some(true) => {
+            qb.push(" AND r.status <> 'closed'");
+        }
+        Some(false) => {
+            qb.push(" AND r.status = 'closed'");
+        }
+        None => {}
+    }
+    let due = q
+        .due
+        .or(q.overdue.filter(|o| *o).map(|_| DueFilter::Overdue));
+    match due {
+        Some(DueFilter::Overdue) => {
+            qb.push(" AND r.status <> 'closed' AND r.clock_due_at < ")
+                .bind(now_ms);
+        }
+        Some(DueFilter::Near) => {
+            qb.push(" AND r.status <> 'closed' AND r.clock_near_at <= ")
+                .bind(now_ms)
+                .push(" AND r.clock_due_at >= ")
+                .bind(now_ms);
+        }
+        None => {}
+    }
+    if q.overdue == Some(false) {
+        qb.push(
+            " AND NOT (r.status <> 'closed' AND r.clock_due_at IS NOT NULL AND r.clock_due_at < ",
+        )
+        .bind(now_ms)
+        .push(")");
     }
     if let Some(from) = q.from {
         qb.push(" AND r.received_at >= ").bind(from);
@@ -328,6 +402,7 @@ fn record_row(r: &AnyRow) -> Result<RecordRow, StorageError> {
         customer: r.try_get("customer")?,
         description: r.try_get("description")?,
         feedback_type: r.try_get("feedback_type")?,
+        nature: r.try_get("nature")?,
         priority: r.try_get("priority")?,
         status: r.try_get("status")?,
         owner: r.try_get("owner")?,

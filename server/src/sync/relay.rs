@@ -17,7 +17,7 @@ use closeloop_shared::access::Principal;
 use closeloop_shared::relay::{Counters, Input, RelayCore, Task};
 use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::{ConnectionId, DocumentId, Message};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::metrics::Metrics;
@@ -147,6 +147,9 @@ pub(crate) struct RelayParts {
     pub sla: Arc<SlaConfig>,
     /// Sync sockets one user may hold open at once.
     pub sockets_per_user: usize,
+    /// Counts stored changes (here or by another relay), for the
+    /// inboxes' server push (`/api/events`).
+    pub stored: watch::Sender<u64>,
 }
 
 /// Starts the relay task; it ends when every handle is dropped and its
@@ -175,6 +178,7 @@ pub(crate) fn spawn(parts: RelayParts) -> (RelayHandle, JoinHandle<()>) {
         started: Instant::now(),
         reported: Counters::default(),
         dropped: Vec::new(),
+        stored: parts.stored,
     };
     (handle, tokio::spawn(relay.run(rx)))
 }
@@ -215,6 +219,7 @@ struct Relay {
     reported: Counters,
     /// Sockets given up on (too slow); the core hears of it next batch.
     dropped: Vec<ConnectionId>,
+    stored: watch::Sender<u64>,
 }
 
 impl Relay {
@@ -323,9 +328,14 @@ impl Relay {
                     Input::Disconnect { conn }
                 }
                 RelayInput::StoredElsewhere { document_id } => {
+                    // Another relay wrote the projection too.
+                    self.stored.send_modify(|n| *n += 1);
                     Input::StoredElsewhere { document_id }
                 }
-                RelayInput::RefreshAll => Input::RefreshAll,
+                RelayInput::RefreshAll => {
+                    self.stored.send_modify(|n| *n += 1);
+                    Input::RefreshAll
+                }
                 RelayInput::SessionsEnded { sessions, reason } => {
                     Input::SessionsEnded { sessions, reason }
                 }
@@ -400,6 +410,9 @@ impl Relay {
                         tracing::error!(error = %e, changes = writes.len(), "persisting changes failed");
                         e.to_string()
                     });
+                    if result.is_ok() {
+                        self.stored.send_modify(|n| *n += 1);
+                    }
                     queue.extend(self.step(move |core| core.committed(result)).await);
                 }
             }

@@ -91,6 +91,25 @@ pub async fn add_test_users(data_dir: &Path) {
     storage.close().await;
 }
 
+/// A clock tests move forward.
+pub struct StepClock(pub std::sync::atomic::AtomicI64);
+
+impl Clock for StepClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl StepClock {
+    pub fn at(ms: i64) -> Arc<StepClock> {
+        Arc::new(StepClock(std::sync::atomic::AtomicI64::new(ms)))
+    }
+
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
     /// The same routes, for calls that need no socket.

@@ -20,7 +20,18 @@ pub struct FeedbackDraft {
     pub source: String,
     pub order_number: Option<String>,
     pub contact_ref: Option<String>,
+    /// When the feedback really arrived, if before it is entered: a phone
+    /// call or a platform message registered later at head office, a
+    /// suggestion-box slip read later (S002 5.1). `None`: now.
+    pub received_at_ms: Option<i64>,
 }
+
+/// How far ahead of the device's clock a received time may be (clocks
+/// of tablets and browsers drift).
+pub const RECEIVED_AHEAD_MS: i64 = 5 * 60_000;
+/// How far back a received time may go: a year (records are kept three,
+/// S002 5.4; older feedback is no longer an SLA matter).
+pub const RECEIVED_BACK_MS: i64 = 366 * 86_400_000;
 
 impl Default for FeedbackDraft {
     fn default() -> Self {
@@ -31,6 +42,7 @@ impl Default for FeedbackDraft {
             source: "external_customer".into(),
             order_number: None,
             contact_ref: None,
+            received_at_ms: None,
         }
     }
 }
@@ -79,6 +91,7 @@ impl FeedbackDraft {
             source: self.source.clone(),
             order_number: order_number.map(str::to_string),
             contact_ref: self.contact_ref.clone(),
+            received_at_ms: self.received_at_ms,
         })
     }
 
@@ -92,6 +105,13 @@ impl FeedbackDraft {
         now_ms: i64,
     ) -> Result<(), RecordError> {
         let d = self.validate(taxonomy)?;
+        let received = d.received_at_ms.unwrap_or(now_ms);
+        if received > now_ms + RECEIVED_AHEAD_MS {
+            return Err(RecordError::ReceivedInFuture);
+        }
+        if received < now_ms - RECEIVED_BACK_MS {
+            return Err(RecordError::ReceivedTooLongAgo);
+        }
         doc.transact_with::<_, _, RecordError, _>(
             |_| {
                 CommitOptions::default()
@@ -100,7 +120,7 @@ impl FeedbackDraft {
             },
             |tx| {
                 tx.put(ROOT, "schemaVersion", SCHEMA_VERSION)?;
-                tx.put(ROOT, "receivedAt", timestamp(now_ms))?;
+                tx.put(ROOT, "receivedAt", timestamp(received))?;
                 tx.put(ROOT, "capturedBy", by)?;
                 tx.put(ROOT, "channel", d.channel.as_str())?;
                 tx.put(ROOT, "source", d.source.as_str())?;

@@ -16,6 +16,7 @@ pub fn bodies() -> Vec<(&'static str, String)> {
         customer: "会员 3390".into(),
         description: "冰箱不制冷".into(),
         feedback_type: Some("product".into()),
+        nature: Some("complaint".into()),
         priority: Some("P1".into()),
         status: "registered".into(),
         owner: Some(CAPTURER.into()),
@@ -24,6 +25,7 @@ pub fn bodies() -> Vec<(&'static str, String)> {
         workflow_issues: 1,
         sla_state: None,
         due_at: Some(T0 + 3_600_000),
+        remaining_ms: Some(1_800_000),
         overdue: false,
     };
     let detail = api::RecordDetail {

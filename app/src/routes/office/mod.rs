@@ -1,0 +1,159 @@
+//! Head office's inbox: one page of the read model at a time, filtered and
+//! sorted by the server (`GET /api/records`), re-read when the server
+//! pushes that a change was stored (`/api/events`). No record document is
+//! fetched for the list; opening a record loads that one over sync.
+
+mod filters;
+mod live;
+mod record;
+mod register;
+mod rows;
+mod work;
+
+use closeloop_shared::api::{ErrorBody, RecordPage, RecordQuery};
+use closeloop_shared::inbox::{INBOX_PAGE, SavedView};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::i18n::{Lang, lang, t, tr};
+use crate::session::{self, Session};
+
+pub use record::OfficeRecordPage;
+pub use register::RegisterPage;
+
+/// The inbox.
+#[component]
+pub fn OfficePage() -> impl IntoView {
+    let repo = expect_context::<crate::repo::Repo>();
+    let me = Memo::new(move |_| match repo.session.get() {
+        Session::SignedIn { username, .. } => Some(username),
+        _ => session::cached_user().map(|u| u.username),
+    });
+    let view = RwSignal::new(SavedView::All);
+    let query = RwSignal::new(SavedView::All.query(""));
+    // Bumped by server push: the same query, read again.
+    let pushed = RwSignal::new(0u64);
+    let live = RwSignal::new(false);
+    let page = RwSignal::new(None::<RecordPage>);
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let loads = RwSignal::new(0u64);
+    // Answers to older queries are dropped (a slow answer must not
+    // overwrite a newer one).
+    let asked = StoredValue::new(0u64);
+    let l = lang();
+
+    Effect::new(move |_| {
+        let q = query.get();
+        pushed.track();
+        let n = asked.get_value() + 1;
+        asked.set_value(n);
+        busy.set(true);
+        spawn_local(async move {
+            let outcome = fetch_page(&q, l.get_untracked()).await;
+            if asked.get_value() != n {
+                return;
+            }
+            match outcome {
+                Ok(p) => {
+                    page.set(Some(p));
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+            loads.update(|n| *n += 1);
+        });
+    });
+    live::follow(pushed, live);
+
+    let choose = move |v: SavedView| {
+        view.set(v);
+        query.set(v.query(&me.get_untracked().unwrap_or_default()));
+    };
+    let go_to = move |delta: i64| {
+        query.update(|q| q.page = Some((q.page.unwrap_or(1) + delta).max(1)));
+    };
+    let pages = move || {
+        page.with(|p| {
+            p.as_ref()
+                .map(|p| ((p.total + p.per_page - 1) / p.per_page).max(1))
+                .unwrap_or(1)
+        })
+    };
+    let current = move || query.with(|q| q.page.unwrap_or(1));
+
+    view! {
+        <section class="card inbox-card">
+            <div class="inbox-head">
+                <h2>{move || t("inbox.title")}</h2>
+                <a class="button" href="/office/new" data-testid="register-new">{move || t("register.new")}</a>
+                <span class="live" data-live=move || live.get().to_string()>
+                    {move || if live.get() { t("inbox.live") } else { t("inbox.not_live") }}
+                </span>
+            </div>
+            <nav class="views" aria-label=move || t("inbox.views")>
+                {SavedView::ALL
+                    .into_iter()
+                    .map(|v| {
+                        view! {
+                            <button
+                                class="view"
+                                data-view=v.key()
+                                aria-pressed=move || (view.get() == v).to_string()
+                                on:click=move |_| choose(v)
+                            >
+                                {move || view_label(lang().get(), v)}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+            <filters::Filters query />
+            {move || error.get().map(|e| view! { <p class="problem" role="alert">{e}</p> })}
+            <rows::Rows page busy loads />
+            <div class="pager">
+                <button id="prev-page" class="secondary" disabled=move || { current() <= 1 }
+                    on:click=move |_| go_to(-1)>
+                    {move || t("inbox.prev")}
+                </button>
+                <span id="page-info" aria-live="polite">
+                    {move || page_info(l.get(), current(), pages(), page.with(|p| p.as_ref().map_or(0, |p| p.total)))}
+                </span>
+                <button id="next-page" class="secondary" disabled=move || { current() >= pages() }
+                    on:click=move |_| go_to(1)>
+                    {move || t("inbox.next")}
+                </button>
+            </div>
+        </section>
+    }
+}
+
+fn view_label(l: Lang, v: SavedView) -> &'static str {
+    tr(l, &format!("inbox.view.{}", v.key()))
+}
+
+fn page_info(l: Lang, page: i64, pages: i64, total: i64) -> String {
+    match l {
+        Lang::Zh => format!("第 {page} / {pages} 页 · 共 {total} 条"),
+        Lang::En => format!("Page {page} of {pages} · {total} records"),
+    }
+}
+
+/// One page of the list, or why not in the user's language.
+async fn fetch_page(q: &RecordQuery, l: Lang) -> Result<RecordPage, String> {
+    let mut q = q.clone();
+    q.per_page.get_or_insert(INBOX_PAGE);
+    let path = format!("/api/records?{}", q.to_query_string());
+    match session::call("GET", &path, None).await {
+        Ok((200, body)) => {
+            serde_json::from_str(&body).map_err(|_| tr(l, "inbox.bad_answer").to_string())
+        }
+        Ok((401, _)) => Err(tr(l, "inbox.sign_in").to_string()),
+        Ok((403, _)) => Err(tr(l, "inbox.forbidden").to_string()),
+        Ok((_, body)) => Err(serde_json::from_str::<ErrorBody>(&body)
+            .map(|e| e.message)
+            .unwrap_or_else(|_| tr(l, "inbox.bad_answer").to_string())),
+        Err(()) => Err(tr(l, "inbox.offline").to_string()),
+    }
+}

@@ -1,0 +1,250 @@
+//! One record at head office, at `/office/records/<id>`: its document is
+//! asked for over sync (the only document the office page loads), its SLA
+//! clock comes from the read model. Shown: what the customer said, the
+//! classification, competing values of fields edited concurrently offline,
+//! the workflow history and the processing log.
+
+use closeloop_shared::FeedbackRecord;
+use closeloop_shared::api::RecordDetail;
+use closeloop_shared::sync::DocumentId;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_params_map;
+
+use closeloop_shared::sla::registration_clock;
+
+use super::rows::sla_words;
+use super::work::{Drafts, WorkPanel};
+use closeloop_shared::taxonomy::TermList;
+
+use crate::i18n::{action_label, format_time, lang, status_label, t, term_label};
+use crate::repo::Repo;
+use crate::session;
+
+/// How long the page waits for the document before saying so.
+const WAIT_MS: i32 = 10_000;
+
+#[component]
+pub fn OfficeRecordPage() -> impl IntoView {
+    let params = use_params_map();
+    let id =
+        Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<DocumentId>().ok())));
+    let repo = expect_context::<Repo>();
+    let record = {
+        let repo = repo.clone();
+        Memo::new(move |_| {
+            repo.version.track();
+            id.get().and_then(|id| repo.record(&id))
+        })
+    };
+    let detail = RwSignal::new(None::<RecordDetail>);
+    let drafts = Drafts::new();
+    let waited = RwSignal::new(false);
+    // The SLA clock is the read model's: read again whenever the server
+    // says a change was stored (ours included, once it is durable there).
+    let pushed = RwSignal::new(0u64);
+    super::live::follow(pushed, RwSignal::new(false));
+    Effect::new(move |_| {
+        pushed.track();
+        let Some(id) = id.get() else { return };
+        spawn_local(async move {
+            if let Ok((200, body)) = session::call("GET", &format!("/api/records/{id}"), None).await
+            {
+                detail.set(serde_json::from_str(&body).ok());
+            }
+        });
+    });
+    Effect::new(move |_| {
+        let Some(id) = id.get() else { return };
+        repo.request(id);
+        waited.set(false);
+        set_timeout(
+            move || waited.set(true),
+            std::time::Duration::from_millis(WAIT_MS as u64),
+        );
+    });
+    view! {
+        <p class="back"><a href="/office">{move || t("record.back")}</a></p>
+        {move || match (id.get(), record.get()) {
+            (None, _) => view! { <p class="problem" role="alert">{move || t("record.bad_id")}</p> }.into_any(),
+            (Some(_), None) => view! {
+                <section class="card" aria-busy="true">
+                    <p class="loading">{move || if waited.get() { t("record.unreachable") } else { t("record.loading") }}</p>
+                </section>
+            }.into_any(),
+            (Some(id), Some(r)) => view! { <Detail id r detail drafts /> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Detail(
+    id: DocumentId,
+    r: FeedbackRecord,
+    detail: RwSignal<Option<RecordDetail>>,
+    drafts: Drafts,
+) -> impl IntoView {
+    let work = r.clone();
+    let settle =
+        expect_context::<Repo>().may(&id, closeloop_shared::authorize::Write::Classify("nature"));
+    let status = r.workflow.status.key();
+    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+    let channel = taxonomy
+        .channel(&r.channel)
+        .map(|c| (c.label.zh.clone(), c.label.en.clone()));
+    let sla = move || {
+        detail.with(|d| {
+            d.as_ref().map(|d| {
+                let s = &d.summary;
+                (
+                    sla_words(lang().get(), s.sla_state, s.remaining_ms),
+                    s.due_at,
+                )
+            })
+        })
+    };
+    let term = move |list: TermList, key: &Option<String>| {
+        let taxonomy = taxonomy.clone();
+        let key = key.clone().unwrap_or_default();
+        move || {
+            if key.is_empty() {
+                String::new()
+            } else {
+                term_label(lang().get(), &taxonomy, list, &key)
+            }
+        }
+    };
+    let kind = term(TermList::FeedbackType, &r.feedback_type);
+    let nature = term(TermList::Nature, &r.nature);
+    // S002 5.3: registered within 24 h of arriving, its own clock.
+    let registered_at = r
+        .history
+        .iter()
+        .find(|h| h.action.key() == "register")
+        .map(|h| h.at_ms);
+    let received_at = r.received_at_ms;
+    let registration = move || {
+        let c = registration_clock(received_at, registered_at, js_sys::Date::now() as i64);
+        (
+            sla_words(lang().get(), Some(c.state), Some(c.remaining_ms)),
+            c.due_at_ms,
+            c.state,
+        )
+    };
+    let rows: Vec<(&'static str, String)> = vec![
+        (
+            "record.priority",
+            r.priority.map(|p| p.key().to_string()).unwrap_or_default(),
+        ),
+        ("record.owner", r.owner.clone().unwrap_or_default()),
+        (
+            "record.department",
+            r.department.clone().unwrap_or_default(),
+        ),
+        ("record.order", r.order_number.clone().unwrap_or_default()),
+    ];
+    view! {
+        <div class="record-layout">
+        <div class="record-main">
+        <section class="card record-detail" data-record-loaded="true">
+            <h2>
+                {r.customer.clone()}
+                <span class="status-pill">{move || status_label(lang().get(), status)}</span>
+            </h2>
+            <p class="meta">
+                <time>{format_time(r.received_at_ms)}</time>
+                <span>{move || match (&channel, lang().get()) {
+                    (Some((zh, _)), crate::i18n::Lang::Zh) => zh.clone(),
+                    (Some((_, en)), crate::i18n::Lang::En) => en.clone(),
+                    (None, _) => String::new(),
+                }}</span>
+                <span class="sla">{move || sla().map(|(words, due)| format!("{words} {}", due.map(format_time).unwrap_or_default()))}</span>
+            </p>
+            <p class="description">{r.description.clone()}</p>
+            <dl class="facts">
+                <dt>{move || t("record.registration")}</dt>
+                <dd class=move || format!("sla {}", super::rows::sla_class(Some(registration().2)))
+                    data-testid="registration-clock">
+                    {move || { let (w, due, _) = registration(); format!("{w} · {}", format_time(due)) }}
+                </dd>
+                <dt>{move || t("record.type")}</dt>
+                <dd>{move || or_dash(kind())}</dd>
+                <dt>{move || t("record.nature")}</dt>
+                <dd>{move || or_dash(nature())}</dd>
+                {rows.into_iter().map(|(k, v)| view! {
+                    <dt>{move || t(k)}</dt>
+                    <dd>{or_dash(v)}</dd>
+                }).collect_view()}
+            </dl>
+        </section>
+        {(!r.conflicts.is_empty()).then(|| view! {
+            <section class="card conflicts" data-testid="conflicts">
+                <h3>{move || t("record.conflicts")}</h3>
+                <ul>
+                    {r.conflicts.iter().map(|c| view! {
+                        <li>
+                            <strong>{c.field.key()}</strong>
+                            <ul>
+                                {c.values.iter().map(|v| {
+                                    let (field, value) = (c.field, v.value.clone());
+                                    view! {
+                                        <li>
+                                            {v.value.clone()} " — " {v.by.clone()} " · " {format_time(v.at_ms)}
+                                            {settle.then(|| view! {
+                                                <button class="secondary" data-settle=v.value.clone() on:click=move |_| {
+                                                    let value = value.clone();
+                                                    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+                                                    super::work::settle(id, drafts, field, value, taxonomy);
+                                                }>{move || t("record.choose_value")}</button>
+                                            })}
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            </section>
+        })}
+        <section class="card">
+            <h3>{move || t("record.history")}</h3>
+            {if r.history.is_empty() {
+                view! { <p class="empty">{move || t("record.no_history")}</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="timeline">
+                        {r.history.iter().map(|h| {
+                            let action = h.action.key();
+                            view! {
+                                <li><time>{format_time(h.at_ms)}</time> " " {h.by.clone()} " · "
+                                    {move || action_label(lang().get(), action)}
+                                    {h.note.clone().map(|n| view! { " " <q>{n}</q> })}</li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+            <h3>{move || t("record.log")}</h3>
+            {if r.log.is_empty() {
+                view! { <p class="empty">{move || t("record.no_log")}</p> }.into_any()
+            } else {
+                view! {
+                    <ol class="timeline">
+                        {r.log.iter().map(|e| view! {
+                            <li><time>{format_time(e.at_ms)}</time> " " {e.by.clone()} " · " {e.text.clone()}</li>
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            }}
+        </section>
+        </div>
+        <div class="record-side">
+            <WorkPanel id r=work drafts />
+        </div>
+        </div>
+    }
+}
+
+fn or_dash(v: String) -> String {
+    if v.is_empty() { "—".to_string() } else { v }
+}

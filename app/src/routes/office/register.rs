@@ -1,0 +1,282 @@
+//! Registering feedback that reached head office by phone, email, the
+//! website, WeChat/Weibo/Douyin, 12315 or another platform (S000 §2, S002
+//! 5.1), with the time it really arrived. Before saving, likely duplicates
+//! the server holds are offered for linking (the same customer or order
+//! number with a similar text within seven days).
+
+use closeloop_shared::FeedbackDraft;
+use closeloop_shared::api::{RecordSummary, SimilarQuery, SimilarRecords};
+use closeloop_shared::record;
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use crate::i18n::{Lang, format_time, lang, record_error, save_error, status_label, t, tr};
+use crate::repo::Repo;
+use crate::session;
+
+/// What the form is doing.
+#[derive(Clone, PartialEq)]
+enum Stage {
+    Editing,
+    Checking,
+    /// Likely duplicates found: the user chooses.
+    Offered(Vec<RecordSummary>),
+    Saving,
+}
+
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let repo = expect_context::<Repo>();
+    let channels: Vec<(String, String, String)> = repo
+        .taxonomy
+        .channels
+        .iter()
+        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
+        .collect();
+    let sources: Vec<(String, String, String)> = repo
+        .taxonomy
+        .sources
+        .iter()
+        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
+        .collect();
+    let channel = RwSignal::new("phone".to_string());
+    let source = RwSignal::new("external_customer".to_string());
+    let nickname = RwSignal::new(String::new());
+    let order = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let received = RwSignal::new(local_minute(js_sys::Date::now() as i64));
+    let stage = RwSignal::new(Stage::Editing);
+    let problem = RwSignal::new(None::<String>);
+    let l = lang();
+    let navigate = use_navigate();
+
+    let draft = move || FeedbackDraft {
+        channel: channel.get_untracked(),
+        source: source.get_untracked(),
+        nickname: nickname.get_untracked(),
+        description: description.get_untracked(),
+        order_number: Some(order.get_untracked()),
+        received_at_ms: parse_local_minute(&received.get_untracked()),
+        ..FeedbackDraft::default()
+    };
+    // Saves, optionally noting in the new record's log which record it
+    // was linked to, then opens it.
+    let save = {
+        let repo = repo.clone();
+        move |linked: Option<String>| {
+            let repo = repo.clone();
+            let navigate = navigate.clone();
+            let d = draft();
+            stage.set(Stage::Saving);
+            spawn_local(async move {
+                let lang = l.get_untracked();
+                match repo.capture(d).await {
+                    Ok(id) => {
+                        if let Some(other) = linked {
+                            let text = format!("{}{other}", tr(lang, "register.linked_to"));
+                            let _ = repo
+                                .edit(id, move |doc, by, now| {
+                                    record::append_log(doc, &text, by, now)
+                                })
+                                .await;
+                        }
+                        navigate(&format!("/office/records/{id}"), Default::default());
+                    }
+                    Err(e) => {
+                        problem.set(Some(save_error(lang, &e)));
+                        stage.set(Stage::Editing);
+                    }
+                }
+            });
+        }
+    };
+    let on_submit = {
+        let save = save.clone();
+        let taxonomy = repo.taxonomy.clone();
+        move |ev: SubmitEvent| {
+            ev.prevent_default();
+            if stage.get_untracked() != Stage::Editing {
+                return;
+            }
+            let lang = l.get_untracked();
+            let d = draft();
+            if d.received_at_ms.is_none() {
+                problem.set(Some(tr(lang, "register.bad_time").to_string()));
+                return;
+            }
+            if let Err(e) = d.validate(&taxonomy) {
+                problem.set(Some(record_error(lang, &e)));
+                return;
+            }
+            problem.set(None);
+            stage.set(Stage::Checking);
+            let save = save.clone();
+            spawn_local(async move {
+                match similar(&d).await {
+                    Some(found) if !found.is_empty() => stage.set(Stage::Offered(found)),
+                    // None found, or the server cannot be asked (offline):
+                    // registering must not wait for it.
+                    _ => save(None),
+                }
+            });
+        }
+    };
+    let option = |(key, zh, en): (String, String, String)| {
+        view! { <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option> }
+    };
+    view! {
+        <p class="back"><a href="/office">{move || t("record.back")}</a></p>
+        <section class="card register">
+            <h2>{move || t("register.title")}</h2>
+            <form on:submit=on_submit data-testid="register-form" novalidate>
+                <div class="classify">
+                    <label>
+                        <span>{move || t("form.channel")}</span>
+                        <select data-testid="reg-channel" prop:value=move || channel.get()
+                            on:change=move |ev| channel.set(event_target_value(&ev))>
+                            {channels.into_iter().map(option).collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || t("register.source")}</span>
+                        <select data-testid="reg-source" prop:value=move || source.get()
+                            on:change=move |ev| source.set(event_target_value(&ev))>
+                            {sources.into_iter().map(option).collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || t("register.received")}</span>
+                        <input type="datetime-local" data-testid="reg-received" required
+                            prop:value=move || received.get()
+                            on:input=move |ev| received.set(event_target_value(&ev)) />
+                    </label>
+                </div>
+                <label>
+                    <span>{move || t("form.nickname")}</span>
+                    <input type="text" data-testid="reg-nickname" maxlength="64" autocomplete="off"
+                        placeholder=move || t("form.nickname.hint")
+                        prop:value=move || nickname.get()
+                        on:input=move |ev| nickname.set(event_target_value(&ev)) />
+                </label>
+                <label>
+                    <span>{move || t("register.order")}</span>
+                    <input type="text" data-testid="reg-order" maxlength="64" autocomplete="off"
+                        prop:value=move || order.get()
+                        on:input=move |ev| order.set(event_target_value(&ev)) />
+                </label>
+                <label>
+                    <span>{move || t("form.description")}</span>
+                    <textarea data-testid="reg-description" rows="4"
+                        prop:value=move || description.get()
+                        on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                </label>
+                {move || problem.get().map(|p| view! { <p class="problem" role="alert" data-testid="reg-problem">{p}</p> })}
+                {move || match stage.get() {
+                    Stage::Offered(found) => {
+                        let save = save.clone();
+                        view! { <Offered found save /> }.into_any()
+                    }
+                    s => {
+                        let editing = s == Stage::Editing;
+                        view! {
+                            <button type="submit" data-testid="reg-save" disabled=!editing>
+                                {move || if editing { t("register.save") } else { t("form.saving") }}
+                            </button>
+                        }.into_any()
+                    }
+                }}
+            </form>
+        </section>
+    }
+}
+
+/// The likely duplicates and the choices: link to one, or register anyway.
+#[component]
+fn Offered(
+    found: Vec<RecordSummary>,
+    save: impl Fn(Option<String>) + Clone + 'static,
+) -> impl IntoView {
+    let anyway = save.clone();
+    view! {
+        <div class="duplicates" role="alert" data-testid="duplicates">
+            <strong>{move || t("register.duplicates")}</strong>
+            <ul>
+                {found.into_iter().map(|r| {
+                    let save = save.clone();
+                    let id = r.id.clone();
+                    let status = r.status.clone();
+                    view! {
+                        <li data-duplicate=r.id.clone()>
+                            <a href=format!("/office/records/{}", r.id) target="_blank">{r.customer.clone()} " · " {r.description.clone()}</a>
+                            <small>{format_time(r.received_at)} " · " {move || status_label(lang().get(), &status)}</small>
+                            <button type="button" class="secondary" data-testid="link-duplicate"
+                                on:click=move |_| save(Some(id.clone()))>{move || t("register.link")}</button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            <button type="button" data-testid="register-anyway" on:click=move |_| anyway(None)>
+                {move || t("register.anyway")}
+            </button>
+        </div>
+    }
+}
+
+/// Likely duplicates on the server; `None` when it cannot be asked.
+async fn similar(d: &FeedbackDraft) -> Option<Vec<RecordSummary>> {
+    let q = SimilarQuery {
+        customer: d.nickname.clone(),
+        order_number: d.order_number.clone().filter(|o| !o.trim().is_empty()),
+        text: d.description.clone(),
+        received_at: d.received_at_ms?,
+    };
+    let enc = |s: &str| String::from(js_sys::encode_uri_component(s));
+    let mut path = format!(
+        "/api/records/similar?customer={}&text={}&received_at={}",
+        enc(&q.customer),
+        enc(&q.text),
+        q.received_at
+    );
+    if let Some(o) = &q.order_number {
+        path.push_str(&format!("&order_number={}", enc(o)));
+    }
+    match session::call("GET", &path, None).await {
+        Ok((200, body)) => serde_json::from_str::<SimilarRecords>(&body)
+            .ok()
+            .map(|s| s.records),
+        _ => None,
+    }
+}
+
+/// `yyyy-mm-ddThh:mm` (local) of a moment, for a datetime-local input.
+fn local_minute(ms: i64) -> String {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        d.get_full_year(),
+        d.get_month() + 1,
+        d.get_date(),
+        d.get_hours(),
+        d.get_minutes()
+    )
+}
+
+/// The moment a datetime-local input's value names (local time).
+fn parse_local_minute(value: &str) -> Option<i64> {
+    let (date, time) = value.split_once('T')?;
+    let mut d = date.split('-').map(|p| p.parse::<u32>().ok());
+    let mut t = time.split(':').map(|p| p.parse::<u32>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let (h, min) = (t.next()??, t.next()??);
+    let ms = js_sys::Date::new_with_year_month_day_hr_min(
+        y,
+        i32::try_from(m).ok()? - 1,
+        i32::try_from(day).ok()?,
+        i32::try_from(h).ok()?,
+        i32::try_from(min).ok()?,
+    )
+    .get_time();
+    ms.is_finite().then_some(ms as i64)
+}

@@ -1,0 +1,316 @@
+//! Working a record at head office: classify and prioritise (with S003 §2's
+//! criteria as help), take the workflow steps the record's state and the
+//! user's role allow, log the processing, reply to the customer and record
+//! their answer. Every edit goes through [`Repo::edit`] (the write rule
+//! checked before it is kept) and syncs like any other change.
+
+use closeloop_shared::authorize::Write;
+use closeloop_shared::record::{self, CustomerAnswer, Field};
+use closeloop_shared::sla::Priority;
+use closeloop_shared::sync::DocumentId;
+use closeloop_shared::taxonomy::TermList;
+use closeloop_shared::workflow::Action;
+use closeloop_shared::{FeedbackRecord, RecordError};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::i18n::{Lang, action_label, lang, save_error, t, tr};
+use crate::repo::Repo;
+
+/// What the user is typing, kept by the page so a change arriving over
+/// sync (which re-renders the record) does not throw it away.
+#[derive(Clone, Copy)]
+pub struct Drafts {
+    owner: RwSignal<String>,
+    department: RwSignal<String>,
+    note: RwSignal<String>,
+    log: RwSignal<String>,
+    reply: RwSignal<String>,
+    /// The outcome of the last edit: (succeeded, message).
+    outcome: RwSignal<Option<(bool, String)>>,
+}
+
+impl Drafts {
+    pub fn new() -> Self {
+        Drafts {
+            owner: RwSignal::new(String::new()),
+            department: RwSignal::new(String::new()),
+            note: RwSignal::new(String::new()),
+            log: RwSignal::new(String::new()),
+            reply: RwSignal::new(String::new()),
+            outcome: RwSignal::new(None),
+        }
+    }
+}
+
+/// Runs one edit and reports it; `done` runs after it was kept.
+fn run(
+    id: DocumentId,
+    drafts: Drafts,
+    edit: impl FnOnce(&mut automerge::Automerge, &str, i64) -> Result<(), RecordError> + 'static,
+    done: impl FnOnce() + 'static,
+) {
+    let repo = expect_context::<Repo>();
+    let l = lang().get_untracked();
+    spawn_local(async move {
+        match repo.edit(id, edit).await {
+            Ok(()) => {
+                done();
+                drafts
+                    .outcome
+                    .set(Some((true, tr(l, "work.saved").to_string())));
+            }
+            Err(e) => drafts.outcome.set(Some((false, save_error(l, &e)))),
+        }
+    });
+}
+
+/// The steps offered as plain buttons (assigning needs a form).
+const STEPS: [&str; 8] = [
+    "register",
+    "start",
+    "await_customer",
+    "customer_responded",
+    "resolve",
+    "reply",
+    "close",
+    "escalate",
+];
+
+fn step(key: &str) -> Option<Action> {
+    Some(match key {
+        "register" => Action::Register,
+        "start" => Action::Start,
+        "await_customer" => Action::AwaitCustomer,
+        "customer_responded" => Action::CustomerResponded,
+        "resolve" => Action::Resolve,
+        "reply" => Action::Reply,
+        "close" => Action::Close,
+        "reopen" => Action::Reopen,
+        "escalate" => Action::Escalate,
+        _ => return None,
+    })
+}
+
+#[component]
+pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl IntoView {
+    let repo = expect_context::<Repo>();
+    let taxonomy = repo.taxonomy.clone();
+    let now = js_sys::Date::now() as i64;
+    let may = |w: Write| repo.may(&id, w);
+    // Steps the record's state allows now and the user's role may take.
+    let steps: Vec<&'static str> = STEPS
+        .into_iter()
+        .chain(["reopen"])
+        .filter(|k| step(k).is_some_and(|a| r.workflow.apply(&a, now).is_ok()))
+        .filter(|k| may(Write::Step((*k).to_string())))
+        .collect();
+    let assign_key = match r.workflow.status.key() {
+        "registered" => Some("assign"),
+        "assigned" | "in_progress" => Some("reassign"),
+        _ => None,
+    }
+    .filter(|k| may(Write::Step((*k).to_string())));
+    let classify = may(Write::Classify("nature"));
+    let prioritise = may(Write::SlaFact("priority"));
+    let reply_allowed = may(Write::Reply("reply"));
+    let selects: Vec<(Field, TermList, Option<String>)> = vec![
+        (
+            Field::FeedbackType,
+            TermList::FeedbackType,
+            r.feedback_type.clone(),
+        ),
+        (Field::Nature, TermList::Nature, r.nature.clone()),
+        (Field::Urgency, TermList::Urgency, r.urgency.clone()),
+        (Field::Impact, TermList::Impact, r.impact.clone()),
+        (
+            Field::ComplaintKind,
+            TermList::ComplaintKind,
+            r.complaint_kind.clone(),
+        ),
+    ];
+    let channel = r.channel.clone();
+    let answered = r.reply.as_ref().and_then(|rep| rep.customer_answer);
+    let has_reply = r.reply.is_some();
+    view! {
+        <section class="card work" data-testid="work">
+            <h3>{move || t("work.classify")}</h3>
+            <div class="classify">
+                {selects.into_iter().map(|(field, list, current)| {
+                    let options: Vec<(String, String, String)> = taxonomy
+                        .list(list)
+                        .iter()
+                        .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
+                        .collect();
+                    let taxonomy = taxonomy.clone();
+                    view! {
+                        <label class="filter">
+                            <span>{move || t(&format!("work.f.{}", field.key()))}</span>
+                            <select data-field=field.key() disabled=!classify
+                                prop:value=current.clone().unwrap_or_default()
+                                on:change=move |ev| {
+                                    let value = event_target_value(&ev);
+                                    let taxonomy = taxonomy.clone();
+                                    run(id, drafts, move |d, by, now| record::set_field(d, &taxonomy, field, &value, by, now), || {});
+                                }>
+                                <option value="" disabled=true>{move || t("work.choose")}</option>
+                                {options.into_iter().map(|(key, zh, en)| view! {
+                                    <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    }
+                }).collect_view()}
+            </div>
+            <fieldset class="priority" disabled=!prioritise>
+                <legend>{move || t("work.priority")}</legend>
+                {Priority::ALL.into_iter().map(|p| {
+                    let taxonomy = taxonomy.clone();
+                    view! {
+                        <label class="choice">
+                            <input type="radio" name="priority" value=p.key()
+                                checked=r.priority == Some(p)
+                                on:change=move |_| {
+                                    let taxonomy = taxonomy.clone();
+                                    run(id, drafts, move |d, by, now| record::set_field(d, &taxonomy, Field::Priority, p.key(), by, now), || {});
+                                } />
+                            <strong>{p.key()}</strong>
+                            <small>{move || t(&format!("work.priority.{}", p.key()))}</small>
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+
+            <h3>{move || t("work.steps")}</h3>
+            <label class="note">
+                <span>{move || t("work.note")}</span>
+                <input type="text" data-testid="step-note" prop:value=move || drafts.note.get()
+                    on:input=move |ev| drafts.note.set(event_target_value(&ev)) />
+            </label>
+            {assign_key.map(|key| view! {
+                <div class="assign">
+                    <label class="filter">
+                        <span>{move || t("work.owner")}</span>
+                        <input type="text" data-testid="assign-owner" prop:value=move || drafts.owner.get()
+                            on:input=move |ev| drafts.owner.set(event_target_value(&ev)) />
+                    </label>
+                    <label class="filter">
+                        <span>{move || t("work.department")}</span>
+                        <input type="text" data-testid="assign-department" prop:value=move || drafts.department.get()
+                            on:input=move |ev| drafts.department.set(event_target_value(&ev)) />
+                    </label>
+                    <button data-step=key on:click=move |_| {
+                        let (owner, department) = (drafts.owner.get_untracked(), drafts.department.get_untracked());
+                        let note = drafts.note.get_untracked();
+                        let action = if key == "assign" {
+                            Action::Assign { owner, department }
+                        } else {
+                            Action::Reassign { owner, department }
+                        };
+                        run(id, drafts, move |d, by, now| {
+                            record::transition(d, &action, Some(note.as_str()).filter(|n| !n.trim().is_empty()), by, now)
+                        }, move || drafts.note.set(String::new()));
+                    }>{move || action_label(lang().get(), key)}</button>
+                </div>
+            })}
+            <div class="steps">
+                {steps.into_iter().map(|key| view! {
+                    <button class="secondary" data-step=key on:click=move |_| {
+                        let note = drafts.note.get_untracked();
+                        let Some(action) = step(key) else { return };
+                        run(id, drafts, move |d, by, now| {
+                            record::transition(d, &action, Some(note.as_str()).filter(|n| !n.trim().is_empty()), by, now)
+                        }, move || drafts.note.set(String::new()));
+                    }>{move || action_label(lang().get(), key)}</button>
+                }).collect_view()}
+            </div>
+
+            <h3>{move || t("work.log")}</h3>
+            <div class="log-entry">
+                <textarea rows="2" data-testid="log-text" prop:value=move || drafts.log.get()
+                    on:input=move |ev| drafts.log.set(event_target_value(&ev))></textarea>
+                <button data-testid="add-log" on:click=move |_| {
+                    let text = drafts.log.get_untracked();
+                    run(id, drafts, move |d, by, now| record::append_log(d, &text, by, now), move || drafts.log.set(String::new()));
+                }>{move || t("work.add_log")}</button>
+            </div>
+
+            {reply_allowed.then(|| {
+                let taxonomy = repo.taxonomy.clone();
+                let channel = channel.clone();
+                let answer_taxonomy = taxonomy.clone();
+                let answer_channel = channel.clone();
+                view! {
+                    <h3>{move || t("work.reply")}</h3>
+                    <div class="reply">
+                        <button class="secondary" data-testid="reply-template" on:click=move |_| {
+                            drafts.reply.set(tr(lang().get_untracked(), "work.reply.template").to_string());
+                        }>{move || t("work.reply.use_template")}</button>
+                        <textarea rows="4" data-testid="reply-text" prop:value=move || drafts.reply.get()
+                            on:input=move |ev| drafts.reply.set(event_target_value(&ev))></textarea>
+                        <button data-testid="save-reply" on:click=move |_| {
+                            let text = drafts.reply.get_untracked();
+                            let (taxonomy, channel) = (taxonomy.clone(), channel.clone());
+                            run(id, drafts, move |d, _, now| record::set_reply(d, &taxonomy, &channel, &text, None, now), || {});
+                        }>{move || t("work.reply.save")}</button>
+                    </div>
+                    {(has_reply && answered.is_none()).then(|| view! {
+                        <div class="answer">
+                            <span>{move || t("work.answer")}</span>
+                            {[CustomerAnswer::Satisfied, CustomerAnswer::HasQuestions].into_iter().map(|a| {
+                                let (taxonomy, channel) = (answer_taxonomy.clone(), answer_channel.clone());
+                                view! {
+                                    <button class="secondary" data-answer=a.key() on:click=move |_| {
+                                        let (taxonomy, channel) = (taxonomy.clone(), channel.clone());
+                                        run(id, drafts, move |d, by, now| answer(d, &taxonomy, &channel, a, by, now), || {});
+                                    }>{move || t(&format!("work.answer.{}", a.key()))}</button>
+                                }
+                            }).collect_view()}
+                        </div>
+                    })}
+                }
+            })}
+            {move || drafts.outcome.get().map(|(ok, m)| view! {
+                <p role="status" class=if ok { "message ok" } else { "message problem" } data-testid="work-outcome">{m}</p>
+            })}
+        </section>
+    }
+}
+
+/// Settles a field changed concurrently: writing the chosen value
+/// supersedes every competing one, on every replica once synced.
+pub fn settle(
+    id: DocumentId,
+    drafts: Drafts,
+    field: Field,
+    value: String,
+    taxonomy: std::sync::Arc<closeloop_shared::taxonomy::Taxonomy>,
+) {
+    run(
+        id,
+        drafts,
+        move |d, by, now| record::set_field(d, &taxonomy, field, &value, by, now),
+        || {},
+    );
+}
+
+/// Records the customer's answer to the reply; "still has questions"
+/// reopens the record (S003 §3).
+fn answer(
+    doc: &mut automerge::Automerge,
+    taxonomy: &closeloop_shared::taxonomy::Taxonomy,
+    channel: &str,
+    answer: CustomerAnswer,
+    by: &str,
+    now: i64,
+) -> Result<(), RecordError> {
+    let current = closeloop_shared::FeedbackRecord::from_doc(doc)?;
+    let content = current.reply.map(|r| r.content).unwrap_or_default();
+    record::set_reply(doc, taxonomy, channel, &content, Some(answer), now)?;
+    if answer == CustomerAnswer::HasQuestions
+        && current.workflow.apply(&Action::Reopen, now).is_ok()
+    {
+        record::transition(doc, &Action::Reopen, None, by, now)?;
+    }
+    Ok(())
+}
