@@ -467,6 +467,13 @@ fn write(
     } else {
         (None, "office".to_string())
     };
+    // Online feedback is entered at head office a little after it arrived,
+    // with the time it really arrived.
+    let entered = if field {
+        received
+    } else {
+        (received + rng.range(2 * MINUTE, 3 * HOUR)).min(options.now_ms - 1)
+    };
     let (nature, feedback_type, description) = content(&mut rng);
     let draft = FeedbackDraft {
         channel: channel.into(),
@@ -478,9 +485,10 @@ fn write(
             .chance(30)
             .then(|| format!("SO{:08}", rng.below(100_000_000))),
         contact_ref: None,
+        received_at_ms: (!field).then_some(received),
     };
     let mut doc = Automerge::new();
-    draft.write_new(&mut doc, taxonomy, &captured_by, received)?;
+    draft.write_new(&mut doc, taxonomy, &captured_by, entered)?;
 
     // How far the record has come: older records are mostly closed, some
     // stay stuck; the timeline below stops at `now` in any case.
@@ -508,7 +516,7 @@ fn write(
     let mut life = Life {
         doc,
         rng: Rng::new(options.seed, index, 3),
-        at: received,
+        at: entered,
         now: options.now_ms,
         pace,
     };

@@ -46,6 +46,7 @@ async fn seeded(dir: &std::path::Path, records: usize, seed: u64) -> (Storage, V
             RecordOrder::ReceivedAsc,
             10_000,
             0,
+            NOW,
         )
         .await
         .unwrap()
@@ -126,7 +127,7 @@ async fn the_seed_subcommand_stores_records() {
     assert!(said.contains("seeded 40 records (seed 5)"), "{said}");
     let storage = storage_for(dir.path()).await;
     let stored = storage
-        .count_records(&RecordQuery::default(), Visibility::Everything)
+        .count_records(&RecordQuery::default(), Visibility::Everything, 0)
         .await
         .unwrap();
     storage.close().await;
