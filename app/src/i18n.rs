@@ -236,13 +236,5 @@ pub fn edit_label(lang: Lang, message: &str) -> &'static str {
 
 /// A received time as local date and time, to the minute (S002 §3).
 pub fn format_time(ms: i64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date(),
-        d.get_hours(),
-        d.get_minutes()
-    )
+    crate::local_time::minute(ms)
 }

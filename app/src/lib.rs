@@ -3,6 +3,7 @@
 
 pub mod components;
 pub mod i18n;
+pub mod local_time;
 pub mod repo;
 pub mod routes;
 pub mod session;
@@ -17,7 +18,9 @@ use leptos_router::path;
 use crate::components::StatusBadge;
 use crate::i18n::{Lang, t};
 use crate::repo::Repo;
-use crate::routes::{FieldPage, LoginPage, OfficePage, OfficeRecordPage, RegisterPage};
+use crate::routes::{
+    AdminUsersPage, FieldPage, LoginPage, OfficePage, OfficeRecordPage, RegisterPage,
+};
 
 /// IndexedDB database holding this device's documents.
 pub const DB_NAME: &str = "closeloop";
@@ -40,6 +43,7 @@ pub fn App() -> impl IntoView {
                 <nav>
                     <A href="/">{move || t("nav.field")}</A>
                     <A href="/office">{move || t("nav.office")}</A>
+                    <A href="/admin/users">{move || t("nav.admin")}</A>
                 </nav>
                 <button
                     class="lang"
@@ -65,6 +69,7 @@ pub fn App() -> impl IntoView {
 /// The pages, with the opened [`Repo`] in context.
 #[component]
 fn Ready(repo: Repo) -> impl IntoView {
+    routes::office::live::provide(repo.session);
     provide_context(repo);
     view! {
         <StatusBadge />
@@ -74,6 +79,7 @@ fn Ready(repo: Repo) -> impl IntoView {
                 <Route path=path!("/office") view=OfficePage />
                 <Route path=path!("/office/records/:id") view=OfficeRecordPage />
                 <Route path=path!("/office/new") view=RegisterPage />
+                <Route path=path!("/admin/users") view=AdminUsersPage />
                 <Route path=path!("/login") view=LoginPage />
             </Routes>
         </main>

@@ -264,6 +264,14 @@ impl Repo {
         FeedbackRecord::from_doc(hub.document(id)?).ok()
     }
 
+    /// What each change of a record changed (see `record::timeline`).
+    pub fn timeline(&self, id: &DocumentId) -> Vec<closeloop_shared::record::TimelineStep> {
+        let hub = self.inner.hub.borrow();
+        hub.document(id)
+            .map(closeloop_shared::record::timeline)
+            .unwrap_or_default()
+    }
+
     /// Whether the signed-in user may make this kind of write to a record
     /// (the relay's rule, so the screen offers only what will be accepted).
     pub fn may(&self, id: &DocumentId, write: Write) -> bool {

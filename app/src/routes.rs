@@ -1,9 +1,11 @@
 //! One page per file.
 
+mod admin;
 mod field;
 mod login;
-mod office;
+pub mod office;
 
+pub use admin::AdminUsersPage;
 pub use field::FieldPage;
 pub use login::LoginPage;
 pub use office::{OfficePage, OfficeRecordPage, RegisterPage};

@@ -59,6 +59,9 @@ pub struct Config {
     /// further upgrades are refused with 429 until one closes.
     #[arg(long, env = "CLOSELOOP_SOCKETS_PER_USER", default_value_t = 8)]
     pub sockets_per_user: usize,
+    /// How often overdue records are looked for and escalated, in seconds.
+    #[arg(long, env = "CLOSELOOP_ESCALATION_SECONDS", default_value_t = 60)]
+    pub escalation_seconds: u64,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
     /// demo_data, log, memory_documents, idle_seconds, password_queue,
     /// public_url, metrics_token.
@@ -111,6 +114,7 @@ impl Config {
             public_url: None,
             metrics_token: None,
             sockets_per_user: 8,
+            escalation_seconds: 1,
             config: None,
         }
     }

@@ -18,6 +18,9 @@ pub enum AppError {
     /// The body is of a kind we do not accept.
     #[error("{0}")]
     UnsupportedMedia(String),
+    /// Input a rule refused, with a stable code the app translates.
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
     /// The body is over a limit.
     #[error("{0}")]
     TooLarge(String),
@@ -54,6 +57,9 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m.clone()),
+            AppError::Invalid { code, message } => {
+                (StatusCode::BAD_REQUEST, *code, message.clone())
+            }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_string()),
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,

@@ -15,6 +15,7 @@ mod config;
 mod demo;
 mod error;
 mod http;
+mod jobs;
 mod login_guard;
 pub mod metrics;
 mod random;

@@ -21,6 +21,8 @@ pub struct Metrics {
     pub storage_writes: AtomicU64,
     pub storage_write_micros: AtomicU64,
     pub storage_failures: AtomicU64,
+    pub escalation_runs: AtomicU64,
+    pub records_escalated: AtomicU64,
 }
 
 impl Metrics {
@@ -101,6 +103,18 @@ impl Metrics {
             "counter",
             "Changes refused by the write rule (docs/write-rules.md).",
             &self.changes_refused,
+        );
+        metric(
+            "closeloop_escalation_runs_total",
+            "counter",
+            "Completed runs of the escalation job.",
+            &self.escalation_runs,
+        );
+        metric(
+            "closeloop_records_escalated_total",
+            "counter",
+            "Overdue records the system escalated.",
+            &self.records_escalated,
         );
         metric(
             "closeloop_storage_load_microseconds_sum",

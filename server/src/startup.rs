@@ -126,6 +126,14 @@ impl Application {
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         crate::sync::other_relays::spawn(&storage, relay.clone(), shutdown_rx.clone());
+        crate::jobs::escalation::spawn(crate::jobs::escalation::Escalation {
+            storage: storage.clone(),
+            relay: relay.clone(),
+            clock: clock.clone(),
+            every: Duration::from_secs(config.escalation_seconds.max(1)),
+            shutdown: shutdown_rx.clone(),
+            metrics: metrics.clone(),
+        });
         let sessions = crate::sync::SessionWatch::default();
         crate::sync::sessions::spawn(crate::sync::sessions::Checker {
             watch: sessions.clone(),

@@ -57,6 +57,8 @@ pub struct RecordQuery {
     pub open: Option<bool>,
     /// Where the running SLA clock stands now.
     pub due: Option<DueFilter>,
+    /// Only records escalated at least once.
+    pub escalated: Option<bool>,
     /// Received at or after (ms since the epoch).
     pub from: Option<i64>,
     /// Received before (ms since the epoch).
@@ -148,6 +150,27 @@ pub struct SimilarQuery {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SimilarRecords {
     pub records: Vec<RecordSummary>,
+}
+
+/// One in-app notification (the bell).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NotificationItem {
+    pub id: i64,
+    pub record_id: String,
+    /// What happened: `escalated`.
+    pub kind: String,
+    pub created_at: i64,
+    pub read: bool,
+    /// What the bell shows of the record, if the user may see it.
+    pub customer: Option<String>,
+    pub description: Option<String>,
+}
+
+/// `GET /api/notifications`: the latest, newest first, and the unread count.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Notifications {
+    pub unread: i64,
+    pub items: Vec<NotificationItem>,
 }
 
 /// One workflow step of a record.
@@ -251,6 +274,16 @@ pub struct UserList {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NewPassword {
     pub password: String,
+}
+
+/// `POST /api/admin/users` body: a new account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    pub password: String,
+    pub role: crate::access::Role,
+    pub team: Option<String>,
 }
 
 /// `PUT /api/admin/users/{username}/role` body.

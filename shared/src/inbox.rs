@@ -18,15 +18,19 @@ pub enum SavedView {
     Overdue,
     /// Open complaints (S001 §3: the nature that needs an emergency plan).
     Complaints,
+    /// Open records escalated (overdue, or raised by hand): the
+    /// supervisor's view.
+    Escalated,
     /// Every record, newest first.
     All,
 }
 
 impl SavedView {
-    pub const ALL: [SavedView; 5] = [
+    pub const ALL: [SavedView; 6] = [
         SavedView::Mine,
         SavedView::Unassigned,
         SavedView::Overdue,
+        SavedView::Escalated,
         SavedView::Complaints,
         SavedView::All,
     ];
@@ -38,6 +42,7 @@ impl SavedView {
             SavedView::Unassigned => "unassigned",
             SavedView::Overdue => "overdue",
             SavedView::Complaints => "complaints",
+            SavedView::Escalated => "escalated",
             SavedView::All => "all",
         }
     }
@@ -64,6 +69,10 @@ impl SavedView {
             },
             SavedView::Complaints => RecordQuery {
                 nature: Some("complaint".into()),
+                ..open
+            },
+            SavedView::Escalated => RecordQuery {
+                escalated: Some(true),
                 ..open
             },
             SavedView::All => RecordQuery::default(),
@@ -98,7 +107,7 @@ impl RecordQuery {
             }
             .to_string()
         });
-        let pairs: [(&str, Option<String>); 17] = [
+        let pairs: [(&str, Option<String>); 18] = [
             ("status", text(&self.status)),
             ("priority", text(&self.priority)),
             ("channel", text(&self.channel)),
@@ -109,6 +118,7 @@ impl RecordQuery {
             ("unassigned", flag(self.unassigned)),
             ("open", flag(self.open)),
             ("due", due),
+            ("escalated", flag(self.escalated)),
             ("from", num(self.from)),
             ("to", num(self.to)),
             ("q", text(&self.q)),

@@ -21,6 +21,7 @@ mod attributed;
 mod draft;
 mod edit;
 mod read;
+mod timeline;
 
 use automerge::ScalarValue;
 
@@ -31,6 +32,7 @@ pub use edit::{
     set_field, set_follow_up, set_plan, set_reply, set_root_cause, set_satisfaction_link,
     transition,
 };
+pub use timeline::{FieldEdit, MAX_STEPS, TimelineStep, timeline};
 
 use crate::sla::Priority;
 use crate::workflow::{HistoryEntry, WorkflowIssue, WorkflowState};

@@ -117,6 +117,23 @@ impl Action {
             Action::Escalate => "escalate",
         }
     }
+
+    /// The step a key names, for every step that carries no assignee
+    /// (`assign` and `reassign` need one: `None` for them, as for unknown keys).
+    pub fn plain(key: &str) -> Option<Action> {
+        Some(match key {
+            "register" => Action::Register,
+            "start" => Action::Start,
+            "await_customer" => Action::AwaitCustomer,
+            "customer_responded" => Action::CustomerResponded,
+            "resolve" => Action::Resolve,
+            "reply" => Action::Reply,
+            "close" => Action::Close,
+            "reopen" => Action::Reopen,
+            "escalate" => Action::Escalate,
+            _ => return None,
+        })
+    }
 }
 
 /// Why a step is not allowed now.

@@ -414,3 +414,46 @@ fn head_office_registers_feedback_with_the_time_it_really_arrived() {
         Err(RecordError::ReceivedTooLongAgo)
     );
 }
+
+#[test]
+fn the_timeline_says_what_each_change_changed_from_what_to_what() {
+    let t = tax();
+    let mut doc = captured();
+    record::set_field(&mut doc, &t, Field::Priority, "P2", "office", T0 + 1).unwrap();
+    record::set_field(&mut doc, &t, Field::Priority, "P1", "office", T0 + 2).unwrap();
+    record::append_log(&mut doc, "已电话联系客户", "office", T0 + 3).unwrap();
+    record::transition(&mut doc, &Action::Register, None, "office", T0 + 4).unwrap();
+    let steps = record::timeline(&doc);
+    assert_eq!(steps.len(), 5, "capture and four edits");
+    assert!(
+        steps[0]
+            .edits
+            .iter()
+            .any(|e| e.field == "customer" && e.before.is_none())
+    );
+    let edit = |i: usize| {
+        steps[i]
+            .edits
+            .iter()
+            .map(|e| (e.field, e.before.clone(), e.after.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(edit(1), vec![("priority", None, Some("P2".into()))]);
+    assert_eq!(
+        edit(2),
+        vec![("priority", Some("P2".into()), Some("P1".into()))]
+    );
+    assert_eq!(edit(3), vec![("log", None, Some("已电话联系客户".into()))]);
+    assert_eq!(
+        edit(4),
+        vec![
+            ("status", Some("new".into()), Some("registered".into())),
+            ("history", None, Some("register".into())),
+        ]
+    );
+    assert_eq!(
+        steps[4].made_at_ms,
+        (T0 + 4) / 1000 * 1000,
+        "the author's clock, to the second"
+    );
+}

@@ -101,6 +101,24 @@ test("the inbox lists, filters, pushes and opens records from the read model", {
     await loadedAfter(office, before);
     await waitForInbox(office, [line(RECORDS[1])]);
 
+    // The received range: from tomorrow on, nothing; from today, all three.
+    const day = (offset) =>
+      office.evaluate((o) => {
+        const d = new Date(Date.now() + o * 86_400_000);
+        const p = (n) => String(n).padStart(2, "0");
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+      }, offset);
+    await office.click('[data-view="all"]');
+    await waitForInbox(office, RECORDS.map(line));
+    await office.fill("#f-from", await day(1));
+    await office.dispatchEvent("#f-from", "change");
+    await waitForInbox(office, []);
+    await office.fill("#f-from", await day(0));
+    await office.dispatchEvent("#f-from", "change");
+    await office.fill("#f-to", await day(0));
+    await office.dispatchEvent("#f-to", "change");
+    await waitForInbox(office, RECORDS.map(line));
+
     // Saved views replace the filters: nothing is assigned yet, nothing overdue.
     await office.click('[data-view="unassigned"]');
     await waitForInbox(office, RECORDS.map(line));

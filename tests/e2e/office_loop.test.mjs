@@ -82,6 +82,19 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
     await act(office, '[data-answer="satisfied"]');
     await act(office, '[data-step="close"]');
     await office.waitForSelector(".record-detail .status-pill >> text=已关闭");
+    // The change timeline: what each change did, and who the relay says delivered it.
+    await office.waitForSelector('[data-testid="changes"] li >> text=优先级: P1');
+    // Each change is matched with the relay's log once stored (pushed).
+    await office.waitForFunction(
+      () => /office · \d{4}-\d{2}-\d{2} \d{2}:\d{2} · 会话 [0-9a-f]{8}\s*状态: 已回复 → 已关闭/.test(
+        document.querySelector('[data-testid="changes"]').textContent,
+      ),
+      null,
+      { timeout: 10_000 },
+    );
+    const changes = await office.textContent('[data-testid="changes"]');
+    assert.match(changes, /field-north · [^·]+ · 会话 [0-9a-f]{8}\s*状态: 新登记/, "the capture, delivered by the tablet");
+    assert.match(changes, /性质: 投诉/);
     const history = await office.textContent("ol.timeline");
     for (const step of ["登记分类", "分派", "开始处理", "解决", "回复客户", "关闭"]) {
       assert.ok(history.includes(step), `history shows ${step}: ${history}`);

@@ -35,6 +35,8 @@ const USERS = [
   ["field-north", "field_staff", "north"],
   ["field-south", "field_staff", "south"],
   ["office", "head_office", null],
+  ["supervisor", "supervisor", null],
+  ["admin", "admin", null],
 ];
 
 /** `--data-dir` and, for a shared PostgreSQL database, `--database`. */

@@ -22,6 +22,7 @@ pub fn StatusBadge() -> impl IntoView {
     };
     view! {
         <div class="account">
+            <super::Bell />
             {move || match session.get() {
                 Session::SignedIn { username, .. } => {
                     view! {

@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use closeloop_shared::access::Role;
-use closeloop_shared::api::{NewPassword, RoleChange, UserList};
+use closeloop_shared::api::{NewPassword, NewUser, RoleChange, UserList};
 
 use super::auth::CurrentUser;
 use crate::error::{AppError, AppJson};
@@ -32,7 +32,7 @@ impl FromRequestParts<AppState> for Admin {
 /// The routes, mounted under `/api`.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/admin/users", get(users_list))
+        .route("/admin/users", get(users_list).post(users_create))
         .route("/admin/users/{username}/disable", post(users_disable))
         .route("/admin/users/{username}/enable", post(users_enable))
         .route(
@@ -51,7 +51,15 @@ impl From<UserError> for AppError {
         match e {
             UserError::Unknown(_) => AppError::NotFound,
             UserError::Storage(e) => AppError::Storage(e),
-            other => AppError::BadRequest(other.to_string()),
+            other => AppError::Invalid {
+                code: match other {
+                    UserError::BadUsername => "bad_username",
+                    UserError::WeakPassword => "weak_password",
+                    UserError::MissingTeam => "missing_team",
+                    _ => "user_exists",
+                },
+                message: other.to_string(),
+            },
         }
     }
 }
@@ -65,6 +73,25 @@ fn done(state: &AppState) -> Json<serde_json::Value> {
 async fn users_list(State(state): State<AppState>, _: Admin) -> Result<Json<UserList>, AppError> {
     let users = state.storage.list_users(state.now_ms()).await?;
     Ok(Json(UserList { users }))
+}
+
+async fn users_create(
+    State(state): State<AppState>,
+    _: Admin,
+    AppJson(new): AppJson<NewUser>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let team = new.team.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    state
+        .storage
+        .add_user(
+            new.username.trim(),
+            &new.password,
+            new.role,
+            team,
+            state.now_ms(),
+        )
+        .await?;
+    Ok(Json(serde_json::json!({ "ok": true })))
 }
 
 async fn users_disable(

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 mod events;
 pub(crate) mod export;
 mod feed;
+mod notifications;
 pub(crate) mod records;
 pub(crate) mod static_files;
 mod stats;
@@ -32,6 +33,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(stats::router())
         .merge(admin::router())
         .merge(events::router())
+        .merge(notifications::router())
 }
 
 /// Liveness for load balancers and `cargo xtask serve`.

@@ -193,6 +193,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX records_by_customer ON records (customer, received_at);
     CREATE INDEX records_by_order_number ON records (order_number);",
     ),
+    (
+        14,
+        // In-app notifications (the bell), per user, marked read per user.
+        "CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL,
+        document_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        read_at INTEGER
+    );
+    CREATE INDEX notifications_by_user ON notifications (username, id);
+    CREATE INDEX record_history_by_action ON record_history (action, document_id);",
+    ),
 ];
 
 /// Migrations that add projected columns or tables: rows written before

@@ -9,6 +9,7 @@ mod accounts;
 mod blobs;
 mod documents;
 pub mod migrations;
+mod notifications;
 mod passwords;
 mod projection;
 mod read_model;
@@ -20,6 +21,7 @@ mod visibility;
 
 pub use blobs::BlobFacts;
 pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, StoredDocument};
+pub use notifications::{NotificationRow, Overdue};
 pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
 pub use sessions::{SESSION_DAYS, SESSION_IDLE_HOURS, SessionRow, session_id};
 pub use sql::Backend;

@@ -349,6 +349,15 @@ fn filter<'a>(qb: &mut Sql<'a>, q: &'a RecordQuery, visible: Visibility<'a>, now
     if q.unassigned == Some(true) {
         qb.push(" AND r.owner IS NULL");
     }
+    match q.escalated {
+        Some(true) => {
+            qb.push(" AND r.escalation > 0");
+        }
+        Some(false) => {
+            qb.push(" AND r.escalation = 0");
+        }
+        None => {}
+    }
     match q.open {
         Some(true) => {
             qb.push(" AND r.status <> 'closed'");

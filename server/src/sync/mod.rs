@@ -7,7 +7,9 @@ mod relay;
 pub(crate) mod sessions;
 pub(crate) mod socket;
 
-pub(crate) use relay::{RelayHandle, RelayParts, SocketClaim, spawn};
+pub(crate) use relay::{
+    OUTBOX_FRAMES, Outgoing, RelayHandle, RelayInput, RelayParts, SocketClaim, spawn,
+};
 pub(crate) use sessions::SessionWatch;
 
 /// At most `max_bytes` of `s`, cut at a character boundary: close reasons

@@ -82,6 +82,7 @@ pub async fn add_test_users(data_dir: &Path) {
         ("north", Role::FieldStaff, Some("north")),
         ("south", Role::FieldStaff, Some("south")),
         ("office", Role::HeadOffice, None),
+        ("supervisor", Role::Supervisor, None),
     ] {
         storage
             .add_user(name, PASSWORD, role, team, 0)

@@ -233,7 +233,6 @@ pub(super) fn history(doc: &Automerge) -> Result<(Vec<HistoryEntry>, Unrecognise
         };
         let raw = get("action").unwrap_or_default();
         let action = match raw.as_str() {
-            "register" => Action::Register,
             "assign" => {
                 let (owner, department) = assignee();
                 Action::Assign { owner, department }
@@ -242,18 +241,13 @@ pub(super) fn history(doc: &Automerge) -> Result<(Vec<HistoryEntry>, Unrecognise
                 let (owner, department) = assignee();
                 Action::Reassign { owner, department }
             }
-            "start" => Action::Start,
-            "await_customer" => Action::AwaitCustomer,
-            "customer_responded" => Action::CustomerResponded,
-            "resolve" => Action::Resolve,
-            "reply" => Action::Reply,
-            "close" => Action::Close,
-            "reopen" => Action::Reopen,
-            "escalate" => Action::Escalate,
-            _ => {
-                unknown.push(("history".to_string(), raw));
-                continue;
-            }
+            other => match Action::plain(other) {
+                Some(a) => a,
+                None => {
+                    unknown.push(("history".to_string(), raw));
+                    continue;
+                }
+            },
         };
         let (Some(from), Some(at_ms), Some(by)) = (
             get("from").as_deref().and_then(Status::from_key),

@@ -9,6 +9,7 @@ use closeloop_shared::workflow::Status;
 use leptos::prelude::*;
 
 use crate::i18n::{Lang, lang, status_label, t};
+use crate::local_time;
 use crate::repo::Repo;
 
 /// A select's options: `(value, zh, en)`.
@@ -64,7 +65,7 @@ pub fn Filters(query: RwSignal<RecordQuery>) -> impl IntoView {
     };
     let day = |q: &RecordQuery, end: bool| {
         let ms = if end { q.to.map(|t| t - 1) } else { q.from };
-        ms.map(day_of).unwrap_or_default()
+        ms.map(local_time::day).unwrap_or_default()
     };
     view! {
         <div class="filters" role="search">
@@ -101,10 +102,10 @@ pub fn Filters(query: RwSignal<RecordQuery>) -> impl IntoView {
                 on_change=set(|q, v| q.owner = v) />
             <Text id="f-from" label="inbox.f.from" kind="date"
                 value=Signal::derive(move || query.with(|q| day(q, false)))
-                on_change=set(|q, v| q.from = v.and_then(|d| midnight(&d))) />
+                on_change=set(|q, v| q.from = v.and_then(|d| local_time::parse(&d))) />
             <Text id="f-to" label="inbox.f.to" kind="date"
                 value=Signal::derive(move || query.with(|q| day(q, true)))
-                on_change=set(|q, v| q.to = v.and_then(|d| midnight(&d)).map(|m| m + DAY_MS)) />
+                on_change=set(|q, v| q.to = v.and_then(|d| local_time::parse(&d)).map(|m| m + DAY_MS)) />
             <Text id="f-text" label="inbox.f.text" kind="search"
                 value=Signal::derive(move || query.with(|q| q.q.clone().unwrap_or_default()))
                 on_change=set(|q, v| q.q = v) />
@@ -123,26 +124,6 @@ pub fn Filters(query: RwSignal<RecordQuery>) -> impl IntoView {
 }
 
 const DAY_MS: i64 = 86_400_000;
-
-/// Local midnight of a `yyyy-mm-dd` date input's value.
-fn midnight(day: &str) -> Option<i64> {
-    let mut parts = day.split('-').map(|p| p.parse::<i32>().ok());
-    let (y, m, d) = (parts.next()??, parts.next()??, parts.next()??);
-    let date = js_sys::Date::new_with_year_month_day(y as u32, m - 1, d);
-    let ms = date.get_time();
-    ms.is_finite().then_some(ms as i64)
-}
-
-/// The `yyyy-mm-dd` (local) of a moment, for a date input.
-fn day_of(ms: i64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!(
-        "{:04}-{:02}-{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date()
-    )
-}
 
 #[component]
 fn Select(

@@ -1,7 +1,8 @@
-//! Server push for the inbox: an `EventSource` on `/api/events`; each
-//! `records` event bumps a signal the list re-reads on. The browser
-//! reconnects by itself after a network drop; the stream is closed when
-//! the page goes away.
+//! Server push: one `EventSource` on `/api/events` per tab while signed
+//! in; each `records` event bumps [`Push::pushed`], which the inbox, the
+//! record page and the bell re-read on. The browser reconnects by itself
+//! after a network drop; a refused stream (signed out) is closed and opened
+//! again at the next sign-in.
 
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
@@ -9,28 +10,59 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 use web_sys::EventSource;
 
-/// Follows `/api/events` while the calling component lives: `pushed` moves
-/// on every event, `live` tells whether the stream is open.
-pub fn follow(pushed: RwSignal<u64>, live: RwSignal<bool>) {
-    let Ok(source) = EventSource::new("/api/events") else {
-        return;
+use crate::session::Session;
+
+/// What pages read of the push stream (in context).
+#[derive(Clone, Copy)]
+pub struct Push {
+    /// Moves whenever the server stored a change.
+    pub pushed: RwSignal<u64>,
+    /// Whether the stream is open.
+    pub live: RwSignal<bool>,
+}
+
+type Stream = SendWrapper<(
+    EventSource,
+    Closure<dyn FnMut(web_sys::Event)>,
+    Closure<dyn FnMut(web_sys::Event)>,
+)>;
+
+/// Provides [`Push`] and keeps the stream open while `session` is signed in.
+pub fn provide(session: RwSignal<Session>) {
+    let push = Push {
+        pushed: RwSignal::new(0),
+        live: RwSignal::new(false),
     };
-    // The first event only says the stream is open (the page has just
-    // read its list); after a reconnect it means "re-read, you may have
-    // missed something".
-    let mut opened = false;
-    let on_records = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-        live.set(true);
-        if std::mem::replace(&mut opened, true) {
-            pushed.update(|n| *n += 1);
+    provide_context(push);
+    let stream: StoredValue<Option<Stream>, LocalStorage> = StoredValue::new_local(None);
+    Effect::new(move |_| {
+        let signed_in = matches!(session.get(), Session::SignedIn { .. });
+        let closed = stream.with_value(|s| {
+            s.as_ref()
+                .is_none_or(|s| s.0.ready_state() == EventSource::CLOSED)
+        });
+        if signed_in && closed {
+            stream.set_value(open(push));
+        } else if !signed_in {
+            if let Some(s) = stream.with_value(|s| s.as_ref().map(|s| s.0.clone())) {
+                s.close();
+            }
+            stream.set_value(None);
+            push.live.set(false);
         }
     });
-    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| live.set(false));
+}
+
+fn open(push: Push) -> Option<Stream> {
+    let source = EventSource::new("/api/events").ok()?;
+    // Every event, the first included, re-reads: it may follow a reconnect
+    // after changes this tab missed.
+    let on_records = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+        push.live.set(true);
+        push.pushed.update(|n| *n += 1);
+    });
+    let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push.live.set(false));
     let _ = source.add_event_listener_with_callback("records", on_records.as_ref().unchecked_ref());
     source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-    let held = SendWrapper::new((source, on_records, on_error));
-    on_cleanup(move || {
-        let (source, _, _) = &*held;
-        source.close();
-    });
+    Some(SendWrapper::new((source, on_records, on_error)))
 }

@@ -3,8 +3,9 @@
 //! pushes that a change was stored (`/api/events`). No record document is
 //! fetched for the list; opening a record loads that one over sync.
 
+mod changes;
 mod filters;
-mod live;
+pub mod live;
 mod record;
 mod register;
 mod rows;
@@ -31,9 +32,8 @@ pub fn OfficePage() -> impl IntoView {
     });
     let view = RwSignal::new(SavedView::All);
     let query = RwSignal::new(SavedView::All.query(""));
-    // Bumped by server push: the same query, read again.
-    let pushed = RwSignal::new(0u64);
-    let live = RwSignal::new(false);
+    // Server push: the same query, read again.
+    let live::Push { pushed, live } = expect_context::<live::Push>();
     let page = RwSignal::new(None::<RecordPage>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
@@ -65,7 +65,6 @@ pub fn OfficePage() -> impl IntoView {
             loads.update(|n| *n += 1);
         });
     });
-    live::follow(pushed, live);
 
     let choose = move |v: SavedView| {
         view.set(v);

@@ -39,11 +39,11 @@ pub fn OfficeRecordPage() -> impl IntoView {
     };
     let detail = RwSignal::new(None::<RecordDetail>);
     let drafts = Drafts::new();
+    let log = super::changes::follow_log(id);
     let waited = RwSignal::new(false);
     // The SLA clock is the read model's: read again whenever the server
     // says a change was stored (ours included, once it is durable there).
-    let pushed = RwSignal::new(0u64);
-    super::live::follow(pushed, RwSignal::new(false));
+    let pushed = expect_context::<super::live::Push>().pushed;
     Effect::new(move |_| {
         pushed.track();
         let Some(id) = id.get() else { return };
@@ -72,7 +72,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
                     <p class="loading">{move || if waited.get() { t("record.unreachable") } else { t("record.loading") }}</p>
                 </section>
             }.into_any(),
-            (Some(id), Some(r)) => view! { <Detail id r detail drafts /> }.into_any(),
+            (Some(id), Some(r)) => view! { <Detail id r detail drafts log /> }.into_any(),
         }}
     }
 }
@@ -83,6 +83,7 @@ fn Detail(
     r: FeedbackRecord,
     detail: RwSignal<Option<RecordDetail>>,
     drafts: Drafts,
+    log: RwSignal<Vec<closeloop_shared::api::ChangeItem>>,
 ) -> impl IntoView {
     let work = r.clone();
     let settle =
@@ -216,7 +217,7 @@ fn Detail(
                         {r.history.iter().map(|h| {
                             let action = h.action.key();
                             view! {
-                                <li><time>{format_time(h.at_ms)}</time> " " {h.by.clone()} " · "
+                                <li><time>{format_time(h.at_ms)}</time> " " {who(&h.by)} " · "
                                     {move || action_label(lang().get(), action)}
                                     {h.note.clone().map(|n| view! { " " <q>{n}</q> })}</li>
                             }
@@ -237,6 +238,7 @@ fn Detail(
                 }.into_any()
             }}
         </section>
+        <super::changes::ChangeTimeline id log />
         </div>
         <div class="record-side">
             <WorkPanel id r=work drafts />
@@ -247,4 +249,16 @@ fn Detail(
 
 fn or_dash(v: String) -> String {
     if v.is_empty() { "—".to_string() } else { v }
+}
+
+/// Who took a step: the system's own account by a name people read.
+fn who(by: &str) -> impl Fn() -> String + use<> {
+    let by = by.to_string();
+    move || {
+        if by.starts_with("system:") {
+            t("record.system").to_string()
+        } else {
+            by.clone()
+        }
+    }
 }

@@ -13,6 +13,7 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use crate::i18n::{Lang, format_time, lang, record_error, save_error, status_label, t, tr};
+use crate::local_time;
 use crate::repo::Repo;
 use crate::session;
 
@@ -46,7 +47,7 @@ pub fn RegisterPage() -> impl IntoView {
     let nickname = RwSignal::new(String::new());
     let order = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
-    let received = RwSignal::new(local_minute(js_sys::Date::now() as i64));
+    let received = RwSignal::new(local_time::input_minute(js_sys::Date::now() as i64));
     let stage = RwSignal::new(Stage::Editing);
     let problem = RwSignal::new(None::<String>);
     let l = lang();
@@ -58,7 +59,7 @@ pub fn RegisterPage() -> impl IntoView {
         nickname: nickname.get_untracked(),
         description: description.get_untracked(),
         order_number: Some(order.get_untracked()),
-        received_at_ms: parse_local_minute(&received.get_untracked()),
+        received_at_ms: local_time::parse(&received.get_untracked()),
         ..FeedbackDraft::default()
     };
     // Saves, optionally noting in the new record's log which record it
@@ -248,35 +249,4 @@ async fn similar(d: &FeedbackDraft) -> Option<Vec<RecordSummary>> {
             .map(|s| s.records),
         _ => None,
     }
-}
-
-/// `yyyy-mm-ddThh:mm` (local) of a moment, for a datetime-local input.
-fn local_minute(ms: i64) -> String {
-    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}",
-        d.get_full_year(),
-        d.get_month() + 1,
-        d.get_date(),
-        d.get_hours(),
-        d.get_minutes()
-    )
-}
-
-/// The moment a datetime-local input's value names (local time).
-fn parse_local_minute(value: &str) -> Option<i64> {
-    let (date, time) = value.split_once('T')?;
-    let mut d = date.split('-').map(|p| p.parse::<u32>().ok());
-    let mut t = time.split(':').map(|p| p.parse::<u32>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let (h, min) = (t.next()??, t.next()??);
-    let ms = js_sys::Date::new_with_year_month_day_hr_min(
-        y,
-        i32::try_from(m).ok()? - 1,
-        i32::try_from(day).ok()?,
-        i32::try_from(h).ok()?,
-        i32::try_from(min).ok()?,
-    )
-    .get_time();
-    ms.is_finite().then_some(ms as i64)
 }

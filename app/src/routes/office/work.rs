@@ -77,21 +77,6 @@ const STEPS: [&str; 8] = [
     "escalate",
 ];
 
-fn step(key: &str) -> Option<Action> {
-    Some(match key {
-        "register" => Action::Register,
-        "start" => Action::Start,
-        "await_customer" => Action::AwaitCustomer,
-        "customer_responded" => Action::CustomerResponded,
-        "resolve" => Action::Resolve,
-        "reply" => Action::Reply,
-        "close" => Action::Close,
-        "reopen" => Action::Reopen,
-        "escalate" => Action::Escalate,
-        _ => return None,
-    })
-}
-
 #[component]
 pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl IntoView {
     let repo = expect_context::<Repo>();
@@ -102,7 +87,7 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
     let steps: Vec<&'static str> = STEPS
         .into_iter()
         .chain(["reopen"])
-        .filter(|k| step(k).is_some_and(|a| r.workflow.apply(&a, now).is_ok()))
+        .filter(|k| Action::plain(k).is_some_and(|a| r.workflow.apply(&a, now).is_ok()))
         .filter(|k| may(Write::Step((*k).to_string())))
         .collect();
     let assign_key = match r.workflow.status.key() {
@@ -217,7 +202,7 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
                 {steps.into_iter().map(|key| view! {
                     <button class="secondary" data-step=key on:click=move |_| {
                         let note = drafts.note.get_untracked();
-                        let Some(action) = step(key) else { return };
+                        let Some(action) = Action::plain(key) else { return };
                         run(id, drafts, move |d, by, now| {
                             record::transition(d, &action, Some(note.as_str()).filter(|n| !n.trim().is_empty()), by, now)
                         }, move || drafts.note.set(String::new()));

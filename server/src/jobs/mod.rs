@@ -1,0 +1,7 @@
+//! Work the server does on its own, on a schedule: escalating overdue
+//! records today. Jobs change documents only as a sync peer
+//! ([`peer::InProcessPeer`]), so every rule that holds for clients holds
+//! for them too.
+
+pub(crate) mod escalation;
+mod peer;
