@@ -9,6 +9,7 @@
 //! - [`storage`]: documents, the read model, users and sessions, blobs,
 //!   migrations.
 //! - [`state`]: what handlers reach (storage, relay, clock, SLA settings).
+//! - [`seed`]: many generated records for benchmarks and demos.
 
 mod config;
 mod demo;
@@ -18,6 +19,7 @@ mod jobs;
 mod login_guard;
 pub mod metrics;
 mod random;
+pub mod seed;
 mod startup;
 pub mod state;
 pub mod storage;

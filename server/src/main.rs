@@ -40,6 +40,15 @@ enum Command {
         #[arg(long, default_value = "-")]
         out: std::path::PathBuf,
     },
+    /// Store N generated, realistic records (for benchmarks and demos).
+    Seed {
+        /// How many records to create.
+        #[arg(long)]
+        records: usize,
+        /// The same seed gives the same records (ids aside).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -64,6 +73,7 @@ async fn main() -> ExitCode {
         Some(Command::Migrate) => migrate(&cli.config).await,
         Some(Command::Export { format, out }) => export(&cli.config, &format, &out).await,
         Some(Command::RebuildProjection) => rebuild_projection(&cli.config).await,
+        Some(Command::Seed { records, seed }) => seed_command(&cli.config, records, seed).await,
         Some(Command::User { action }) => user_command::run(&cli.config, action).await,
     };
     match result {
@@ -132,5 +142,45 @@ async fn rebuild_projection(config: &Config) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     storage.close().await;
     println!("rebuilt the projection: {projected} records, {skipped} other documents skipped");
+    Ok(())
+}
+
+async fn seed_command(config: &Config, records: usize, seed: u64) -> Result<(), String> {
+    use closeloop_server::seed::{SeedOptions, seed_records};
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now_ms = SystemClock.now_ms();
+    let started = std::time::Instant::now();
+    let result = match storage.sla_config(now_ms).await {
+        Ok(sla) => {
+            let options = SeedOptions {
+                records,
+                seed,
+                now_ms,
+            };
+            let mut reported = 0;
+            seed_records(&storage, &sla, options, |stored| {
+                if stored / 10_000 > reported / 10_000 || stored == records {
+                    eprintln!(
+                        "seed: {stored}/{records} records stored ({:.1} s)",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                reported = stored;
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    storage.close().await;
+    let stored = result?;
+    println!(
+        "seeded {stored} records (seed {seed}) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare>`: measurements written into
+//! `cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare|office>`: measurements written into
 //! `docs/benchmarks.md`, each section stamped with the machine and date.
 
 use std::io::Write;
@@ -24,13 +24,15 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
         ),
         Some("relay") => relay_load(),
         Some("compare") => compare(),
+        Some("office") => office(),
         Some("projection") => cargo_bench(
             "closeloop-server",
             "projection",
             "One more change on a long record, and loading before and after compaction (`cargo xtask bench projection`, SQLite)",
         ),
         _ => Err(
-            "usage: cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare>".into(),
+            "usage: cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare|office>"
+                .into(),
         ),
     }
 }
@@ -79,7 +81,7 @@ fn cargo_bench(package: &str, bench: &str, title: &str) -> Result<(), String> {
 /// throwaway PostgreSQL cluster; one table each.
 fn relay_load() -> Result<(), String> {
     tools::build_server_release()?;
-    let bin = root().join("target/release-server/closeloop-server");
+    let bin = tools::server_release_bin();
     let bench = |database: Option<String>| -> Result<String, String> {
         let mut c = cmd(
             "cargo",
@@ -115,7 +117,7 @@ fn relay_load() -> Result<(), String> {
 fn compare() -> Result<(), String> {
     ensure_bench_npm_packages()?;
     tools::build_server_release()?;
-    let bin = root().join("target/release-server/closeloop-server");
+    let bin = tools::server_release_bin();
     let mut c = cmd("node", &["tests/bench/compare.mjs"]);
     c.env("CLOSELOOP_SERVER_BIN", &bin);
     let (result, out) = run_captured(c);
@@ -134,6 +136,174 @@ fn compare() -> Result<(), String> {
         "Our relay against the JavaScript reference sync server, same load, unmodified automerge-repo clients (`cargo xtask bench compare`, release build, loopback)",
         &body,
     )
+}
+
+/// Records seeded for the office bench.
+const OFFICE_RECORDS: &str = "100000";
+/// The seed they are generated from.
+const OFFICE_SEED: &str = "1";
+/// The head-office user the office bench signs in as (`office` owns some
+/// seeded records, so the "mine" view has rows).
+const OFFICE_USER: &str = "office";
+const OFFICE_PASSWORD: &str = "bench-office-2026";
+
+/// Head office's inbox on 100,000 records: the release server and PWA, a
+/// fresh data directory seeded with `closeloop-server seed`, the server on
+/// a free loopback port, and `tests/bench/office.mjs` in headless Chromium
+/// (first page, filter change, opening a record, memory while paging) and
+/// with plain fetch (API timings).
+fn office() -> Result<(), String> {
+    tools::ensure_build_tools()?;
+    tools::ensure_browser()?;
+    tools::build_pwa()?;
+    tools::build_server_release()?;
+    let bin = tools::server_release_bin();
+    let data = std::env::temp_dir().join(format!("closeloop-bench-office-{}", std::process::id()));
+    let _cleanup = RemoveOnDrop(data.clone());
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let data_arg = data.to_str().ok_or("non-UTF-8 temp path")?;
+    let bin_arg = bin.to_str().ok_or("non-UTF-8 path")?;
+    let storage = ["--data-dir", data_arg, "--log", "warn"];
+
+    let mut add = cmd(
+        bin_arg,
+        &[
+            &storage[..],
+            &["user", "add", OFFICE_USER, "--role", "head_office"],
+        ]
+        .concat(),
+    );
+    add.env("CLOSELOOP_PASSWORD", OFFICE_PASSWORD);
+    run(add)?;
+    let seed = cmd(
+        bin_arg,
+        &[
+            &storage[..],
+            &["seed", "--records", OFFICE_RECORDS, "--seed", OFFICE_SEED],
+        ]
+        .concat(),
+    );
+    let (result, seeded) = run_captured(seed);
+    result?;
+    // "seeded N records (seed S) in 12.3 s": the time it took.
+    let seeding = seeded
+        .lines()
+        .find(|l| l.starts_with("seeded "))
+        .and_then(|l| l.rsplit_once(" in "))
+        .map_or("?".to_string(), |(_, took)| took.to_string());
+    let database_mib = std::fs::metadata(data.join("closeloop.sqlite3"))
+        .map(|m| m.len() / 1024 / 1024)
+        .unwrap_or(0);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free loopback port: {e}"))?
+        .port()
+        .to_string();
+    let dist = root().join("dist");
+    let mut server = cmd(
+        bin_arg,
+        &[
+            &storage[..],
+            &[
+                "--port",
+                &port,
+                "--dist-dir",
+                dist.to_str().ok_or("non-UTF-8 path")?,
+            ],
+        ]
+        .concat(),
+    );
+    server.env("CLOSELOOP_HOST", "127.0.0.1");
+    println!("$ closeloop-server on 127.0.0.1:{port}");
+    let mut server = KillOnDrop(
+        server
+            .spawn()
+            .map_err(|e| format!("could not start closeloop-server: {e}"))?,
+    );
+    wait_listening(&port, &mut server)?;
+
+    let mut script = cmd("node", &["tests/bench/office.mjs"]);
+    script
+        .env("CLOSELOOP_BENCH_URL", format!("http://127.0.0.1:{port}"))
+        .env("CLOSELOOP_BENCH_USER", OFFICE_USER)
+        .env("CLOSELOOP_BENCH_PASSWORD", OFFICE_PASSWORD);
+    let (result, out) = run_captured(script);
+    let rss_mib = server_rss_mib(&server);
+    drop(server);
+    result?;
+    let tables: String = out
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if tables.is_empty() {
+        return Err("tests/bench/office.mjs printed no table".into());
+    }
+    let body = format!(
+        "Records stored by `closeloop-server seed --records {OFFICE_RECORDS} --seed {OFFICE_SEED}` \
+         in {seeding} (SQLite file {database_mib} MiB); server RSS after the run {rss_mib} MiB.\n\n{tables}"
+    );
+    write_section(
+        "office",
+        "Head office's inbox on 100,000 records (`cargo xtask bench office`, release server and PWA, headless Chromium, loopback)",
+        &body,
+    )
+}
+
+/// Waits (30 s at most) until the server accepts connections.
+fn wait_listening(port: &str, server: &mut KillOnDrop) -> Result<(), String> {
+    let addr = format!("127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!(
+                "closeloop-server not listening on {addr} after 30 s"
+            ));
+        }
+        if let Ok(Some(status)) = server.0.try_wait() {
+            return Err(format!(
+                "closeloop-server exited during start-up ({status})"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The server's resident memory now, from /proc (0 when unknown).
+fn server_rss_mib(server: &KillOnDrop) -> u64 {
+    std::fs::read_to_string(format!("/proc/{}/status", server.0.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// A child process killed (and reaped) when this goes out of scope,
+/// however the bench ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A directory removed when this goes out of scope.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The npm packages the comparison runs on (the reference server's among

@@ -183,6 +183,19 @@ pub fn build_pwa() -> Result<(), String> {
     run(cmd("trunk", &["build", "--release", "--offline"])).map_err(|e| format!("PWA build: {e}"))
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` when set, else `target/`.
+pub fn target_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root().join(dir),
+        None => root().join("target"),
+    }
+}
+
+/// Where [`build_server_release`] puts the server binary.
+pub fn server_release_bin() -> std::path::PathBuf {
+    target_dir().join("release-server/closeloop-server")
+}
+
 /// The optimised server binary, `target/release-server/closeloop-server`.
 pub fn build_server_release() -> Result<(), String> {
     run(cmd(
