@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::peer::{InProcessPeer, PeerError};
 use crate::metrics::Metrics;
 use crate::state::Clock;
-use crate::storage::{Overdue, Storage};
+use crate::storage::{Overdue, Storage, StorageError};
 use crate::sync::RelayHandle;
 
 /// The account the system writes as. No user can hold this name (sign-in
@@ -28,6 +28,15 @@ const PER_RUN: i64 = 100;
 
 /// What a notification of an escalation is called (the app translates it).
 pub(crate) const ESCALATED: &str = "escalated";
+
+/// Why a run stopped early; the next run tries again.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum EscalationError {
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
 
 pub(crate) struct Escalation {
     pub storage: Storage,
@@ -74,21 +83,13 @@ fn system() -> Principal {
 
 impl Escalation {
     /// Escalates what is due now; returns how many records it escalated.
-    pub(crate) async fn run_once(&self) -> Result<usize, PeerError> {
+    pub(crate) async fn run_once(&self) -> Result<usize, EscalationError> {
         let now = self.clock.now_ms();
-        let due = self
-            .storage
-            .due_for_escalation(now, PER_RUN)
-            .await
-            .map_err(|e| PeerError::Closed(e.to_string()))?;
+        let due = self.storage.due_for_escalation(now, PER_RUN).await?;
         if due.is_empty() {
             return Ok(0);
         }
-        let supervisors = self
-            .storage
-            .usernames_with_role(Role::Supervisor)
-            .await
-            .map_err(|e| PeerError::Closed(e.to_string()))?;
+        let supervisors = self.storage.usernames_with_role(Role::Supervisor).await?;
         let mut peer = InProcessPeer::connect(&self.relay, system()).await?;
         let mut escalated = 0;
         for record in due {

@@ -55,11 +55,17 @@ pub fn provide(session: RwSignal<Session>) {
 
 fn open(push: Push) -> Option<Stream> {
     let source = EventSource::new("/api/events").ok()?;
-    // Every event, the first included, re-reads: it may follow a reconnect
-    // after changes this tab missed.
+    // The first event only says the stream is open: pages have just read
+    // what they show, and re-reading now would throw away the answers on
+    // their way. After the browser reconnects (a network drop), the server's
+    // first event on the new connection is a later event here and re-reads
+    // what this tab may have missed.
+    let mut opened = false;
     let on_records = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
         push.live.set(true);
-        push.pushed.update(|n| *n += 1);
+        if std::mem::replace(&mut opened, true) {
+            push.pushed.update(|n| *n += 1);
+        }
     });
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| push.live.set(false));
     let _ = source.add_event_listener_with_callback("records", on_records.as_ref().unchecked_ref());
