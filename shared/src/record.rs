@@ -45,6 +45,8 @@ pub const SCHEMA_VERSION: u64 = 2;
 pub const MAX_NICKNAME_CHARS: usize = 64;
 /// Longest description accepted, so one record cannot bloat every replica.
 pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
+/// Longest order number a record keeps.
+pub const MAX_ORDER_NUMBER_CHARS: usize = 64;
 /// Longest processing-log entry, reply or other free text.
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Largest attachment a record may reference.

@@ -9,7 +9,7 @@ use closeloop_shared::api::{
     ChangeItem, RecordDetail, RecordPage, RecordQuery, RecordSummary, SimilarQuery, SimilarRecords,
 };
 use closeloop_shared::duplicates;
-use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
+use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS, MAX_ORDER_NUMBER_CHARS};
 use closeloop_shared::sla::{SlaConfig, SlaState};
 use closeloop_shared::sync::DocumentId;
 
@@ -115,7 +115,7 @@ async fn records_similar(
         || q.text.chars().count() > MAX_DESCRIPTION_CHARS
         || q.order_number
             .as_ref()
-            .is_some_and(|o| o.chars().count() > 64)
+            .is_some_and(|o| o.chars().count() > MAX_ORDER_NUMBER_CHARS)
     {
         return Err(AppError::BadRequest(
             "customer, order number or text is longer than a record allows".into(),

@@ -221,6 +221,9 @@ pub struct Client {
     pub unavailable: Vec<DocumentId>,
     /// Changes the relay refused, dropped here: (document, reason code).
     pub refused: Vec<(DocumentId, String)>,
+    /// Why the connection ended, as the relay's close frame said (or how
+    /// it ended without one).
+    pub close_reason: Option<String>,
 }
 
 impl Client {
@@ -244,6 +247,7 @@ impl Client {
             closed: false,
             unavailable: vec![],
             refused: vec![],
+            close_reason: None,
         };
         let fx = c.hub.connect(0, true);
         c.run(fx).await;
@@ -279,8 +283,20 @@ impl Client {
                     let fx = self.hub.receive(0, &b);
                     self.run(fx).await;
                 }
-                Ok(Some(Ok(Ws::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => {
+                Ok(Some(Ok(Ws::Close(frame)))) => {
                     self.closed = true;
+                    self.close_reason =
+                        Some(frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                    return;
+                }
+                Ok(None) => {
+                    self.closed = true;
+                    self.close_reason = Some("ended without a close frame".into());
+                    return;
+                }
+                Ok(Some(Err(e))) => {
+                    self.closed = true;
+                    self.close_reason = Some(format!("failed: {e}"));
                     return;
                 }
                 Ok(Some(Ok(_))) => {}

@@ -78,7 +78,7 @@ impl FeedbackDraft {
             .as_deref()
             .map(str::trim)
             .filter(|o| !o.is_empty());
-        if order_number.is_some_and(|o| o.chars().count() > 64) {
+        if order_number.is_some_and(|o| o.chars().count() > super::MAX_ORDER_NUMBER_CHARS) {
             return Err(RecordError::UnknownValue {
                 field: "order number",
                 value: order_number.unwrap_or_default().into(),

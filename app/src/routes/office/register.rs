@@ -156,14 +156,14 @@ pub fn RegisterPage() -> impl IntoView {
                 </div>
                 <label>
                     <span>{move || t("form.nickname")}</span>
-                    <input type="text" data-testid="reg-nickname" maxlength="64" autocomplete="off"
+                    <input type="text" data-testid="reg-nickname" maxlength=record::MAX_NICKNAME_CHARS.to_string() autocomplete="off"
                         placeholder=move || t("form.nickname.hint")
                         prop:value=move || nickname.get()
                         on:input=move |ev| nickname.set(event_target_value(&ev)) />
                 </label>
                 <label>
                     <span>{move || t("register.order")}</span>
-                    <input type="text" data-testid="reg-order" maxlength="64" autocomplete="off"
+                    <input type="text" data-testid="reg-order" maxlength=record::MAX_ORDER_NUMBER_CHARS.to_string() autocomplete="off"
                         prop:value=move || order.get()
                         on:input=move |ev| order.set(event_target_value(&ev)) />
                 </label>
