@@ -94,6 +94,17 @@ async fn a_reassignment_on_one_relay_withdraws_followers_on_the_other() {
         department: "客服中心".into(),
     };
     office.transition(id(2), &away, 3).await;
+    // Relay one knows of the reassignment once it forwarded it to the
+    // tablet (it handles its inputs in order, and the tablet follows the
+    // record through it): only then is the edit below ordered after it.
+    tablet
+        .pump_until(|c| {
+            c.hub
+                .document(&id(2))
+                .and_then(|d| closeloop_shared::FeedbackRecord::from_doc(d).ok())
+                .is_some_and(|r| r.owner.as_deref() == Some("office"))
+        })
+        .await;
     tablet
         .edit_description(id(2), "北区：收银机已更换", 3)
         .await;

@@ -55,7 +55,7 @@ pub fn Rows(
         e.prevent_default();
     });
     on_cleanup(move || keys.remove());
-    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+    let taxonomy = StoredValue::new(expect_context::<Repo>().taxonomy.clone());
     view! {
         <div id="inbox" aria-busy=move || busy.get().to_string() data-loads=move || loads.get().to_string()>
             <Show
@@ -75,22 +75,27 @@ pub fn Rows(
                         </tr>
                     </thead>
                     <tbody>
-                        {
-                            let taxonomy = taxonomy.clone();
-                            move || {
+                        // Keyed rows: each row is its own owner, disposed
+                        // when its page is replaced (a plain closure here
+                        // kept every page's row effects alive).
+                        <For
+                            each=move || {
                                 records
                                     .get()
                                     .into_iter()
                                     .enumerate()
-                                    .map(|(i, r)| {
-                                        let channel = taxonomy
-                                            .channel(&r.channel)
-                                            .map(|c| (c.label.zh.clone(), c.label.en.clone()));
-                                        view! { <Row r i selected channel /> }
-                                    })
-                                    .collect_view()
+                                    .map(|(i, r)| (serde_json::to_string(&r).unwrap_or_default(), i, r))
+                                    .collect::<Vec<_>>()
                             }
-                        }
+                            key=|(content, i, _)| (*i, content.clone())
+                            children=move |(_, i, r)| {
+                                let channel = taxonomy.with_value(|t| {
+                                    t.channel(&r.channel)
+                                        .map(|c| (c.label.zh.clone(), c.label.en.clone()))
+                                });
+                                view! { <Row r i selected channel /> }
+                            }
+                        />
                     </tbody>
                 </table>
             </Show>
