@@ -15,7 +15,8 @@
 //        the document that arrived over sync (`[data-record-loaded]`);
 //    (d) memory: `performance.memory.usedJSHeapSize` after `gc()` (and the
 //        wasm memory's size) on pages 1, 10, 25 and 50, paging with
-//        `#next-page`; it should stay flat. Each next page is timed too.
+//        `#next-page`; it should stay flat. Each next page is timed too,
+//        with its list request's share (resource timing).
 // Times are taken inside the page with performance.now(), from a
 // MutationObserver installed before the app starts, so Playwright's polling
 // does not add to them. Every wait is bounded; a watchdog ends the run.
@@ -290,10 +291,13 @@ async function paging(page) {
   await nextEvent(page, 0, shownInbox, "inbox");
   const samples = [{ page: 1, ...(await memory(page)) }];
   const turns = [];
+  // Of each turn, the list request's own time (resource timing).
+  const requests = [];
   let previous = (await events(page)).filter((e) => e.kind === "inbox").at(-1).first;
   for (let n = 2; n <= MEMORY_PAGES.at(-1); n++) {
     const seen = (await events(page)).length;
     const at = await page.evaluate(() => {
+      performance.clearResourceTimings();
       const at = performance.now();
       document.querySelector("#next-page").click();
       return at;
@@ -302,12 +306,20 @@ async function paging(page) {
     if (shown.first === previous) throw new Error(`page ${n} shows the rows of page ${n - 1}`);
     previous = shown.first;
     turns.push(shown.frame - at);
+    const request = await page.evaluate(() =>
+      performance
+        .getEntriesByType("resource")
+        .filter((e) => e.name.includes("/api/records?"))
+        .map((e) => e.responseEnd - e.startTime)
+        .at(-1),
+    );
+    if (request !== undefined) requests.push(request);
     if (MEMORY_PAGES.includes(n)) {
       samples.push({ page: n, ...(await memory(page)) });
       log(`page ${n} (${shown.info}): heap ${mb(samples.at(-1).heap)} MB`);
     }
   }
-  return { samples, turns };
+  return { samples, turns, requests };
 }
 
 async function browserTimings() {
@@ -361,6 +373,7 @@ if (b) {
     row("(b) filter change: `#f-status` until the new rows are shown", b.filter),
     row("(c) opening a record: click until its document is shown (over sync)", b.open),
     row("next page: `#next-page` until its rows are shown", b.mem.turns),
+    ...(b.mem.requests.length ? [row("… of which the `GET /api/records` request (resource timing)", b.mem.requests)] : []),
     "",
     "| (d) pages viewed | JS heap used after gc() | wasm memory |",
     "|---:|---:|---:|",
