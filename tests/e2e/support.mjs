@@ -161,56 +161,45 @@ export async function capture(page, { channel, nickname, description }) {
   await page.waitForSelector('[data-testid="form-message"].ok');
 }
 
-/** The records a page shows, as sorted `nickname | description` strings. */
-export async function shownRecords(page) {
-  const items = await page.$$eval('[data-testid="record"]', (els) =>
-    els.map(
-      (el) =>
-        el.querySelector('[data-testid="record-nickname"]').textContent.trim() +
-        " | " +
-        el.querySelector('[data-testid="record-description"]').textContent.trim(),
-    ),
+/** Sorted `who | what` strings of the elements matching `items`. */
+async function pairs(page, items, who, what) {
+  const shown = await page.$$eval(
+    items,
+    (els, [w, t]) => els.map((el) => el.querySelector(w).textContent.trim() + " | " + el.querySelector(t).textContent.trim()),
+    [who, what],
   );
-  return items.sort();
+  return shown.sort();
+}
+
+/** Polls `read` until it returns exactly `want` (sorted), `timeout` ms at most. */
+async function waitForList(page, read, want, what, timeout) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const got = await read(page);
+    if (JSON.stringify(got) === JSON.stringify([...want].sort())) return got;
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: ${JSON.stringify(got)}; wanted ${JSON.stringify(want)}`);
+    }
+    await page.waitForTimeout(100);
+  }
+}
+
+/** The records a page shows, as sorted `nickname | description` strings. */
+export function shownRecords(page) {
+  return pairs(page, '[data-testid="record"]', '[data-testid="record-nickname"]', '[data-testid="record-description"]');
 }
 
 /** Waits until the page shows exactly `want` (sorted strings), 20 s at most. */
-export async function waitForRecords(page, want, timeout = 20_000) {
-  const deadline = Date.now() + timeout;
-  let got;
-  for (;;) {
-    got = await shownRecords(page);
-    if (JSON.stringify(got) === JSON.stringify([...want].sort())) return got;
-    if (Date.now() > deadline) {
-      throw new Error(`records shown: ${JSON.stringify(got)}; wanted ${JSON.stringify(want)}`);
-    }
-    await page.waitForTimeout(100);
-  }
+export function waitForRecords(page, want, timeout = 20_000) {
+  return waitForList(page, shownRecords, want, "records shown", timeout);
 }
 
 /** The head-office inbox's rows, as sorted `customer | description` strings. */
-export async function inboxRows(page) {
-  const rows = await page.$$eval("#inbox tr[data-record-id]", (els) =>
-    els.map(
-      (el) =>
-        el.querySelector(".customer").textContent.trim() +
-        " | " +
-        el.querySelector(".open-record").textContent.trim(),
-    ),
-  );
-  return rows.sort();
+export function inboxRows(page) {
+  return pairs(page, "#inbox tr[data-record-id]", ".customer", ".open-record");
 }
 
 /** Waits until the inbox shows exactly `want` (sorted strings), 20 s at most. */
-export async function waitForInbox(page, want, timeout = 20_000) {
-  const deadline = Date.now() + timeout;
-  let got;
-  for (;;) {
-    got = await inboxRows(page);
-    if (JSON.stringify(got) === JSON.stringify([...want].sort())) return got;
-    if (Date.now() > deadline) {
-      throw new Error(`inbox shows: ${JSON.stringify(got)}; wanted ${JSON.stringify(want)}`);
-    }
-    await page.waitForTimeout(100);
-  }
+export function waitForInbox(page, want, timeout = 20_000) {
+  return waitForList(page, inboxRows, want, "inbox shows", timeout);
 }
