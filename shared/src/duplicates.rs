@@ -71,6 +71,22 @@ pub fn likely_duplicate(new: &Reception<'_>, other: &Reception<'_>) -> bool {
         && similarity(new.description, other.description) >= SIMILAR
 }
 
+/// Of `candidates`, those likely the same feedback as `new`, most similar
+/// text first, at most `max`.
+pub fn most_likely<'a, T>(
+    new: &Reception<'_>,
+    candidates: impl IntoIterator<Item = (Reception<'a>, T)>,
+    max: usize,
+) -> Vec<T> {
+    let mut found: Vec<(f64, T)> = candidates
+        .into_iter()
+        .filter(|(other, _)| likely_duplicate(new, other))
+        .map(|(other, item)| (similarity(new.description, other.description), item))
+        .collect();
+    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    found.into_iter().take(max).map(|(_, item)| item).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +143,24 @@ mod tests {
             !likely_duplicate(&r("", None, "冰箱不制冷", 0), &r("", None, "冰箱不制冷", 0)),
             "no customer, no order: nothing ties them"
         );
+    }
+
+    #[test]
+    fn the_most_similar_come_first_and_no_more_than_asked() {
+        let new = r("李先生", None, "冰箱冷藏室不制冷，要求换货", 0);
+        let candidates = [
+            (r("李先生", None, "冰箱不制冷", DAY), "weak"),
+            (
+                r("李先生", None, "冰箱冷藏室不制冷，要求换货。", DAY),
+                "strong",
+            ),
+            (r("李先生", None, "停车场太小", DAY), "other"),
+        ];
+        assert_eq!(
+            most_likely(&new, candidates.clone(), 5),
+            vec!["strong", "weak"]
+        );
+        assert_eq!(most_likely(&new, candidates, 1), vec!["strong"]);
     }
 
     proptest! {

@@ -149,30 +149,23 @@ async fn records_similar(
         received_at_ms: q.received_at,
     };
     let now = state.now_ms();
-    let mut found: Vec<(f64, RecordSummary)> = candidates
-        .into_iter()
-        .filter(|(row, order_number)| {
-            duplicates::likely_duplicate(
-                &new,
-                &duplicates::Reception {
-                    customer: &row.customer,
-                    order_number: order_number.as_deref(),
-                    description: &row.description,
-                    received_at_ms: row.sla.facts.received_at_ms,
-                },
-            )
-        })
-        .map(|(row, _)| {
-            let score = duplicates::similarity(&q.text, &row.description);
-            (score, summary(row, &state.sla, now))
-        })
-        .collect();
-    found.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let found = duplicates::most_likely(
+        &new,
+        candidates.iter().map(|(row, order_number)| {
+            let seen = duplicates::Reception {
+                customer: &row.customer,
+                order_number: order_number.as_deref(),
+                description: &row.description,
+                received_at_ms: row.sla.facts.received_at_ms,
+            };
+            (seen, row)
+        }),
+        MAX_SIMILAR,
+    );
     Ok(AppJson(SimilarRecords {
         records: found
             .into_iter()
-            .take(MAX_SIMILAR)
-            .map(|(_, r)| r)
+            .map(|row| summary(row.clone(), &state.sla, now))
             .collect(),
     }))
 }
