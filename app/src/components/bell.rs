@@ -16,7 +16,7 @@ use crate::session::{self, Session};
 #[component]
 pub fn Bell() -> impl IntoView {
     let session = expect_context::<Repo>().session;
-    let pushed = expect_context::<Push>().pushed;
+    let push = expect_context::<Push>();
     let list = RwSignal::new(None::<Notifications>);
     let open = RwSignal::new(false);
     let reload = move || {
@@ -27,7 +27,7 @@ pub fn Bell() -> impl IntoView {
         })
     };
     Effect::new(move |_| {
-        pushed.track();
+        push.track();
         if matches!(session.get(), Session::SignedIn { .. }) {
             reload();
         }

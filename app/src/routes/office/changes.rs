@@ -17,10 +17,10 @@ use crate::session;
 /// The server's authorship log of record `id`, re-read on every push;
 /// kept by the page so it survives the record re-rendering.
 pub fn follow_log(id: Memo<Option<DocumentId>>) -> RwSignal<Vec<ChangeItem>> {
-    let pushed = expect_context::<super::live::Push>().pushed;
+    let push = expect_context::<super::live::Push>();
     let log = RwSignal::new(Vec::<ChangeItem>::new());
     Effect::new(move |_| {
-        pushed.track();
+        push.track();
         let Some(id) = id.get() else { return };
         spawn_local(async move {
             if let Ok((200, body)) =

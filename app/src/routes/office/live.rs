@@ -1,5 +1,5 @@
 //! Server push: one `EventSource` on `/api/events` per tab while signed
-//! in; each `records` event bumps [`Push::pushed`], which the inbox, the
+//! in; each `records` event runs again the effects that [`Push::track`], the inbox, the
 //! record page and the bell re-read on. The browser reconnects by itself
 //! after a network drop; a refused stream (signed out) is closed and opened
 //! again at the next sign-in.
@@ -16,9 +16,21 @@ use crate::session::Session;
 #[derive(Clone, Copy)]
 pub struct Push {
     /// Moves whenever the server stored a change.
-    pub pushed: RwSignal<u64>,
+    pushed: RwSignal<u64>,
     /// Whether the stream is open.
     pub live: RwSignal<bool>,
+    /// Whether a page read before the stream's first event: what was
+    /// stored between that read and the stream opening reached neither.
+    read_early: StoredValue<bool>,
+}
+
+impl Push {
+    /// Subscribes the calling effect: it runs again after every stored
+    /// change. Call it where the effect reads from the server.
+    pub fn track(&self) {
+        self.pushed.track();
+        self.read_early.set_value(true);
+    }
 }
 
 type Stream = SendWrapper<(
@@ -32,6 +44,7 @@ pub fn provide(session: RwSignal<Session>) {
     let push = Push {
         pushed: RwSignal::new(0),
         live: RwSignal::new(false),
+        read_early: StoredValue::new(false),
     };
     provide_context(push);
     let stream: StoredValue<Option<Stream>, LocalStorage> = StoredValue::new_local(None);
@@ -55,15 +68,16 @@ pub fn provide(session: RwSignal<Session>) {
 
 fn open(push: Push) -> Option<Stream> {
     let source = EventSource::new("/api/events").ok()?;
-    // The first event only says the stream is open: pages have just read
-    // what they show, and re-reading now would throw away the answers on
-    // their way. After the browser reconnects (a network drop), the server's
-    // first event on the new connection is a later event here and re-reads
-    // what this tab may have missed.
+    // The first event says the stream is open. Pages that read before it
+    // may have missed a change stored between their read and the server
+    // subscribing this stream, so they read once more; pages that read
+    // only after it miss nothing. After the browser reconnects (a network
+    // drop), the server's first event on the new connection is a later
+    // event here and re-reads what this tab may have missed.
     let mut opened = false;
     let on_records = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
         push.live.set(true);
-        if std::mem::replace(&mut opened, true) {
+        if std::mem::replace(&mut opened, true) || push.read_early.get_value() {
             push.pushed.update(|n| *n += 1);
         }
     });

@@ -33,27 +33,37 @@ pub fn OfficePage() -> impl IntoView {
     let view = RwSignal::new(SavedView::All);
     let query = RwSignal::new(SavedView::All.query(""));
     // Server push: the same query, read again.
-    let live::Push { pushed, live } = expect_context::<live::Push>();
+    let push = expect_context::<live::Push>();
+    let live = push.live;
     let page = RwSignal::new(None::<RecordPage>);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let loads = RwSignal::new(0u64);
-    // Answers to older queries are dropped (a slow answer must not
-    // overwrite a newer one).
+    // Reads are numbered. An answer is shown unless a later one is already
+    // shown or the query has changed since: a slow answer never overwrites
+    // a newer one, and a re-read after a push does not hide the answer
+    // already on its way.
     let asked = StoredValue::new(0u64);
+    let shown = StoredValue::new(0u64);
     let l = lang();
 
-    Effect::new(move |_| {
+    Effect::new(move |prev: Option<RecordQuery>| {
         let q = query.get();
-        pushed.track();
+        push.track();
         let n = asked.get_value() + 1;
         asked.set_value(n);
-        busy.set(true);
+        // Busy while a new query is answered; a re-read after a push
+        // refreshes what is shown without flagging it.
+        if prev.as_ref() != Some(&q) {
+            busy.set(true);
+        }
+        let asked_for = q.clone();
         spawn_local(async move {
             let outcome = fetch_page(&q, l.get_untracked()).await;
-            if asked.get_value() != n {
+            if shown.get_value() > n || query.with_untracked(|now| *now != q) {
                 return;
             }
+            shown.set_value(n);
             match outcome {
                 Ok(p) => {
                     page.set(Some(p));
@@ -64,6 +74,7 @@ pub fn OfficePage() -> impl IntoView {
             busy.set(false);
             loads.update(|n| *n += 1);
         });
+        asked_for
     });
 
     let choose = move |v: SavedView| {

@@ -43,9 +43,9 @@ pub fn OfficeRecordPage() -> impl IntoView {
     let waited = RwSignal::new(false);
     // The SLA clock is the read model's: read again whenever the server
     // says a change was stored (ours included, once it is durable there).
-    let pushed = expect_context::<super::live::Push>().pushed;
+    let push = expect_context::<super::live::Push>();
     Effect::new(move |_| {
-        pushed.track();
+        push.track();
         let Some(id) = id.get() else { return };
         spawn_local(async move {
             if let Ok((200, body)) = session::call("GET", &format!("/api/records/{id}"), None).await
