@@ -4,6 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use automerge::Automerge;
+use automerge::sync::SyncDoc;
 use closeloop_shared::record::edit_description;
 use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, Message, SharePolicy, SyncHub};
 use closeloop_shared::taxonomy::Taxonomy;
@@ -253,6 +254,39 @@ fn requesting_an_unknown_document_answers_unavailable() {
         "the relay creates nothing for a request"
     );
     assert!(!net.nodes[1].has_document(&id(9)));
+}
+
+#[test]
+fn an_empty_sync_for_an_unknown_document_gets_no_answer_and_keeps_nothing() {
+    // Both sides empty: an answer would come from a sync state forgotten
+    // with the document, so every reply would start the exchange again.
+    let mut net = Net::new(1);
+    net.connect(1);
+    net.run_until_quiet();
+    let data = Automerge::new()
+        .generate_sync_message(&mut automerge::sync::State::new())
+        .expect("a first message")
+        .encode();
+    let frame = Message::Sync {
+        sender_id: "client-1".into(),
+        target_id: "relay".into(),
+        document_id: id(8),
+        data,
+    }
+    .encode();
+    for _ in 0..3 {
+        let fx = net.nodes[0].receive(1, &frame);
+        assert!(
+            !fx.iter().any(|e| matches!(e, Effect::Send { .. })),
+            "answered: {fx:?}"
+        );
+        assert!(!net.nodes[0].has_document(&id(8)));
+    }
+    // A document with content still starts its exchange with the same
+    // kind of first message and is answered.
+    net.capture(1, id(9), "收银台排队太久");
+    net.run_until_quiet();
+    assert_eq!(net.record(0, &id(9)).description, "收银台排队太久");
 }
 
 #[test]

@@ -151,20 +151,10 @@ pub fn run_tests(args: &[String]) -> Result<(), String> {
     let cluster = crate::postgres::Cluster::start();
     match &cluster {
         Ok(pg) => {
-            // Tests that need PostgreSQL are ignored on SQLite and run here;
-            // the one ignored for a known defect stays skipped (its reason
-            // is on the test).
+            // Tests that need PostgreSQL are ignored on SQLite and run here.
             let mut server = cmd(
                 "cargo",
-                &[
-                    "test",
-                    "-p",
-                    "closeloop-server",
-                    "--",
-                    "--include-ignored",
-                    "--skip",
-                    "thousands_of_syncs_for_unknown_ids_keep_nothing_in_memory",
-                ],
+                &["test", "-p", "closeloop-server", "--", "--include-ignored"],
             );
             server
                 .env("CLOSELOOP_TEST_POSTGRES", pg.url())

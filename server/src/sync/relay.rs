@@ -423,12 +423,17 @@ impl Relay {
         let Some(outbox) = self.outboxes.get(&conn) else {
             return;
         };
-        if outbox.try_send(out).is_err() {
-            tracing::warn!(conn, "socket too slow or gone; disconnecting it");
-            self.outboxes.remove(&conn);
-            self.dropped.push(conn);
-        } else {
-            Metrics::add(&self.metrics.frames_out, 1);
+        match outbox.try_send(out) {
+            Ok(()) => Metrics::add(&self.metrics.frames_out, 1),
+            Err(e) => {
+                let why = match e {
+                    mpsc::error::TrySendError::Full(_) => "too slow: its outbox is full",
+                    mpsc::error::TrySendError::Closed(_) => "gone",
+                };
+                tracing::warn!(conn, why, "disconnecting a socket");
+                self.outboxes.remove(&conn);
+                self.dropped.push(conn);
+            }
         }
     }
 

@@ -148,11 +148,12 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal, session
         }
     };
     let mut shutdown = state.shutdown.clone();
-    tokio::select! {
-        () = writer => {}
-        () = reader => {}
-        _ = shutdown.wait_for(|stop| *stop) => {}
-    }
+    let ended = tokio::select! {
+        () = writer => "writer",
+        () = reader => "reader",
+        _ = shutdown.wait_for(|stop| *stop) => "shutdown",
+    };
+    tracing::debug!(conn, ended, "sync socket ended");
     state.sessions.closed(conn);
     relay.send(RelayInput::Disconnect { conn }).await;
 }

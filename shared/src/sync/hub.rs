@@ -589,6 +589,8 @@ impl SyncHub {
             Ok(m) => m,
             Err(e) => return self.reject(conn, &format!("bad sync payload: {e}")),
         };
+        // A peer with nothing of its own (no heads) has nothing to give.
+        let sender_empty = msg.heads.is_empty();
         // What automerge would `unwrap()`; see `applicable`.
         let doc = self.docs.get(&id).map(|e| &e.doc);
         if let Err(e) = applicable::check(doc, msg.changes.iter()) {
@@ -656,6 +658,13 @@ impl SyncHub {
                     .collect(),
             });
             fx.push(Effect::Changed { document_id: id });
+        }
+        if created && sender_empty && !entry.wanted && entry.doc.get_heads().is_empty() {
+            // Both sides empty: a reply from a sync state that is forgotten
+            // right after would start the exchange afresh every time, and
+            // the two would answer each other for ever.
+            self.forget_if_empty(conn, id);
+            return fx;
         }
         let peers: Vec<ConnectionId> = entry.peers.keys().copied().collect();
         // The sender first, so its acknowledgement is not held up by fan-out.
