@@ -22,7 +22,8 @@ use std::sync::Arc;
 
 use automerge::Automerge;
 use closeloop_shared::record::{
-    CustomerAnswer, Field, append_log, edit_solution, set_field, set_reply, transition,
+    CustomerAnswer, Field, add_reply, append_log, edit_solution, record_answer, set_field,
+    transition,
 };
 use closeloop_shared::relay::{ChunkWrite, RecordUpdate};
 use closeloop_shared::sla::SlaConfig;
@@ -634,7 +635,10 @@ fn write(
             _ => None,
         };
         let text = life.rng.pick(REPLIES);
-        set_reply(&mut life.doc, taxonomy, channel, text, answer, at)?;
+        add_reply(&mut life.doc, taxonomy, channel, text, office, at)?;
+        if let Some(a) = answer {
+            record_answer(&mut life.doc, a, "", office, at)?;
+        }
         life.step(&Action::Reply, office)?;
         if target == 5 || !life.wait(HOUR, 5 * DAY) {
             return Ok((life.doc, team));

@@ -76,14 +76,8 @@ async fn the_projection_follows_changes_and_rebuilds_identically() {
         (
             true,
             Box::new(|d| {
-                record::set_reply(
-                    d,
-                    &t,
-                    "store_box",
-                    "冷柜已调至4度",
-                    Some(CustomerAnswer::Satisfied),
-                    18,
-                )
+                record::add_reply(d, &t, "store_box", "冷柜已调至4度", "office", 18)?;
+                record::record_answer(d, CustomerAnswer::Satisfied, "", "office", 18)
             }),
         ),
         (

@@ -189,6 +189,9 @@ pub struct LogItem {
     pub at: i64,
     pub by: String,
     pub text: String,
+    /// `reply`, `answer` or `followUp`; absent for a note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
 }
 
 /// One stored change of a record: who delivered it and when, as the relay

@@ -11,6 +11,8 @@
 //! - `aspects` is a map used as a set (concurrent additions both survive);
 //! - `history` (workflow steps) and `log` (processing log) are lists that
 //!   only grow, so concurrent offline entries never overwrite each other;
+//!   the log also keeps every reply, customer answer and follow-up outcome
+//!   ([`LogKind`]);
 //! - the customer's phone or email never enter the document: only an opaque
 //!   `contactRef` into a separate store whose entry can be erased (S002 §8).
 //!
@@ -28,13 +30,13 @@ use automerge::ScalarValue;
 pub use attributed::{Attributed, FieldConflict};
 pub use draft::{Contact, FeedbackDraft};
 pub use edit::{
-    add_aspect, add_attachment, append_log, edit_description, edit_solution, remove_aspect,
-    set_field, set_follow_up, set_plan, set_reply, set_root_cause, set_satisfaction_link,
-    transition,
+    add_aspect, add_attachment, add_reply, append_log, edit_description, edit_solution,
+    record_answer, record_follow_up, remove_aspect, set_field, set_follow_up, set_plan,
+    set_root_cause, set_satisfaction_link, transition,
 };
 pub use timeline::{FieldEdit, MAX_STEPS, TimelineStep, timeline};
 
-use crate::sla::Priority;
+use crate::sla::{self, Priority};
 use crate::workflow::{HistoryEntry, WorkflowIssue, WorkflowState};
 
 /// Version written into every new record document. Version 1 (the walking
@@ -116,12 +118,43 @@ pub struct Attachment {
     pub name: String,
 }
 
-/// One timestamped line of the processing log ("10:00 tech team optimised the login API").
+/// One timestamped entry of the processing log ("10:00 tech team optimised
+/// the login API"). The log is the record's thread, as an agent workspace
+/// shows it: notes, the replies sent, the customer's answers and follow-up
+/// outcomes, in the order they happened, none ever overwritten.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LogEntry {
     pub at_ms: i64,
     pub by: String,
     pub text: String,
+    pub kind: LogKind,
+}
+
+/// What a log entry is. Stored as `kind` (absent for a note), with the
+/// reply's `channel` and the answer's `answer` beside it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum LogKind {
+    Note,
+    /// A reply sent to the customer through `channel` (S003 §3).
+    Reply {
+        channel: String,
+    },
+    /// The customer's answer to the latest reply.
+    Answer(CustomerAnswer),
+    /// The outcome of the follow-up contact.
+    FollowUp,
+}
+
+impl LogKind {
+    /// The stored `kind` (`None` for a note).
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            LogKind::Note => None,
+            LogKind::Reply { .. } => Some("reply"),
+            LogKind::Answer(_) => Some("answer"),
+            LogKind::FollowUp => Some("followUp"),
+        }
+    }
 }
 
 /// Why it happened (S001 §5 problem classes) and what was found.
@@ -147,6 +180,8 @@ pub enum CustomerAnswer {
 }
 
 impl CustomerAnswer {
+    pub const ALL: [CustomerAnswer; 2] = [CustomerAnswer::Satisfied, CustomerAnswer::HasQuestions];
+
     /// The stored key.
     pub fn key(self) -> &'static str {
         match self {
@@ -154,23 +189,51 @@ impl CustomerAnswer {
             CustomerAnswer::HasQuestions => "has_questions",
         }
     }
+
+    pub fn from_key(key: &str) -> Option<CustomerAnswer> {
+        Self::ALL.into_iter().find(|a| a.key() == key)
+    }
 }
 
-/// What the customer was told, through which channel, and how they took it.
+/// What the customer was told, through which channel, by whom, and how
+/// they took it (their latest answer before the next reply).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CustomerReply {
     pub channel: String,
     pub content: String,
     pub at_ms: i64,
+    /// Empty for a reply kept by a version that did not record it.
+    pub by: String,
     pub customer_answer: Option<CustomerAnswer>,
 }
 
-/// A planned follow-up contact (e.g. a phone call three days later).
+/// Days after the reply a follow-up contact is planned by default (S000 §4).
+pub const FOLLOW_UP_AFTER_DAYS: i64 = 3;
+
+impl FollowUp {
+    /// A follow-up to plan with [`set_follow_up`].
+    pub fn planned(at_ms: i64, method: &str, note: &str) -> FollowUp {
+        FollowUp {
+            at_ms,
+            method: method.into(),
+            note: note.into(),
+            planned_at_ms: 0,
+            outcome: None,
+        }
+    }
+}
+
+/// A planned follow-up contact (e.g. a phone call three days later) and,
+/// once made, its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FollowUp {
     pub at_ms: i64,
     pub method: String,
     pub note: String,
+    /// When it was planned (0 for a plan kept by an older version).
+    pub planned_at_ms: i64,
+    /// The outcome logged since it was planned: (when, by, what).
+    pub outcome: Option<LogEntry>,
 }
 
 /// A record as read back from its document.
@@ -205,7 +268,8 @@ pub struct FeedbackRecord {
     pub root_cause: Option<RootCause>,
     pub solution: String,
     pub plan: Option<ExecutionPlan>,
-    pub reply: Option<CustomerReply>,
+    /// Every reply sent, oldest first.
+    pub replies: Vec<CustomerReply>,
     pub follow_up: Option<FollowUp>,
     pub satisfaction_link: Option<String>,
     /// History steps that did not fit after a merge, for a person to settle.
@@ -266,4 +330,47 @@ fn check_text(text: &str) -> Result<&str, RecordError> {
         return Err(RecordError::TextLength);
     }
     Ok(t)
+}
+
+impl FeedbackRecord {
+    /// The latest reply sent, with the customer's answer to it.
+    pub fn last_reply(&self) -> Option<&CustomerReply> {
+        self.replies.last()
+    }
+
+    /// S002 5.3: registered within 24 hours of arriving.
+    pub fn registration_clock(&self, now_ms: i64) -> sla::SlaClock {
+        let registered = self.step_at("register", i64::MIN);
+        sla::registration_clock(self.received_at_ms, registered, now_ms)
+    }
+
+    /// Once resolved, the customer hears back within 24 hours: stopped by
+    /// the first reply (sent, or the reply step) since the latest
+    /// resolution. `None` before any resolution.
+    pub fn reply_clock(&self, now_ms: i64) -> Option<sla::SlaClock> {
+        let resolved = self
+            .history
+            .iter()
+            .rev()
+            .find(|h| h.action.key() == "resolve")?
+            .at_ms;
+        let sent = self
+            .replies
+            .iter()
+            .map(|r| r.at_ms)
+            .find(|at| *at >= resolved);
+        let replied = match (sent, self.step_at("reply", resolved)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        Some(sla::reply_clock(resolved, replied, now_ms))
+    }
+
+    /// When the first `action` step at or after `since` was taken.
+    fn step_at(&self, action: &str, since: i64) -> Option<i64> {
+        self.history
+            .iter()
+            .find(|h| h.action.key() == action && h.at_ms >= since)
+            .map(|h| h.at_ms)
+    }
 }

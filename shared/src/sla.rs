@@ -405,10 +405,29 @@ pub fn registration_clock(
     registered_at_ms: Option<i64>,
     now_ms: i64,
 ) -> SlaClock {
-    let due = received_at_ms + REGISTRATION_MS;
-    let near = due - REGISTRATION_MS / 5;
-    let at = registered_at_ms.unwrap_or(now_ms);
-    let state = match registered_at_ms {
+    clock_within(received_at_ms, REGISTRATION_MS, registered_at_ms, now_ms)
+}
+
+/// A reply is due within 24 hours of the resolution (S000 §4: the result
+/// is reported back to the customer promptly), in calendar hours.
+pub const REPLY_AFTER_RESOLUTION_MS: i64 = 24 * HOUR_MS;
+
+/// The reply clock: from the resolution until a reply is sent after it.
+pub fn reply_clock(resolved_at_ms: i64, replied_at_ms: Option<i64>, now_ms: i64) -> SlaClock {
+    clock_within(
+        resolved_at_ms,
+        REPLY_AFTER_RESOLUTION_MS,
+        replied_at_ms,
+        now_ms,
+    )
+}
+
+/// A clock of `span_ms` calendar time from `start_ms`, stopped by `done`.
+fn clock_within(start_ms: i64, span_ms: i64, done_at_ms: Option<i64>, now_ms: i64) -> SlaClock {
+    let due = start_ms + span_ms;
+    let near = due - span_ms / 5;
+    let at = done_at_ms.unwrap_or(now_ms);
+    let state = match done_at_ms {
         Some(r) if r <= due => SlaState::Met,
         Some(_) => SlaState::Breached,
         None if now_ms > due => SlaState::Overdue,

@@ -219,7 +219,7 @@ pub fn csat(scores: &[u8]) -> Csat {
 pub fn reply_satisfaction(records: &[FeedbackRecord]) -> Option<f64> {
     let answers: Vec<CustomerAnswer> = records
         .iter()
-        .filter_map(|r| r.reply.as_ref().and_then(|x| x.customer_answer))
+        .filter_map(|r| r.last_reply().and_then(|x| x.customer_answer))
         .collect();
     (!answers.is_empty()).then(|| {
         answers

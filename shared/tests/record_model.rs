@@ -83,21 +83,25 @@ fn a_record_goes_through_the_whole_loop() {
     };
     record::add_attachment(&mut doc, &photo, T0 + 7 * m).unwrap();
     record::transition(&mut doc, &Action::Resolve, None, "li.wei", T0 + 8 * m).unwrap();
-    record::set_reply(
+    record::add_reply(
         &mut doc,
         &t,
         "phone",
         "已更换温控板，感谢反馈。",
-        Some(CustomerAnswer::Satisfied),
+        "li.wei",
+        T0 + 9 * m,
+    )
+    .unwrap();
+    record::record_answer(
+        &mut doc,
+        CustomerAnswer::Satisfied,
+        "",
+        "li.wei",
         T0 + 9 * m,
     )
     .unwrap();
     record::transition(&mut doc, &Action::Reply, None, "li.wei", T0 + 9 * m).unwrap();
-    let follow = FollowUp {
-        at_ms: T0 + 3 * 86_400_000,
-        method: "phone".into(),
-        note: "三天后回访".into(),
-    };
+    let follow = FollowUp::planned(T0 + 3 * 86_400_000, "phone", "三天后回访");
     record::set_follow_up(&mut doc, &follow, T0 + 9 * m).unwrap();
     record::set_satisfaction_link(&mut doc, "/s/abc123", T0 + 9 * m).unwrap();
     record::transition(&mut doc, &Action::Close, None, "zhao", T0 + 10 * m).unwrap();
@@ -134,7 +138,7 @@ fn a_record_goes_through_the_whole_loop() {
     );
     assert_eq!(r.attachments, vec![photo]);
     assert_eq!(
-        r.reply.as_ref().and_then(|x| x.customer_answer),
+        r.last_reply().and_then(|x| x.customer_answer),
         Some(CustomerAnswer::Satisfied)
     );
     assert_eq!(
@@ -156,7 +160,7 @@ fn invalid_edits_are_typed_errors_and_write_nothing() {
         record::add_aspect(&mut doc, &t, "colour", T0),
         record::append_log(&mut doc, "   ", "x", T0),
         record::set_root_cause(&mut doc, &t, "weather", "下雨", T0),
-        record::set_reply(&mut doc, &t, "fax", "您好", None, T0),
+        record::add_reply(&mut doc, &t, "fax", "您好", "x", T0),
         record::edit_description(&mut doc, "", T0),
         record::transition(&mut doc, &Action::Resolve, None, "x", T0),
         record::add_attachment(
@@ -455,5 +459,135 @@ fn the_timeline_says_what_each_change_changed_from_what_to_what() {
         steps[4].made_at_ms,
         (T0 + 4) / 1000 * 1000,
         "the author's clock, to the second"
+    );
+    // Replies and answers read as what they are, not as plain log lines.
+    record::add_reply(&mut doc, &t, "phone", "已处理", "office", T0 + 5).unwrap();
+    record::record_answer(
+        &mut doc,
+        CustomerAnswer::Satisfied,
+        "很好",
+        "office",
+        T0 + 6,
+    )
+    .unwrap();
+    let steps = record::timeline(&doc);
+    let edit = |i: usize| {
+        steps[i]
+            .edits
+            .iter()
+            .map(|e| (e.field, e.after.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(edit(5), vec![("reply", Some("已处理".into()))]);
+    assert_eq!(
+        edit(6),
+        vec![
+            ("customerAnswer", Some("satisfied".into())),
+            ("log", Some("很好".into()))
+        ]
+    );
+}
+
+#[test]
+fn every_reply_answer_and_follow_up_is_kept_in_the_thread() {
+    let t = tax();
+    let h = 3_600_000;
+    let mut doc = captured();
+    // A reply an older version wrote (one `reply` map) still reads.
+    {
+        let mut tx = doc.transaction();
+        let m = tx.put_object(ROOT, "reply", ObjType::Map).unwrap();
+        tx.put(&m, "channel", "phone").unwrap();
+        tx.put(&m, "content", "已收到，正在处理。").unwrap();
+        tx.put(&m, "at", ScalarValue::Timestamp(T0 + h)).unwrap();
+        tx.commit();
+    }
+    record::append_log(&mut doc, "联系了门店", "li.wei", T0 + 2 * h).unwrap();
+    record::add_reply(&mut doc, &t, "phone", "已更换温控板。", "zhao", T0 + 3 * h).unwrap();
+    record::record_answer(
+        &mut doc,
+        CustomerAnswer::HasQuestions,
+        "问保修期",
+        "zhao",
+        T0 + 4 * h,
+    )
+    .unwrap();
+    record::add_reply(&mut doc, &t, "email", "保修期为三年。", "zhao", T0 + 5 * h).unwrap();
+    record::record_answer(&mut doc, CustomerAnswer::Satisfied, "", "zhao", T0 + 6 * h).unwrap();
+    let r = read(&doc);
+    let replies: Vec<(&str, &str, Option<CustomerAnswer>)> = r
+        .replies
+        .iter()
+        .map(|x| (x.channel.as_str(), x.content.as_str(), x.customer_answer))
+        .collect();
+    assert_eq!(
+        replies,
+        vec![
+            ("phone", "已收到，正在处理。", None),
+            (
+                "phone",
+                "已更换温控板。",
+                Some(CustomerAnswer::HasQuestions)
+            ),
+            ("email", "保修期为三年。", Some(CustomerAnswer::Satisfied)),
+        ]
+    );
+    assert_eq!(r.replies[2].by, "zhao");
+    assert_eq!(r.last_reply().map(|x| x.at_ms), Some(T0 + 5 * h));
+    // Notes stay notes; the thread keeps everything in order.
+    assert_eq!(r.log.len(), 5);
+    assert_eq!(r.log[0].kind, record::LogKind::Note);
+
+    // A follow-up is planned, then its outcome logged; a new plan starts without one.
+    let plan = FollowUp::planned(T0 + 72 * h, "phone", "三天后回访");
+    record::set_follow_up(&mut doc, &plan, T0 + 6 * h).unwrap();
+    assert_eq!(read(&doc).follow_up.and_then(|f| f.outcome), None);
+    record::record_follow_up(&mut doc, "客户确认已正常制冷", "zhao", T0 + 72 * h).unwrap();
+    let f = read(&doc).follow_up.unwrap();
+    assert_eq!(f.planned_at_ms, T0 + 6 * h);
+    assert_eq!(f.outcome.map(|o| o.text), Some("客户确认已正常制冷".into()));
+    record::set_follow_up(&mut doc, &plan, T0 + 73 * h).unwrap();
+    assert_eq!(read(&doc).follow_up.and_then(|f| f.outcome), None);
+    // An unknown channel writes nothing.
+    let heads = doc.get_heads();
+    assert!(record::add_reply(&mut doc, &t, "fax", "您好", "zhao", T0).is_err());
+    assert_eq!(doc.get_heads(), heads);
+}
+
+#[test]
+fn the_reply_is_due_within_a_day_of_the_resolution() {
+    use closeloop_shared::sla::SlaState;
+    let t = tax();
+    let h = 3_600_000;
+    let mut doc = captured();
+    assert_eq!(read(&doc).reply_clock(T0), None, "not resolved yet");
+    record::transition(&mut doc, &Action::Register, None, "zhao", T0 + h).unwrap();
+    record::transition(
+        &mut doc,
+        &Action::Assign {
+            owner: "li.wei".into(),
+            department: "after_sales".into(),
+        },
+        None,
+        "zhao",
+        T0 + h + 60_000,
+    )
+    .unwrap();
+    // A reply before the resolution does not stop the clock that follows it.
+    record::add_reply(&mut doc, &t, "phone", "已收到。", "zhao", T0 + h).unwrap();
+    record::transition(&mut doc, &Action::Start, None, "li.wei", T0 + 2 * h).unwrap();
+    record::transition(&mut doc, &Action::Resolve, None, "li.wei", T0 + 3 * h).unwrap();
+    let r = read(&doc);
+    let c = r.reply_clock(T0 + 10 * h).unwrap();
+    assert_eq!((c.due_at_ms, c.state), (T0 + 27 * h, SlaState::OnTrack));
+    assert_eq!(r.reply_clock(T0 + 23 * h).unwrap().state, SlaState::NearDue);
+    assert_eq!(r.reply_clock(T0 + 28 * h).unwrap().state, SlaState::Overdue);
+    record::add_reply(&mut doc, &t, "phone", "已修好。", "zhao", T0 + 20 * h).unwrap();
+    let c = read(&doc).reply_clock(T0 + 40 * h).unwrap();
+    assert_eq!((c.state, c.remaining_ms), (SlaState::Met, 7 * h));
+    // The registration clock is the record's too.
+    assert_eq!(
+        read(&doc).registration_clock(T0 + 40 * h).state,
+        SlaState::Met
     );
 }

@@ -48,7 +48,16 @@ fn live(l: Life<'_>) -> FeedbackRecord {
         record::transition(&mut doc, action, None, "office", l.received + offset).unwrap();
     }
     if let Some(a) = l.answer {
-        record::set_reply(&mut doc, &t, l.channel, "已处理", Some(a), l.received + DAY).unwrap();
+        record::add_reply(
+            &mut doc,
+            &t,
+            l.channel,
+            "已处理",
+            "office",
+            l.received + DAY,
+        )
+        .unwrap();
+        record::record_answer(&mut doc, a, "", "office", l.received + DAY).unwrap();
     }
     FeedbackRecord::from_doc(&doc).unwrap()
 }

@@ -6,7 +6,7 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ChangeHash, ObjType, ROOT, ReadDoc, Value};
 use closeloop_shared::access::{Principal, Role};
 use closeloop_shared::authorize::{Denied, check_changes, table_markdown};
-use closeloop_shared::record::{self, Attachment, FeedbackDraft, Field};
+use closeloop_shared::record::{self, Attachment, CustomerAnswer, FeedbackDraft, Field};
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 
@@ -377,4 +377,39 @@ fn the_documented_table_is_the_table_in_code() {
         "docs/write-rules.md is out of date; it must contain:\n{}",
         table_markdown()
     );
+}
+
+#[test]
+fn only_those_who_may_reply_log_replies_answers_and_follow_ups() {
+    let f = field();
+    let tax = Taxonomy::default();
+    let edits: [fn(&mut Automerge, &Taxonomy, &str); 3] = [
+        |d, t, by| record::add_reply(d, t, "phone", "您好", by, T0).unwrap(),
+        |d, _, by| record::record_answer(d, CustomerAnswer::Satisfied, "", by, T0).unwrap(),
+        |d, _, by| record::record_follow_up(d, "已回访", by, T0).unwrap(),
+    ];
+    for edit in edits {
+        let mut doc = captured_by(&f);
+        let got = check(&mut doc, &f, |d| edit(d, &tax, "field-north"));
+        assert!(matches!(got, Err(Denied::Forbidden { .. })), "{got:?}");
+        let o = office();
+        let mut doc = captured_by(&f);
+        assert_eq!(check(&mut doc, &o, |d| edit(d, &tax, "office")), Ok(()));
+    }
+    // A plain note is still theirs to write; a made-up kind is nobody's.
+    let mut doc = captured_by(&f);
+    let note = check(&mut doc, &f, |d| {
+        record::append_log(d, "到店查看", "field-north", T0).unwrap()
+    });
+    assert_eq!(note, Ok(()));
+    let got = check(&mut doc, &office(), |d| {
+        let log = list(d, "log");
+        let mut tx = d.transaction();
+        let e = tx.insert_object(&log, 1, ObjType::Map).unwrap();
+        tx.put(&e, "by", "office").unwrap();
+        tx.put(&e, "text", "x").unwrap();
+        tx.put(&e, "kind", "refund").unwrap();
+        tx.commit();
+    });
+    assert!(matches!(got, Err(Denied::Rewrite(_))), "{got:?}");
 }

@@ -216,11 +216,28 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX records_by_newest ON records (received_at DESC, document_id);
     CREATE INDEX records_by_status_newest ON records (status, received_at DESC, document_id);",
     ),
+    (
+        16,
+        // Every reply a record keeps (its thread), not only one; log rows
+        // say what kind of entry they are.
+        "DROP TABLE record_replies;
+    CREATE TABLE record_replies (
+        document_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        channel TEXT NOT NULL,
+        content TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        customer_answer TEXT,
+        PRIMARY KEY (document_id, position)
+    );
+    ALTER TABLE record_log ADD COLUMN kind TEXT;",
+    ),
 ];
 
 /// Migrations that add projected columns or tables: rows written before
 /// them lack the new values, so the projection is rebuilt after applying one.
-const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13];
+const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13, 16];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,
 /// identity keys, byte arrays.

@@ -15,7 +15,7 @@ const TABLES: [(&str, &str); 5] = [
     ("records", "document_id"),
     ("record_history", "document_id, position"),
     ("record_log", "document_id, position"),
-    ("record_replies", "document_id"),
+    ("record_replies", "document_id, position"),
     ("record_attachments", "document_id, sha256"),
 ];
 
@@ -65,22 +65,26 @@ pub(super) async fn write(
                 .await?;
         }
     }
-    if before.map(|b| &b.reply) != Some(&after.reply) {
+    if before.map(|b| &b.replies) != Some(&after.replies) {
+        // A handful per record at most: replaced whole (an answer changes
+        // an earlier row).
         if before.is_some() {
             sqlx::query("DELETE FROM record_replies WHERE document_id = $1")
                 .bind(&key)
                 .execute(&mut **tx)
                 .await?;
         }
-        if let Some(reply) = &after.reply {
+        for (i, reply) in after.replies.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO record_replies (document_id, channel, content, at, customer_answer)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO record_replies (document_id, position, channel, content, at, actor, customer_answer)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&key)
+            .bind(i as i64)
             .bind(&reply.channel)
             .bind(&reply.content)
             .bind(reply.at_ms)
+            .bind(&reply.by)
             .bind(reply.customer_answer.map(|a| a.key()))
             .execute(&mut **tx)
             .await?;
@@ -108,15 +112,16 @@ pub(super) async fn write(
     let old_log = before.map_or(&[][..], |b| &b.log);
     for (i, l) in changed(old_log, &after.log) {
         sqlx::query(
-            "INSERT INTO record_log (document_id, position, at, actor, text) VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO record_log (document_id, position, at, actor, text, kind) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (document_id, position) DO UPDATE SET at = excluded.at,
-                actor = excluded.actor, text = excluded.text",
+                actor = excluded.actor, text = excluded.text, kind = excluded.kind",
         )
         .bind(&key)
         .bind(i as i64)
         .bind(l.at_ms)
         .bind(&l.by)
         .bind(&l.text)
+        .bind(l.kind.key())
         .execute(&mut **tx)
         .await?;
     }

@@ -240,7 +240,7 @@ impl Storage {
     /// A record's processing log in order.
     pub async fn record_log(&self, id: &DocumentId) -> Result<Vec<LogItem>, StorageError> {
         sqlx::query(
-            "SELECT at, actor, text FROM record_log WHERE document_id = $1 ORDER BY position",
+            "SELECT at, actor, text, kind FROM record_log WHERE document_id = $1 ORDER BY position",
         )
         .bind(id.to_string())
         .fetch_all(&self.pool)
@@ -251,6 +251,7 @@ impl Storage {
                 at: r.try_get("at")?,
                 by: r.try_get("actor")?,
                 text: r.try_get("text")?,
+                kind: r.try_get("kind")?,
             })
         })
         .collect()

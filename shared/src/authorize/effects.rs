@@ -307,9 +307,19 @@ fn top_op(
 }
 
 /// A value inside a map this change made: authors are collected, long
-/// text noted, nested objects refused.
+/// text noted, nested objects refused. A log entry's `kind` makes it a
+/// reply, a customer's answer or a follow-up outcome, which only those who
+/// may reply may write.
 fn entry_value(within: &str, key: Option<&str>, action: &OpType, out: &mut Effects) {
     match (key, action) {
+        (Some("kind"), OpType::Put(ScalarValue::Str(k))) if within == "log" => {
+            out.writes.push(match k.as_str() {
+                "reply" => Write::Reply("reply"),
+                "answer" => Write::Reply("customerAnswer"),
+                "followUp" => Write::Reply("followUp"),
+                _ => Write::Rewrite("a log entry of an unknown kind".into()),
+            })
+        }
         (Some("by"), OpType::Put(ScalarValue::Str(s))) => out.authors.push(s.to_string()),
         (Some("by"), _) => out.authors.push(String::new()),
         (Some(_), OpType::Put(ScalarValue::Str(s))) => {

@@ -7,7 +7,7 @@ use automerge::{Automerge, ObjType, ROOT, ReadDoc, Value};
 use super::attributed::put;
 use super::read::history;
 use super::{
-    ATTACHMENT_TYPES, Attachment, CustomerAnswer, ExecutionPlan, Field, FollowUp,
+    ATTACHMENT_TYPES, Attachment, CustomerAnswer, ExecutionPlan, Field, FollowUp, LogKind,
     MAX_ATTACHMENT_BYTES, RecordError, check_text, timestamp,
 };
 use crate::sla::Priority;
@@ -180,14 +180,77 @@ pub fn append_log(
     by: &str,
     now_ms: i64,
 ) -> Result<(), RecordError> {
-    let text = check_text(text)?;
+    append_entry(doc, &LogKind::Note, text, by, now_ms)
+}
+
+/// Appends a reply sent to the customer through `channel` to the thread;
+/// earlier replies stay (S003 §3).
+pub fn add_reply(
+    doc: &mut Automerge,
+    taxonomy: &Taxonomy,
+    channel: &str,
+    content: &str,
+    by: &str,
+    now_ms: i64,
+) -> Result<(), RecordError> {
+    if taxonomy.channel(channel).is_none() {
+        return Err(RecordError::UnknownChannel(channel.into()));
+    }
+    let kind = LogKind::Reply {
+        channel: channel.into(),
+    };
+    append_entry(doc, &kind, content, by, now_ms)
+}
+
+/// Records the customer's answer to the latest reply, in their words or
+/// ours (`text`, may be empty).
+pub fn record_answer(
+    doc: &mut Automerge,
+    answer: CustomerAnswer,
+    text: &str,
+    by: &str,
+    now_ms: i64,
+) -> Result<(), RecordError> {
+    append_entry(doc, &LogKind::Answer(answer), text, by, now_ms)
+}
+
+/// Records the outcome of the follow-up contact.
+pub fn record_follow_up(
+    doc: &mut Automerge,
+    outcome: &str,
+    by: &str,
+    now_ms: i64,
+) -> Result<(), RecordError> {
+    append_entry(doc, &LogKind::FollowUp, outcome, by, now_ms)
+}
+
+fn append_entry(
+    doc: &mut Automerge,
+    kind: &LogKind,
+    text: &str,
+    by: &str,
+    now_ms: i64,
+) -> Result<(), RecordError> {
+    // An answer may come without words; everything else says something.
+    let text = match kind {
+        LogKind::Answer(_) if text.trim().is_empty() => "",
+        _ => check_text(text)?,
+    };
     let list = object(doc, "log", ObjType::List)?;
     let at = doc.length(&list);
-    change(doc, "log", now_ms, |tx| {
+    change(doc, kind.key().unwrap_or("log"), now_ms, |tx| {
         let m = tx.insert_object(&list, at, ObjType::Map)?;
         tx.put(&m, "at", timestamp(now_ms))?;
         tx.put(&m, "by", by)?;
         tx.put(&m, "text", text)?;
+        if let Some(k) = kind.key() {
+            tx.put(&m, "kind", k)?;
+        }
+        match kind {
+            LogKind::Reply { channel } => tx.put(&m, "channel", channel.as_str())?,
+            LogKind::Answer(a) => tx.put(&m, "answer", a.key())?,
+            LogKind::Note | LogKind::FollowUp => {}
+        }
         Ok(())
     })
 }
@@ -265,31 +328,6 @@ pub fn set_plan(doc: &mut Automerge, plan: &ExecutionPlan, now_ms: i64) -> Resul
     })
 }
 
-/// Records the reply to the customer and, once known, their answer.
-pub fn set_reply(
-    doc: &mut Automerge,
-    taxonomy: &Taxonomy,
-    channel: &str,
-    content: &str,
-    answer: Option<CustomerAnswer>,
-    now_ms: i64,
-) -> Result<(), RecordError> {
-    if taxonomy.channel(channel).is_none() {
-        return Err(RecordError::UnknownChannel(channel.into()));
-    }
-    let content = check_text(content)?;
-    change(doc, "reply", now_ms, |tx| {
-        let m = tx.put_object(ROOT, "reply", ObjType::Map)?;
-        tx.put(&m, "channel", channel)?;
-        tx.put(&m, "content", content)?;
-        tx.put(&m, "at", timestamp(now_ms))?;
-        if let Some(a) = answer {
-            tx.put(&m, "customerAnswer", a.key())?;
-        }
-        Ok(())
-    })
-}
-
 /// Plans a follow-up contact.
 pub fn set_follow_up(doc: &mut Automerge, f: &FollowUp, now_ms: i64) -> Result<(), RecordError> {
     if f.method.trim().is_empty() {
@@ -298,6 +336,7 @@ pub fn set_follow_up(doc: &mut Automerge, f: &FollowUp, now_ms: i64) -> Result<(
     change(doc, "follow-up", now_ms, |tx| {
         let m = tx.put_object(ROOT, "followUp", ObjType::Map)?;
         tx.put(&m, "at", timestamp(f.at_ms))?;
+        tx.put(&m, "plannedAt", timestamp(now_ms))?;
         tx.put(&m, "method", f.method.trim())?;
         tx.put(&m, "note", f.note.trim())?;
         Ok(())

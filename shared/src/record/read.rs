@@ -6,7 +6,7 @@ use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use super::attributed::{read_all, scalar_str, scalar_time};
 use super::{
     Attachment, CustomerAnswer, CustomerReply, ExecutionPlan, FeedbackRecord, Field, FieldConflict,
-    FollowUp, LogEntry, RecordError, RootCause, SCHEMA_VERSION,
+    FollowUp, LogEntry, LogKind, RecordError, RootCause, SCHEMA_VERSION,
 };
 use crate::sla::{Priority, SlaFacts};
 use crate::workflow::{Action, HistoryEntry, Status, replay};
@@ -70,6 +70,22 @@ impl FeedbackRecord {
         }
 
         let (history, unknown_steps) = history(doc)?;
+        let log = log(doc)?;
+        let replies = replies(legacy_reply(doc)?, &log);
+        let follow_up = map(doc, "followUp")?.map(|m| {
+            let planned_at_ms = scalar_time(doc, &m, "plannedAt").unwrap_or_default();
+            FollowUp {
+                at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
+                method: scalar_str(doc, &m, "method").unwrap_or_default(),
+                note: scalar_str(doc, &m, "note").unwrap_or_default(),
+                planned_at_ms,
+                outcome: log
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind == LogKind::FollowUp && e.at_ms >= planned_at_ms)
+                    .cloned(),
+            }
+        });
         unrecognised.extend(unknown_steps);
         let (workflow, workflow_issues) = replay(&history);
 
@@ -95,7 +111,7 @@ impl FeedbackRecord {
             department: department.or_else(|| workflow.department.clone()),
             workflow,
             history,
-            log: log(doc)?,
+            log,
             root_cause: map(doc, "rootCause")?.map(|m| RootCause {
                 class: scalar_str(doc, &m, "class").unwrap_or_default(),
                 text: scalar_str(doc, &m, "text").unwrap_or_default(),
@@ -106,21 +122,8 @@ impl FeedbackRecord {
                 deadline_ms: scalar_time(doc, &m, "deadline").unwrap_or_default(),
                 goal: scalar_str(doc, &m, "goal").unwrap_or_default(),
             }),
-            reply: map(doc, "reply")?.map(|m| CustomerReply {
-                channel: scalar_str(doc, &m, "channel").unwrap_or_default(),
-                content: scalar_str(doc, &m, "content").unwrap_or_default(),
-                at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
-                customer_answer: match scalar_str(doc, &m, "customerAnswer").as_deref() {
-                    Some("satisfied") => Some(CustomerAnswer::Satisfied),
-                    Some("has_questions") => Some(CustomerAnswer::HasQuestions),
-                    _ => None,
-                },
-            }),
-            follow_up: map(doc, "followUp")?.map(|m| FollowUp {
-                at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
-                method: scalar_str(doc, &m, "method").unwrap_or_default(),
-                note: scalar_str(doc, &m, "note").unwrap_or_default(),
-            }),
+            replies,
+            follow_up,
             satisfaction_link: scalar_str(doc, &ROOT, "satisfactionLink"),
             workflow_issues,
             conflicts,
@@ -208,12 +211,66 @@ fn attachments(
 fn log(doc: &Automerge) -> Result<Vec<LogEntry>, RecordError> {
     Ok(list_maps(doc, "log")?
         .into_iter()
-        .map(|m| LogEntry {
-            at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
-            by: scalar_str(doc, &m, "by").unwrap_or_default(),
-            text: scalar_str(doc, &m, "text").unwrap_or_default(),
+        .map(|m| {
+            let get = |k: &str| scalar_str(doc, &m, k);
+            let kind = match get("kind").as_deref() {
+                Some("reply") => LogKind::Reply {
+                    channel: get("channel").unwrap_or_default(),
+                },
+                Some("answer") => match get("answer").as_deref().and_then(CustomerAnswer::from_key)
+                {
+                    Some(a) => LogKind::Answer(a),
+                    None => LogKind::Note,
+                },
+                Some("followUp") => LogKind::FollowUp,
+                // A note, or a kind this version does not know: shown as text.
+                _ => LogKind::Note,
+            };
+            LogEntry {
+                at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
+                by: get("by").unwrap_or_default(),
+                text: get("text").unwrap_or_default(),
+                kind,
+            }
         })
         .collect())
+}
+
+/// The single `reply` map versions before the reply thread wrote.
+fn legacy_reply(doc: &Automerge) -> Result<Option<CustomerReply>, RecordError> {
+    Ok(map(doc, "reply")?.map(|m| CustomerReply {
+        channel: scalar_str(doc, &m, "channel").unwrap_or_default(),
+        content: scalar_str(doc, &m, "content").unwrap_or_default(),
+        at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
+        by: String::new(),
+        customer_answer: scalar_str(doc, &m, "customerAnswer")
+            .as_deref()
+            .and_then(CustomerAnswer::from_key),
+    }))
+}
+
+/// Every reply in log order (a legacy one first), each with the latest
+/// answer logged after it and before the next reply.
+fn replies(legacy: Option<CustomerReply>, log: &[LogEntry]) -> Vec<CustomerReply> {
+    let mut out: Vec<CustomerReply> = legacy.into_iter().collect();
+    for e in log {
+        match &e.kind {
+            LogKind::Reply { channel } => out.push(CustomerReply {
+                channel: channel.clone(),
+                content: e.text.clone(),
+                at_ms: e.at_ms,
+                by: e.by.clone(),
+                customer_answer: None,
+            }),
+            LogKind::Answer(a) => {
+                if let Some(last) = out.last_mut() {
+                    last.customer_answer = Some(*a);
+                }
+            }
+            LogKind::Note | LogKind::FollowUp => {}
+        }
+    }
+    out
 }
 
 /// `(field, raw value)` pairs this version could not interpret.

@@ -6,7 +6,7 @@
 
 use automerge::{Automerge, ChangeHash};
 
-use super::FeedbackRecord;
+use super::{FeedbackRecord, LogEntry, LogKind};
 
 /// Changes shown at most (the newest); older ones stay in the document.
 pub const MAX_STEPS: usize = 200;
@@ -51,14 +51,43 @@ fn facts(r: &FeedbackRecord) -> Vec<(&'static str, Option<String>)> {
             "solution",
             Some(r.solution.clone()).filter(|s| !s.is_empty()),
         ),
-        ("reply", r.reply.as_ref().map(|x| x.content.clone())),
         (
-            "customerAnswer",
-            r.reply
-                .as_ref()
-                .and_then(|x| x.customer_answer.map(|a| a.key().to_string())),
+            "problemClass",
+            r.root_cause.as_ref().map(|c| c.class.clone()),
+        ),
+        ("rootCause", r.root_cause.as_ref().map(|c| c.text.clone())),
+        ("planGoal", r.plan.as_ref().map(|p| p.goal.clone())),
+        ("planOwner", r.plan.as_ref().map(|p| p.owner.clone())),
+        (
+            "planDeadline",
+            r.plan.as_ref().map(|p| p.deadline_ms.to_string()),
+        ),
+        (
+            "followUpAt",
+            r.follow_up.as_ref().map(|f| f.at_ms.to_string()),
         ),
     ]
+}
+
+/// What a new log entry says: a note, a reply, the customer's answer (and
+/// their words), a follow-up outcome.
+fn entry_edits(entry: &LogEntry, edits: &mut Vec<FieldEdit>) {
+    let new = |field: &'static str, value: &str| FieldEdit {
+        field,
+        before: None,
+        after: Some(value.to_string()),
+    };
+    match &entry.kind {
+        LogKind::Note => edits.push(new("log", &entry.text)),
+        LogKind::Reply { .. } => edits.push(new("reply", &entry.text)),
+        LogKind::Answer(a) => {
+            edits.push(new("customerAnswer", a.key()));
+            if !entry.text.is_empty() {
+                edits.push(new("log", &entry.text));
+            }
+        }
+        LogKind::FollowUp => edits.push(new("followUpOutcome", &entry.text)),
+    }
 }
 
 /// The record as of `heads` (`None`: before it existed or unreadable).
@@ -100,11 +129,7 @@ pub fn timeline(doc: &Automerge) -> Vec<TimelineStep> {
                     r.as_ref().map_or(0, f)
                 };
                 for entry in after.log.iter().skip(seen(&before, |r| r.log.len())) {
-                    edits.push(FieldEdit {
-                        field: "log",
-                        before: None,
-                        after: Some(entry.text.clone()),
-                    });
+                    entry_edits(entry, &mut edits);
                 }
                 for step in after
                     .history

@@ -224,17 +224,15 @@ fn make(doc: &mut Automerge, e: Edit, who: &str, now: i64) -> (Row, Result<(), R
                 Some(CustomerAnswer::Satisfied),
                 Some(CustomerAnswer::HasQuestions),
             ][usize::from(e.arg) % 3];
-            (
-                Row::Office,
-                record::set_reply(doc, &tax, "phone", &text, answer, now),
-            )
+            let replied = record::add_reply(doc, &tax, "phone", &text, who, now);
+            let answered = match (replied, answer) {
+                (Ok(()), Some(a)) => record::record_answer(doc, a, "", who, now),
+                (r, _) => r,
+            };
+            (Row::Office, answered)
         }
         12 => {
-            let f = FollowUp {
-                at_ms: now + 3 * 86_400_000,
-                method: "phone".into(),
-                note: text,
-            };
+            let f = FollowUp::planned(now + 3 * 86_400_000, "phone", &text);
             (Row::Office, record::set_follow_up(doc, &f, now))
         }
         _ => (

@@ -83,7 +83,7 @@ fn describe(l: Lang, taxonomy: &Taxonomy, e: &FieldEdit) -> String {
     let term = |list: TermList, v: &str| term_label(l, taxonomy, list, v);
     let show = |v: &Option<String>| match (e.field, v.as_deref()) {
         (_, None) => "—".to_string(),
-        ("receivedAt", Some(ms)) => ms
+        ("receivedAt" | "planDeadline" | "followUpAt", Some(ms)) => ms
             .parse()
             .map(format_time)
             .unwrap_or_else(|_| ms.to_string()),
@@ -105,6 +105,7 @@ fn describe(l: Lang, taxonomy: &Taxonomy, e: &FieldEdit) -> String {
         ("urgency", Some(v)) => term(TermList::Urgency, v),
         ("impact", Some(v)) => term(TermList::Impact, v),
         ("complaintKind", Some(v)) => term(TermList::ComplaintKind, v),
+        ("problemClass", Some(v)) => term(TermList::ProblemClass, v),
         (_, Some(v)) => v.chars().take(60).collect(),
     };
     match &e.before {

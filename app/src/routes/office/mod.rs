@@ -6,8 +6,10 @@
 mod changes;
 mod filters;
 pub mod live;
+mod process;
 mod record;
 mod register;
+mod reply;
 mod rows;
 mod work;
 

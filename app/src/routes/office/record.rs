@@ -11,8 +11,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 
-use closeloop_shared::sla::registration_clock;
+use closeloop_shared::record::{CustomerAnswer, LogKind};
 
+use super::process::ProcessPanel;
+use super::reply::ReplyPanel;
 use super::rows::sla_words;
 use super::work::{Drafts, WorkPanel};
 use closeloop_shared::taxonomy::TermList;
@@ -85,7 +87,7 @@ fn Detail(
     drafts: Drafts,
     log: RwSignal<Vec<closeloop_shared::api::ChangeItem>>,
 ) -> impl IntoView {
-    let work = r.clone();
+    let (work, process, reply) = (r.clone(), r.clone(), r.clone());
     let settle =
         expect_context::<Repo>().may(&id, closeloop_shared::authorize::Write::Classify("nature"));
     let status = r.workflow.status.key();
@@ -117,21 +119,23 @@ fn Detail(
     };
     let kind = term(TermList::FeedbackType, &r.feedback_type);
     let nature = term(TermList::Nature, &r.nature);
-    // S002 5.3: registered within 24 h of arriving, its own clock.
-    let registered_at = r
-        .history
-        .iter()
-        .find(|h| h.action.key() == "register")
-        .map(|h| h.at_ms);
-    let received_at = r.received_at_ms;
-    let registration = move || {
-        let c = registration_clock(received_at, registered_at, js_sys::Date::now() as i64);
-        (
+    // S002 5.3: registered within 24 h of arriving; once resolved, the
+    // reply within 24 h: each its own clock.
+    let clocks = r.clone();
+    let clock = move |reply: bool| {
+        let now = js_sys::Date::now() as i64;
+        let c = if reply {
+            clocks.reply_clock(now)?
+        } else {
+            clocks.registration_clock(now)
+        };
+        Some((
             sla_words(lang().get(), Some(c.state), Some(c.remaining_ms)),
             c.due_at_ms,
             c.state,
-        )
+        ))
     };
+    let has_reply_clock = r.reply_clock(0).is_some();
     let rows: Vec<(&'static str, String)> = vec![
         (
             "record.priority",
@@ -163,11 +167,21 @@ fn Detail(
             </p>
             <p class="description">{r.description.clone()}</p>
             <dl class="facts">
-                <dt>{move || t("record.registration")}</dt>
-                <dd class=move || format!("sla {}", super::rows::sla_class(Some(registration().2)))
-                    data-testid="registration-clock">
-                    {move || { let (w, due, _) = registration(); format!("{w} · {}", format_time(due)) }}
-                </dd>
+                {[("record.registration", "registration-clock", false), ("record.reply_clock", "reply-clock", true)]
+                    .into_iter()
+                    .filter(|(_, _, reply)| !reply || has_reply_clock)
+                    .map(|(label, testid, reply)| {
+                        let clock = clock.clone();
+                        let words = clock.clone();
+                        view! {
+                            <dt>{move || t(label)}</dt>
+                            <dd class=move || format!("sla {}", super::rows::sla_class(clock(reply).map(|c| c.2)))
+                                data-testid=testid>
+                                {move || words(reply).map(|(w, due, _)| format!("{w} · {}", format_time(due)))}
+                            </dd>
+                        }
+                    })
+                    .collect_view()}
                 <dt>{move || t("record.type")}</dt>
                 <dd>{move || or_dash(kind())}</dd>
                 <dt>{move || t("record.nature")}</dt>
@@ -231,8 +245,13 @@ fn Detail(
             } else {
                 view! {
                     <ol class="timeline">
-                        {r.log.iter().map(|e| view! {
-                            <li><time>{format_time(e.at_ms)}</time> " " {e.by.clone()} " · " {e.text.clone()}</li>
+                        {r.log.iter().map(|e| {
+                            let kind = log_kind_key(&e.kind);
+                            view! {
+                                <li data-kind=kind.unwrap_or("note")><time>{format_time(e.at_ms)}</time> " " {e.by.clone()} " · "
+                                    {kind.map(|k| view! { <span class="kind">{move || t(k)}</span> " " })}
+                                    {e.text.clone()}</li>
+                            }
                         }).collect_view()}
                     </ol>
                 }.into_any()
@@ -242,8 +261,21 @@ fn Detail(
         </div>
         <div class="record-side">
             <WorkPanel id r=work drafts />
+            <ProcessPanel id r=process drafts />
+            <ReplyPanel id r=reply drafts />
         </div>
         </div>
+    }
+}
+
+/// The label of a log entry that is more than a note.
+fn log_kind_key(kind: &LogKind) -> Option<&'static str> {
+    match kind {
+        LogKind::Note => None,
+        LogKind::Reply { .. } => Some("log.reply"),
+        LogKind::Answer(CustomerAnswer::Satisfied) => Some("log.answer.satisfied"),
+        LogKind::Answer(CustomerAnswer::HasQuestions) => Some("log.answer.has_questions"),
+        LogKind::FollowUp => Some("log.follow_up"),
     }
 }
 

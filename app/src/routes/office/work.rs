@@ -5,7 +5,7 @@
 //! checked before it is kept) and syncs like any other change.
 
 use closeloop_shared::authorize::Write;
-use closeloop_shared::record::{self, CustomerAnswer, Field};
+use closeloop_shared::record::{self, Field};
 use closeloop_shared::sla::Priority;
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::taxonomy::TermList;
@@ -25,26 +25,64 @@ pub struct Drafts {
     department: RwSignal<String>,
     note: RwSignal<String>,
     log: RwSignal<String>,
-    reply: RwSignal<String>,
+    /// The other sections' inputs, by name (see [`TEXTS`]).
+    texts: StoredValue<Vec<(&'static str, RwSignal<String>)>>,
     /// The outcome of the last edit: (succeeded, message).
     outcome: RwSignal<Option<(bool, String)>>,
 }
 
+/// The inputs of the processing and reply sections.
+const TEXTS: [&str; 12] = [
+    "cause.class",
+    "cause.text",
+    "solution",
+    "plan.owner",
+    "plan.deadline",
+    "plan.goal",
+    "reply.channel",
+    "reply.text",
+    "answer.note",
+    "follow.at",
+    "follow.method",
+    "follow.outcome",
+];
+
 impl Drafts {
+    /// Made by the page, so the drafts live as long as it does.
     pub fn new() -> Self {
         Drafts {
             owner: RwSignal::new(String::new()),
             department: RwSignal::new(String::new()),
             note: RwSignal::new(String::new()),
             log: RwSignal::new(String::new()),
-            reply: RwSignal::new(String::new()),
+            texts: StoredValue::new(
+                TEXTS
+                    .into_iter()
+                    .map(|k| (k, RwSignal::new(String::new())))
+                    .collect(),
+            ),
             outcome: RwSignal::new(None),
         }
+    }
+
+    /// The draft of the input named `key` (one of [`TEXTS`]).
+    pub fn text(&self, key: &'static str) -> RwSignal<String> {
+        self.texts
+            .with_value(|t| t.iter().find(|(k, _)| *k == key).map(|(_, s)| *s))
+            .unwrap_or_else(|| {
+                debug_assert!(false, "no draft named {key}");
+                RwSignal::new(String::new())
+            })
+    }
+
+    /// Shows a message where edits report.
+    pub fn report(&self, ok: bool, message: String) {
+        self.outcome.set(Some((ok, message)));
     }
 }
 
 /// Runs one edit and reports it; `done` runs after it was kept.
-fn run(
+pub(super) fn run(
     id: DocumentId,
     drafts: Drafts,
     edit: impl FnOnce(&mut automerge::Automerge, &str, i64) -> Result<(), RecordError> + 'static,
@@ -98,7 +136,6 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
     .filter(|k| may(Write::Step((*k).to_string())));
     let classify = may(Write::Classify("nature"));
     let prioritise = may(Write::SlaFact("priority"));
-    let reply_allowed = may(Write::Reply("reply"));
     let selects: Vec<(Field, TermList, Option<String>)> = vec![
         (
             Field::FeedbackType,
@@ -114,9 +151,6 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
             r.complaint_kind.clone(),
         ),
     ];
-    let channel = r.channel.clone();
-    let answered = r.reply.as_ref().and_then(|rep| rep.customer_answer);
-    let has_reply = r.reply.is_some();
     view! {
         <section class="card work" data-testid="work">
             <h3>{move || t("work.classify")}</h3>
@@ -220,41 +254,6 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
                 }>{move || t("work.add_log")}</button>
             </div>
 
-            {reply_allowed.then(|| {
-                let taxonomy = repo.taxonomy.clone();
-                let channel = channel.clone();
-                let answer_taxonomy = taxonomy.clone();
-                let answer_channel = channel.clone();
-                view! {
-                    <h3>{move || t("work.reply")}</h3>
-                    <div class="reply">
-                        <button class="secondary" data-testid="reply-template" on:click=move |_| {
-                            drafts.reply.set(tr(lang().get_untracked(), "work.reply.template").to_string());
-                        }>{move || t("work.reply.use_template")}</button>
-                        <textarea rows="4" data-testid="reply-text" prop:value=move || drafts.reply.get()
-                            on:input=move |ev| drafts.reply.set(event_target_value(&ev))></textarea>
-                        <button data-testid="save-reply" on:click=move |_| {
-                            let text = drafts.reply.get_untracked();
-                            let (taxonomy, channel) = (taxonomy.clone(), channel.clone());
-                            run(id, drafts, move |d, _, now| record::set_reply(d, &taxonomy, &channel, &text, None, now), || {});
-                        }>{move || t("work.reply.save")}</button>
-                    </div>
-                    {(has_reply && answered.is_none()).then(|| view! {
-                        <div class="answer">
-                            <span>{move || t("work.answer")}</span>
-                            {[CustomerAnswer::Satisfied, CustomerAnswer::HasQuestions].into_iter().map(|a| {
-                                let (taxonomy, channel) = (answer_taxonomy.clone(), answer_channel.clone());
-                                view! {
-                                    <button class="secondary" data-answer=a.key() on:click=move |_| {
-                                        let (taxonomy, channel) = (taxonomy.clone(), channel.clone());
-                                        run(id, drafts, move |d, by, now| answer(d, &taxonomy, &channel, a, by, now), || {});
-                                    }>{move || t(&format!("work.answer.{}", a.key()))}</button>
-                                }
-                            }).collect_view()}
-                        </div>
-                    })}
-                }
-            })}
             {move || drafts.outcome.get().map(|(ok, m)| view! {
                 <p role="status" class=if ok { "message ok" } else { "message problem" } data-testid="work-outcome">{m}</p>
             })}
@@ -277,25 +276,4 @@ pub fn settle(
         move |d, by, now| record::set_field(d, &taxonomy, field, &value, by, now),
         || {},
     );
-}
-
-/// Records the customer's answer to the reply; "still has questions"
-/// reopens the record (S003 §3).
-fn answer(
-    doc: &mut automerge::Automerge,
-    taxonomy: &closeloop_shared::taxonomy::Taxonomy,
-    channel: &str,
-    answer: CustomerAnswer,
-    by: &str,
-    now: i64,
-) -> Result<(), RecordError> {
-    let current = closeloop_shared::FeedbackRecord::from_doc(doc)?;
-    let content = current.reply.map(|r| r.content).unwrap_or_default();
-    record::set_reply(doc, taxonomy, channel, &content, Some(answer), now)?;
-    if answer == CustomerAnswer::HasQuestions
-        && current.workflow.apply(&Action::Reopen, now).is_ok()
-    {
-        record::transition(doc, &Action::Reopen, None, by, now)?;
-    }
-    Ok(())
 }

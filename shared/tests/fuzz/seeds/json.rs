@@ -41,6 +41,7 @@ pub fn bodies() -> Vec<(&'static str, String)> {
             at: T0,
             by: CAPTURER.into(),
             text: "客户已回电".into(),
+            kind: None,
         }],
     };
     vec![
