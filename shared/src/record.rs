@@ -79,6 +79,21 @@ pub enum Field {
 }
 
 impl Field {
+    /// The taxonomy list a field's values come from (`None`: priority,
+    /// owner and department, checked otherwise).
+    pub fn terms(self) -> Option<crate::taxonomy::TermList> {
+        use crate::taxonomy::TermList;
+        match self {
+            Field::FeedbackType => Some(TermList::FeedbackType),
+            Field::Nature => Some(TermList::Nature),
+            Field::Urgency => Some(TermList::Urgency),
+            Field::Impact => Some(TermList::Impact),
+            Field::EventCategory => Some(TermList::EventCategory),
+            Field::ComplaintKind => Some(TermList::ComplaintKind),
+            Field::Priority | Field::Owner | Field::Department => None,
+        }
+    }
+
     /// Every attributed field.
     pub const ALL: [Field; 9] = [
         Field::FeedbackType,

@@ -146,6 +146,14 @@ test("the inbox lists, filters, pushes and opens records from the read model", {
     assert.match(shown, /未定级/, "no priority yet: no SLA clock");
     await office.screenshot({ path: `${SCREENSHOTS}/office-record.png`, fullPage: true });
 
+    // r opens the selected record with the reply box focused.
+    await office.goto(server.url + "/office");
+    await waitForInbox(office, RECORDS.map(line));
+    await office.locator("body").click({ position: { x: 5, y: 5 } });
+    await office.keyboard.press("r");
+    await office.waitForURL(`**/office/records/${rows[0]}?focus=reply`);
+    await office.waitForFunction(() => document.activeElement?.dataset.testid === "reply-text", null, { timeout: 10_000 });
+
     // English, at tablet width.
     await office.goto(server.url + "/office");
     await office.click('[data-testid="lang"]');

@@ -14,12 +14,23 @@ import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tem
 
 const RECORD = { channel: "store_box", nickname: "吴女士", description: "退货时店员态度很差，还不给开票。" };
 
-/** Clicks a control of the work panel and waits for the edit to be kept. */
+/** Which edit reported last (0: none yet). */
+const reported = (page) =>
+  page.evaluate(() => Number(document.querySelector('[data-testid="work-outcome"]')?.dataset.seq ?? 0));
+
+/** Clicks a control of the work panel and waits for that edit to be kept. */
 async function act(page, selector) {
-  const outcomes = await page.locator('[data-testid="work-outcome"]').count();
+  const before = await reported(page);
   await page.click(selector);
-  await page.waitForSelector('[data-testid="work-outcome"].ok', { timeout: 10_000 });
-  assert.ok(outcomes <= 1);
+  await page.waitForFunction(
+    (n) => {
+      const o = document.querySelector('[data-testid="work-outcome"]');
+      return o && Number(o.dataset.seq) > n;
+    },
+    before,
+    { timeout: 10_000 },
+  );
+  assert.ok(await page.locator('[data-testid="work-outcome"].ok').count(), await page.textContent('[data-testid="work-outcome"]'));
 }
 
 /** The record's status in the inbox row, once it reads `want`. */
@@ -71,6 +82,10 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
 
     // Register, assign, start, log, resolve.
     await act(office, '[data-step="register"]');
+    // a jumps to the assignment.
+    await office.locator("body").click({ position: { x: 5, y: 5 } });
+    await office.keyboard.press("a");
+    await office.waitForFunction(() => document.activeElement?.dataset.testid === "assign-owner");
     await office.fill('[data-testid="assign-owner"]', "office");
     await office.fill('[data-testid="assign-department"]', "门店运营");
     await act(office, '[data-step="assign"]');
@@ -91,7 +106,9 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
     await office.waitForSelector('[data-testid="reply-clock"]');
 
     // Reply from the template: the reply step goes with it; the reply clock stops.
-    await office.click('[data-testid="reply-template"]');
+    await office.click('[data-testid="reply-template"][data-lang="en"]');
+    assert.match(await office.inputValue('[data-testid="reply-text"]'), /thank you for your feedback/);
+    await office.click('[data-testid="reply-template"][data-lang="zh"]');
     assert.match(await office.inputValue('[data-testid="reply-text"]'), /感谢您的反馈/);
     await act(office, '[data-testid="save-reply"]');
     await office.waitForSelector(".record-detail .status-pill >> text=已回复");

@@ -33,6 +33,7 @@ export const PASSWORD = "e2e-password-2026";
 /** Users created with `closeloop-server user add` in every fresh data directory. */
 const USERS = [
   ["field-north", "field_staff", "north"],
+  ["field-north-2", "field_staff", "north"],
   ["field-south", "field_staff", "south"],
   ["office", "head_office", null],
   ["supervisor", "supervisor", null],

@@ -133,10 +133,15 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
         "work.log" => ("处理日志", "Processing log"),
         "work.add_log" => ("添加日志", "Add to log"),
         "work.reply" => ("回复客户", "Reply to the customer"),
-        "work.reply.use_template" => ("使用模板", "Use the template"),
+        "work.reply.template_zh" => ("中文模板", "Chinese template"),
+        "work.reply.template_en" => ("英文模板", "English template"),
         "work.reply.template" => (
             "您好，感谢您的反馈。我们已确认您反映的问题，并已采取以下措施：……。如仍有疑问，欢迎随时联系我们，我们也会在三天内回访。",
             "Hello, thank you for your feedback. We have confirmed the issue you reported and have taken these measures: …. If anything is still unclear, please contact us at any time; we will also follow up within three days.",
+        ),
+        "inbox.shortcuts" => (
+            "快捷键：j / k 上下移动 · Enter 打开 · a 打开并分派 · r 打开并回复",
+            "Shortcuts: j / k move · Enter opens · a opens to assign · r opens to reply",
         ),
         "reply.none" => ("尚未回复客户。", "No reply sent yet."),
         "reply.channel" => ("回复渠道", "Reply through"),

@@ -85,16 +85,7 @@ pub fn set_field(
     now_ms: i64,
 ) -> Result<(), RecordError> {
     let value = value.trim();
-    let list = match field {
-        Field::FeedbackType => Some(TermList::FeedbackType),
-        Field::Nature => Some(TermList::Nature),
-        Field::Urgency => Some(TermList::Urgency),
-        Field::Impact => Some(TermList::Impact),
-        Field::EventCategory => Some(TermList::EventCategory),
-        Field::ComplaintKind => Some(TermList::ComplaintKind),
-        Field::Priority | Field::Owner | Field::Department => None,
-    };
-    let valid = match (field, list) {
+    let valid = match (field, field.terms()) {
         (_, Some(list)) => taxonomy.has(list, value),
         (Field::Priority, None) => Priority::from_key(value).is_some(),
         _ => !value.is_empty() && value.chars().count() <= 64,

@@ -5,6 +5,7 @@
 
 mod changes;
 mod filters;
+mod keys;
 pub mod live;
 mod process;
 mod record;
@@ -137,6 +138,7 @@ pub fn OfficePage() -> impl IntoView {
                     {move || t("inbox.next")}
                 </button>
             </div>
+            <p class="shortcuts" data-testid="shortcuts">{move || t("inbox.shortcuts")}</p>
         </section>
     }
 }

@@ -9,7 +9,7 @@ use closeloop_shared::api::RecordDetail;
 use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use closeloop_shared::record::{CustomerAnswer, LogKind};
 
@@ -19,7 +19,7 @@ use super::rows::sla_words;
 use super::work::{Drafts, WorkPanel};
 use closeloop_shared::taxonomy::TermList;
 
-use crate::i18n::{action_label, format_time, lang, status_label, t, term_label};
+use crate::i18n::{action_label, format_time, lang, status_label, t, term_label, tr};
 use crate::repo::Repo;
 use crate::session;
 
@@ -56,6 +56,32 @@ pub fn OfficeRecordPage() -> impl IntoView {
             }
         });
     });
+    // `a` and `r` jump to assigning and replying; `?focus=` (from the
+    // inbox's `a`/`r`) does so once the record is shown.
+    let query = use_query_map();
+    let focused = StoredValue::new(false);
+    Effect::new(move |_| {
+        let wanted = query.with(|q| q.get("focus"));
+        if record.with(Option::is_some) && !focused.get_value() {
+            focused.set_value(true);
+            if let Some(selector) = wanted.as_deref().and_then(super::keys::target) {
+                // After this render has reached the page.
+                request_animation_frame(move || {
+                    super::keys::focus(selector);
+                });
+            }
+        }
+    });
+    let keys = window_event_listener(leptos::ev::keydown, move |e| {
+        if let Some(selector) = super::keys::shortcut(&e)
+            .as_deref()
+            .and_then(super::keys::target)
+            && super::keys::focus(selector)
+        {
+            e.prevent_default();
+        }
+    });
+    on_cleanup(move || keys.remove());
     Effect::new(move |_| {
         let Some(id) = id.get() else { return };
         repo.request(id);
@@ -106,8 +132,9 @@ fn Detail(
             })
         })
     };
+    let terms = taxonomy.clone();
     let term = move |list: TermList, key: &Option<String>| {
-        let taxonomy = taxonomy.clone();
+        let taxonomy = terms.clone();
         let key = key.clone().unwrap_or_default();
         move || {
             if key.is_empty() {
@@ -196,15 +223,20 @@ fn Detail(
             <section class="card conflicts" data-testid="conflicts">
                 <h3>{move || t("record.conflicts")}</h3>
                 <ul>
-                    {r.conflicts.iter().map(|c| view! {
+                    {r.conflicts.iter().map(|c| { let field_key = c.field.key(); let taxonomy = taxonomy.clone(); view! {
                         <li>
-                            <strong>{c.field.key()}</strong>
+                            <strong>{move || tr(lang().get(), &format!("field.{}", field_key))}</strong>
                             <ul>
                                 {c.values.iter().map(|v| {
                                     let (field, value) = (c.field, v.value.clone());
+                                    let (shown, taxonomy) = (v.value.clone(), taxonomy.clone());
+                                    let label = move || match field.terms() {
+                                        Some(list) => term_label(lang().get(), &taxonomy, list, &shown),
+                                        None => shown.clone(),
+                                    };
                                     view! {
-                                        <li>
-                                            {v.value.clone()} " — " {v.by.clone()} " · " {format_time(v.at_ms)}
+                                        <li data-value=v.value.clone()>
+                                            {label} " — " {v.by.clone()} " · " {format_time(v.at_ms)}
                                             {settle.then(|| view! {
                                                 <button class="secondary" data-settle=v.value.clone() on:click=move |_| {
                                                     let value = value.clone();
@@ -217,7 +249,7 @@ fn Detail(
                                 }).collect_view()}
                             </ul>
                         </li>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </ul>
             </section>
         })}

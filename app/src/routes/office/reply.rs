@@ -110,9 +110,14 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
                                 }).collect_view()}
                             </select>
                         </label>
-                        <button class="secondary" data-testid="reply-template" on:click=move |_| {
-                            text.set(tr(lang().get_untracked(), "work.reply.template").to_string());
-                        }>{move || t("work.reply.use_template")}</button>
+                        // The customer's language, whatever the screen's.
+                        <div class="templates">
+                            {[(Lang::Zh, "zh", "work.reply.template_zh"), (Lang::En, "en", "work.reply.template_en")].into_iter().map(|(l, code, label)| view! {
+                                <button class="secondary" data-testid="reply-template" data-lang=code on:click=move |_| {
+                                    text.set(tr(l, "work.reply.template").to_string());
+                                }>{move || t(label)}</button>
+                            }).collect_view()}
+                        </div>
                         <textarea rows="4" data-testid="reply-text" aria-label=move || t("work.reply")
                             prop:value=move || text.get()
                             on:input=move |ev| text.set(event_target_value(&ev))></textarea>

@@ -32,24 +32,24 @@ pub fn Rows(
     });
     let navigate = use_navigate();
     let keys = window_event_listener(ev::keydown, move |e| {
-        let typing = e
-            .target()
-            .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(t).ok())
-            .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
-        if typing || e.ctrl_key() || e.meta_key() || e.alt_key() {
+        let Some(key) = super::keys::shortcut(&e) else {
             return;
-        }
+        };
         let n = records.with_untracked(Vec::len);
-        match e.key().as_str() {
+        let open = |focus: &str| {
+            if let Some(r) = records.with_untracked(|r| r.get(selected.get_untracked()).cloned()) {
+                navigate(
+                    &format!("/office/records/{}{focus}", r.id),
+                    Default::default(),
+                );
+            }
+        };
+        match key.as_str() {
             "j" | "ArrowDown" if n > 0 => selected.update(|s| *s = (*s + 1).min(n - 1)),
             "k" | "ArrowUp" => selected.update(|s| *s = s.saturating_sub(1)),
-            "Enter" => {
-                if let Some(r) =
-                    records.with_untracked(|r| r.get(selected.get_untracked()).cloned())
-                {
-                    navigate(&format!("/office/records/{}", r.id), Default::default());
-                }
-            }
+            "Enter" => open(""),
+            "a" => open("?focus=assign"),
+            "r" => open("?focus=reply"),
             _ => return,
         }
         e.prevent_default();

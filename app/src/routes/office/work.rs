@@ -27,8 +27,9 @@ pub struct Drafts {
     log: RwSignal<String>,
     /// The other sections' inputs, by name (see [`TEXTS`]).
     texts: StoredValue<Vec<(&'static str, RwSignal<String>)>>,
-    /// The outcome of the last edit: (succeeded, message).
-    outcome: RwSignal<Option<(bool, String)>>,
+    /// The outcome of the last edit: (succeeded, message, how many edits
+    /// have reported, so the same message twice is still news).
+    outcome: RwSignal<Option<(bool, String, u64)>>,
 }
 
 /// The inputs of the processing and reply sections.
@@ -77,7 +78,11 @@ impl Drafts {
 
     /// Shows a message where edits report.
     pub fn report(&self, ok: bool, message: String) {
-        self.outcome.set(Some((ok, message)));
+        let seq = self
+            .outcome
+            .with_untracked(|o| o.as_ref().map_or(0, |o| o.2))
+            + 1;
+        self.outcome.set(Some((ok, message, seq)));
     }
 }
 
@@ -94,11 +99,9 @@ pub(super) fn run(
         match repo.edit(id, edit).await {
             Ok(()) => {
                 done();
-                drafts
-                    .outcome
-                    .set(Some((true, tr(l, "work.saved").to_string())));
+                drafts.report(true, tr(l, "work.saved").to_string());
             }
-            Err(e) => drafts.outcome.set(Some((false, save_error(l, &e)))),
+            Err(e) => drafts.report(false, save_error(l, &e)),
         }
     });
 }
@@ -254,8 +257,9 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
                 }>{move || t("work.add_log")}</button>
             </div>
 
-            {move || drafts.outcome.get().map(|(ok, m)| view! {
-                <p role="status" class=if ok { "message ok" } else { "message problem" } data-testid="work-outcome">{m}</p>
+            {move || drafts.outcome.get().map(|(ok, m, seq)| view! {
+                <p role="status" class=if ok { "message ok" } else { "message problem" } data-testid="work-outcome"
+                    data-seq=seq.to_string()>{m}</p>
             })}
         </section>
     }
