@@ -17,7 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::state::{AppState, Clock, SystemClock};
+use crate::state::{AppState, Clock, Live, SystemClock};
 use crate::storage::{Storage, StorageError};
 
 /// Largest request body any JSON endpoint accepts.
@@ -100,9 +100,10 @@ impl Application {
         )
         .map_err(StartError::PublicUrl)?;
         let storage = Storage::connect(config.database.as_deref(), &config.data_dir).await?;
-        let sla = Arc::new(storage.sla_config(clock.now_ms()).await?);
+        let sla = Live::new(storage.sla_config(clock.now_ms()).await?);
+        let taxonomy = Live::new(storage.taxonomy(clock.now_ms()).await?);
         if config.demo_data {
-            let seeded = crate::demo::seed_if_empty(&storage, clock.now_ms(), &sla).await?;
+            let seeded = crate::demo::seed_if_empty(&storage, clock.now_ms(), &sla.get()).await?;
             if seeded > 0 {
                 tracing::info!(seeded, "stored demo records");
             }
@@ -151,6 +152,7 @@ impl Application {
             shutdown: shutdown_rx,
             clock,
             sla,
+            taxonomy,
             logins: Arc::new(crate::login_guard::LoginGuard::new(config.password_queue)),
             edge: Arc::new(edge),
             stored: stored_rx,

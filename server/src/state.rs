@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::taxonomy::Taxonomy;
 use tokio::sync::watch;
 
 use crate::http::web_edge::WebEdge;
@@ -33,6 +34,38 @@ impl Clock for SystemClock {
     }
 }
 
+/// A setting admins change while the server runs: readers take the value
+/// current at that moment; a change replaces it for every reader at once,
+/// without a restart.
+pub struct Live<T>(Arc<std::sync::RwLock<Arc<T>>>);
+
+impl<T> Clone for Live<T> {
+    fn clone(&self) -> Self {
+        Live(self.0.clone())
+    }
+}
+
+impl<T> Live<T> {
+    pub fn new(value: T) -> Self {
+        Live(Arc::new(std::sync::RwLock::new(Arc::new(value))))
+    }
+
+    /// The current value.
+    pub fn get(&self) -> Arc<T> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set(&self, value: T) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(value);
+    }
+}
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -45,7 +78,10 @@ pub struct AppState {
     pub(crate) storage: Storage,
     pub(crate) shutdown: watch::Receiver<bool>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) sla: Arc<SlaConfig>,
+    /// The SLA policy and calendar, as admins last saved them.
+    pub(crate) sla: Live<SlaConfig>,
+    /// The terms records are classified with, as admins last saved them.
+    pub(crate) taxonomy: Live<Taxonomy>,
     /// Sign-in throttling and the bound on waiting password checks.
     pub(crate) logins: Arc<LoginGuard>,
     /// The public origin, HTTPS or not, the metrics token.

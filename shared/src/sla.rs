@@ -97,7 +97,67 @@ impl Default for SlaPolicy {
     }
 }
 
+/// Why an admin's SLA settings cannot be used.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum SlaConfigError {
+    #[error("the policy needs a name of 1–40 characters")]
+    Name,
+    #[error("the policy has no targets for {0}")]
+    MissingPriority(&'static str),
+    #[error("a target of {0} is zero or longer than a year")]
+    Target(&'static str),
+    #[error("near due must be 1–90 % of a target, not {0} %")]
+    NearDue(u8),
+    #[error(transparent)]
+    Calendar(#[from] crate::calendar::CalendarError),
+}
+
+/// The longest target accepted, in each unit (about a year).
+const MAX_HOURS: u32 = 366 * 24;
+const MAX_DAYS: u32 = 366;
+
+impl SlaConfig {
+    /// Checks an admin's edits before they are saved.
+    pub fn validate(&self) -> Result<(), SlaConfigError> {
+        self.policy.validate()?;
+        Ok(self.calendar.validate()?)
+    }
+}
+
 impl SlaPolicy {
+    /// The named policies head office can choose from (S003 the default).
+    pub fn presets() -> [SlaPolicy; 3] {
+        [Self::s003(), Self::s000(), Self::s002()]
+    }
+
+    /// Checks an admin's edits before they are saved.
+    pub fn validate(&self) -> Result<(), SlaConfigError> {
+        let name = self.name.trim().chars().count();
+        if name == 0 || name > 40 {
+            return Err(SlaConfigError::Name);
+        }
+        if !(1..=90).contains(&self.near_due_percent) {
+            return Err(SlaConfigError::NearDue(self.near_due_percent));
+        }
+        for p in Priority::ALL {
+            let t = self
+                .targets
+                .get(&p)
+                .ok_or(SlaConfigError::MissingPriority(p.key()))?;
+            let ok = |d: &Option<SlaDuration>| match d {
+                None => true,
+                Some(SlaDuration::CalendarHours(h) | SlaDuration::BusinessHours(h)) => {
+                    (1..=MAX_HOURS).contains(h)
+                }
+                Some(SlaDuration::WorkingDays(d)) => (1..=MAX_DAYS).contains(d),
+            };
+            if !ok(&t.first_response) || !ok(&t.resolution) {
+                return Err(SlaConfigError::Target(p.key()));
+            }
+        }
+        Ok(())
+    }
+
     fn with(
         name: &str,
         targets: [(Priority, Option<SlaDuration>, Option<SlaDuration>); 4],
@@ -470,6 +530,36 @@ mod tests {
             received_at_ms: at(received),
             ..SlaFacts::default()
         }
+    }
+
+    #[test]
+    fn admin_edits_are_checked_before_they_count() {
+        let ok = SlaConfig::default();
+        assert_eq!(ok.validate(), Ok(()));
+        for p in SlaPolicy::presets() {
+            assert_eq!(p.validate(), Ok(()), "{}", p.name);
+        }
+        let mut c = ok.clone();
+        c.policy.near_due_percent = 0;
+        assert_eq!(c.validate(), Err(SlaConfigError::NearDue(0)));
+        let mut c = ok.clone();
+        c.policy.targets.remove(&Priority::P2);
+        assert_eq!(c.validate(), Err(SlaConfigError::MissingPriority("P2")));
+        let mut c = ok.clone();
+        c.policy.targets.insert(
+            Priority::P1,
+            Targets {
+                first_response: Some(SlaDuration::BusinessHours(0)),
+                resolution: None,
+            },
+        );
+        assert_eq!(c.validate(), Err(SlaConfigError::Target("P1")));
+        let mut c = ok.clone();
+        c.policy.name = " ".into();
+        assert_eq!(c.validate(), Err(SlaConfigError::Name));
+        let mut c = ok;
+        c.calendar.business_hours = vec![(600, 540)];
+        assert!(matches!(c.validate(), Err(SlaConfigError::Calendar(_))));
     }
 
     #[test]

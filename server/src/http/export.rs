@@ -69,7 +69,7 @@ async fn rows(
     let now = state.now_ms();
     let rows = summaries(
         &state.storage,
-        &state.sla,
+        &state.sla.get(),
         now,
         user,
         q,

@@ -9,6 +9,7 @@ pub(crate) mod export;
 mod feed;
 mod notifications;
 pub(crate) mod records;
+mod settings;
 pub(crate) mod static_files;
 mod stats;
 pub(crate) mod web_edge;
@@ -32,6 +33,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(attachments::router())
         .merge(stats::router())
         .merge(admin::router())
+        .merge(settings::router())
         .merge(events::router())
         .merge(notifications::router())
 }

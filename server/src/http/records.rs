@@ -165,7 +165,7 @@ async fn records_similar(
     Ok(AppJson(SimilarRecords {
         records: found
             .into_iter()
-            .map(|row| summary(row.clone(), &state.sla, now))
+            .map(|row| summary(row.clone(), &state.sla.get(), now))
             .collect(),
     }))
 }
@@ -191,7 +191,16 @@ async fn records_list(
         .storage
         .count_records(&q, user.visibility(), now)
         .await?;
-    let records = summaries(&state.storage, &state.sla, now, &user, &q, per_page, offset).await?;
+    let records = summaries(
+        &state.storage,
+        &state.sla.get(),
+        now,
+        &user,
+        &q,
+        per_page,
+        offset,
+    )
+    .await?;
     Ok(AppJson(RecordPage {
         records,
         total,
@@ -213,7 +222,7 @@ async fn records_get(
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(AppJson(RecordDetail {
-        summary: summary(row, &state.sla, state.now_ms()),
+        summary: summary(row, &state.sla.get(), state.now_ms()),
         history: state.storage.record_history(&id).await?,
         log: state.storage.record_log(&id).await?,
     }))

@@ -74,7 +74,8 @@ async fn stats(
         }
     }
     let fcr = (!resolved.is_empty()).then(|| first_contact as f64 / resolved.len() as f64);
-    let (policy, calendar) = (&state.sla.policy, &state.sla.calendar);
+    let sla = state.sla.get();
+    let (policy, calendar) = (&sla.policy, &sla.calendar);
     let now = state.now_ms();
     let compliance = |target| {
         sla_compliance_of(clocks.iter().cloned(), policy, calendar, target, now)

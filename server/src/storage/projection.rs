@@ -256,6 +256,58 @@ impl Storage {
         Ok((projected, skipped))
     }
 
+    /// Recomputes every record's due moments with `sla` (after an admin
+    /// changed the policy or calendar): from the projected clock facts, so
+    /// no document is read. In batches, each its own transaction, so the
+    /// relay's commits interleave; returns how many records it updated.
+    pub async fn reclock(&self, sla: &SlaConfig) -> Result<usize, StorageError> {
+        const BATCH: i64 = 500;
+        let mut after = String::new();
+        let mut updated = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT document_id, priority, received_at, first_response_at, resolved_at, pauses
+                 FROM records WHERE document_id > $1 ORDER BY document_id LIMIT $2",
+            )
+            .bind(&after)
+            .bind(BATCH)
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(last) = rows.last() else {
+                return Ok(updated);
+            };
+            after = last.try_get("document_id")?;
+            let mut tx = self.pool.begin().await?;
+            for row in &rows {
+                let id: String = row.try_get("document_id")?;
+                let clock = super::read_model::sla_columns(row)?;
+                let due = sla.due_times(clock.priority, &clock.facts);
+                // Only if its facts are still those read: a row the relay
+                // rewrote meanwhile already has the new settings' clocks.
+                sqlx::query(
+                    "UPDATE records SET first_response_due_at = $2, resolution_due_at = $3,
+                        clock_due_at = $4, clock_near_at = $5
+                     WHERE document_id = $1 AND priority IS NOT DISTINCT FROM $6
+                        AND first_response_at IS NOT DISTINCT FROM $7
+                        AND resolved_at IS NOT DISTINCT FROM $8 AND pauses = $9",
+                )
+                .bind(&id)
+                .bind(due.first_response_ms)
+                .bind(due.resolution_ms)
+                .bind(due.running.map(|c| c.due_at_ms))
+                .bind(due.running.map(|c| c.near_at_ms))
+                .bind(row.try_get::<Option<String>, _>("priority")?)
+                .bind(clock.facts.first_response_at_ms)
+                .bind(clock.facts.resolved_at_ms)
+                .bind(row.try_get::<String, _>("pauses")?)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            updated += rows.len();
+        }
+    }
+
     /// Every projection row as text, in a stable order: for comparing a
     /// live-maintained read model with a rebuilt one.
     pub async fn projection_dump(&self) -> Result<Vec<String>, StorageError> {

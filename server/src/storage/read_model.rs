@@ -426,7 +426,7 @@ fn record_row(r: &AnyRow) -> Result<RecordRow, StorageError> {
 /// The clock facts of a row with `document_id`, `priority`, `received_at`,
 /// `first_response_at`, `resolved_at` and `pauses`. Pauses that do not
 /// parse are damage and an error, never read as "no pauses".
-fn sla_columns(r: &AnyRow) -> Result<SlaColumns, StorageError> {
+pub(super) fn sla_columns(r: &AnyRow) -> Result<SlaColumns, StorageError> {
     let pauses: String = r.try_get("pauses")?;
     let pauses = serde_json::from_str(&pauses).map_err(|e| {
         let id: String = r.try_get("document_id").unwrap_or_default();

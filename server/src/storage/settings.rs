@@ -1,37 +1,85 @@
 //! Deployment settings kept in the database, so every relay sharing it
-//! uses the same ones: the SLA policy and working calendar.
+//! uses the same ones: the SLA policy and working calendar, and the
+//! taxonomy records are classified with. The defaults are stored on first
+//! use, so an admin edits a row, not the code.
 
 use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::taxonomy::Taxonomy;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::{Storage, StorageError};
 
 const SLA_KEY: &str = "sla";
+const TAXONOMY_KEY: &str = "taxonomy";
 
 impl Storage {
-    /// The SLA policy and calendar; the defaults (S003, shipped calendar)
-    /// are stored on first use, so an admin edits a row, not the code.
+    /// The SLA policy and calendar.
     pub async fn sla_config(&self, now_ms: i64) -> Result<SlaConfig, StorageError> {
+        self.setting(SLA_KEY, now_ms).await
+    }
+
+    /// Saves the SLA policy and calendar (checked by the caller).
+    pub async fn set_sla_config(&self, sla: &SlaConfig, now_ms: i64) -> Result<(), StorageError> {
+        self.put_setting(SLA_KEY, sla, now_ms).await
+    }
+
+    /// The taxonomy: channels, sources, types, natures and the other lists.
+    pub async fn taxonomy(&self, now_ms: i64) -> Result<Taxonomy, StorageError> {
+        self.setting(TAXONOMY_KEY, now_ms).await
+    }
+
+    /// Saves the taxonomy (checked by the caller).
+    pub async fn set_taxonomy(&self, taxonomy: &Taxonomy, now_ms: i64) -> Result<(), StorageError> {
+        self.put_setting(TAXONOMY_KEY, taxonomy, now_ms).await
+    }
+
+    async fn setting<T: Serialize + DeserializeOwned + Default>(
+        &self,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<T, StorageError> {
         let stored: Option<String> =
             sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(SLA_KEY)
+                .bind(key)
                 .fetch_optional(&self.pool)
                 .await?;
         if let Some(json) = stored {
             return serde_json::from_str(&json)
-                .map_err(|e| StorageError::Corrupt(format!("the stored SLA settings: {e}")));
+                .map_err(|e| StorageError::Corrupt(format!("the stored {key} settings: {e}")));
         }
-        let defaults = SlaConfig::default();
+        let defaults = T::default();
         let json = serde_json::to_string(&defaults)
-            .map_err(|e| StorageError::Corrupt(format!("the default SLA settings: {e}")))?;
+            .map_err(|e| StorageError::Corrupt(format!("the default {key} settings: {e}")))?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO NOTHING",
         )
-        .bind(SLA_KEY)
+        .bind(key)
         .bind(json)
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
         Ok(defaults)
+    }
+
+    async fn put_setting<T: Serialize>(
+        &self,
+        key: &str,
+        value: &T,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let json = serde_json::to_string(value)
+            .map_err(|e| StorageError::Corrupt(format!("the {key} settings: {e}")))?;
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(key)
+        .bind(json)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 }

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 use closeloop_shared::access::Principal;
 use closeloop_shared::relay::{Counters, Input, RelayCore, Task};
 use closeloop_shared::sla::SlaConfig;
+
+use crate::state::Live;
 use closeloop_shared::sync::{ConnectionId, DocumentId, Message};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -144,7 +146,8 @@ pub(crate) struct RelayParts {
     pub idle: Duration,
     pub clock: Arc<dyn Clock>,
     /// Due times in the projection rows it writes.
-    pub sla: Arc<SlaConfig>,
+    /// The SLA settings projected clocks are computed with (admins change them live).
+    pub sla: Live<SlaConfig>,
     /// Sync sockets one user may hold open at once.
     pub sockets_per_user: usize,
     /// Counts stored changes (here or by another relay), for the
@@ -212,7 +215,7 @@ struct Relay {
     storage: Storage,
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
-    sla: Arc<SlaConfig>,
+    sla: Live<SlaConfig>,
     /// The core's monotonic time starts here.
     started: Instant,
     /// The core's counters as last added to the metrics.
@@ -400,7 +403,7 @@ impl Relay {
                     let started = Instant::now();
                     let written = self
                         .storage
-                        .append_batch(&writes, &records, self.clock.now_ms(), &self.sla)
+                        .append_batch(&writes, &records, self.clock.now_ms(), &self.sla.get())
                         .await;
                     Metrics::add(
                         &self.metrics.storage_write_micros,

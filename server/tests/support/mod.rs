@@ -83,6 +83,7 @@ pub async fn add_test_users(data_dir: &Path) {
         ("south", Role::FieldStaff, Some("south")),
         ("office", Role::HeadOffice, None),
         ("supervisor", Role::Supervisor, None),
+        ("admin", Role::Admin, None),
     ] {
         storage
             .add_user(name, PASSWORD, role, team, 0)

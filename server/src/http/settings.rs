@@ -1,0 +1,76 @@
+//! Settings admins change while the system runs: the taxonomy records are
+//! classified with (read by every signed-in client, tablets cache it for
+//! offline use) and the SLA policy and working calendar. A saved change
+//! takes effect at once for every request and for the relay's projection;
+//! the due moments of stored records are recomputed in the background.
+
+use axum::extract::State;
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::taxonomy::Taxonomy;
+
+use super::admin::Admin;
+use super::auth::CurrentUser;
+use crate::error::{AppError, AppJson};
+use crate::state::AppState;
+
+/// The routes, mounted under `/api`.
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/taxonomy", get(taxonomy))
+        .route("/admin/taxonomy", put(set_taxonomy))
+        .route("/admin/sla", get(sla).put(set_sla))
+}
+
+async fn taxonomy(State(state): State<AppState>, _: CurrentUser) -> Json<Taxonomy> {
+    Json(Taxonomy::clone(&state.taxonomy.get()))
+}
+
+async fn set_taxonomy(
+    State(state): State<AppState>,
+    _: Admin,
+    AppJson(taxonomy): AppJson<Taxonomy>,
+) -> Result<Json<Taxonomy>, AppError> {
+    taxonomy.validate().map_err(|e| AppError::Invalid {
+        code: "bad_taxonomy",
+        message: e.to_string(),
+    })?;
+    state
+        .storage
+        .set_taxonomy(&taxonomy, state.now_ms())
+        .await?;
+    state.taxonomy.set(taxonomy.clone());
+    tracing::info!("taxonomy changed by an admin");
+    Ok(Json(taxonomy))
+}
+
+async fn sla(State(state): State<AppState>, _: Admin) -> Json<SlaConfig> {
+    Json(SlaConfig::clone(&state.sla.get()))
+}
+
+async fn set_sla(
+    State(state): State<AppState>,
+    _: Admin,
+    AppJson(sla): AppJson<SlaConfig>,
+) -> Result<Json<SlaConfig>, AppError> {
+    sla.validate().map_err(|e| AppError::Invalid {
+        code: "bad_sla",
+        message: e.to_string(),
+    })?;
+    state.storage.set_sla_config(&sla, state.now_ms()).await?;
+    state.sla.set(sla.clone());
+    // Stored due moments follow; lists read them, so they catch up as the
+    // batches commit (seconds for 100,000 records).
+    let (storage, now) = (state.storage.clone(), sla.clone());
+    tokio::spawn(async move {
+        match storage.reclock(&now).await {
+            Ok(n) => tracing::info!(
+                records = n,
+                "due moments recomputed for the new SLA settings"
+            ),
+            Err(e) => tracing::error!(error = %e, "recomputing due moments failed"),
+        }
+    });
+    Ok(Json(sla))
+}
