@@ -4,6 +4,7 @@ use closeloop_shared::RecordError;
 use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
 use leptos::prelude::*;
 
+mod admin;
 mod office;
 
 /// The UI language; stored in `localStorage` so a device keeps its choice.
@@ -125,7 +126,9 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             "The text is longer than a record allows",
         ),
         "refused.recreate" => ("记录只能创建一次", "A record is created only once"),
-        other => office::office(other).unwrap_or(("?", "?")),
+        other => office::office(other)
+            .or_else(|| admin::admin(other))
+            .unwrap_or(("?", "?")),
     };
     if en { english } else { zh }
 }

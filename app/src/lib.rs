@@ -9,6 +9,7 @@ pub mod routes;
 pub mod session;
 mod socket;
 pub mod store;
+mod taxonomy;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -19,7 +20,8 @@ use crate::components::StatusBadge;
 use crate::i18n::{Lang, t};
 use crate::repo::Repo;
 use crate::routes::{
-    AdminUsersPage, FieldPage, LoginPage, OfficePage, OfficeRecordPage, RegisterPage,
+    AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, FieldPage, LoginPage, OfficePage,
+    OfficeRecordPage, RegisterPage,
 };
 
 /// IndexedDB database holding this device's documents.
@@ -80,6 +82,8 @@ fn Ready(repo: Repo) -> impl IntoView {
                 <Route path=path!("/office/records/:id") view=OfficeRecordPage />
                 <Route path=path!("/office/new") view=RegisterPage />
                 <Route path=path!("/admin/users") view=AdminUsersPage />
+                <Route path=path!("/admin/sla") view=AdminSlaPage />
+                <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />
                 <Route path=path!("/login") view=LoginPage />
             </Routes>
         </main>

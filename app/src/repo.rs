@@ -61,8 +61,8 @@ pub struct Repo {
     pub problem: RwSignal<Option<String>>,
     /// Who is signed in; sync runs only for a signed-in (or not yet checked) session.
     pub session: RwSignal<Session>,
-    /// Channels and categories; the defaults until admins can edit them.
-    pub taxonomy: std::sync::Arc<Taxonomy>,
+    /// Channels and categories, as the server last said (see `taxonomy`).
+    taxonomy: RwSignal<std::sync::Arc<Taxonomy>>,
     /// Edits the relay refused, per record.
     pub refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
 }
@@ -138,17 +138,26 @@ impl Repo {
             problem: inner.problem,
             session: inner.session,
             refused: inner.refused,
-            taxonomy: std::sync::Arc::new(Taxonomy::default()),
+            taxonomy: {
+                let t = RwSignal::new(std::sync::Arc::new(crate::taxonomy::cached()));
+                crate::taxonomy::refresh_on_sign_in(inner.session, t);
+                t
+            },
             inner: SendWrapper::new(inner),
         })
     }
 
+    /// The taxonomy forms offer now (tracked: views follow an update).
+    pub fn taxonomy(&self) -> std::sync::Arc<Taxonomy> {
+        self.taxonomy.get()
+    }
+
     /// Validates and saves a new record; returns once it is durable on this device.
     pub async fn capture(&self, draft: FeedbackDraft) -> Result<DocumentId, SaveError> {
-        let draft = draft.validate(&self.taxonomy).map_err(SaveError::Invalid)?;
+        let taxonomy = self.taxonomy.get_untracked();
+        let draft = draft.validate(&taxonomy).map_err(SaveError::Invalid)?;
         let id = DocumentId::from_bytes(random_bytes());
         let now = js_sys::Date::now() as i64;
-        let taxonomy = self.taxonomy.clone();
         // Written in the signed-in user's name: the relay accepts no other.
         let by = session::cached_user()
             .ok_or(SaveError::NotSignedIn)?

@@ -65,7 +65,7 @@ pub(crate) async fn call(
 /// still writes records in its user's name and checks the same rules.
 const USER_KEY: &str = "closeloop.user";
 
-fn local_storage() -> Option<web_sys::Storage> {
+pub(crate) fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{Datelike, NaiveDate, Weekday};
+/// The weekend's days, as the calendar names them.
+pub use chrono::Weekday;
+use chrono::{Datelike, NaiveDate};
 
 mod cn2026;
 
@@ -63,6 +65,52 @@ impl Default for WorkingCalendar {
                 .collect(),
         }
     }
+}
+
+/// Business hours as admins write them: `09:00-12:00, 13:00-18:00`.
+pub fn parse_hours(text: &str) -> Result<Vec<(u16, u16)>, CalendarError> {
+    let minute = |t: &str| -> Option<u16> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.trim().parse().ok()?, m.trim().parse().ok()?);
+        (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+    };
+    text.split([',', '，', ';', '\n'])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (a, b) = p.split_once(['-', '–', '~'])?;
+            Some((minute(a)?, minute(b)?))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or(CalendarError::BadHours)
+}
+
+/// Business hours as [`parse_hours`] reads them.
+pub fn format_hours(hours: &[(u16, u16)]) -> String {
+    hours
+        .iter()
+        .map(|(a, b)| format!("{:02}:{:02}-{:02}:{:02}", a / 60, a % 60, b / 60, b % 60))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Dates one per line (or separated by commas), `YYYY-MM-DD`; the first
+/// that does not read is the error.
+pub fn parse_dates(text: &str) -> Result<BTreeSet<NaiveDate>, String> {
+    text.split(['\n', ',', '，', ' '])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| d.to_string()))
+        .collect()
+}
+
+/// Dates as [`parse_dates`] reads them, one per line.
+pub fn format_dates(dates: &BTreeSet<NaiveDate>) -> String {
+    dates
+        .iter()
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl WorkingCalendar {
@@ -188,6 +236,25 @@ impl WorkingCalendar {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn admins_write_hours_and_dates_as_text() {
+        use super::*;
+        assert_eq!(
+            parse_hours("09:00-12:00, 13:00–18:30"),
+            Ok(vec![(540, 720), (780, 1110)])
+        );
+        assert_eq!(
+            format_hours(&[(540, 720), (780, 1110)]),
+            "09:00-12:00, 13:00-18:30"
+        );
+        assert_eq!(parse_hours("9-12"), Err(CalendarError::BadHours));
+        assert_eq!(parse_hours("09:00-25:00"), Err(CalendarError::BadHours));
+        let d = parse_dates("2027-01-01\n2027-02-06, 2027-02-07").unwrap();
+        assert_eq!(d.len(), 3);
+        assert_eq!(format_dates(&d), "2027-01-01\n2027-02-06\n2027-02-07");
+        assert_eq!(parse_dates("2027-02-30"), Err("2027-02-30".into()));
+    }
+
     use super::*;
     use chrono::{NaiveDateTime, TimeZone};
 

@@ -198,7 +198,52 @@ impl Default for Taxonomy {
     }
 }
 
+impl TermList {
+    /// Every list, in the order forms and admins see them.
+    pub const ALL: [TermList; 9] = [
+        TermList::Source,
+        TermList::FeedbackType,
+        TermList::Aspect,
+        TermList::EventCategory,
+        TermList::ComplaintKind,
+        TermList::Nature,
+        TermList::Urgency,
+        TermList::Impact,
+        TermList::ProblemClass,
+    ];
+
+    /// A stable name (for pages and messages).
+    pub fn key(self) -> &'static str {
+        match self {
+            TermList::Source => "source",
+            TermList::FeedbackType => "feedback_type",
+            TermList::Aspect => "aspect",
+            TermList::EventCategory => "event_category",
+            TermList::ComplaintKind => "complaint_kind",
+            TermList::Nature => "nature",
+            TermList::Urgency => "urgency",
+            TermList::Impact => "impact",
+            TermList::ProblemClass => "problem_class",
+        }
+    }
+}
+
 impl Taxonomy {
+    /// The terms of one list, to edit.
+    pub fn list_mut(&mut self, list: TermList) -> &mut Vec<Term> {
+        match list {
+            TermList::Source => &mut self.sources,
+            TermList::FeedbackType => &mut self.feedback_types,
+            TermList::Aspect => &mut self.aspects,
+            TermList::EventCategory => &mut self.event_categories,
+            TermList::ComplaintKind => &mut self.complaint_kinds,
+            TermList::Nature => &mut self.natures,
+            TermList::Urgency => &mut self.urgencies,
+            TermList::Impact => &mut self.impacts,
+            TermList::ProblemClass => &mut self.problem_classes,
+        }
+    }
+
     /// The terms of one list.
     pub fn list(&self, list: TermList) -> &[Term] {
         match list {
@@ -237,17 +282,7 @@ impl Taxonomy {
             .map(|c| (c.key.as_str(), &c.label))
             .collect();
         check_entries(&channel_entries)?;
-        for list in [
-            TermList::Source,
-            TermList::FeedbackType,
-            TermList::Aspect,
-            TermList::EventCategory,
-            TermList::ComplaintKind,
-            TermList::Nature,
-            TermList::Urgency,
-            TermList::Impact,
-            TermList::ProblemClass,
-        ] {
+        for list in TermList::ALL {
             let entries: Vec<(&str, &Label)> = self
                 .list(list)
                 .iter()

@@ -65,7 +65,7 @@ fn RecordItem(
     let draft = RwSignal::new(field(|r| r.description.clone())());
     let error = RwSignal::new(None::<String>);
     let repo = expect_context::<Repo>();
-    let taxonomy = repo.taxonomy.clone();
+    let taxonomy = repo.taxonomy();
     // Offer an edit only where the write rule allows it (rights may change).
     let may_edit = {
         let repo = repo.clone();

@@ -14,12 +14,21 @@ use crate::repo::Repo;
 #[component]
 pub fn FieldPage() -> impl IntoView {
     let repo = expect_context::<Repo>();
-    let channels: Vec<(String, String, String)> = repo
-        .taxonomy
-        .field_channels()
-        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-        .collect();
-    let channel = RwSignal::new(channels.first().map(|c| c.0.clone()).unwrap_or_default());
+    // Follow the taxonomy: the server's arrives just after sign-in.
+    let channels = {
+        let repo = repo.clone();
+        Memo::new(move |_| {
+            repo.taxonomy()
+                .field_channels()
+                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let channel = RwSignal::new(
+        channels
+            .with_untracked(|c| c.first().map(|c| c.0.clone()))
+            .unwrap_or_default(),
+    );
     let nickname = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
     // (succeeded, text) of the last save.
@@ -66,7 +75,8 @@ pub fn FieldPage() -> impl IntoView {
                         prop:value=move || channel.get()
                         on:change=move |ev| channel.set(event_target_value(&ev))
                     >
-                        {channels
+                        {move || channels
+                            .get()
                             .into_iter()
                             .map(|(key, zh, en)| {
                                 let label = move || if l.get() == Lang::En { en.clone() } else { zh.clone() };

@@ -36,7 +36,7 @@ pub fn follow_log(id: Memo<Option<DocumentId>>) -> RwSignal<Vec<ChangeItem>> {
 #[component]
 pub fn ChangeTimeline(id: DocumentId, log: RwSignal<Vec<ChangeItem>>) -> impl IntoView {
     let repo = expect_context::<Repo>();
-    let taxonomy = repo.taxonomy.clone();
+    let taxonomy = repo.taxonomy();
     let steps = Memo::new(move |_| {
         repo.version.track();
         let mut s = repo.timeline(&id);

@@ -24,7 +24,7 @@ fn terms(list: &[Term]) -> Options {
 /// The filter controls bound to `query`.
 #[component]
 pub fn Filters(query: RwSignal<RecordQuery>) -> impl IntoView {
-    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+    let taxonomy = expect_context::<Repo>().taxonomy();
     let statuses: Options = Status::ALL
         .iter()
         .map(|s| {

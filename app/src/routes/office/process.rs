@@ -22,7 +22,7 @@ pub fn ProcessPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl I
     let repo = expect_context::<Repo>();
     let may = repo.may(&id, Write::Process("plan"));
     let classes: Vec<(String, String, String)> = repo
-        .taxonomy
+        .taxonomy()
         .list(TermList::ProblemClass)
         .iter()
         .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
@@ -65,7 +65,7 @@ pub fn ProcessPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl I
         let draft = drafts.text(key);
         move |ev| draft.set(event_target_value(&ev))
     };
-    let taxonomy = repo.taxonomy.clone();
+    let taxonomy = repo.taxonomy();
     view! {
         <section class="card process" data-testid="process">
             <h3>{move || t("process.title")}</h3>

@@ -117,7 +117,7 @@ fn Detail(
     let settle =
         expect_context::<Repo>().may(&id, closeloop_shared::authorize::Write::Classify("nature"));
     let status = r.workflow.status.key();
-    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+    let taxonomy = expect_context::<Repo>().taxonomy();
     let channel = taxonomy
         .channel(&r.channel)
         .map(|c| (c.label.zh.clone(), c.label.en.clone()));
@@ -240,7 +240,7 @@ fn Detail(
                                             {settle.then(|| view! {
                                                 <button class="secondary" data-settle=v.value.clone() on:click=move |_| {
                                                     let value = value.clone();
-                                                    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+                                                    let taxonomy = expect_context::<Repo>().taxonomy();
                                                     super::work::settle(id, drafts, field, value, taxonomy);
                                                 }>{move || t("record.choose_value")}</button>
                                             })}

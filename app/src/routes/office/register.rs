@@ -30,18 +30,27 @@ enum Stage {
 #[component]
 pub fn RegisterPage() -> impl IntoView {
     let repo = expect_context::<Repo>();
-    let channels: Vec<(String, String, String)> = repo
-        .taxonomy
-        .channels
-        .iter()
-        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-        .collect();
-    let sources: Vec<(String, String, String)> = repo
-        .taxonomy
-        .sources
-        .iter()
-        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-        .collect();
+    // Follow the taxonomy: the server's arrives just after sign-in.
+    let channels = {
+        let repo = repo.clone();
+        Memo::new(move |_| {
+            repo.taxonomy()
+                .channels
+                .iter()
+                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let sources = {
+        let repo = repo.clone();
+        Memo::new(move |_| {
+            repo.taxonomy()
+                .sources
+                .iter()
+                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
     let channel = RwSignal::new("phone".to_string());
     let source = RwSignal::new("external_customer".to_string());
     let nickname = RwSignal::new(String::new());
@@ -95,7 +104,7 @@ pub fn RegisterPage() -> impl IntoView {
     };
     let on_submit = {
         let save = save.clone();
-        let taxonomy = repo.taxonomy.clone();
+        let taxonomy = repo.taxonomy();
         move |ev: SubmitEvent| {
             ev.prevent_default();
             if stage.get_untracked() != Stage::Editing {
@@ -137,14 +146,14 @@ pub fn RegisterPage() -> impl IntoView {
                         <span>{move || t("form.channel")}</span>
                         <select data-testid="reg-channel" prop:value=move || channel.get()
                             on:change=move |ev| channel.set(event_target_value(&ev))>
-                            {channels.into_iter().map(option).collect_view()}
+                            {move || channels.get().into_iter().map(option).collect_view()}
                         </select>
                     </label>
                     <label>
                         <span>{move || t("register.source")}</span>
                         <select data-testid="reg-source" prop:value=move || source.get()
                             on:change=move |ev| source.set(event_target_value(&ev))>
-                            {sources.into_iter().map(option).collect_view()}
+                            {move || sources.get().into_iter().map(option).collect_view()}
                         </select>
                     </label>
                     <label>

@@ -31,7 +31,7 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
         && repo.may(&id, Write::Step("reopen".into()));
     let awaiting_answer = r.last_reply().is_some_and(|x| x.customer_answer.is_none());
     let channels: Vec<(String, String, String)> = repo
-        .taxonomy
+        .taxonomy()
         .channels
         .iter()
         .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
@@ -98,7 +98,7 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
                 }.into_any()
             }}
             {may_reply.then(|| {
-                let taxonomy = repo.taxonomy.clone();
+                let taxonomy = repo.taxonomy();
                 view! {
                     <div class="compose">
                         <label class="filter">

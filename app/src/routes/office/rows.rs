@@ -55,7 +55,7 @@ pub fn Rows(
         e.prevent_default();
     });
     on_cleanup(move || keys.remove());
-    let taxonomy = StoredValue::new(expect_context::<Repo>().taxonomy.clone());
+    let taxonomy = StoredValue::new(expect_context::<Repo>().taxonomy());
     view! {
         <div id="inbox" aria-busy=move || busy.get().to_string() data-loads=move || loads.get().to_string()>
             <Show
@@ -118,7 +118,7 @@ fn Row(
     };
     let status = r.status.clone();
     let (feedback_type, nature) = (r.feedback_type.clone(), r.nature.clone());
-    let taxonomy = expect_context::<Repo>().taxonomy.clone();
+    let taxonomy = expect_context::<Repo>().taxonomy();
     let kind = move || {
         let l = lang().get();
         [

@@ -121,7 +121,7 @@ const STEPS: [&str; 8] = [
 #[component]
 pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl IntoView {
     let repo = expect_context::<Repo>();
-    let taxonomy = repo.taxonomy.clone();
+    let taxonomy = repo.taxonomy();
     let now = js_sys::Date::now() as i64;
     let may = |w: Write| repo.may(&id, w);
     // Steps the record's state allows now and the user's role may take.

@@ -1,34 +1,20 @@
-//! Administration of accounts at `/admin/users`: create, change role and
+//! Accounts at `/admin/users`: create, change role and
 //! team, disable and enable, reset a password, end every session. Every
 //! call is checked on the server (administrators only); errors come back
 //! with stable codes shown in the user's language.
 
 use closeloop_shared::access::Role;
-use closeloop_shared::api::{ErrorBody, NewPassword, NewUser, RoleChange, UserList, UserSummary};
+use closeloop_shared::api::{NewPassword, NewUser, RoleChange, UserList, UserSummary};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::{AdminNav, problem};
 use crate::i18n::{Lang, format_time, lang, t, tr};
 use crate::session;
 
 fn role_label(l: Lang, r: Role) -> &'static str {
     tr(l, &format!("role.{}", r.key()))
-}
-
-/// An API error in the user's language.
-fn problem(l: Lang, status: u16, body: &str) -> String {
-    let code = serde_json::from_str::<ErrorBody>(body)
-        .map(|e| e.code)
-        .unwrap_or_default();
-    match (status, code.as_str()) {
-        (403, _) => tr(l, "admin.forbidden").to_string(),
-        (401, _) => tr(l, "inbox.sign_in").to_string(),
-        (_, "bad_username" | "weak_password" | "missing_team" | "user_exists" | "not_found") => {
-            tr(l, &format!("admin.error.{code}")).to_string()
-        }
-        _ => tr(l, "inbox.bad_answer").to_string(),
-    }
 }
 
 #[component]
@@ -93,6 +79,7 @@ pub fn AdminUsersPage() -> impl IntoView {
         );
     };
     view! {
+        <AdminNav />
         <section class="card admin">
             <h2>{move || t("admin.title")}</h2>
             {move || message.get().map(|(ok, m)| view! {
