@@ -10,6 +10,7 @@ pub mod session;
 mod socket;
 pub mod store;
 mod taxonomy;
+mod upload;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;

@@ -39,6 +39,7 @@ pub enum TermList {
     Urgency,
     Impact,
     ProblemClass,
+    Department,
 }
 
 /// Every list of terms plus the channels.
@@ -61,6 +62,10 @@ pub struct Taxonomy {
     pub impacts: Vec<Term>,
     /// Root-cause classes (S001 §5).
     pub problem_classes: Vec<Term>,
+    /// Departments records are assigned to (S002 §2); a record may also
+    /// name one that is not listed (free text from earlier versions).
+    #[serde(default)]
+    pub departments: Vec<Term>,
 }
 
 /// Why an edited taxonomy cannot be saved.
@@ -194,13 +199,22 @@ impl Default for Taxonomy {
                     "Participant experience",
                 ),
             ]),
+            departments: terms(&[
+                ("customer_service", "客户服务中心", "Customer service"),
+                ("store_ops", "门店运营", "Store operations"),
+                ("after_sales", "售后服务部", "After-sales service"),
+                ("product", "产品部", "Product"),
+                ("technical", "技术部", "Technical"),
+                ("marketing", "市场部", "Marketing"),
+                ("membership", "会员中心", "Membership"),
+            ]),
         }
     }
 }
 
 impl TermList {
     /// Every list, in the order forms and admins see them.
-    pub const ALL: [TermList; 9] = [
+    pub const ALL: [TermList; 10] = [
         TermList::Source,
         TermList::FeedbackType,
         TermList::Aspect,
@@ -210,6 +224,7 @@ impl TermList {
         TermList::Urgency,
         TermList::Impact,
         TermList::ProblemClass,
+        TermList::Department,
     ];
 
     /// A stable name (for pages and messages).
@@ -224,6 +239,7 @@ impl TermList {
             TermList::Urgency => "urgency",
             TermList::Impact => "impact",
             TermList::ProblemClass => "problem_class",
+            TermList::Department => "department",
         }
     }
 }
@@ -241,6 +257,7 @@ impl Taxonomy {
             TermList::Urgency => &mut self.urgencies,
             TermList::Impact => &mut self.impacts,
             TermList::ProblemClass => &mut self.problem_classes,
+            TermList::Department => &mut self.departments,
         }
     }
 
@@ -256,6 +273,7 @@ impl Taxonomy {
             TermList::Urgency => &self.urgencies,
             TermList::Impact => &self.impacts,
             TermList::ProblemClass => &self.problem_classes,
+            TermList::Department => &self.departments,
         }
     }
 

@@ -15,7 +15,13 @@ async function localMinute(page, hours) {
   }, hours);
 }
 
-async function register(page, url, { received, nickname, order, description }) {
+/** A 2×2 PNG: a screenshot the customer sent. */
+const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGPgL8sDIgYIBQAZJgPNYghy3gAAAABJRU5ErkJggg==",
+  "base64",
+);
+
+async function register(page, url, { received, nickname, order, description, files }) {
   await page.goto(url + "/office/new");
   await page.waitForSelector('[data-testid="register-form"]');
   await page.selectOption('[data-testid="reg-channel"]', "phone");
@@ -23,6 +29,13 @@ async function register(page, url, { received, nickname, order, description }) {
   await page.fill('[data-testid="reg-nickname"]', nickname);
   if (order) await page.fill('[data-testid="reg-order"]', order);
   await page.fill('[data-testid="reg-description"]', description);
+  if (files) {
+    // A file no record may hold is refused as soon as it is chosen.
+    await page.setInputFiles('[data-testid="reg-files"]', [{ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("x") }]);
+    assert.match(await page.textContent('[data-testid="reg-problem"]'), /不支持的文件类型.*notes\.txt/);
+    await page.setInputFiles('[data-testid="reg-files"]', files);
+    await page.waitForSelector('[data-testid="reg-file-names"]');
+  }
   await page.click('[data-testid="reg-save"]');
 }
 
@@ -48,8 +61,16 @@ test("a phone complaint is registered with its past received time and its duplic
       nickname: "何先生",
       order: "SO-2026-3321",
       description: "电话投诉：空调安装师傅迟到三个小时，也没有提前通知。",
+      files: [{ name: "预约短信截图.png", mimeType: "image/png", buffer: PNG }],
     });
     await office.waitForSelector("[data-record-loaded]");
+    // The screenshot is attached, stored by its hash and shown.
+    await office.waitForFunction(() => {
+      const img = document.querySelector('[data-testid="attachments"] img');
+      return img && img.complete && img.naturalWidth === 2;
+    }, null, { timeout: 10_000 });
+    assert.match(await office.textContent('[data-testid="attachments"]'), /预约短信截图\.png/);
+    await office.screenshot({ path: `${SCREENSHOTS}/office-registered-attachment.png` });
     const first = office.url().split("/").pop();
     const meta = await office.textContent(".record-detail .meta");
     assert.ok(meta.includes(yesterday.replace("T", " ")), `received time kept: ${meta}`);

@@ -95,6 +95,7 @@ pub(super) fn admin(key: &str) -> Option<(&'static str, &'static str)> {
         "taxonomy.list.urgency" => ("紧急程度", "Urgency"),
         "taxonomy.list.impact" => ("影响范围", "Impact"),
         "taxonomy.list.problem_class" => ("问题类别", "Problem class"),
+        "taxonomy.list.department" => ("部门", "Departments"),
         "taxonomy.save" => ("保存分类表", "Save the taxonomy"),
         "taxonomy.error.duplicate" => ("同一列表中键重复：", "A key is used twice in one list:"),
         "taxonomy.error.key" => (

@@ -143,6 +143,18 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
             "快捷键：j / k 上下移动 · Enter 打开 · a 打开并分派 · r 打开并回复",
             "Shortcuts: j / k move · Enter opens · a opens to assign · r opens to reply",
         ),
+        "upload.type" => (
+            "不支持的文件类型（可用照片、视频、PDF）：",
+            "Not a photo, video or PDF:",
+        ),
+        "upload.size" => ("文件为空或超过 50 MB：", "Empty or over 50 MB:"),
+        "upload.failed" => ("上传失败，请重试：", "Upload failed, try again:"),
+        "upload.sending" => ("正在上传附件…", "Uploading attachments…"),
+        "register.files" => (
+            "附件（照片、截图、视频、PDF）",
+            "Attachments (photos, screenshots, video, PDF)",
+        ),
+        "record.attachments" => ("附件", "Attachments"),
         "reply.none" => ("尚未回复客户。", "No reply sent yet."),
         "reply.channel" => ("回复渠道", "Reply through"),
         "reply.send" => ("记录回复", "Record the reply"),

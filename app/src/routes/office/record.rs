@@ -163,17 +163,24 @@ fn Detail(
         ))
     };
     let has_reply_clock = r.reply_clock(0).is_some();
-    let rows: Vec<(&'static str, String)> = vec![
+    let fixed = |v: Option<String>| Signal::stored(v.unwrap_or_default());
+    let department = {
+        let (d, taxonomy) = (r.department.clone(), taxonomy.clone());
+        // A listed department by its label; free text as written.
+        Signal::derive(move || {
+            d.as_deref()
+                .map(|d| term_label(lang().get(), &taxonomy, TermList::Department, d))
+                .unwrap_or_default()
+        })
+    };
+    let rows: Vec<(&'static str, Signal<String>)> = vec![
         (
             "record.priority",
-            r.priority.map(|p| p.key().to_string()).unwrap_or_default(),
+            fixed(r.priority.map(|p| p.key().to_string())),
         ),
-        ("record.owner", r.owner.clone().unwrap_or_default()),
-        (
-            "record.department",
-            r.department.clone().unwrap_or_default(),
-        ),
-        ("record.order", r.order_number.clone().unwrap_or_default()),
+        ("record.owner", fixed(r.owner.clone())),
+        ("record.department", department),
+        ("record.order", fixed(r.order_number.clone())),
     ];
     view! {
         <div class="record-layout">
@@ -193,6 +200,26 @@ fn Detail(
                 <span class="sla">{move || sla().map(|(words, due)| format!("{words} {}", due.map(format_time).unwrap_or_default()))}</span>
             </p>
             <p class="description">{r.description.clone()}</p>
+            {(!r.attachments.is_empty()).then(|| view! {
+                <div class="attachments" data-testid="attachments">
+                    <h3>{move || t("record.attachments")}</h3>
+                    <ul>
+                        {r.attachments.iter().map(|a| {
+                            let url = format!("/api/attachments/{}", a.sha256);
+                            let size = format!("{:.1} KB", a.size as f64 / 1024.0);
+                            let shown = if a.media_type.starts_with("image/") {
+                                view! { <img src=url.clone() alt=a.name.clone() loading="lazy" /> }.into_any()
+                            } else {
+                                view! { <span>{a.name.clone()}</span> }.into_any()
+                            };
+                            view! {
+                                <li><a href=url target="_blank" rel="noopener" data-testid="attachment">{shown}</a>
+                                    <small>{a.name.clone()} " · " {size}</small></li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </div>
+            })}
             <dl class="facts">
                 {[("record.registration", "registration-clock", false), ("record.reply_clock", "reply-clock", true)]
                     .into_iter()
@@ -215,7 +242,7 @@ fn Detail(
                 <dd>{move || or_dash(nature())}</dd>
                 {rows.into_iter().map(|(k, v)| view! {
                     <dt>{move || t(k)}</dt>
-                    <dd>{or_dash(v)}</dd>
+                    <dd>{move || or_dash(v.get())}</dd>
                 }).collect_view()}
             </dl>
         </section>

@@ -11,11 +11,15 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
+use send_wrapper::SendWrapper;
+use wasm_bindgen::JsCast;
+use web_sys::{File, HtmlInputElement};
 
 use crate::i18n::{Lang, format_time, lang, record_error, save_error, status_label, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
 use crate::session;
+use crate::upload;
 
 /// What the form is doing.
 #[derive(Clone, PartialEq)]
@@ -58,6 +62,10 @@ pub fn RegisterPage() -> impl IntoView {
     let description = RwSignal::new(String::new());
     let received = RwSignal::new(local_time::input_minute(js_sys::Date::now() as i64));
     let stage = RwSignal::new(Stage::Editing);
+    // The files chosen to attach (kept with the page; sent on saving).
+    let files: StoredValue<Vec<SendWrapper<File>>, LocalStorage> =
+        StoredValue::new_local(Vec::new());
+    let file_names = RwSignal::new(Vec::<String>::new());
     let problem = RwSignal::new(None::<String>);
     let l = lang();
     let navigate = use_navigate();
@@ -82,8 +90,29 @@ pub fn RegisterPage() -> impl IntoView {
             stage.set(Stage::Saving);
             spawn_local(async move {
                 let lang = l.get_untracked();
+                // Uploaded first: a record is saved only with every file it names.
+                let mut attachments = Vec::new();
+                for file in files.get_value() {
+                    match upload::upload(lang, &file).await {
+                        Ok(a) => attachments.push(a),
+                        Err(e) => {
+                            problem.set(Some(e));
+                            stage.set(Stage::Editing);
+                            return;
+                        }
+                    }
+                }
                 match repo.capture(d).await {
                     Ok(id) => {
+                        if !attachments.is_empty() {
+                            let _ = repo
+                                .edit(id, move |doc, _, now| {
+                                    attachments
+                                        .iter()
+                                        .try_for_each(|a| record::add_attachment(doc, a, now))
+                                })
+                                .await;
+                        }
                         if let Some(other) = linked {
                             let text = format!("{}{other}", tr(lang, "register.linked_to"));
                             let _ = repo
@@ -182,6 +211,34 @@ pub fn RegisterPage() -> impl IntoView {
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </label>
+                <label>
+                    <span>{move || t("register.files")}</span>
+                    <input type="file" multiple data-testid="reg-files" accept=record::ATTACHMENT_TYPES.join(",")
+                        on:change=move |ev| {
+                            let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
+                            let chosen: Vec<File> = input
+                                .files()
+                                .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
+                                .unwrap_or_default();
+                            let lang = l.get_untracked();
+                            // Refused at once, not after the others were sent.
+                            if let Some(why) = chosen.iter().find_map(|f| upload::refusal(lang, f)) {
+                                problem.set(Some(why));
+                                input.set_value("");
+                                files.set_value(Vec::new());
+                                file_names.set(Vec::new());
+                                return;
+                            }
+                            problem.set(None);
+                            file_names.set(chosen.iter().map(File::name).collect());
+                            files.set_value(chosen.into_iter().map(SendWrapper::new).collect());
+                        } />
+                </label>
+                {move || (!file_names.with(Vec::is_empty)).then(|| view! {
+                    <ul class="files" data-testid="reg-file-names">
+                        {file_names.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                    </ul>
+                })}
                 {move || problem.get().map(|p| view! { <p class="problem" role="alert" data-testid="reg-problem">{p}</p> })}
                 {move || match stage.get() {
                     Stage::Offered(found) => {

@@ -122,6 +122,11 @@ const STEPS: [&str; 8] = [
 pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl IntoView {
     let repo = expect_context::<Repo>();
     let taxonomy = repo.taxonomy();
+    let departments: Vec<(String, String, String)> = taxonomy
+        .list(TermList::Department)
+        .iter()
+        .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
+        .collect();
     let now = js_sys::Date::now() as i64;
     let may = |w: Write| repo.may(&id, w);
     // Steps the record's state allows now and the user's role may take.
@@ -218,8 +223,14 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
                     </label>
                     <label class="filter">
                         <span>{move || t("work.department")}</span>
-                        <input type="text" data-testid="assign-department" prop:value=move || drafts.department.get()
+                        <input type="text" data-testid="assign-department" list="departments" prop:value=move || drafts.department.get()
                             on:input=move |ev| drafts.department.set(event_target_value(&ev)) />
+                        // The departments admins listed, as suggestions.
+                        <datalist id="departments">
+                            {departments.clone().into_iter().map(|(key, zh, en)| view! {
+                                <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
+                            }).collect_view()}
+                        </datalist>
                     </label>
                     <button data-step=key on:click=move |_| {
                         let (owner, department) = (drafts.owner.get_untracked(), drafts.department.get_untracked());
