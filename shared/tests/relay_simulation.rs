@@ -209,10 +209,20 @@ impl Sim {
 
     fn connect(&mut self, c: usize) {
         let principal = self.clients[c].principal.clone();
+        // As the server asks storage: the user's assigned records.
+        let mut assigned: Vec<DocumentId> = self
+            .store
+            .stored
+            .iter()
+            .filter(|(_, d)| d.owner.as_deref() == Some(principal.username.as_str()))
+            .map(|(id, _)| *id)
+            .collect();
+        assigned.sort_unstable();
         self.relay(vec![Input::Connect {
             conn: Self::conn(c),
             principal,
             session: format!("session-{c}"),
+            assigned,
         }]);
         let client = &mut self.clients[c];
         client.connected = true;
@@ -534,6 +544,65 @@ fn followers_lose_a_reassigned_record_even_when_it_was_evicted() {
     }
 }
 
+/// Assigned work reaches the assignee's tablet without it asking: at once
+/// when it is connected, and when it connects later; a colleague of
+/// another team never gets it, under random interleavings.
+#[test]
+fn assigned_records_reach_the_assignee_without_asking() {
+    for seed in 0..SEEDS {
+        let users = [
+            user("n", Role::FieldStaff, Some("north")),
+            user("li", Role::FieldStaff, Some("south")),
+            user("office", Role::HeadOffice, None),
+            user("wang", Role::FieldStaff, Some("south")),
+        ];
+        let mut sim = Sim::new(seed, 2, &users);
+        let (first, second) = (id(11), id(12));
+        sim.capture(0, first, "门店空调不制冷");
+        sim.capture(0, second, "收银台排队太久");
+        sim.quiesce();
+        let assign = |owner: &str| Action::Assign {
+            owner: owner.into(),
+            department: "store_ops".into(),
+        };
+        sim.request(2, first);
+        sim.quiesce();
+        transition(&mut sim, 2, first, &Action::Register, 9);
+        transition(&mut sim, 2, first, &assign("li"), 10);
+        // Random interleavings of what is in flight.
+        for _ in 0..sim.rng.below(20) {
+            sim.random_step(&[(0, first)]);
+        }
+        sim.quiesce();
+        let theirs = sim.clients[1].hub.document(&first).map(|d| d.get_heads());
+        assert_eq!(
+            theirs,
+            sim.stored_doc(&first).map(|d| d.get_heads()),
+            "seed {seed}: the connected assignee holds the stored record"
+        );
+        // Offline, then assigned a second record: it arrives on connecting.
+        sim.drop_link(1, true);
+        sim.request(2, second);
+        sim.quiesce();
+        transition(&mut sim, 2, second, &Action::Register, 19);
+        transition(&mut sim, 2, second, &assign("li"), 20);
+        sim.quiesce();
+        sim.advance(120_000);
+        sim.connect(1);
+        sim.quiesce();
+        assert_eq!(
+            sim.clients[1].hub.document(&second).map(|d| d.get_heads()),
+            sim.stored_doc(&second).map(|d| d.get_heads()),
+            "seed {seed}: the assignee gets it on connecting"
+        );
+        assert!(
+            !sim.clients[3].received_about.contains(&first)
+                && !sim.clients[3].received_about.contains(&second),
+            "seed {seed}: nobody else is offered it"
+        );
+    }
+}
+
 /// A field user forges a head-office step in head office's name, under
 /// random interleavings: the relay stores and forwards none of it, the
 /// sender drops it and converges with the relay (keeping its allowed work),
@@ -836,6 +905,7 @@ fn changes_queued_for_a_missing_dependency_survive_eviction() {
         };
         let doc_id = id(9);
         bench.run(vec![Input::Connect {
+            assigned: Vec::new(),
             conn: 1,
             principal: user("t", Role::FieldStaff, Some("north")),
             session: "t".into(),

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import * as A from "@automerge/automerge";
 import { api, client, newRecord, openSocket, s, shutdown, waitFor } from "./attack_support.mjs";
-import { freePort, startServer, tempDir, tokenFor, userCommand } from "./support.mjs";
+import { freePort, startServer, tempDir, tokenFor } from "./support.mjs";
 
 /** Refused changes one user may send in ten minutes (`shared/src/relay/refusals.rs`). */
 const MAX_USER_REFUSALS = 10;
@@ -46,9 +46,8 @@ test("forged steps, authorship, reassignment and rewritten history are refused a
     const stored = async () => (await api(server.url, office.token, `/api/records/${id}`)).body;
     const before = await stored();
 
-    // Two north users take turns: one user may send only ten refused
-    // changes in ten minutes (shown at the end).
-    userCommand(server.dataDir, "add", "field-north-2", "--role", "field_staff", "--team", "north");
+    // Two north users (both test accounts) take turns: one user may send
+    // only ten refused changes in ten minutes (shown at the end).
     for (const [i, [name, code, attack]] of ATTACKS.entries()) {
       // A fresh connection and a copy straight from the relay for each
       // attack (closed after it: a user may hold 8 sync sockets).

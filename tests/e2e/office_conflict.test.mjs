@@ -1,11 +1,22 @@
 // Two tablets change the same record while offline: the capturer and the
-// colleague it is assigned to each set its nature. Once both are back, the
+// colleague it is assigned to (whose tablet receives it without asking)
+// each set its nature. Once both are back, the
 // relay keeps both values; head office sees a conflict badge in the inbox
 // and, on the record, each competing value with who and when; choosing one
 // settles it everywhere, and both tablets converge on it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import {
+  SCREENSHOTS,
+  capture,
+  freePort,
+  launchBrowser,
+  signIn,
+  startServer,
+  tempDir,
+  waitForInbox,
+  waitForRecords,
+} from "./support.mjs";
 
 const RECORD = { channel: "store_box", nickname: "钱先生", description: "会员积分两个月没有到账。" };
 
@@ -56,6 +67,8 @@ test("concurrent offline edits show as a conflict, are settled once and converge
     const contextB = await browser.newContext();
     const b = await contextB.newPage();
     await signIn(b, server.url, "field-north-2");
+    // Assigned work reaches the colleague's tablet without it asking.
+    await waitForRecords(b, [`${RECORD.nickname} | ${RECORD.description}`]);
     for (const page of [a, b]) {
       await openRecord(page, server.url, id);
       await page.waitForSelector(".record-detail .status-pill >> text=已分派");

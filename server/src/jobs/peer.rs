@@ -61,6 +61,8 @@ impl InProcessPeer {
                 out,
                 principal,
                 session: name.clone(),
+                // The system account is assigned nothing.
+                assigned: Vec::new(),
             })
             .await;
         if !connected {

@@ -237,6 +237,24 @@ impl Storage {
         .collect()
     }
 
+    /// Open records assigned to `username`, newest first, at most `limit`:
+    /// what the relay offers that user's tablet when it connects.
+    pub async fn assigned_open(
+        &self,
+        username: &str,
+        limit: usize,
+    ) -> Result<Vec<DocumentId>, StorageError> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT document_id FROM records WHERE owner = $1 AND status <> 'closed'
+             ORDER BY received_at DESC, document_id LIMIT $2",
+        )
+        .bind(username)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids.iter().filter_map(|id| id.parse().ok()).collect())
+    }
+
     /// A record's processing log in order.
     pub async fn record_log(&self, id: &DocumentId) -> Result<Vec<LogItem>, StorageError> {
         sqlx::query(

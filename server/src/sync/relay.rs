@@ -55,6 +55,8 @@ pub(crate) enum RelayInput {
         principal: Principal,
         /// The id of the session it was opened with.
         session: String,
+        /// The user's open assigned records, offered once it joins.
+        assigned: Vec<DocumentId>,
     },
     /// A frame from a socket, decoded there (or why it does not decode).
     Frame {
@@ -307,12 +309,14 @@ impl Relay {
                     out,
                     principal,
                     session,
+                    assigned,
                 } => {
                     self.outboxes.insert(conn, out);
                     Input::Connect {
                         conn,
                         principal,
                         session,
+                        assigned,
                     }
                 }
                 RelayInput::Frame {

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::response::Response;
 use closeloop_shared::access::Principal;
+use closeloop_shared::relay::MAX_ASSIGNED_OFFERED;
 use closeloop_shared::sync::Message;
 use closeloop_shared::sync::message::MAX_FRAME_BYTES;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,12 +69,23 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal, session
     let relay = state.relay.clone();
     let conn = relay.next_conn();
     let (out_tx, mut out_rx) = mpsc::channel(OUTBOX_FRAMES);
+    // Their assigned work reaches them without asking; if storage cannot
+    // say, the socket still opens (they can ask for records by id).
+    let assigned = state
+        .storage
+        .assigned_open(&principal.username, MAX_ASSIGNED_OFFERED)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading assigned records failed");
+            Vec::new()
+        });
     if !relay
         .send(RelayInput::Connect {
             conn,
             out: out_tx,
             principal: principal.clone(),
             session: session.clone(),
+            assigned,
         })
         .await
     {

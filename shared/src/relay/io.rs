@@ -65,6 +65,10 @@ pub enum Input {
         conn: ConnectionId,
         principal: Principal,
         session: String,
+        /// Open records assigned to this user (newest first, at most
+        /// [`super::MAX_ASSIGNED_OFFERED`] kept): offered once the peer has
+        /// joined, so assigned work reaches a tablet without it asking.
+        assigned: Vec<DocumentId>,
     },
     /// A frame from a socket, decoded there (or why it does not decode).
     Frame {

@@ -66,6 +66,9 @@ enum Phase {
     Committing,
 }
 
+/// Assigned records offered to a user's connection when it joins, at most.
+pub const MAX_ASSIGNED_OFFERED: usize = 200;
+
 /// The relay's state; see the module docs.
 pub struct RelayCore {
     hub: SyncHub,
@@ -95,6 +98,8 @@ pub struct RelayCore {
     orphans: HashSet<DocumentId>,
     /// Requests for documents that did not exist yet.
     waiting: Waiting,
+    /// Open records assigned to a connection's user, offered once it joins.
+    assigned: HashMap<ConnectionId, Vec<DocumentId>>,
     /// Each record in memory as its read-model rows stand, so a commit
     /// writes only what changed.
     projected: HashMap<DocumentId, Arc<FeedbackRecord>>,
@@ -130,6 +135,7 @@ impl RelayCore {
             held: Vec::new(),
             orphans: HashSet::new(),
             waiting: Waiting::default(),
+            assigned: HashMap::new(),
             projected: HashMap::new(),
             queued_since: HashMap::new(),
             spans: HashMap::new(),
@@ -163,6 +169,17 @@ impl RelayCore {
         let mut ids = Vec::new();
         for input in &inputs {
             match input {
+                // A peer joining gets its assigned records: read them now.
+                Input::Frame {
+                    conn,
+                    message: Ok(Message::Join { .. }),
+                } => ids.extend(
+                    self.assigned
+                        .get(conn)
+                        .into_iter()
+                        .flatten()
+                        .filter(|id| !self.hub.has_document(id)),
+                ),
                 Input::Frame { message: Ok(m), .. } => {
                     ids.extend(m.document_id().filter(|id| !self.hub.has_document(id)))
                 }
@@ -251,7 +268,21 @@ impl RelayCore {
         self.phase = Phase::Idle;
         for id in stored {
             let owner = self.projected.get(&id).and_then(|r| r.owner.clone());
-            self.set_owner(id, owner);
+            let was = self.scopes.get(&id).and_then(|s| s.owner.clone());
+            self.set_owner(id, owner.clone());
+            // Newly assigned: the assignee's open connections get it.
+            if let Some(new) = owner.filter(|o| Some(o) != was.as_ref()) {
+                let followers = self.hub.followers(&id);
+                let theirs: Vec<ConnectionId> = self
+                    .principals
+                    .iter()
+                    .filter(|(c, p)| p.username == new && !followers.contains(c))
+                    .map(|(c, _)| *c)
+                    .collect();
+                for conn in theirs {
+                    self.offer_if_allowed(id, conn, &mut out);
+                }
+            }
             // Peers that asked for it before it existed get it now.
             out.extend(self.deliver_waiting(id));
         }
@@ -295,7 +326,10 @@ impl RelayCore {
                     conn,
                     principal,
                     session,
+                    mut assigned,
                 } => {
+                    assigned.truncate(MAX_ASSIGNED_OFFERED);
+                    self.assigned.insert(conn, assigned);
                     if self.refusals.blocked(principal.user_id, self.now_ms) {
                         self.deliver(
                             Task::Close {
@@ -492,10 +526,12 @@ impl RelayCore {
                     document_id,
                     refusal,
                 } => self.refused(conn, document_id, refusal, out),
-                Effect::Changed { .. }
-                | Effect::PeerReady { .. }
-                | Effect::Unavailable { .. }
-                | Effect::Dropped { .. } => {}
+                Effect::PeerReady { conn, .. } => {
+                    for id in self.assigned.remove(&conn).unwrap_or_default() {
+                        self.offer_if_allowed(id, conn, out);
+                    }
+                }
+                Effect::Changed { .. } | Effect::Unavailable { .. } | Effect::Dropped { .. } => {}
             }
         }
     }
@@ -587,6 +623,21 @@ impl RelayCore {
         out
     }
 
+    /// Starts sending a document in memory to a connection that did not
+    /// ask for it (its assigned work), if its user may see it.
+    fn offer_if_allowed(&mut self, id: DocumentId, conn: ConnectionId, out: &mut Vec<Task>) {
+        let scope = self.scopes.get(&id).map(Scope::as_record_scope);
+        if self.hub.has_document(&id)
+            && self
+                .principals
+                .get(&conn)
+                .is_some_and(|p| p.may_access(scope))
+        {
+            let fx = self.hub.offer(id, conn);
+            self.emit(fx, out);
+        }
+    }
+
     /// Records a document's current assignee; on a reassignment, followers
     /// who may no longer see the record stop receiving it.
     fn set_owner(&mut self, id: DocumentId, owner: Option<String>) {
@@ -621,6 +672,7 @@ impl RelayCore {
     /// Forgets a connection entirely.
     fn forget_connection(&mut self, conn: ConnectionId) {
         self.principals.remove(&conn);
+        self.assigned.remove(&conn);
         self.refusals.forget_connection(conn);
         self.sessions.remove(&conn);
         self.waiting.forget_connection(conn);

@@ -48,6 +48,7 @@ mod tests {
                 team: Some("north".into()),
             },
             session: session.into(),
+            assigned: Vec::new(),
         }
     }
 
