@@ -7,7 +7,7 @@ use closeloop_shared::api::StoredBlob;
 use closeloop_shared::record::{ATTACHMENT_TYPES, Attachment, MAX_ATTACHMENT_BYTES};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{File, RequestInit, Response};
+use web_sys::{File, HtmlInputElement, RequestInit, Response};
 
 use crate::i18n::{Lang, tr};
 
@@ -21,6 +21,27 @@ pub fn refusal(l: Lang, file: &File) -> Option<String> {
         return None;
     };
     Some(format!("{} {}", tr(l, what), file.name()))
+}
+
+/// The files just chosen in a file input (`ev` is its change event), or
+/// why one of them cannot be attached (the input is then cleared, so
+/// nothing half-chosen is sent later).
+pub fn chosen(ev: &web_sys::Event, l: Lang) -> Result<Vec<File>, String> {
+    let Some(input) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let files: Vec<File> = input
+        .files()
+        .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
+        .unwrap_or_default();
+    if let Some(why) = files.iter().find_map(|f| refusal(l, f)) {
+        input.set_value("");
+        return Err(why);
+    }
+    Ok(files)
 }
 
 /// Uploads `file`; the attachment to add to a record, or what went wrong.

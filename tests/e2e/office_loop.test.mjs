@@ -10,7 +10,7 @@
 // in the inbox. A field account is offered only the steps its role may take.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import { PNG, SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
 
 const RECORD = { channel: "store_box", nickname: "吴女士", description: "退货时店员态度很差，还不给开票。" };
 
@@ -91,8 +91,13 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
     await act(office, '[data-step="assign"]');
     await act(office, '[data-step="start"]');
     await office.fill('[data-testid="log-text"]', "已致电门店店长核实，当班店员承认态度问题。");
+    // With the receipt photo the store sent: attached to the record, named in the log.
+    await office.setInputFiles('[data-testid="log-files"]', [{ name: "小票.png", mimeType: "image/png", buffer: PNG }]);
     await act(office, '[data-testid="add-log"]');
     await office.waitForSelector("text=已致电门店店长核实");
+    assert.match(await office.textContent(".timeline >> nth=1"), /已致电门店店长核实.*附件：小票\.png/);
+    await office.waitForSelector('[data-testid="attachments"] img');
+    assert.equal(await office.inputValue('[data-testid="log-files"]'), "", "the sent file is no longer chosen");
     // Root cause by problem class, solution, execution plan.
     await office.selectOption('[data-testid="cause-class"]', "service_quality");
     await office.fill('[data-testid="cause-text"]', "当班店员未按退货流程开具发票。");
@@ -164,6 +169,7 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
     assert.match(changes, /客户答复: 满意/);
     assert.match(changes, /回复: 纸质发票已于今日寄出/);
     assert.match(changes, /问题类别: 服务质量/);
+    assert.match(changes, /新附件: 小票\.png/);
     const history = await office.textContent("ol.timeline");
     for (const step of ["登记分类", "分派", "开始处理", "解决", "回复客户", "关闭"]) {
       assert.ok(history.includes(step), `history shows ${step}: ${history}`);

@@ -4,7 +4,7 @@
 // future is refused with a clear message and nothing is saved.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import { PNG, SCREENSHOTS, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
 
 /** `yyyy-mm-ddThh:mm` in the browser's local time, `hours` from now. */
 async function localMinute(page, hours) {
@@ -14,12 +14,6 @@ async function localMinute(page, hours) {
     return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
   }, hours);
 }
-
-/** A 2×2 PNG: a screenshot the customer sent. */
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGPgL8sDIgYIBQAZJgPNYghy3gAAAABJRU5ErkJggg==",
-  "base64",
-);
 
 async function register(page, url, { received, nickname, order, description, files }) {
   await page.goto(url + "/office/new");

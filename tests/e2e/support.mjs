@@ -153,6 +153,12 @@ export async function launchBrowser() {
   });
 }
 
+/** A 2×2 PNG, a photo or screenshot to attach. */
+export const PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGPgL8sDIgYIBQAZJgPNYghy3gAAAABJRU5ErkJggg==",
+  "base64",
+);
+
 /** Fills and submits the capture form, then waits for the "saved" message. */
 export async function capture(page, { channel, nickname, description }) {
   await page.selectOption('[data-testid="channel"]', channel);

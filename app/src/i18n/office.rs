@@ -149,6 +149,11 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "upload.size" => ("文件为空或超过 50 MB：", "Empty or over 50 MB:"),
         "upload.failed" => ("上传失败，请重试：", "Upload failed, try again:"),
+        "work.log_files" => (
+            "附上照片或文件（可选）",
+            "Attach photos or files (optional)",
+        ),
+        "work.attached" => ("附件：", "attached: "),
         "upload.sending" => ("正在上传附件…", "Uploading attachments…"),
         "register.files" => (
             "附件（照片、截图、视频、PDF）",
@@ -263,6 +268,7 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
         "field.followUpAt" => ("计划回访", "Follow-up planned"),
         "field.followUpOutcome" => ("回访结果", "Follow-up outcome"),
         "field.log" => ("新日志", "Log entry"),
+        "field.attachments" => ("新附件", "Attachment"),
         "field.history" => ("流程", "Step"),
         "nav.admin" => ("管理", "Admin"),
         "role.field_staff" => ("现场人员", "Field staff"),

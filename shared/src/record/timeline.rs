@@ -131,6 +131,17 @@ pub fn timeline(doc: &Automerge) -> Vec<TimelineStep> {
                 for entry in after.log.iter().skip(seen(&before, |r| r.log.len())) {
                     entry_edits(entry, &mut edits);
                 }
+                for a in after
+                    .attachments
+                    .iter()
+                    .skip(seen(&before, |r| r.attachments.len()))
+                {
+                    edits.push(FieldEdit {
+                        field: "attachments",
+                        before: None,
+                        after: Some(a.name.clone()),
+                    });
+                }
                 for step in after
                     .history
                     .iter()

@@ -12,8 +12,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 use send_wrapper::SendWrapper;
-use wasm_bindgen::JsCast;
-use web_sys::{File, HtmlInputElement};
+use web_sys::File;
 
 use crate::i18n::{Lang, format_time, lang, record_error, save_error, status_label, t, tr};
 use crate::local_time;
@@ -215,21 +214,14 @@ pub fn RegisterPage() -> impl IntoView {
                     <span>{move || t("register.files")}</span>
                     <input type="file" multiple data-testid="reg-files" accept=record::ATTACHMENT_TYPES.join(",")
                         on:change=move |ev| {
-                            let Some(input) = ev.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) else { return };
-                            let chosen: Vec<File> = input
-                                .files()
-                                .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
-                                .unwrap_or_default();
-                            let lang = l.get_untracked();
                             // Refused at once, not after the others were sent.
-                            if let Some(why) = chosen.iter().find_map(|f| upload::refusal(lang, f)) {
+                            let chosen = upload::chosen(&ev, l.get_untracked()).unwrap_or_else(|why| {
                                 problem.set(Some(why));
-                                input.set_value("");
-                                files.set_value(Vec::new());
-                                file_names.set(Vec::new());
-                                return;
+                                Vec::new()
+                            });
+                            if !chosen.is_empty() {
+                                problem.set(None);
                             }
-                            problem.set(None);
                             file_names.set(chosen.iter().map(File::name).collect());
                             files.set_value(chosen.into_iter().map(SendWrapper::new).collect());
                         } />

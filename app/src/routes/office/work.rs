@@ -13,9 +13,12 @@ use closeloop_shared::workflow::Action;
 use closeloop_shared::{FeedbackRecord, RecordError};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use send_wrapper::SendWrapper;
+use web_sys::File;
 
 use crate::i18n::{Lang, action_label, lang, save_error, t, tr};
 use crate::repo::Repo;
+use crate::upload;
 
 /// What the user is typing, kept by the page so a change arriving over
 /// sync (which re-renders the record) does not throw it away.
@@ -27,6 +30,9 @@ pub struct Drafts {
     log: RwSignal<String>,
     /// The other sections' inputs, by name (see [`TEXTS`]).
     texts: StoredValue<Vec<(&'static str, RwSignal<String>)>>,
+    /// Files to attach with the next log entry.
+    files: StoredValue<Vec<SendWrapper<File>>, LocalStorage>,
+    file_names: RwSignal<Vec<String>>,
     /// The outcome of the last edit: (succeeded, message, how many edits
     /// have reported, so the same message twice is still news).
     outcome: RwSignal<Option<(bool, String, u64)>>,
@@ -62,6 +68,8 @@ impl Drafts {
                     .map(|k| (k, RwSignal::new(String::new())))
                     .collect(),
             ),
+            files: StoredValue::new_local(Vec::new()),
+            file_names: RwSignal::new(Vec::new()),
             outcome: RwSignal::new(None),
         }
     }
@@ -93,17 +101,26 @@ pub(super) fn run(
     edit: impl FnOnce(&mut automerge::Automerge, &str, i64) -> Result<(), RecordError> + 'static,
     done: impl FnOnce() + 'static,
 ) {
-    let repo = expect_context::<Repo>();
-    let l = lang().get_untracked();
-    spawn_local(async move {
-        match repo.edit(id, edit).await {
-            Ok(()) => {
-                done();
-                drafts.report(true, tr(l, "work.saved").to_string());
-            }
-            Err(e) => drafts.report(false, save_error(l, &e)),
+    let (repo, l) = (expect_context::<Repo>(), lang().get_untracked());
+    spawn_local(edit_and_report(repo, l, id, drafts, edit, done));
+}
+
+/// [`run`]'s work, for code already outside the component (no context there).
+async fn edit_and_report(
+    repo: Repo,
+    l: Lang,
+    id: DocumentId,
+    drafts: Drafts,
+    edit: impl FnOnce(&mut automerge::Automerge, &str, i64) -> Result<(), RecordError> + 'static,
+    done: impl FnOnce() + 'static,
+) {
+    match repo.edit(id, edit).await {
+        Ok(()) => {
+            done();
+            drafts.report(true, tr(l, "work.saved").to_string());
         }
-    });
+        Err(e) => drafts.report(false, save_error(l, &e)),
+    }
 }
 
 /// The steps offered as plain buttons (assigning needs a form).
@@ -262,10 +279,24 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
             <div class="log-entry">
                 <textarea rows="2" data-testid="log-text" prop:value=move || drafts.log.get()
                     on:input=move |ev| drafts.log.set(event_target_value(&ev))></textarea>
-                <button data-testid="add-log" on:click=move |_| {
-                    let text = drafts.log.get_untracked();
-                    run(id, drafts, move |d, by, now| record::append_log(d, &text, by, now), move || drafts.log.set(String::new()));
-                }>{move || t("work.add_log")}</button>
+                <label class="files">
+                    <span>{move || t("work.log_files")}</span>
+                    <input type="file" multiple data-testid="log-files" accept=record::ATTACHMENT_TYPES.join(",")
+                        on:change=move |ev| {
+                            let chosen = upload::chosen(&ev, lang().get_untracked()).unwrap_or_else(|why| {
+                                drafts.report(false, why);
+                                Vec::new()
+                            });
+                            drafts.file_names.set(chosen.iter().map(File::name).collect());
+                            drafts.files.set_value(chosen.into_iter().map(SendWrapper::new).collect());
+                        } />
+                </label>
+                {move || (!drafts.file_names.with(Vec::is_empty)).then(|| view! {
+                    <ul class="files">
+                        {drafts.file_names.get().into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+                    </ul>
+                })}
+                <button data-testid="add-log" on:click=move |_| add_log(id, drafts)>{move || t("work.add_log")}</button>
             </div>
 
             {move || drafts.outcome.get().map(|(ok, m, seq)| view! {
@@ -274,6 +305,64 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
             })}
         </section>
     }
+}
+
+/// Appends the typed log entry with the chosen files: uploaded first, then
+/// attached to the record and named in the entry, in one edit.
+fn add_log(id: DocumentId, drafts: Drafts) {
+    let text = drafts.log.get_untracked();
+    let files = drafts.files.get_value();
+    let l = lang().get_untracked();
+    let done = move || {
+        drafts.log.set(String::new());
+        drafts.files.set_value(Vec::new());
+        drafts.file_names.set(Vec::new());
+        // The input would still name the files just sent.
+        if let Some(input) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| {
+                d.query_selector(r#"[data-testid="log-files"]"#)
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|el| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(el).ok())
+        {
+            input.set_value("");
+        }
+    };
+    if files.is_empty() {
+        run(
+            id,
+            drafts,
+            move |d, by, now| record::append_log(d, &text, by, now),
+            done,
+        );
+        return;
+    }
+    let repo = expect_context::<Repo>();
+    spawn_local(async move {
+        let mut attached = Vec::new();
+        for file in &files {
+            match upload::upload(l, file).await {
+                Ok(a) => attached.push(a),
+                Err(why) => return drafts.report(false, why),
+            }
+        }
+        let names: Vec<&str> = attached.iter().map(|a| a.name.as_str()).collect();
+        let entry = format!(
+            "{} ({}{})",
+            text.trim(),
+            tr(l, "work.attached"),
+            names.join(", ")
+        );
+        let edit = move |d: &mut automerge::Automerge, by: &str, now: i64| {
+            for a in &attached {
+                record::add_attachment(d, a, now)?;
+            }
+            record::append_log(d, entry.trim_start(), by, now)
+        };
+        edit_and_report(repo, l, id, drafts, edit, done).await;
+    });
 }
 
 /// Settles a field changed concurrently: writing the chosen value
