@@ -126,7 +126,16 @@ impl Application {
             stored,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        crate::sync::other_relays::spawn(&storage, relay.clone(), shutdown_rx.clone());
+        crate::sync::other_relays::spawn(
+            crate::sync::other_relays::SharedSettings {
+                storage: storage.clone(),
+                clock: clock.clone(),
+                sla: sla.clone(),
+                taxonomy: taxonomy.clone(),
+            },
+            relay.clone(),
+            shutdown_rx.clone(),
+        );
         crate::jobs::escalation::spawn(crate::jobs::escalation::Escalation {
             storage: storage.clone(),
             relay: relay.clone(),

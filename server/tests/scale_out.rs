@@ -117,3 +117,59 @@ async fn a_reassignment_on_one_relay_withdraws_followers_on_the_other() {
     one.stop().await;
     two.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL; cargo xtask test runs it there"]
+async fn settings_saved_through_one_relay_count_on_the_other() {
+    use closeloop_shared::sla::{SlaConfig, SlaPolicy};
+    use closeloop_shared::taxonomy::Taxonomy;
+    let (_dir, one, two) = two_relays().await;
+    let admin = one.token("admin").await;
+    let (_, mut taxonomy): (u16, Taxonomy) =
+        one.call("GET", "/api/taxonomy", Some(&admin), None).await;
+    taxonomy.natures[0].label.zh = "表扬（含感谢信）".into();
+    let (status, _): (u16, Taxonomy) = one
+        .call(
+            "PUT",
+            "/api/admin/taxonomy",
+            Some(&admin),
+            Some(&serde_json::to_string(&taxonomy).unwrap()),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, sla): (u16, SlaConfig) = one.call("GET", "/api/admin/sla", Some(&admin), None).await;
+    let s000 = SlaConfig {
+        policy: SlaPolicy::s000(),
+        ..sla
+    };
+    let (status, _): (u16, SlaConfig) = one
+        .call(
+            "PUT",
+            "/api/admin/sla",
+            Some(&admin),
+            Some(&serde_json::to_string(&s000).unwrap()),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Relay two hears at commit and reloads; it is answered within seconds.
+    let admin_two = two.token("admin").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, t): (u16, Taxonomy) = two
+            .call("GET", "/api/taxonomy", Some(&admin_two), None)
+            .await;
+        let (_, s): (u16, SlaConfig) = two
+            .call("GET", "/api/admin/sla", Some(&admin_two), None)
+            .await;
+        if t == taxonomy && s == s000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "relay two still has the old settings"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    one.stop().await;
+    two.stop().await;
+}

@@ -20,6 +20,8 @@ const FEED_LOCK: i64 = 0x636c_6f73_656c_6f6f;
 
 /// The PostgreSQL channel announcing stored changes as `relay:document`.
 pub const CHANGES_CHANNEL: &str = "closeloop_changes";
+/// The payload's second half when an admin saved settings (never a document id).
+pub const SETTINGS_NOTICE: &str = "settings";
 
 impl Storage {
     /// Every chunk of a document in write order, or `None` if it is unknown.

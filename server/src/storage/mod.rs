@@ -20,7 +20,7 @@ mod users;
 mod visibility;
 
 pub use blobs::BlobFacts;
-pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, StoredDocument};
+pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, SETTINGS_NOTICE, StoredDocument};
 pub use notifications::{NotificationRow, Overdue};
 pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
 pub use sessions::{SESSION_DAYS, SESSION_IDLE_HOURS, SessionRow, session_id};

@@ -8,7 +8,7 @@ use closeloop_shared::taxonomy::Taxonomy;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Storage, StorageError};
+use super::{Backend, CHANGES_CHANNEL, SETTINGS_NOTICE, Storage, StorageError};
 
 const SLA_KEY: &str = "sla";
 const TAXONOMY_KEY: &str = "taxonomy";
@@ -71,6 +71,7 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let json = serde_json::to_string(value)
             .map_err(|e| StorageError::Corrupt(format!("the {key} settings: {e}")))?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -78,8 +79,17 @@ impl Storage {
         .bind(key)
         .bind(json)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        if self.backend == Backend::Postgres {
+            // Relays sharing the database reload their settings at commit.
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
+                .bind(CHANGES_CHANNEL)
+                .bind(format!("{}:{SETTINGS_NOTICE}", self.instance))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 }
