@@ -9,6 +9,17 @@ use std::collections::BTreeSet;
 
 /// The weekend's days, as the calendar names them.
 pub use chrono::Weekday;
+
+/// The days of the week, Monday first (as Chinese calendars show them).
+pub const WEEK: [Weekday; 7] = [
+    Weekday::Mon,
+    Weekday::Tue,
+    Weekday::Wed,
+    Weekday::Thu,
+    Weekday::Fri,
+    Weekday::Sat,
+    Weekday::Sun,
+];
 use chrono::{Datelike, NaiveDate};
 
 mod cn2026;
@@ -478,15 +489,7 @@ mod tests {
         both.workdays.insert(day);
         assert_eq!(both.validate(), Err(CalendarError::Contradiction(day)));
         let never = WorkingCalendar {
-            weekend: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-                Weekday::Sat,
-                Weekday::Sun,
-            ],
+            weekend: WEEK.to_vec(),
             workdays: BTreeSet::new(),
             ..WorkingCalendar::default()
         };

@@ -3,23 +3,13 @@
 //! pausing while waiting for the customer, and the working calendar:
 //! business hours, weekend, holidays and make-up workdays for any year.
 
-use closeloop_shared::calendar::{Weekday, format_dates, format_hours, parse_dates, parse_hours};
+use closeloop_shared::calendar::{WEEK, format_dates, format_hours, parse_dates, parse_hours};
 use closeloop_shared::sla::{Priority, SlaConfig, SlaConfigError, SlaDuration, SlaPolicy};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::{AdminNav, load, save};
 use crate::i18n::{Lang, lang, t, tr};
-
-const WEEK: [Weekday; 7] = [
-    Weekday::Mon,
-    Weekday::Tue,
-    Weekday::Wed,
-    Weekday::Thu,
-    Weekday::Fri,
-    Weekday::Sat,
-    Weekday::Sun,
-];
 
 /// The units a target is written in (`none`: no deadline).
 const UNITS: [&str; 4] = ["none", "calendar_hours", "business_hours", "working_days"];
