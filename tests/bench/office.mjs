@@ -285,8 +285,19 @@ const memory = (page) =>
     };
   });
 
-/** (d) memory on pages 1, 10, 25, 50; every next page timed. */
-async function paging(page) {
+/** A full collection without reading anything (see `paging`). */
+const collect = (page) =>
+  page.evaluate(async () => {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+  });
+
+/** (d) memory on pages 1, 10, 25, 50; every next page timed. With
+ *  `collectEach`, a collection after every turn as well: wasm memory never
+ *  shrinks, so without one its size also holds each page's garbage that
+ *  waits for the JS collector (event closures are freed when their JS
+ *  wrappers are), while with one it shows what the pages keep. */
+async function paging(page, collectEach = false) {
   await page.goto(`${URL}/office`, { timeout: WAIT_MS });
   await nextEvent(page, 0, shownInbox, "inbox");
   const samples = [{ page: 1, ...(await memory(page)) }];
@@ -314,6 +325,7 @@ async function paging(page) {
         .at(-1),
     );
     if (request !== undefined) requests.push(request);
+    if (collectEach) await collect(page);
     if (MEMORY_PAGES.includes(n)) {
       samples.push({ page: n, ...(await memory(page)) });
       log(`page ${n} (${shown.info}): heap ${mb(samples.at(-1).heap)} MB`);
@@ -349,9 +361,11 @@ async function browserTimings() {
   const filter = await filterChange(page);
   const open = await openRecord(page);
   const mem = await paging(page);
+  // A fresh tab: a new wasm instance, its memory not sized by the first pass.
+  const kept = await paging(await context.newPage(), true);
   await browser.close();
   browser = null;
-  return { first, filter, open, mem };
+  return { first, filter, open, mem, kept };
 }
 
 // ------------------------------------------------------------------ main
@@ -375,9 +389,13 @@ if (b) {
     row("next page: `#next-page` until its rows are shown", b.mem.turns),
     ...(b.mem.requests.length ? [row("… of which the `GET /api/records` request (resource timing)", b.mem.requests)] : []),
     "",
-    "| (d) pages viewed | JS heap used after gc() | wasm memory |",
-    "|---:|---:|---:|",
-    ...b.mem.samples.map((s) => `| ${s.page} | ${mb(s.heap)} MB | ${s.wasm === null ? "?" : `${mb(s.wasm)} MB`} |`),
+    "| (d) pages viewed | JS heap used after gc() | wasm memory | … collecting after every page: JS heap | wasm memory |",
+    "|---:|---:|---:|---:|---:|",
+    ...b.mem.samples.map((s, i) => {
+      const k = b.kept.samples[i];
+      const wasm = (x) => (x?.wasm == null ? "?" : `${mb(x.wasm)} MB`);
+      return `| ${s.page} | ${mb(s.heap)} MB | ${wasm(s)} | ${k ? `${mb(k.heap)} MB` : "?"} | ${wasm(k)} |`;
+    }),
     "",
   );
   const change = (key) => {
@@ -385,6 +403,11 @@ if (b) {
     return first ? `${last >= first ? "+" : ""}${(((last - first) / first) * 100).toFixed(0)} %` : "?";
   };
   notes.push(`From page 1 to page ${b.mem.samples.at(-1).page}: JS heap ${change("heap")}, wasm memory ${change("wasm")}.`);
+  const kept = b.kept.samples;
+  const grown = kept.at(-1).wasm - kept[1].wasm;
+  notes.push(
+    `Collecting after every page, wasm memory from page ${kept[1].page} to ${kept.at(-1).page}: ${grown >= 0 ? "+" : ""}${(grown / 1024).toFixed(0)} KB.`,
+  );
 }
 if (api.length) {
   lines.push(
