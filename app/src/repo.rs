@@ -152,6 +152,11 @@ impl Repo {
         self.taxonomy.get()
     }
 
+    /// The same, for code outside views (async tasks, event handlers).
+    pub fn taxonomy_untracked(&self) -> std::sync::Arc<Taxonomy> {
+        self.taxonomy.get_untracked()
+    }
+
     /// Validates and saves a new record; returns once it is durable on this device.
     pub async fn capture(&self, draft: FeedbackDraft) -> Result<DocumentId, SaveError> {
         let taxonomy = self.taxonomy.get_untracked();

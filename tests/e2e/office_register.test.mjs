@@ -15,13 +15,14 @@ async function localMinute(page, hours) {
   }, hours);
 }
 
-async function register(page, url, { received, nickname, order, description, files }) {
+async function register(page, url, { received, nickname, order, description, files, type }) {
   await page.goto(url + "/office/new");
   await page.waitForSelector('[data-testid="register-form"]');
   await page.selectOption('[data-testid="reg-channel"]', "phone");
   await page.fill('[data-testid="reg-received"]', received);
   await page.fill('[data-testid="reg-nickname"]', nickname);
   if (order) await page.fill('[data-testid="reg-order"]', order);
+  if (type) await page.selectOption('[data-testid="reg-type"]', type);
   await page.fill('[data-testid="reg-description"]', description);
   if (files) {
     // A file no record may hold is refused as soon as it is chosen.
@@ -56,6 +57,7 @@ test("a phone complaint is registered with its past received time and its duplic
       order: "SO-2026-3321",
       description: "电话投诉：空调安装师傅迟到三个小时，也没有提前通知。",
       files: [{ name: "预约短信截图.png", mimeType: "image/png", buffer: PNG }],
+      type: "service_experience",
     });
     await office.waitForSelector("[data-record-loaded]");
     // The screenshot is attached, stored by its hash and shown.
@@ -64,6 +66,7 @@ test("a phone complaint is registered with its past received time and its duplic
       return img && img.complete && img.naturalWidth === 2;
     }, null, { timeout: 10_000 });
     assert.match(await office.textContent('[data-testid="attachments"]'), /预约短信截图\.png/);
+    assert.equal(await office.inputValue('select[data-field="feedbackType"]'), "service_experience", "the type given at registration");
     await office.screenshot({ path: `${SCREENSHOTS}/office-registered-attachment.png` });
     const first = office.url().split("/").pop();
     const meta = await office.textContent(".record-detail .meta");

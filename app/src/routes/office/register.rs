@@ -56,6 +56,18 @@ pub fn RegisterPage() -> impl IntoView {
     };
     let channel = RwSignal::new("phone".to_string());
     let source = RwSignal::new("external_customer".to_string());
+    let types = {
+        let repo = repo.clone();
+        Memo::new(move |_| {
+            repo.taxonomy()
+                .feedback_types
+                .iter()
+                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    // Optional: classified later if left empty.
+    let feedback_type = RwSignal::new(String::new());
     let nickname = RwSignal::new(String::new());
     let order = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
@@ -101,11 +113,23 @@ pub fn RegisterPage() -> impl IntoView {
                         }
                     }
                 }
+                let kind = feedback_type.get_untracked();
+                let taxonomy = repo.taxonomy_untracked();
                 match repo.capture(d).await {
                     Ok(id) => {
-                        if !attachments.is_empty() {
+                        if !attachments.is_empty() || !kind.is_empty() {
                             let _ = repo
-                                .edit(id, move |doc, _, now| {
+                                .edit(id, move |doc, by, now| {
+                                    if !kind.is_empty() {
+                                        record::set_field(
+                                            doc,
+                                            &taxonomy,
+                                            record::Field::FeedbackType,
+                                            &kind,
+                                            by,
+                                            now,
+                                        )?;
+                                    }
                                     attachments
                                         .iter()
                                         .try_for_each(|a| record::add_attachment(doc, a, now))
@@ -182,6 +206,14 @@ pub fn RegisterPage() -> impl IntoView {
                         <select data-testid="reg-source" prop:value=move || source.get()
                             on:change=move |ev| source.set(event_target_value(&ev))>
                             {move || sources.get().into_iter().map(option).collect_view()}
+                        </select>
+                    </label>
+                    <label>
+                        <span>{move || t("record.type")}</span>
+                        <select data-testid="reg-type" prop:value=move || feedback_type.get()
+                            on:change=move |ev| feedback_type.set(event_target_value(&ev))>
+                            <option value="">{move || t("work.choose")}</option>
+                            {move || types.get().into_iter().map(option).collect_view()}
                         </select>
                     </label>
                     <label>
