@@ -8,7 +8,7 @@ mod admin;
 mod office;
 
 /// The UI language; stored in `localStorage` so a device keeps its choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
     Zh,
     En,

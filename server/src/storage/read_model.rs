@@ -349,8 +349,15 @@ impl Storage {
 /// Appends `FROM … WHERE …` for the filters and the caller's visibility,
 /// so lists, counts, exports and statistics select the same records.
 fn filter<'a>(qb: &mut Sql<'a>, q: &'a RecordQuery, visible: Visibility<'a>, now_ms: i64) {
-    qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
-    visibility::restrict(qb, visible, "d.team", "r.owner");
+    // The record's team lives with its document; only field staff's
+    // visibility needs it, and head office's lists (every record) are the
+    // large ones, so they read the projection alone.
+    if matches!(visible, Visibility::Everything) {
+        qb.push(" FROM records r WHERE 1 = 1");
+    } else {
+        qb.push(" FROM records r JOIN documents d ON d.id = r.document_id WHERE 1 = 1");
+        visibility::restrict(qb, visible, "d.team", "r.owner");
+    }
     let exact = [
         ("r.status", &q.status),
         ("r.priority", &q.priority),

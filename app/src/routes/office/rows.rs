@@ -30,6 +30,13 @@ pub fn Rows(
         records.track();
         selected.set(0);
     });
+    // Effects run after the rows are in the page.
+    Effect::new(move |_| {
+        let s = selected.get();
+        records.track();
+        lang().track();
+        draw_selection(s);
+    });
     let navigate = use_navigate();
     let keys = window_event_listener(ev::keydown, move |e| {
         let Some(key) = super::keys::shortcut(&e) else {
@@ -77,23 +84,30 @@ pub fn Rows(
                     <tbody>
                         // Keyed rows: each row is its own owner, disposed
                         // when its page is replaced (a plain closure here
-                        // kept every page's row effects alive).
+                        // kept every page's row effects alive). Rows hold
+                        // no subscription to long-lived signals (language,
+                        // selection): every page's dead subscribers kept
+                        // wasm memory growing by ~30 KB a page. The
+                        // language is part of the key instead, and the
+                        // selection is drawn below.
                         <For
                             each=move || {
+                                let l = lang().get();
                                 records
                                     .get()
                                     .into_iter()
                                     .enumerate()
-                                    .map(|(i, r)| (serde_json::to_string(&r).unwrap_or_default(), i, r))
+                                    .map(|(i, r)| (serde_json::to_string(&r).unwrap_or_default(), i, r, l))
                                     .collect::<Vec<_>>()
                             }
-                            key=|(content, i, _)| (*i, content.clone())
-                            children=move |(_, i, r)| {
+                            key=|(content, i, _, l)| (*i, content.clone(), *l)
+                            children=move |(_, i, r, l)| {
                                 let channel = taxonomy.with_value(|t| {
-                                    t.channel(&r.channel)
-                                        .map(|c| (c.label.zh.clone(), c.label.en.clone()))
+                                    t.channel(&r.channel).map(|c| {
+                                        if l == Lang::En { c.label.en.clone() } else { c.label.zh.clone() }
+                                    })
                                 });
-                                view! { <Row r i selected channel /> }
+                                view! { <Row r i l selected channel /> }
                             }
                         />
                     </tbody>
@@ -103,54 +117,40 @@ pub fn Rows(
     }
 }
 
+/// One row, drawn once in language `l` (see the keyed rows above).
 #[component]
 fn Row(
     r: RecordSummary,
     i: usize,
+    l: Lang,
     selected: RwSignal<usize>,
-    channel: Option<(String, String)>,
+    channel: Option<String>,
 ) -> impl IntoView {
     let href = format!("/office/records/{}", r.id);
-    let channel_text = move || match (&channel, lang().get()) {
-        (Some((zh, _)), Lang::Zh) => zh.clone(),
-        (Some((_, en)), Lang::En) => en.clone(),
-        (None, _) => String::new(),
-    };
-    let status = r.status.clone();
-    let (feedback_type, nature) = (r.feedback_type.clone(), r.nature.clone());
-    let taxonomy = expect_context::<Repo>().taxonomy();
-    let kind = move || {
-        let l = lang().get();
-        [
-            nature
-                .as_deref()
-                .map(|k| term_label(l, &taxonomy, TermList::Nature, k)),
-            feedback_type
-                .as_deref()
-                .map(|k| term_label(l, &taxonomy, TermList::FeedbackType, k)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" · ")
-    };
+    let taxonomy = expect_context::<Repo>().taxonomy_untracked();
+    let kind = [
+        r.nature
+            .as_deref()
+            .map(|k| term_label(l, &taxonomy, TermList::Nature, k)),
+        r.feedback_type
+            .as_deref()
+            .map(|k| term_label(l, &taxonomy, TermList::FeedbackType, k)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
     let sla_class = sla_class(r.sla_state);
-    let (state, due, remaining) = (r.sla_state, r.due_at, r.remaining_ms);
     view! {
-        <tr
-            data-record-id=r.id.clone()
-            class:selected=move || selected.get() == i
-            aria-selected=move || (selected.get() == i).to_string()
-            on:click=move |_| selected.set(i)
-        >
+        <tr data-record-id=r.id.clone() aria-selected="false" on:click=move |_| selected.set(i)>
             <td class="when">
                 <time>{format_time(r.received_at)}</time>
-                <small class="channel">{channel_text}</small>
+                <small class="channel">{channel.unwrap_or_default()}</small>
             </td>
             <td class="who">
                 <span class="customer">{r.customer.clone()}</span>
                 {(r.conflicts > 0).then(|| view! {
-                    <span class="badge conflict" title=move || t("inbox.conflict.hint")>{move || t("inbox.conflict")}</span>
+                    <span class="badge conflict" title=tr(l, "inbox.conflict.hint")>{tr(l, "inbox.conflict")}</span>
                 })}
             </td>
             <td class="what">
@@ -158,13 +158,35 @@ fn Row(
                 <small class="kind">{kind}</small>
             </td>
             <td class="priority">{r.priority.clone().unwrap_or_else(|| "—".into())}</td>
-            <td class="state">{move || status_label(lang().get(), &status)}</td>
+            <td class="state">{status_label(l, &r.status)}</td>
             <td class="owner">{r.owner.clone().unwrap_or_else(|| "—".into())}</td>
             <td class=format!("sla {sla_class}")>
-                {move || sla_words(lang().get(), state, remaining)}
-                {due.map(|d| view! { <small>{format_time(d)}</small> })}
+                {sla_words(l, r.sla_state, r.remaining_ms)}
+                {r.due_at.map(|d| view! { <small>{format_time(d)}</small> })}
             </td>
         </tr>
+    }
+}
+
+/// Marks row `selected` of the table (and only it) in the page: one
+/// effect for the table, not one per row.
+fn draw_selection(selected: usize) {
+    let Some(rows) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector_all("#inbox tr[data-record-id]").ok())
+    else {
+        return;
+    };
+    for n in 0..rows.length() {
+        let Some(row) = rows
+            .get(n)
+            .and_then(|r| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(r).ok())
+        else {
+            continue;
+        };
+        let on = n as usize == selected;
+        let _ = row.class_list().toggle_with_force("selected", on);
+        let _ = row.set_attribute("aria-selected", if on { "true" } else { "false" });
     }
 }
 
