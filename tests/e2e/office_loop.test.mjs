@@ -87,8 +87,18 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
     await office.keyboard.press("a");
     await office.waitForFunction(() => document.activeElement?.dataset.testid === "assign-owner");
     await office.fill('[data-testid="assign-owner"]', "office");
-    await office.fill('[data-testid="assign-department"]', "门店运营");
+    // As the department suggestions fill it in: the key; shown by its label.
+    await office.fill('[data-testid="assign-department"]', "store_ops");
     await act(office, '[data-step="assign"]');
+    await office.waitForSelector(".facts >> text=门店运营");
+    // It is in its department's queue.
+    await office.goto(server.url + "/office");
+    await office.waitForSelector("#inbox tr[data-record-id]");
+    await office.selectOption('[data-testid="department-queue"]', "store_ops");
+    await office.waitForFunction(() => document.querySelector('[data-testid="department-queue"]').value === "store_ops");
+    await waitForInbox(office, [`${RECORD.nickname} | ${RECORD.description}`]);
+    await office.click("#inbox a.open-record");
+    await office.waitForSelector("[data-record-loaded]");
     await act(office, '[data-step="start"]');
     await office.fill('[data-testid="log-text"]', "已致电门店店长核实，当班店员承认态度问题。");
     // With the receipt photo the store sent: attached to the record, named in the log.
@@ -175,6 +185,11 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
       assert.ok(history.includes(step), `history shows ${step}: ${history}`);
     }
 
+    // Its department's queue holds open records only: not this one any more.
+    await office.goto(server.url + "/office");
+    await office.waitForSelector("#inbox tr[data-record-id]");
+    await office.selectOption('[data-testid="department-queue"]', "store_ops");
+    await office.waitForSelector("#inbox p.empty");
     // The read model follows: the inbox shows it closed, P1, owned by office.
     await inboxStatus(office, server.url, "已关闭");
     const row = await office.textContent("#inbox tr[data-record-id]");

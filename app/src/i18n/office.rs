@@ -139,6 +139,7 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
             "您好，感谢您的反馈。我们已确认您反映的问题，并已采取以下措施：……。如仍有疑问，欢迎随时联系我们，我们也会在三天内回访。",
             "Hello, thank you for your feedback. We have confirmed the issue you reported and have taken these measures: …. If anything is still unclear, please contact us at any time; we will also follow up within three days.",
         ),
+        "inbox.queue" => ("部门队列…", "Department queue…"),
         "inbox.shortcuts" => (
             "快捷键：j / k 上下移动 · Enter 打开 · a 打开并分派 · r 打开并回复",
             "Shortcuts: j / k move · Enter opens · a opens to assign · r opens to reply",

@@ -80,9 +80,22 @@ pub fn OfficePage() -> impl IntoView {
         asked_for
     });
 
+    // A department's queue instead of a saved view (empty: none chosen).
+    let queue = RwSignal::new(String::new());
     let choose = move |v: SavedView| {
         view.set(v);
+        queue.set(String::new());
         query.set(v.query(&me.get_untracked().unwrap_or_default()));
+    };
+    let departments = {
+        let repo = repo.clone();
+        Memo::new(move |_| {
+            repo.taxonomy()
+                .list(closeloop_shared::taxonomy::TermList::Department)
+                .iter()
+                .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
+                .collect::<Vec<_>>()
+        })
     };
     let go_to = move |delta: i64| {
         query.update(|q| q.page = Some((q.page.unwrap_or(1) + delta).max(1)));
@@ -113,7 +126,7 @@ pub fn OfficePage() -> impl IntoView {
                             <button
                                 class="view"
                                 data-view=v.key()
-                                aria-pressed=move || (view.get() == v).to_string()
+                                aria-pressed=move || (queue.with(String::is_empty) && view.get() == v).to_string()
                                 on:click=move |_| choose(v)
                             >
                                 {move || view_label(lang().get(), v)}
@@ -121,6 +134,19 @@ pub fn OfficePage() -> impl IntoView {
                         }
                     })
                     .collect_view()}
+                <select class="view queue" data-testid="department-queue" aria-label=move || t("inbox.queue")
+                    prop:value=move || queue.get()
+                    on:change=move |ev| {
+                        let d = event_target_value(&ev);
+                        if d.is_empty() { return choose(view.get_untracked()) }
+                        query.set(SavedView::department(&d));
+                        queue.set(d);
+                    }>
+                    <option value="">{move || t("inbox.queue")}</option>
+                    {move || departments.get().into_iter().map(|(key, zh, en)| view! {
+                        <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
+                    }).collect_view()}
+                </select>
             </nav>
             <filters::Filters query />
             {move || error.get().map(|e| view! { <p class="problem" role="alert">{e}</p> })}
