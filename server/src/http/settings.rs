@@ -61,10 +61,11 @@ async fn set_sla(
     state.storage.set_sla_config(&sla, state.now_ms()).await?;
     state.sla.set(sla.clone());
     // Stored due moments follow; lists read them, so they catch up as the
-    // batches commit (seconds for 100,000 records).
-    let (storage, now) = (state.storage.clone(), sla.clone());
+    // batches commit (seconds for 100,000 records). Each batch uses the
+    // settings current then, so a later save is never undone by this run.
+    let (storage, live) = (state.storage.clone(), state.sla.clone());
     tokio::spawn(async move {
-        match storage.reclock(&now).await {
+        match storage.reclock(|| live.get()).await {
             Ok(n) => tracing::info!(
                 records = n,
                 "due moments recomputed for the new SLA settings"

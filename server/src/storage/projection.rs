@@ -256,11 +256,14 @@ impl Storage {
         Ok((projected, skipped))
     }
 
-    /// Recomputes every record's due moments with `sla` (after an admin
-    /// changed the policy or calendar): from the projected clock facts, so
+    /// Recomputes every record's due moments with the `current` settings
+    /// (after an admin changed the policy or calendar): from the projected clock facts, so
     /// no document is read. In batches, each its own transaction, so the
     /// relay's commits interleave; returns how many records it updated.
-    pub async fn reclock(&self, sla: &SlaConfig) -> Result<usize, StorageError> {
+    pub async fn reclock(
+        &self,
+        current: impl Fn() -> std::sync::Arc<SlaConfig>,
+    ) -> Result<usize, StorageError> {
         const BATCH: i64 = 500;
         let mut after = String::new();
         let mut updated = 0;
@@ -277,6 +280,7 @@ impl Storage {
                 return Ok(updated);
             };
             after = last.try_get("document_id")?;
+            let sla = current();
             let mut tx = self.pool.begin().await?;
             for row in &rows {
                 let id: String = row.try_get("document_id")?;
