@@ -1,9 +1,11 @@
 //! Pieces shared by the pages.
 
 mod bell;
+mod personal_data;
 mod record_list;
 mod status_badge;
 
 pub use bell::Bell;
+pub use personal_data::PersonalDataWarning;
 pub use record_list::RecordList;
 pub use status_badge::StatusBadge;

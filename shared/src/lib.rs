@@ -11,6 +11,7 @@ pub mod authorize;
 pub mod calendar;
 pub mod duplicates;
 pub mod inbox;
+pub mod personal_data;
 pub mod record;
 pub mod relay;
 pub mod sla;

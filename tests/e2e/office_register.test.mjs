@@ -41,6 +41,13 @@ test("a phone complaint is registered with its past received time and its duplic
     const office = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await signIn(office, server.url, "office");
 
+    // A phone number typed into the description: warned before saving.
+    await office.goto(server.url + "/office/new");
+    await office.fill('[data-testid="reg-description"]', "客户说请回电 138 1234 5678");
+    assert.match(await office.textContent('[data-testid="pii-warning"]'), /手机号.*无法删除/);
+    await office.fill('[data-testid="reg-description"]', "客户说请回电");
+    await office.waitForSelector('[data-testid="pii-warning"]', { state: "detached" });
+
     // A received time in the future: a clear error, nothing saved.
     await register(office, server.url, {
       received: await localMinute(office, 3),

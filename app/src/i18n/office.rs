@@ -139,6 +139,14 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
             "您好，感谢您的反馈。我们已确认您反映的问题，并已采取以下措施：……。如仍有疑问，欢迎随时联系我们，我们也会在三天内回访。",
             "Hello, thank you for your feedback. We have confirmed the issue you reported and have taken these measures: …. If anything is still unclear, please contact us at any time; we will also follow up within three days.",
         ),
+        "pii.found" => ("内容中似乎有", "This text seems to contain "),
+        "pii.mobile" => ("手机号", "a mobile number"),
+        "pii.email" => ("邮箱地址", "an email address"),
+        "pii.id_number" => ("身份证号", "an ID number"),
+        "pii.why" => (
+            "请勿把客户的联系方式或证件号写在这里：内容会同步到每台设备的记录历史中，无法删除。",
+            " Keep customers' contact details and ID numbers out of it: the text is copied into the record's history on every device and cannot be erased.",
+        ),
         "inbox.queue" => ("部门队列…", "Department queue…"),
         "inbox.shortcuts" => (
             "快捷键：j / k 上下移动 · Enter 打开 · a 打开并分派 · r 打开并回复",

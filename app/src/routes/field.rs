@@ -6,7 +6,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use crate::components::RecordList;
+use crate::components::{PersonalDataWarning, RecordList};
 use crate::i18n::{Lang, lang, save_error, t, tr};
 use crate::repo::Repo;
 
@@ -106,6 +106,7 @@ pub fn FieldPage() -> impl IntoView {
                         on:input=move |ev| description.set(event_target_value(&ev))
                     ></textarea>
                 </label>
+                <PersonalDataWarning text=description />
                 <button type="submit" data-testid="save" disabled=move || saving.get()>
                     {move || if saving.get() { t("form.saving") } else { t("form.save") }}
                 </button>

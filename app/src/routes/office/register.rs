@@ -14,6 +14,7 @@ use leptos_router::hooks::use_navigate;
 use send_wrapper::SendWrapper;
 use web_sys::File;
 
+use crate::components::PersonalDataWarning;
 use crate::i18n::{Lang, format_time, lang, record_error, save_error, status_label, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
@@ -242,6 +243,7 @@ pub fn RegisterPage() -> impl IntoView {
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </label>
+                <PersonalDataWarning text=description />
                 <label>
                     <span>{move || t("register.files")}</span>
                     <input type="file" multiple data-testid="reg-files" accept=record::ATTACHMENT_TYPES.join(",")

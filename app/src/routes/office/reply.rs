@@ -12,6 +12,7 @@ use closeloop_shared::workflow::Action;
 use leptos::prelude::*;
 
 use super::work::{Drafts, run};
+use crate::components::PersonalDataWarning;
 use crate::i18n::{Lang, lang, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
@@ -121,6 +122,7 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
                         <textarea rows="4" data-testid="reply-text" aria-label=move || t("work.reply")
                             prop:value=move || text.get()
                             on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+                        <PersonalDataWarning text=text />
                         <button data-testid="save-reply" on:click=move |_| {
                             let (content, via, taxonomy) = (text.get_untracked(), channel.get_untracked(), taxonomy.clone());
                             run(id, drafts, move |d, by, now| {

@@ -1,0 +1,149 @@
+//! Personal data typed into free text (S002 §8, S003: no disclosure
+//! without consent). A description or reply goes into the record's
+//! Automerge history, which every replica copies and nothing can erase, so
+//! forms warn before saving text that looks like a mainland mobile number,
+//! an email address or an 18-digit resident ID number.
+
+/// What a piece of text looks like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum PersonalData {
+    /// 11 digits starting 13–19, spaces or hyphens allowed between groups.
+    MobileNumber,
+    Email,
+    /// 18 characters (the last may be X) with a valid GB 11643 check digit.
+    IdNumber,
+}
+
+impl PersonalData {
+    /// A stable name (for messages).
+    pub fn key(self) -> &'static str {
+        match self {
+            PersonalData::MobileNumber => "mobile",
+            PersonalData::Email => "email",
+            PersonalData::IdNumber => "id_number",
+        }
+    }
+}
+
+/// The kinds of personal data `text` seems to contain, each once, in the
+/// order first found.
+pub fn find(text: &str) -> Vec<PersonalData> {
+    let mut found = Vec::new();
+    let mut note = |k: PersonalData| {
+        if !found.contains(&k) {
+            found.push(k);
+        }
+    };
+    for run in digit_runs(text) {
+        if is_id_number(&run) {
+            note(PersonalData::IdNumber);
+        } else if is_mobile(&run) {
+            note(PersonalData::MobileNumber);
+        }
+    }
+    if text
+        .split(|c: char| c.is_whitespace() || "，。；：、,;<>()（）\"'".contains(c))
+        .any(is_email)
+    {
+        note(PersonalData::Email);
+    }
+    found
+}
+
+/// Runs of digits (and a final X) where single spaces or hyphens between
+/// digits are ignored: `138 1234-5678` is one run of 11.
+fn digit_runs(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut runs = Vec::new();
+    let mut run = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let joins = (c == ' ' || c == '-')
+            && !run.is_empty()
+            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+        if c.is_ascii_digit() || ((c == 'X' || c == 'x') && run.len() == 17) {
+            run.push(c.to_ascii_uppercase());
+        } else if !joins && !run.is_empty() {
+            runs.push(std::mem::take(&mut run));
+        }
+    }
+    if !run.is_empty() {
+        runs.push(run);
+    }
+    runs
+}
+
+fn is_mobile(run: &str) -> bool {
+    let b = run.as_bytes();
+    run.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1])
+}
+
+/// GB 11643: 17 digits weighted, the check character from the sum mod 11.
+fn is_id_number(run: &str) -> bool {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: &[u8; 11] = b"10X98765432";
+    let b = run.as_bytes();
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let sum: u32 = b[..17]
+        .iter()
+        .zip(WEIGHTS)
+        .map(|(d, w)| u32::from(d - b'0') * w)
+        .sum();
+    CHECK[(sum % 11) as usize] == b[17]
+}
+
+fn is_email(word: &str) -> bool {
+    let Some((local, domain)) = word.split_once('@') else {
+        return false;
+    };
+    let part = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+    };
+    part(local)
+        && domain.rsplit_once('.').is_some_and(|(name, tld)| {
+            part(name) && tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PersonalData::*;
+    use super::find;
+
+    #[test]
+    fn mainland_mobile_numbers_with_or_without_separators() {
+        assert_eq!(find("请回电 13812345678"), vec![MobileNumber]);
+        assert_eq!(find("电话138 1234 5678，谢谢"), vec![MobileNumber]);
+        assert_eq!(find("tel: 199-0000-1111"), vec![MobileNumber]);
+        // Not phones: too short, too long, a landline, an order number.
+        assert_eq!(find("订单 SO-2026-3321"), vec![]);
+        assert_eq!(find("12812345678"), vec![]);
+        assert_eq!(find("138123456789"), vec![]);
+        assert_eq!(find("010-6552 1234"), vec![]);
+        assert_eq!(find("会员积分 3390 分"), vec![]);
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(find("邮箱 li.wei+shop@example.com.cn 联系"), vec![Email]);
+        assert_eq!(find("发到（zhang@qq.com）"), vec![Email]);
+        assert_eq!(find("@门店 你好"), vec![]);
+        assert_eq!(find("a@b"), vec![]);
+    }
+
+    #[test]
+    fn id_numbers_only_with_a_valid_check_digit() {
+        // The GB 11643 example number and one ending in X.
+        assert_eq!(find("身份证 11010519491231002X"), vec![IdNumber]);
+        assert_eq!(find("证件号110105194912310021"), vec![]);
+        assert_eq!(find("440524188001010014"), vec![IdNumber]);
+        // Both kinds in one text, each once.
+        assert_eq!(
+            find("13812345678 / 13912345678 / 440524188001010014"),
+            vec![MobileNumber, IdNumber]
+        );
+    }
+}
