@@ -106,6 +106,13 @@ impl Principal {
         }
     }
 
+    /// Whether records assigned to this user are pushed to their devices:
+    /// field staff carry their work offline; head office's browser holds
+    /// only what it opens (the inbox reads the server's lists).
+    pub fn receives_assigned_work(&self) -> bool {
+        self.role == Role::FieldStaff
+    }
+
     /// May this user read and change a record? `None` means the record does
     /// not exist yet: anyone signed in may create one, and it then belongs
     /// to their team.

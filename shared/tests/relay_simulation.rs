@@ -555,6 +555,7 @@ fn assigned_records_reach_the_assignee_without_asking() {
             user("li", Role::FieldStaff, Some("south")),
             user("office", Role::HeadOffice, None),
             user("wang", Role::FieldStaff, Some("south")),
+            user("desk", Role::HeadOffice, None),
         ];
         let mut sim = Sim::new(seed, 2, &users);
         let (first, second) = (id(11), id(12));
@@ -599,6 +600,27 @@ fn assigned_records_reach_the_assignee_without_asking() {
             !sim.clients[3].received_about.contains(&first)
                 && !sim.clients[3].received_about.contains(&second),
             "seed {seed}: nobody else is offered it"
+        );
+        // Head office's browser holds only what it opens: a record assigned
+        // to a head-office user is not pushed to them, connected or not.
+        transition(
+            &mut sim,
+            2,
+            first,
+            &Action::Reassign {
+                owner: "desk".into(),
+                department: "customer_service".into(),
+            },
+            30,
+        );
+        sim.quiesce();
+        sim.drop_link(4, true);
+        sim.advance(120_000);
+        sim.connect(4);
+        sim.quiesce();
+        assert!(
+            !sim.clients[4].received_about.contains(&first),
+            "seed {seed}: head office is not sent its assigned records"
         );
     }
 }

@@ -69,16 +69,20 @@ async fn serve(socket: WebSocket, state: AppState, principal: Principal, session
     let relay = state.relay.clone();
     let conn = relay.next_conn();
     let (out_tx, mut out_rx) = mpsc::channel(OUTBOX_FRAMES);
-    // Their assigned work reaches them without asking; if storage cannot
-    // say, the socket still opens (they can ask for records by id).
-    let assigned = state
-        .storage
-        .assigned_open(&principal.username, MAX_ASSIGNED_OFFERED)
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "reading assigned records failed");
-            Vec::new()
-        });
+    // Field staff's assigned work reaches them without asking; if storage
+    // cannot say, the socket still opens (they can ask for records by id).
+    let assigned = if principal.receives_assigned_work() {
+        state
+            .storage
+            .assigned_open(&principal.username, MAX_ASSIGNED_OFFERED)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "reading assigned records failed");
+                Vec::new()
+            })
+    } else {
+        Vec::new()
+    };
     if !relay
         .send(RelayInput::Connect {
             conn,

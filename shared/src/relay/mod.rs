@@ -276,7 +276,9 @@ impl RelayCore {
                 let theirs: Vec<ConnectionId> = self
                     .principals
                     .iter()
-                    .filter(|(c, p)| p.username == new && !followers.contains(c))
+                    .filter(|(c, p)| {
+                        p.username == new && p.receives_assigned_work() && !followers.contains(c)
+                    })
                     .map(|(c, _)| *c)
                     .collect();
                 for conn in theirs {
@@ -328,8 +330,10 @@ impl RelayCore {
                     session,
                     mut assigned,
                 } => {
-                    assigned.truncate(MAX_ASSIGNED_OFFERED);
-                    self.assigned.insert(conn, assigned);
+                    if principal.receives_assigned_work() {
+                        assigned.truncate(MAX_ASSIGNED_OFFERED);
+                        self.assigned.insert(conn, assigned);
+                    }
                     if self.refusals.blocked(principal.user_id, self.now_ms) {
                         self.deliver(
                             Task::Close {
