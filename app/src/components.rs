@@ -1,6 +1,7 @@
 //! Pieces shared by the pages.
 
 mod bell;
+pub mod choices;
 mod personal_data;
 mod record_list;
 mod status_badge;

@@ -6,8 +6,9 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::components::choices;
 use crate::components::{PersonalDataWarning, RecordList};
-use crate::i18n::{Lang, lang, save_error, t, tr};
+use crate::i18n::{lang, save_error, t, tr};
 use crate::repo::Repo;
 
 /// Capture form and the local record list.
@@ -17,12 +18,7 @@ pub fn FieldPage() -> impl IntoView {
     // Follow the taxonomy: the server's arrives just after sign-in.
     let channels = {
         let repo = repo.clone();
-        Memo::new(move |_| {
-            repo.taxonomy()
-                .field_channels()
-                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-                .collect::<Vec<_>>()
-        })
+        Memo::new(move |_| choices::channels(repo.taxonomy().field_channels()))
     };
     let channel = RwSignal::new(
         channels
@@ -75,14 +71,7 @@ pub fn FieldPage() -> impl IntoView {
                         prop:value=move || channel.get()
                         on:change=move |ev| channel.set(event_target_value(&ev))
                     >
-                        {move || channels
-                            .get()
-                            .into_iter()
-                            .map(|(key, zh, en)| {
-                                let label = move || if l.get() == Lang::En { en.clone() } else { zh.clone() };
-                                view! { <option value=key>{label}</option> }
-                            })
-                            .collect_view()}
+                        {move || channels.get().into_iter().map(choices::option).collect_view()}
                     </select>
                 </label>
                 <label>

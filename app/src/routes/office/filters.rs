@@ -4,22 +4,16 @@
 
 use closeloop_shared::api::{DueFilter, RecordQuery};
 use closeloop_shared::sla::Priority;
-use closeloop_shared::taxonomy::Term;
 use closeloop_shared::workflow::Status;
 use leptos::prelude::*;
 
-use crate::i18n::{Lang, lang, status_label, t};
+use crate::components::choices::{self, Choice, terms};
+use crate::i18n::{Lang, status_label, t};
 use crate::local_time;
 use crate::repo::Repo;
 
 /// A select's options: `(value, zh, en)`.
-type Options = Vec<(String, String, String)>;
-
-fn terms(list: &[Term]) -> Options {
-    list.iter()
-        .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
-        .collect()
-}
+type Options = Vec<Choice>;
 
 /// The filter controls bound to `query`.
 #[component]
@@ -45,11 +39,7 @@ pub fn Filters(query: RwSignal<RecordQuery>) -> impl IntoView {
             )
         })
         .collect();
-    let channels: Options = taxonomy
-        .channels
-        .iter()
-        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-        .collect();
+    let channels = choices::channels(&taxonomy.channels);
     let due: Options = vec![
         ("overdue".into(), "已超时".into(), "Overdue".into()),
         ("near".into(), "即将到期".into(), "Near due".into()),
@@ -139,16 +129,7 @@ fn Select(
             <select id=id prop:value=move || value.get().unwrap_or_default()
                 on:change=move |ev| on_change(event_target_value(&ev))>
                 <option value="">{move || t("inbox.f.any")}</option>
-                {options
-                    .into_iter()
-                    .map(|(key, zh, en)| {
-                        view! {
-                            <option value=key>
-                                {move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}
-                            </option>
-                        }
-                    })
-                    .collect_view()}
+                {options.into_iter().map(choices::option).collect_view()}
             </select>
         </label>
     }

@@ -19,6 +19,7 @@ use closeloop_shared::inbox::{INBOX_PAGE, SavedView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use crate::components::choices;
 use crate::i18n::{Lang, lang, t, tr};
 use crate::session::{self, Session};
 
@@ -90,11 +91,10 @@ pub fn OfficePage() -> impl IntoView {
     let departments = {
         let repo = repo.clone();
         Memo::new(move |_| {
-            repo.taxonomy()
-                .list(closeloop_shared::taxonomy::TermList::Department)
-                .iter()
-                .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
-                .collect::<Vec<_>>()
+            choices::terms(
+                repo.taxonomy()
+                    .list(closeloop_shared::taxonomy::TermList::Department),
+            )
         })
     };
     let go_to = move |delta: i64| {
@@ -143,9 +143,7 @@ pub fn OfficePage() -> impl IntoView {
                         queue.set(d);
                     }>
                     <option value="">{move || t("inbox.queue")}</option>
-                    {move || departments.get().into_iter().map(|(key, zh, en)| view! {
-                        <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
-                    }).collect_view()}
+                    {move || departments.get().into_iter().map(choices::option).collect_view()}
                 </select>
             </nav>
             <filters::Filters query />

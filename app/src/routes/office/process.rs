@@ -10,7 +10,8 @@ use closeloop_shared::taxonomy::TermList;
 use leptos::prelude::*;
 
 use super::work::{Drafts, run};
-use crate::i18n::{Lang, lang, t, tr};
+use crate::components::choices;
+use crate::i18n::{lang, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
 
@@ -21,12 +22,7 @@ const PLAN_DAYS: i64 = 7;
 pub fn ProcessPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl IntoView {
     let repo = expect_context::<Repo>();
     let may = repo.may(&id, Write::Process("plan"));
-    let classes: Vec<(String, String, String)> = repo
-        .taxonomy()
-        .list(TermList::ProblemClass)
-        .iter()
-        .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
-        .collect();
+    let classes = choices::terms(repo.taxonomy().list(TermList::ProblemClass));
     // Each input shows what the record holds until the user types.
     let shown = |key: &'static str, current: String| {
         let draft = drafts.text(key);
@@ -77,9 +73,7 @@ pub fn ProcessPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl I
                     <span>{move || t("process.class")}</span>
                     <select data-testid="cause-class" prop:value=move || class.get() on:change=input("cause.class")>
                         <option value="" disabled=true>{move || t("work.choose")}</option>
-                        {classes.into_iter().map(|(key, zh, en)| view! {
-                            <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
-                        }).collect_view()}
+                        {classes.into_iter().map(choices::option).collect_view()}
                     </select>
                 </label>
                 <textarea rows="2" data-testid="cause-text" aria-label=move || t("process.cause")

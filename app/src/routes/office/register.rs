@@ -15,7 +15,8 @@ use send_wrapper::SendWrapper;
 use web_sys::File;
 
 use crate::components::PersonalDataWarning;
-use crate::i18n::{Lang, format_time, lang, record_error, save_error, status_label, t, tr};
+use crate::components::choices::{self, option};
+use crate::i18n::{format_time, lang, record_error, save_error, status_label, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
 use crate::session;
@@ -37,35 +38,17 @@ pub fn RegisterPage() -> impl IntoView {
     // Follow the taxonomy: the server's arrives just after sign-in.
     let channels = {
         let repo = repo.clone();
-        Memo::new(move |_| {
-            repo.taxonomy()
-                .channels
-                .iter()
-                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-                .collect::<Vec<_>>()
-        })
+        Memo::new(move |_| choices::channels(&repo.taxonomy().channels))
     };
     let sources = {
         let repo = repo.clone();
-        Memo::new(move |_| {
-            repo.taxonomy()
-                .sources
-                .iter()
-                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-                .collect::<Vec<_>>()
-        })
+        Memo::new(move |_| choices::terms(&repo.taxonomy().sources))
     };
     let channel = RwSignal::new("phone".to_string());
     let source = RwSignal::new("external_customer".to_string());
     let types = {
         let repo = repo.clone();
-        Memo::new(move |_| {
-            repo.taxonomy()
-                .feedback_types
-                .iter()
-                .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-                .collect::<Vec<_>>()
-        })
+        Memo::new(move |_| choices::terms(&repo.taxonomy().feedback_types))
     };
     // Optional: classified later if left empty.
     let feedback_type = RwSignal::new(String::new());
@@ -185,9 +168,6 @@ pub fn RegisterPage() -> impl IntoView {
                 }
             });
         }
-    };
-    let option = |(key, zh, en): (String, String, String)| {
-        view! { <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option> }
     };
     view! {
         <p class="back"><a href="/office">{move || t("record.back")}</a></p>

@@ -12,7 +12,7 @@ use closeloop_shared::workflow::Action;
 use leptos::prelude::*;
 
 use super::work::{Drafts, run};
-use crate::components::PersonalDataWarning;
+use crate::components::{PersonalDataWarning, choices};
 use crate::i18n::{Lang, lang, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
@@ -31,12 +31,7 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
     let reopen_too = r.workflow.apply(&Action::Reopen, now).is_ok()
         && repo.may(&id, Write::Step("reopen".into()));
     let awaiting_answer = r.last_reply().is_some_and(|x| x.customer_answer.is_none());
-    let channels: Vec<(String, String, String)> = repo
-        .taxonomy()
-        .channels
-        .iter()
-        .map(|c| (c.key.clone(), c.label.zh.clone(), c.label.en.clone()))
-        .collect();
+    let channels = choices::channels(&repo.taxonomy().channels);
     let channel_label = {
         let channels = channels.clone();
         move |key: &str, l: Lang| {
@@ -106,9 +101,7 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
                             <span>{move || t("reply.channel")}</span>
                             <select data-testid="reply-channel" prop:value=move || channel.get()
                                 on:change=move |ev| chosen.set(event_target_value(&ev))>
-                                {channels.clone().into_iter().map(|(key, zh, en)| view! {
-                                    <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
-                                }).collect_view()}
+                                {channels.clone().into_iter().map(choices::option).collect_view()}
                             </select>
                         </label>
                         // The customer's language, whatever the screen's.

@@ -16,6 +16,7 @@ use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 use web_sys::File;
 
+use crate::components::choices;
 use crate::i18n::{Lang, action_label, lang, save_error, t, tr};
 use crate::repo::Repo;
 use crate::upload;
@@ -139,11 +140,7 @@ const STEPS: [&str; 8] = [
 pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl IntoView {
     let repo = expect_context::<Repo>();
     let taxonomy = repo.taxonomy();
-    let departments: Vec<(String, String, String)> = taxonomy
-        .list(TermList::Department)
-        .iter()
-        .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
-        .collect();
+    let departments = choices::terms(taxonomy.list(TermList::Department));
     let now = js_sys::Date::now() as i64;
     let may = |w: Write| repo.may(&id, w);
     // Steps the record's state allows now and the user's role may take.
@@ -181,11 +178,7 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
             <h3>{move || t("work.classify")}</h3>
             <div class="classify">
                 {selects.into_iter().map(|(field, list, current)| {
-                    let options: Vec<(String, String, String)> = taxonomy
-                        .list(list)
-                        .iter()
-                        .map(|t| (t.key.clone(), t.label.zh.clone(), t.label.en.clone()))
-                        .collect();
+                    let options = choices::terms(taxonomy.list(list));
                     let taxonomy = taxonomy.clone();
                     view! {
                         <label class="filter">
@@ -198,9 +191,7 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
                                     run(id, drafts, move |d, by, now| record::set_field(d, &taxonomy, field, &value, by, now), || {});
                                 }>
                                 <option value="" disabled=true>{move || t("work.choose")}</option>
-                                {options.into_iter().map(|(key, zh, en)| view! {
-                                    <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
-                                }).collect_view()}
+                                {options.into_iter().map(choices::option).collect_view()}
                             </select>
                         </label>
                     }
@@ -244,9 +235,7 @@ pub fn WorkPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Into
                             on:input=move |ev| drafts.department.set(event_target_value(&ev)) />
                         // The departments admins listed, as suggestions.
                         <datalist id="departments">
-                            {departments.clone().into_iter().map(|(key, zh, en)| view! {
-                                <option value=key>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</option>
-                            }).collect_view()}
+                            {departments.clone().into_iter().map(choices::option).collect_view()}
                         </datalist>
                     </label>
                     <button data-step=key on:click=move |_| {
