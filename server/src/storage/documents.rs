@@ -24,6 +24,24 @@ pub const CHANGES_CHANNEL: &str = "closeloop_changes";
 pub const SETTINGS_NOTICE: &str = "settings";
 
 impl Storage {
+    /// Tells relays sharing this database (PostgreSQL) that `what` (a
+    /// document id or [`SETTINGS_NOTICE`]) changed, delivered when `tx`
+    /// commits; nothing on SQLite, which no other relay shares.
+    pub(super) async fn announce(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        what: &str,
+    ) -> Result<(), StorageError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
+                .bind(CHANGES_CHANNEL)
+                .bind(format!("{}:{what}", self.instance))
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Every chunk of a document in write order, or `None` if it is unknown.
     pub async fn load(&self, id: &DocumentId) -> Result<Option<StoredDocument>, StorageError> {
         Ok(self.load_many(std::slice::from_ref(id)).await?.remove(id))
@@ -186,15 +204,8 @@ impl Storage {
         for u in records {
             projection::write(&mut tx, &u.id, u.before.as_deref(), &u.after, sla).await?;
         }
-        if self.backend == Backend::Postgres {
-            // Delivered at commit, to relays sharing this database.
-            for key in &touched {
-                sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
-                    .bind(CHANGES_CHANNEL)
-                    .bind(format!("{}:{key}", self.instance))
-                    .execute(&mut *tx)
-                    .await?;
-            }
+        for key in &touched {
+            self.announce(&mut tx, key).await?;
         }
         tx.commit().await?;
         Ok(chunk_ids)

@@ -8,7 +8,7 @@ use closeloop_shared::taxonomy::Taxonomy;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Backend, CHANGES_CHANNEL, SETTINGS_NOTICE, Storage, StorageError};
+use super::{SETTINGS_NOTICE, Storage, StorageError};
 
 const SLA_KEY: &str = "sla";
 const TAXONOMY_KEY: &str = "taxonomy";
@@ -81,14 +81,8 @@ impl Storage {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        if self.backend == Backend::Postgres {
-            // Relays sharing the database reload their settings at commit.
-            sqlx::query("SELECT COUNT(*) FROM (SELECT pg_notify($1, $2)) AS n")
-                .bind(CHANGES_CHANNEL)
-                .bind(format!("{}:{SETTINGS_NOTICE}", self.instance))
-                .execute(&mut *tx)
-                .await?;
-        }
+        // Relays sharing the database reload their settings at commit.
+        self.announce(&mut tx, SETTINGS_NOTICE).await?;
         tx.commit().await?;
         Ok(())
     }
