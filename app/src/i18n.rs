@@ -160,6 +160,19 @@ pub fn term_label(
         .unwrap_or_else(|| key.to_string())
 }
 
+/// A channel's label in the user's language; `None` for a channel this
+/// taxonomy does not list (callers choose what to show then).
+pub fn channel_label(
+    lang: Lang,
+    taxonomy: &closeloop_shared::taxonomy::Taxonomy,
+    key: &str,
+) -> Option<String> {
+    taxonomy.channel(key).map(|c| match lang {
+        Lang::Zh => c.label.zh.clone(),
+        Lang::En => c.label.en.clone(),
+    })
+}
+
 /// A workflow step's key (`assign`, `reopen`…) in the user's language.
 pub fn action_label(lang: Lang, action: &str) -> String {
     match tr(lang, &format!("action.{action}")) {

@@ -10,7 +10,9 @@ use leptos::task::spawn_local;
 
 use closeloop_shared::taxonomy::{Taxonomy, TermList};
 
-use crate::i18n::{Lang, action_label, format_time, lang, status_label, t, term_label, tr};
+use crate::i18n::{
+    Lang, action_label, channel_label, format_time, lang, status_label, t, term_label, tr,
+};
 use crate::repo::Repo;
 use crate::session;
 
@@ -90,16 +92,7 @@ fn describe(l: Lang, taxonomy: &Taxonomy, e: &FieldEdit) -> String {
         ("status", Some(v)) => status_label(l, v).to_string(),
         ("history", Some(v)) => action_label(l, v),
         ("customerAnswer", Some(v)) => tr(l, &format!("work.answer.{v}")).to_string(),
-        ("channel", Some(v)) => taxonomy
-            .channel(v)
-            .map(|c| {
-                if l == Lang::En {
-                    c.label.en.clone()
-                } else {
-                    c.label.zh.clone()
-                }
-            })
-            .unwrap_or_else(|| v.to_string()),
+        ("channel", Some(v)) => channel_label(l, taxonomy, v).unwrap_or_else(|| v.to_string()),
         ("feedbackType", Some(v)) => term(TermList::FeedbackType, v),
         ("nature", Some(v)) => term(TermList::Nature, v),
         ("urgency", Some(v)) => term(TermList::Urgency, v),

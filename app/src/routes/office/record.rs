@@ -19,7 +19,9 @@ use super::rows::sla_words;
 use super::work::{Drafts, WorkPanel};
 use closeloop_shared::taxonomy::TermList;
 
-use crate::i18n::{action_label, format_time, lang, status_label, t, term_label, tr};
+use crate::i18n::{
+    action_label, channel_label, format_time, lang, status_label, t, term_label, tr,
+};
 use crate::repo::Repo;
 use crate::session;
 
@@ -118,9 +120,10 @@ fn Detail(
         expect_context::<Repo>().may(&id, closeloop_shared::authorize::Write::Classify("nature"));
     let status = r.workflow.status.key();
     let taxonomy = expect_context::<Repo>().taxonomy();
-    let channel = taxonomy
-        .channel(&r.channel)
-        .map(|c| (c.label.zh.clone(), c.label.en.clone()));
+    let channel = {
+        let (key, taxonomy) = (r.channel.clone(), taxonomy.clone());
+        move || channel_label(lang().get(), &taxonomy, &key).unwrap_or_default()
+    };
     let sla = move || {
         detail.with(|d| {
             d.as_ref().map(|d| {
@@ -192,11 +195,7 @@ fn Detail(
             </h2>
             <p class="meta">
                 <time>{format_time(r.received_at_ms)}</time>
-                <span>{move || match (&channel, lang().get()) {
-                    (Some((zh, _)), crate::i18n::Lang::Zh) => zh.clone(),
-                    (Some((_, en)), crate::i18n::Lang::En) => en.clone(),
-                    (None, _) => String::new(),
-                }}</span>
+                <span>{channel}</span>
                 <span class="sla">{move || sla().map(|(words, due)| format!("{words} {}", due.map(format_time).unwrap_or_default()))}</span>
             </p>
             <p class="description">{r.description.clone()}</p>

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 
 use super::work::{Drafts, run};
 use crate::components::{PersonalDataWarning, choices};
-use crate::i18n::{Lang, lang, t, tr};
+use crate::i18n::{Lang, channel_label, lang, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
 
@@ -32,22 +32,6 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
         && repo.may(&id, Write::Step("reopen".into()));
     let awaiting_answer = r.last_reply().is_some_and(|x| x.customer_answer.is_none());
     let channels = choices::channels(&repo.taxonomy().channels);
-    let channel_label = {
-        let channels = channels.clone();
-        move |key: &str, l: Lang| {
-            channels
-                .iter()
-                .find(|(k, _, _)| k == key)
-                .map(|(_, zh, en)| {
-                    if l == Lang::En {
-                        en.clone()
-                    } else {
-                        zh.clone()
-                    }
-                })
-                .unwrap_or_else(|| key.to_string())
-        }
-    };
     let record_channel = r.channel.clone();
     let chosen = drafts.text("reply.channel");
     let channel = move || {
@@ -68,17 +52,17 @@ pub fn ReplyPanel(id: DocumentId, r: FeedbackRecord, drafts: Drafts) -> impl Int
             {if r.replies.is_empty() {
                 view! { <p class="empty">{move || t("reply.none")}</p> }.into_any()
             } else {
-                let label = channel_label.clone();
+                let taxonomy = repo.taxonomy_untracked();
                 view! {
                     <ol class="thread">
                         {r.replies.iter().map(|x| {
-                            let (c, label) = (x.channel.clone(), label.clone());
+                            let (c, taxonomy) = (x.channel.clone(), taxonomy.clone());
                             let answer = x.customer_answer;
                             view! {
                                 <li data-testid="reply">
                                     <p class="meta">
                                         <time>{local_time::minute(x.at_ms)}</time>
-                                        " · " {move || label(&c, lang().get())}
+                                        " · " {move || channel_label(lang().get(), &taxonomy, &c).unwrap_or_else(|| c.clone())}
                                         {(!x.by.is_empty()).then(|| format!(" · {}", x.by))}
                                     </p>
                                     <p class="content">{x.content.clone()}</p>

@@ -10,7 +10,7 @@ use leptos_router::hooks::use_navigate;
 
 use closeloop_shared::taxonomy::TermList;
 
-use crate::i18n::{Lang, format_time, lang, status_label, t, term_label, tr};
+use crate::i18n::{Lang, channel_label, format_time, lang, status_label, t, term_label, tr};
 use crate::repo::Repo;
 
 /// The rows of `page`; `busy` while a newer page is on its way, `loads`
@@ -102,11 +102,7 @@ pub fn Rows(
                             }
                             key=|(content, i, _, l)| (*i, content.clone(), *l)
                             children=move |(_, i, r, l)| {
-                                let channel = taxonomy.with_value(|t| {
-                                    t.channel(&r.channel).map(|c| {
-                                        if l == Lang::En { c.label.en.clone() } else { c.label.zh.clone() }
-                                    })
-                                });
+                                let channel = taxonomy.with_value(|t| channel_label(l, t, &r.channel));
                                 view! { <Row r i l selected channel /> }
                             }
                         />
