@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 pub mod authorize;
 pub mod calendar;
+pub mod contact;
 pub mod duplicates;
 pub mod inbox;
 pub mod personal_data;
