@@ -62,9 +62,15 @@ pub struct Config {
     /// How often overdue records are looked for and escalated, in seconds.
     #[arg(long, env = "CLOSELOOP_ESCALATION_SECONDS", default_value_t = 60)]
     pub escalation_seconds: u64,
+    /// The master key of the contact store (64 hex digits), kept apart from
+    /// the database and its backups; `contact.key` in the data directory by
+    /// default, created on first start. Relays sharing a database need the
+    /// same one (a relay with another refuses to start).
+    #[arg(long, env = "CLOSELOOP_CONTACT_KEY_FILE")]
+    pub contact_key_file: Option<PathBuf>,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
     /// demo_data, log, memory_documents, idle_seconds, password_queue,
-    /// public_url, metrics_token.
+    /// public_url, metrics_token, contact_key_file.
     /// Flags and environment variables win over it.
     #[arg(long, env = "CLOSELOOP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -87,6 +93,7 @@ struct FileConfig {
     password_queue: Option<usize>,
     public_url: Option<String>,
     metrics_token: Option<String>,
+    contact_key_file: Option<PathBuf>,
 }
 
 /// Whether a flag or environment variable set `id` (then the file must not).
@@ -115,6 +122,7 @@ impl Config {
             metrics_token: None,
             sockets_per_user: 8,
             escalation_seconds: 1,
+            contact_key_file: None,
             config: None,
         }
     }
@@ -177,6 +185,19 @@ impl Config {
         {
             self.metrics_token = Some(v);
         }
+        if let Some(v) = file
+            .contact_key_file
+            .filter(|_| !given(matches, "contact_key_file"))
+        {
+            self.contact_key_file = Some(v);
+        }
         Ok(())
+    }
+
+    /// Where the contact store's master key is.
+    pub fn contact_key_path(&self) -> PathBuf {
+        self.contact_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("contact.key"))
     }
 }

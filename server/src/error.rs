@@ -33,6 +33,12 @@ pub enum AppError {
     /// No such thing (or the caller may not know it exists).
     #[error("not found")]
     NotFound,
+    /// A specific thing is missing, with a code the app translates.
+    #[error("{message}")]
+    Absent { code: &'static str, message: String },
+    /// The request clashes with what is stored.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
     /// A browser request from another site where the session would ride along.
     #[error("cross-site request refused")]
     CrossSite,
@@ -61,6 +67,8 @@ impl IntoResponse for AppError {
                 (StatusCode::BAD_REQUEST, *code, message.clone())
             }
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_string()),
+            AppError::Absent { code, message } => (StatusCode::NOT_FOUND, *code, message.clone()),
+            AppError::Conflict { code, message } => (StatusCode::CONFLICT, *code, message.clone()),
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "forbidden",

@@ -9,6 +9,7 @@
 //! - [`storage`]: documents, the read model, users and sessions, blobs,
 //!   migrations.
 //! - [`state`]: what handlers reach (storage, relay, clock, SLA settings).
+//! - [`vault`]: the contact store's keys (details sealed per customer).
 //! - [`seed`]: many generated records for benchmarks and demos.
 
 mod config;
@@ -25,6 +26,7 @@ pub mod state;
 pub mod storage;
 mod sync;
 pub mod telemetry;
+pub mod vault;
 
 pub use config::Config;
 pub use error::AppError;

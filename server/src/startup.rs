@@ -37,6 +37,12 @@ pub enum StartError {
     Users(#[from] crate::storage::UserError),
     #[error("{0}")]
     PublicUrl(String),
+    #[error(transparent)]
+    Vault(#[from] crate::vault::VaultError),
+    #[error(
+        "the contact key in {0} is not the one this database was set up with; give every relay sharing a database the same --contact-key-file"
+    )]
+    OtherContactKey(String),
     #[error("no random source for the relay's peer id: {0}")]
     Random(getrandom::Error),
     #[error("cannot listen on {addr}: {source} (is another server using that port? try --port)")]
@@ -100,6 +106,15 @@ impl Application {
         )
         .map_err(StartError::PublicUrl)?;
         let storage = Storage::connect(config.database.as_deref(), &config.data_dir).await?;
+        let vault = crate::vault::Vault::open_or_create(&config.contact_key_path())?;
+        if !storage
+            .same_contact_key(vault.check(), clock.now_ms())
+            .await?
+        {
+            return Err(StartError::OtherContactKey(
+                config.contact_key_path().display().to_string(),
+            ));
+        }
         let sla = Live::new(storage.sla_config(clock.now_ms()).await?);
         let taxonomy = Live::new(storage.taxonomy(clock.now_ms()).await?);
         if config.demo_data {
@@ -165,6 +180,7 @@ impl Application {
             logins: Arc::new(crate::login_guard::LoginGuard::new(config.password_queue)),
             edge: Arc::new(edge),
             stored: stored_rx,
+            vault: Arc::new(vault),
         };
         let router = app(state, &config.dist_dir);
         let addr = SocketAddr::new(config.host, config.port);

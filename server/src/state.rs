@@ -88,6 +88,8 @@ pub struct AppState {
     pub(crate) edge: Arc<WebEdge>,
     /// Moves whenever the relay (or another relay) stored a change.
     pub(crate) stored: watch::Receiver<u64>,
+    /// Seals and opens customers' contact details.
+    pub(crate) vault: Arc<crate::vault::Vault>,
 }
 
 impl AppState {

@@ -119,6 +119,21 @@ impl Principal {
     pub fn may_access(&self, record: Option<RecordScope<'_>>) -> bool {
         record.is_none_or(|r| self.visibility().admits(r))
     }
+
+    /// May this user see the contact details of a record owned by `owner`?
+    /// Only who needs them to reach the customer (S002 §8): head office and
+    /// supervisors, and the record's owner. Administrators manage accounts
+    /// and settings, not customers.
+    pub fn may_see_contact(&self, owner: Option<&str>) -> bool {
+        matches!(self.role, Role::HeadOffice | Role::Supervisor)
+            || owner == Some(self.username.as_str())
+    }
+
+    /// May this user erase a customer (a PIPL/GDPR request) or read the
+    /// audit log? Supervisors and administrators.
+    pub fn may_govern_records(&self) -> bool {
+        matches!(self.role, Role::Supervisor | Role::Admin)
+    }
 }
 
 #[cfg(test)]
@@ -168,5 +183,22 @@ mod tests {
                 .all(|r| Role::from_key(r.key()) == Some(*r))
         );
         assert_eq!(Role::from_key("root"), None);
+    }
+
+    #[test]
+    fn contact_details_reach_head_office_and_the_owner_only() {
+        let north = user("li", Role::FieldStaff, Some("north"));
+        let admin = user("root", Role::Admin, None);
+        for role in [Role::HeadOffice, Role::Supervisor] {
+            assert!(user("o", role, None).may_see_contact(None));
+        }
+        assert!(north.may_see_contact(Some("li")));
+        assert!(!north.may_see_contact(Some("wang")));
+        assert!(!north.may_see_contact(None));
+        assert!(!admin.may_see_contact(None));
+        assert!(admin.may_govern_records());
+        assert!(user("s", Role::Supervisor, None).may_govern_records());
+        assert!(!user("o", Role::HeadOffice, None).may_govern_records());
+        assert!(!north.may_govern_records());
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod api;
+pub mod audit;
 pub mod authorize;
 pub mod calendar;
 pub mod contact;

@@ -8,14 +8,15 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use closeloop_shared::access::Role;
 use closeloop_shared::api::{NewPassword, NewUser, RoleChange, UserList};
+use closeloop_shared::audit::AuditAction;
 
 use super::auth::CurrentUser;
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
-use crate::storage::UserError;
+use crate::storage::{AuditNote, UserError};
 
 /// A signed-in administrator; anyone else gets 403 (401 if not signed in).
-pub(crate) struct Admin;
+pub(crate) struct Admin(pub(crate) String);
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AppError;
@@ -25,7 +26,26 @@ impl FromRequestParts<AppState> for Admin {
         if user.role != Role::Admin {
             return Err(AppError::Forbidden);
         }
-        Ok(Admin)
+        Ok(Admin(user.username))
+    }
+}
+
+impl Admin {
+    /// Writes what this administrator did to the audit log.
+    pub(crate) async fn audit(
+        &self,
+        state: &AppState,
+        action: AuditAction,
+        subject: &str,
+        detail: Option<String>,
+    ) -> Result<(), AppError> {
+        let note = AuditNote {
+            actor: &self.0,
+            action,
+            subject: Some(subject),
+            detail,
+        };
+        Ok(state.storage.audit(note, state.now_ms()).await?)
     }
 }
 
@@ -77,7 +97,7 @@ async fn users_list(State(state): State<AppState>, _: Admin) -> Result<Json<User
 
 async fn users_create(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     AppJson(new): AppJson<NewUser>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let team = new.team.as_deref().map(str::trim).filter(|t| !t.is_empty());
@@ -91,30 +111,45 @@ async fn users_create(
             state.now_ms(),
         )
         .await?;
+    let detail = format!("role {}, team {}", new.role.key(), team.unwrap_or("-"));
+    admin
+        .audit(
+            &state,
+            AuditAction::UserCreated,
+            new.username.trim(),
+            Some(detail),
+        )
+        .await?;
     Ok(Json(serde_json::json!({ "ok": true })))
 }
 
 async fn users_disable(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     Path(username): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     state.storage.set_disabled(&username, true).await?;
+    admin
+        .audit(&state, AuditAction::UserDisabled, &username, None)
+        .await?;
     Ok(done(&state))
 }
 
 async fn users_enable(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     Path(username): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     state.storage.set_disabled(&username, false).await?;
+    admin
+        .audit(&state, AuditAction::UserEnabled, &username, None)
+        .await?;
     Ok(done(&state))
 }
 
 async fn users_reset_password(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     Path(username): Path<String>,
     AppJson(body): AppJson<NewPassword>,
 ) -> Result<Json<serde_json::Value>, AppError> {
@@ -122,27 +157,41 @@ async fn users_reset_password(
         .storage
         .reset_password(&username, &body.password)
         .await?;
+    admin
+        .audit(&state, AuditAction::PasswordReset, &username, None)
+        .await?;
     Ok(done(&state))
 }
 
 async fn users_revoke_sessions(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     Path(username): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     state.storage.revoke_sessions(&username).await?;
+    admin
+        .audit(&state, AuditAction::SessionsRevoked, &username, None)
+        .await?;
     Ok(done(&state))
 }
 
 async fn users_set_role(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     Path(username): Path<String>,
     AppJson(body): AppJson<RoleChange>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     state
         .storage
         .set_role(&username, body.role, body.team.as_deref())
+        .await?;
+    let detail = format!(
+        "role {}, team {}",
+        body.role.key(),
+        body.team.as_deref().unwrap_or("-")
+    );
+    admin
+        .audit(&state, AuditAction::RoleChanged, &username, Some(detail))
         .await?;
     Ok(done(&state))
 }

@@ -11,11 +11,12 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use closeloop_shared::access::Principal;
 use closeloop_shared::api::{Credentials, SignedIn};
+use closeloop_shared::audit::AuditAction;
 
 use crate::error::{AppError, AppJson};
 use crate::login_guard::Refused;
 use crate::state::AppState;
-use crate::storage::{SESSION_DAYS, session_id};
+use crate::storage::{AuditNote, SESSION_DAYS, session_id};
 
 /// Name of the HttpOnly session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "closeloop_session";
@@ -109,8 +110,18 @@ async fn login(
             })?;
     let verified = state.storage.verify_login(username, &c.password).await?;
     drop(slot);
+    let attempt = |action| AuditNote {
+        actor: username,
+        action,
+        subject: None,
+        detail: addr.map(|a| format!("from {a}")),
+    };
     let Some(user) = verified else {
         state.logins.failed(username, addr, state.now_ms());
+        state
+            .storage
+            .audit(attempt(AuditAction::LoginFailed), state.now_ms())
+            .await?;
         tracing::info!(
             user = %crate::sync::cut(username, 40),
             ?addr,
@@ -119,6 +130,10 @@ async fn login(
         return Err(AppError::Unauthorized);
     };
     state.logins.succeeded(username);
+    state
+        .storage
+        .audit(attempt(AuditAction::Login), state.now_ms())
+        .await?;
     let token = state
         .storage
         .create_session(user.user_id, state.now_ms())
@@ -133,6 +148,15 @@ async fn login(
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     if let Some(token) = token_from(&headers) {
+        if let Ok(user) = principal_for(&state, Some(token.clone())).await {
+            let note = AuditNote {
+                actor: &user.username,
+                action: AuditAction::Logout,
+                subject: None,
+                detail: None,
+            };
+            state.storage.audit(note, state.now_ms()).await?;
+        }
         state.storage.delete_session(&token).await?;
         // This relay's sockets of the session are ended before the answer:
         // the relay handles its inputs in order, so a frame a client sends

@@ -14,7 +14,8 @@ use super::auth::CurrentUser;
 use super::records::summaries;
 use crate::error::{AppError, AppQuery};
 use crate::state::{AppState, Clock, SystemClock};
-use crate::storage::Storage;
+use crate::storage::{AuditNote, Storage};
+use closeloop_shared::audit::AuditAction;
 
 /// Rows one export may hold; more needs a narrower filter.
 const MAX_EXPORT_ROWS: i64 = 100_000;
@@ -85,7 +86,7 @@ async fn rows(
     Ok(rows)
 }
 
-fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
+pub(super) fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type.to_string()),
@@ -102,7 +103,7 @@ fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response
 /// A cell a spreadsheet program would run as a formula (`=`, `+`, `-`,
 /// `@`, or a tab or carriage return before one) gets a leading `'`, so
 /// customer-typed text opens as text, never as a command.
-fn inert(cell: String) -> String {
+pub(super) fn inert(cell: String) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {
@@ -231,6 +232,18 @@ async fn export(
     kind: FileKind,
 ) -> Result<Response, AppError> {
     let records = rows(state, user, q).await?;
+    let note = AuditNote {
+        actor: &user.username,
+        action: AuditAction::RecordsExported,
+        subject: None,
+        detail: Some(format!(
+            "{} rows as {}; filter {}",
+            records.len(),
+            kind.file_name(),
+            serde_json::to_string(q).unwrap_or_default()
+        )),
+    };
+    state.storage.audit(note, state.now_ms()).await?;
     let body = tokio::task::spawn_blocking(move || kind.bytes(&records))
         .await
         .map_err(|e| AppError::Internal(format!("export task: {e}")))?

@@ -3,7 +3,9 @@
 
 mod admin;
 pub(crate) mod attachments;
+mod audit;
 pub(crate) mod auth;
+mod contacts;
 mod events;
 pub(crate) mod export;
 mod feed;
@@ -36,6 +38,8 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(settings::router())
         .merge(events::router())
         .merge(notifications::router())
+        .merge(contacts::router())
+        .merge(audit::router())
 }
 
 /// Liveness for load balancers and `cargo xtask serve`.

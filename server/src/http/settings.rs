@@ -14,6 +14,7 @@ use super::admin::Admin;
 use super::auth::CurrentUser;
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
+use closeloop_shared::audit::AuditAction;
 
 /// The routes, mounted under `/api`.
 pub(super) fn router() -> Router<AppState> {
@@ -29,7 +30,7 @@ async fn taxonomy(State(state): State<AppState>, _: CurrentUser) -> Json<Taxonom
 
 async fn set_taxonomy(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     AppJson(taxonomy): AppJson<Taxonomy>,
 ) -> Result<Json<Taxonomy>, AppError> {
     taxonomy.validate().map_err(|e| AppError::Invalid {
@@ -41,7 +42,9 @@ async fn set_taxonomy(
         .set_taxonomy(&taxonomy, state.now_ms())
         .await?;
     state.taxonomy.set(taxonomy.clone());
-    tracing::info!("taxonomy changed by an admin");
+    admin
+        .audit(&state, AuditAction::SettingsChanged, "taxonomy", None)
+        .await?;
     Ok(Json(taxonomy))
 }
 
@@ -51,7 +54,7 @@ async fn sla(State(state): State<AppState>, _: Admin) -> Json<SlaConfig> {
 
 async fn set_sla(
     State(state): State<AppState>,
-    _: Admin,
+    admin: Admin,
     AppJson(sla): AppJson<SlaConfig>,
 ) -> Result<Json<SlaConfig>, AppError> {
     sla.validate().map_err(|e| AppError::Invalid {
@@ -60,6 +63,9 @@ async fn set_sla(
     })?;
     state.storage.set_sla_config(&sla, state.now_ms()).await?;
     state.sla.set(sla.clone());
+    admin
+        .audit(&state, AuditAction::SettingsChanged, "sla", None)
+        .await?;
     // Stored due moments follow; lists read them, so they catch up as the
     // batches commit (seconds for 100,000 records). Each batch uses the
     // settings current then, so a later save is never undone by this run.

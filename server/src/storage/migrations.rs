@@ -233,11 +233,69 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     ALTER TABLE record_log ADD COLUMN kind TEXT;",
     ),
+    (
+        17,
+        // The contact store (S002 §8): details sealed under a key of each
+        // customer, kept in its own table so erasure deletes the key; keyed
+        // hashes to find the same customer; consent per purpose. The audit
+        // log (S002 §6), append-only (see `APPEND_ONLY`).
+        "CREATE TABLE contacts (
+        contact_ref TEXT PRIMARY KEY,
+        sealed BLOB,
+        phone_lookup TEXT,
+        email_lookup TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        captured_at INTEGER NOT NULL,
+        erased_at INTEGER,
+        erased_by TEXT
+    );
+    CREATE INDEX contacts_by_phone ON contacts (phone_lookup);
+    CREATE INDEX contacts_by_email ON contacts (email_lookup);
+    CREATE TABLE contact_keys (
+        contact_ref TEXT PRIMARY KEY,
+        wrapped BLOB NOT NULL
+    );
+    CREATE TABLE contact_consents (
+        contact_ref TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        recorded_by TEXT NOT NULL,
+        PRIMARY KEY (contact_ref, purpose)
+    );
+    ALTER TABLE records ADD COLUMN contact_ref TEXT;
+    CREATE INDEX records_by_contact ON records (contact_ref);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT,
+        detail TEXT
+    );
+    CREATE INDEX audit_by_time ON audit_log (at);
+    CREATE INDEX audit_by_action ON audit_log (action, id);
+    CREATE INDEX audit_by_actor ON audit_log (actor, id);",
+    ),
 ];
+
+/// Statements a migration needs in each dialect's own words, run after its
+/// common part: (version, SQLite, PostgreSQL). Audit entries cannot be
+/// changed once written, by the server or anyone with database access
+/// short of dropping the trigger.
+const APPEND_ONLY: &[(i64, &str, &str)] = &[(
+    17,
+    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+     $body$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $body$;
+     CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();",
+)];
 
 /// Migrations that add projected columns or tables: rows written before
 /// them lack the new values, so the projection is rebuilt after applying one.
-const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13, 16];
+const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13, 16, 17];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,
 /// identity keys, byte arrays.
@@ -270,7 +328,7 @@ pub(super) async fn run(storage: &Storage) -> Result<bool, StorageError> {
             .execute(&mut *conn)
             .await?;
     }
-    let applied = apply(&mut conn, &dialect).await;
+    let applied = apply(&mut conn, &dialect, backend).await;
     if backend == Backend::Postgres {
         // Also released when the connection closes, should this fail.
         sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_unlock($1)) AS l")
@@ -284,6 +342,7 @@ pub(super) async fn run(storage: &Storage) -> Result<bool, StorageError> {
 async fn apply(
     conn: &mut sqlx::AnyConnection,
     dialect: &dyn Fn(&str) -> String,
+    backend: Backend,
 ) -> Result<bool, StorageError> {
     sqlx::raw_sql(&dialect(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)",
@@ -309,6 +368,16 @@ async fn apply(
             .execute(&mut *tx)
             .await
             .map_err(migrate)?;
+        for (_, sqlite, postgres) in APPEND_ONLY.iter().filter(|a| a.0 == *version) {
+            let own = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
+            sqlx::raw_sql(own)
+                .execute(&mut *tx)
+                .await
+                .map_err(migrate)?;
+        }
         sqlx::query("INSERT INTO schema_migrations (version) VALUES ($1)")
             .bind(version)
             .execute(&mut *tx)

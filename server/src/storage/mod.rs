@@ -6,7 +6,9 @@
 //! drops the document from memory, so the client resends later).
 
 mod accounts;
+mod audit;
 mod blobs;
+mod contacts;
 mod documents;
 pub mod migrations;
 mod notifications;
@@ -19,7 +21,9 @@ mod sql;
 mod users;
 mod visibility;
 
+pub use audit::AuditNote;
 pub use blobs::BlobFacts;
+pub use contacts::{ContactRow, Stored, StoredContact};
 pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, SETTINGS_NOTICE, StoredDocument};
 pub use notifications::{NotificationRow, Overdue};
 pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
@@ -121,7 +125,8 @@ impl Storage {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                         PRAGMA secure_delete = ON;",
                     )
                     .await
                     .map(|_| ())

@@ -12,6 +12,7 @@ use super::{SETTINGS_NOTICE, Storage, StorageError};
 
 const SLA_KEY: &str = "sla";
 const TAXONOMY_KEY: &str = "taxonomy";
+const CONTACT_KEY_CHECK: &str = "contact_key_check";
 
 impl Storage {
     /// The SLA policy and calendar.
@@ -34,22 +35,49 @@ impl Storage {
         self.put_setting(TAXONOMY_KEY, taxonomy, now_ms).await
     }
 
+    /// Whether `check` identifies the contact master key this database was
+    /// set up with (the first relay to start records its own).
+    pub async fn same_contact_key(&self, check: &str, now_ms: i64) -> Result<bool, StorageError> {
+        let stored: String = self
+            .setting_or(CONTACT_KEY_CHECK, &check.to_string(), now_ms)
+            .await?;
+        Ok(stored == check)
+    }
+
     async fn setting<T: Serialize + DeserializeOwned + Default>(
         &self,
         key: &str,
         now_ms: i64,
     ) -> Result<T, StorageError> {
-        let stored: Option<String> =
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?;
-        if let Some(json) = stored {
-            return serde_json::from_str(&json)
-                .map_err(|e| StorageError::Corrupt(format!("the stored {key} settings: {e}")));
+        self.setting_or(key, &T::default(), now_ms).await
+    }
+
+    /// A setting, storing `initial` first if none is stored yet; when relays
+    /// race to store theirs, every one reads back the value stored first.
+    async fn setting_or<T: Serialize + DeserializeOwned>(
+        &self,
+        key: &str,
+        initial: &T,
+        now_ms: i64,
+    ) -> Result<T, StorageError> {
+        let read = || async {
+            let stored: Option<String> =
+                sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            stored
+                .map(|json| {
+                    serde_json::from_str(&json).map_err(|e| {
+                        StorageError::Corrupt(format!("the stored {key} settings: {e}"))
+                    })
+                })
+                .transpose()
+        };
+        if let Some(value) = read().await? {
+            return Ok(value);
         }
-        let defaults = T::default();
-        let json = serde_json::to_string(&defaults)
+        let json = serde_json::to_string(initial)
             .map_err(|e| StorageError::Corrupt(format!("the default {key} settings: {e}")))?;
         sqlx::query(
             "INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
@@ -60,7 +88,9 @@ impl Storage {
         .bind(now_ms)
         .execute(&self.pool)
         .await?;
-        Ok(defaults)
+        read()
+            .await?
+            .ok_or_else(|| StorageError::Corrupt(format!("the {key} settings vanished")))
     }
 
     async fn put_setting<T: Serialize>(

@@ -334,6 +334,11 @@ impl Client {
             description: text.into(),
             ..FeedbackDraft::default()
         };
+        self.capture_draft(id, draft).await;
+    }
+
+    /// Captures `draft` as a new record and waits for the relay's acknowledgement.
+    pub async fn capture_draft(&mut self, id: DocumentId, draft: FeedbackDraft) {
         // Written as the signed-in user, as the relay's write rule requires.
         let me = self.hub.peer_id().to_string();
         let fx = self
