@@ -25,49 +25,100 @@ impl PersonalData {
     }
 }
 
-/// The kinds of personal data `text` seems to contain, each once, in the
-/// order first found.
-pub fn find(text: &str) -> Vec<PersonalData> {
-    let mut found = Vec::new();
-    let mut note = |k: PersonalData| {
-        if !found.contains(&k) {
-            found.push(k);
-        }
-    };
-    for run in digit_runs(text) {
-        if is_id_number(&run) {
-            note(PersonalData::IdNumber);
-        } else if is_mobile(&run) {
-            note(PersonalData::MobileNumber);
+/// Where in a text something personal seems to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub kind: PersonalData,
+    /// Byte range in the text.
+    pub range: std::ops::Range<usize>,
+}
+
+/// Characters that end an email address in running text.
+const WORD_BREAKS: &str = "，。；：、,;<>()（）\"'";
+
+/// Every place `text` seems to hold personal data, in text order.
+pub fn spans(text: &str) -> Vec<Span> {
+    let mut found: Vec<Span> = digit_runs(text)
+        .into_iter()
+        .filter_map(|(range, run)| {
+            let kind = if is_id_number(&run) {
+                PersonalData::IdNumber
+            } else if is_mobile(&run) {
+                PersonalData::MobileNumber
+            } else {
+                return None;
+            };
+            Some(Span { kind, range })
+        })
+        .collect();
+    let mut start = 0;
+    for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+        if c.is_whitespace() || WORD_BREAKS.contains(c) {
+            if is_email(&text[start..i]) {
+                found.push(Span {
+                    kind: PersonalData::Email,
+                    range: start..i,
+                });
+            }
+            start = i + c.len_utf8();
         }
     }
-    if text
-        .split(|c: char| c.is_whitespace() || "，。；：、,;<>()（）\"'".contains(c))
-        .any(is_email)
-    {
-        note(PersonalData::Email);
-    }
+    found.sort_by_key(|s| s.range.start);
     found
 }
 
+/// The kinds of personal data `text` seems to contain, each once, in the
+/// order first found.
+pub fn find(text: &str) -> Vec<PersonalData> {
+    let mut kinds = Vec::new();
+    for span in spans(text) {
+        if !kinds.contains(&span.kind) {
+            kinds.push(span.kind);
+        }
+    }
+    kinds
+}
+
+/// `text` with each personal-data span replaced by `marker`.
+pub fn redact(text: &str, marker: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for span in spans(text) {
+        if span.range.start < from {
+            continue;
+        }
+        out.push_str(&text[from..span.range.start]);
+        out.push_str(marker);
+        from = span.range.end;
+    }
+    out.push_str(&text[from..]);
+    out
+}
+
 /// Runs of digits (and a final X) where single spaces or hyphens between
-/// digits are ignored: `138 1234-5678` is one run of 11.
-fn digit_runs(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
+/// digits are ignored: `138 1234-5678` is one run of 11. Each with its
+/// byte range in `text`.
+fn digit_runs(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut runs = Vec::new();
     let mut run = String::new();
-    for (i, &c) in chars.iter().enumerate() {
+    let (mut start, mut end) = (0, 0);
+    for (i, &(at, c)) in chars.iter().enumerate() {
         let joins = (c == ' ' || c == '-')
             && !run.is_empty()
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+            && chars.get(i + 1).is_some_and(|(_, n)| n.is_ascii_digit());
         if c.is_ascii_digit() || ((c == 'X' || c == 'x') && run.len() == 17) {
+            if run.is_empty() {
+                start = at;
+            }
             run.push(c.to_ascii_uppercase());
+            end = at + c.len_utf8();
         } else if !joins && !run.is_empty() {
-            runs.push(std::mem::take(&mut run));
+            runs.push((start..end, std::mem::take(&mut run)));
         }
     }
     if !run.is_empty() {
-        runs.push(run);
+        runs.push((start..end, run));
     }
     runs
 }
@@ -111,7 +162,7 @@ fn is_email(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::PersonalData::*;
-    use super::find;
+    use super::{find, redact};
 
     #[test]
     fn mainland_mobile_numbers_with_or_without_separators() {
@@ -145,5 +196,15 @@ mod tests {
             find("13812345678 / 13912345678 / 440524188001010014"),
             vec![MobileNumber, IdNumber]
         );
+    }
+
+    #[test]
+    fn redaction_replaces_exactly_what_was_found() {
+        assert_eq!(
+            redact("王女士 138 1234-5678，邮箱 li@qq.com；订单 SO-3321", "▇"),
+            "王女士 ▇，邮箱 ▇；订单 SO-3321"
+        );
+        assert_eq!(redact("身份证11010519491231002X。", "▇"), "身份证▇。");
+        assert_eq!(redact("没有个人信息", "▇"), "没有个人信息");
     }
 }

@@ -23,17 +23,19 @@ mod attributed;
 mod draft;
 mod edit;
 mod read;
+mod redact;
 mod timeline;
 
 use automerge::ScalarValue;
 
 pub use attributed::{Attributed, FieldConflict};
-pub use draft::{Contact, FeedbackDraft};
+pub use draft::FeedbackDraft;
 pub use edit::{
     add_aspect, add_attachment, add_reply, append_log, edit_description, edit_solution,
     record_answer, record_follow_up, remove_aspect, set_field, set_follow_up, set_plan,
     set_root_cause, set_satisfaction_link, transition,
 };
+pub use redact::{REDACTED, redacted_copy};
 pub use timeline::{FieldEdit, MAX_STEPS, TimelineStep, timeline};
 
 use crate::sla::{self, Priority};

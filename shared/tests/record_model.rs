@@ -3,7 +3,7 @@
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ObjType, ROOT, ScalarValue};
 use closeloop_shared::record::{
-    self, Attachment, Contact, CustomerAnswer, ExecutionPlan, FeedbackDraft, FeedbackRecord, Field,
+    self, Attachment, CustomerAnswer, ExecutionPlan, FeedbackDraft, FeedbackRecord, Field,
     FollowUp, RecordError,
 };
 use closeloop_shared::sla::Priority;
@@ -277,7 +277,6 @@ fn concurrent_workflow_steps_are_flagged_not_dropped() {
 
 #[test]
 fn contact_details_never_enter_the_document() {
-    let contact = Contact::parse(Some("138 0013 8000"), Some("wang@example.cn")).unwrap();
     let doc = captured(); // carries only contact_ref
     let bytes = doc.save();
     let haystack = String::from_utf8_lossy(&bytes);
@@ -287,10 +286,87 @@ fn contact_details_never_enter_the_document() {
     );
     assert!(!haystack.contains("example.cn"));
     assert_eq!(read(&doc).contact_ref.as_deref(), Some("contact-7f3a"));
-    assert_eq!(contact.phone.as_deref(), Some("138 0013 8000"));
-    assert!(Contact::parse(Some("call me"), None).is_err());
-    assert!(Contact::parse(None, Some("not-an-email")).is_err());
-    assert!(Contact::parse(None, None).is_err());
+}
+
+#[test]
+fn a_redacted_copy_keeps_the_record_and_drops_the_customer_and_the_history() {
+    let t = tax();
+    let mut doc = captured();
+    let m = 60_000;
+    record::edit_description(
+        &mut doc,
+        "会员 3390 说：请打 139 1234 5678 或 wf@example.cn 回电。",
+        T0 + m,
+    )
+    .unwrap();
+    record::set_field(
+        &mut doc,
+        &t,
+        Field::FeedbackType,
+        "product_quality",
+        "zhao",
+        T0 + m,
+    )
+    .unwrap();
+    record::transition(&mut doc, &Action::Register, None, "zhao", T0 + 2 * m).unwrap();
+    record::append_log(
+        &mut doc,
+        "已致电 13912345678，会员 3390 同意上门",
+        "li.wei",
+        T0 + 3 * m,
+    )
+    .unwrap();
+    let photo = Attachment {
+        // Hex that holds what looks like a mobile number: not free text.
+        sha256: format!("a{}", "13912345678a".repeat(6))[..64].to_string(),
+        media_type: "image/jpeg".into(),
+        size: 1,
+        name: "会员 3390 的发票.jpg".into(),
+    };
+    record::add_attachment(&mut doc, &photo, T0 + 4 * m).unwrap();
+    record::add_reply(
+        &mut doc,
+        &t,
+        "phone",
+        "会员 3390 您好，已安排上门。",
+        "li.wei",
+        T0 + 5 * m,
+    )
+    .unwrap();
+    let before = read(&doc);
+
+    let actor = automerge::ActorId::from(b"closeloop-server".as_slice());
+    let copy = record::redacted_copy(&doc, actor, T0 + 6 * m).unwrap();
+    let after = read(&copy);
+
+    assert_eq!(after.customer, record::REDACTED);
+    assert_eq!(after.contact_ref, None);
+    assert_eq!(
+        after.description,
+        "（已删除） 说：请打 （已删除） 或 （已删除） 回电。"
+    );
+    assert_eq!(after.log[0].text, "已致电 （已删除），（已删除） 同意上门");
+    assert_eq!(
+        after.last_reply().map(|r| r.content.as_str()),
+        Some("（已删除） 您好，已安排上门。")
+    );
+    assert_eq!(after.attachments[0].name, "（已删除） 的发票.jpg");
+    // What statistics need is kept as it was.
+    assert_eq!(
+        after.attachments[0].sha256, photo.sha256,
+        "hashes are not free text"
+    );
+    assert_eq!(after.received_at_ms, before.received_at_ms);
+    assert_eq!(after.channel, before.channel);
+    assert_eq!(after.feedback_type, before.feedback_type);
+    assert_eq!(after.workflow, before.workflow);
+    assert_eq!(after.order_number, before.order_number);
+    // One change, and no trace of what was erased in the bytes.
+    assert_eq!(copy.get_changes(&[]).len(), 1);
+    let bytes = String::from_utf8_lossy(&copy.save()).into_owned();
+    for gone in ["3390", "13912345678", "wf@example.cn", "contact-7f3a"] {
+        assert!(!bytes.contains(gone), "{gone} survived");
+    }
 }
 
 #[test]
