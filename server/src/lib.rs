@@ -14,6 +14,7 @@
 
 mod config;
 mod demo;
+mod erasure;
 mod error;
 mod http;
 mod jobs;

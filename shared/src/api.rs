@@ -295,3 +295,22 @@ pub struct RoleChange {
     pub role: crate::access::Role,
     pub team: Option<String>,
 }
+
+/// A record re-created without its history (erasure): replicas delete their
+/// copy of `document_id`, which the relay refuses from now on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tombstone {
+    /// Position in the list (replicas read on from the last one they saw).
+    pub seq: i64,
+    pub document_id: String,
+    /// The copy that replaced it, if any.
+    pub replaced_by: Option<String>,
+}
+
+/// `GET /api/tombstones?after=N`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tombstones {
+    pub tombstones: Vec<Tombstone>,
+    /// Pass as `after` next time.
+    pub next: i64,
+}

@@ -72,6 +72,8 @@ struct Store {
     fail_next_commit: bool,
     commits_failed: usize,
     compactions: usize,
+    /// Commits that tried to store a change to an erased document.
+    writes_to_erased: usize,
 }
 
 impl Store {
@@ -91,6 +93,15 @@ impl Store {
                     if std::mem::take(&mut self.fail_next_commit) {
                         self.commits_failed += 1;
                         queue.extend(core.committed(Err("disk full".into())));
+                        continue;
+                    }
+                    // Like the server's storage: an erased id takes no chunk.
+                    if writes
+                        .iter()
+                        .any(|w| self.stored.get(&w.id).is_some_and(|d| d.erased))
+                    {
+                        self.writes_to_erased += 1;
+                        queue.extend(core.committed(Err("erased".into())));
                         continue;
                     }
                     let mut ids = Vec::new();
@@ -1026,6 +1037,83 @@ fn changes_queued_for_a_missing_dependency_survive_eviction() {
             stored.get_heads(),
             doc.get_heads(),
             "evicted after grace: {evict_after_grace}: the tablet and the relay converge"
+        );
+    }
+}
+
+/// A record erased (re-created elsewhere under a new id) while two tablets
+/// and head office are mid-exchange, held in memory or evicted, here or on
+/// another relay: from then on nothing about it is stored or served, every
+/// follower hears it is unavailable, and the core never even tries to
+/// commit a change to it.
+#[test]
+fn an_erased_record_is_refused_for_ever_under_any_interleaving() {
+    for seed in 0..SEEDS {
+        let users = [
+            user("n1", Role::FieldStaff, Some("north")),
+            user("n2", Role::FieldStaff, Some("north")),
+            user("office", Role::HeadOffice, None),
+        ];
+        let mut sim = Sim::new(seed, 2, &users);
+        let (doc, other) = (id(5), id(6));
+        sim.capture(0, doc, "刘女士：洗衣机漏水");
+        sim.capture(1, other, "门店排队太久");
+        sim.quiesce();
+        sim.request(2, doc);
+        sim.quiesce();
+        let docs = [(0, doc), (1, doc), (1, other), (2, doc)];
+        for _ in 0..sim.rng.below(40) {
+            sim.random_step(&docs);
+        }
+        // The erasure: storage replaces the document (a tombstone is left),
+        // then this relay is told — or, on another relay, only the database
+        // notification arrives.
+        sim.store.stored.insert(
+            doc,
+            StoredDocument {
+                erased: true,
+                ..StoredDocument::default()
+            },
+        );
+        let here = seed % 2 == 0;
+        let input = if here {
+            Input::Erased { document_id: doc }
+        } else {
+            Input::StoredElsewhere { document_id: doc }
+        };
+        sim.relay(vec![input]);
+        for _ in 0..60 {
+            sim.random_step(&docs);
+        }
+        sim.edit(0, doc, "离线时又写了一条");
+        sim.edit(1, doc, "另一台平板也写了");
+        sim.quiesce();
+        sim.request(2, doc);
+        sim.quiesce();
+
+        let stored = &sim.store.stored[&doc];
+        assert!(
+            stored.erased && stored.chunks.is_empty(),
+            "seed {seed} (here: {here}): stored again"
+        );
+        assert_eq!(
+            sim.store.writes_to_erased, 0,
+            "seed {seed} (here: {here}): the core tried to store it"
+        );
+        assert!(
+            !sim.core.hub().has_document(&doc),
+            "seed {seed}: still in memory"
+        );
+        assert!(
+            sim.clients[2].unavailable.contains(&doc),
+            "seed {seed} (here: {here}): head office was not told"
+        );
+        // The other record is untouched.
+        let north = sim.clients[1].hub.document(&other).map(|d| d.get_heads());
+        assert_eq!(
+            north,
+            sim.stored_doc(&other).map(|d| d.get_heads()),
+            "seed {seed}"
         );
     }
 }

@@ -147,12 +147,13 @@ async fn record_contact(
     }))
 }
 
-/// A customer's erasure request: the key and details go at once.
+/// A customer's erasure request: the key and details go at once, and the
+/// records that carried them are re-created without personal data.
 async fn erase(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(contact_ref): Path<String>,
-) -> Result<Json<serde_json::Value>, AppError> {
+) -> Result<Json<crate::erasure::Erasure>, AppError> {
     if !user.may_govern_records() {
         return Err(AppError::Forbidden);
     }
@@ -162,9 +163,6 @@ async fn erase(
     if state.storage.contact(&contact_ref).await?.is_none() {
         return Err(AppError::NotFound);
     }
-    let erased = state
-        .storage
-        .erase_contact(&contact_ref, &user.username, state.now_ms())
-        .await?;
-    Ok(Json(serde_json::json!({ "erased": erased })))
+    let done = crate::erasure::erase_customer(&state, &contact_ref, &user.username).await?;
+    Ok(Json(done))
 }

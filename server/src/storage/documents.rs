@@ -88,6 +88,21 @@ impl Storage {
                 stored.chunk_ids.push(row.try_get("id")?);
             }
         }
+        // Erased documents: refused, with nothing to load.
+        let mut q = self.sql("SELECT document_id FROM tombstones WHERE document_id IN (");
+        in_list(&mut q, &keys);
+        for row in q.fetch_all(&self.pool).await? {
+            let key: String = row.try_get("document_id")?;
+            if let Ok(id) = key.parse::<DocumentId>() {
+                found.insert(
+                    id,
+                    StoredDocument {
+                        erased: true,
+                        ..StoredDocument::default()
+                    },
+                );
+            }
+        }
         // Whose each actor is (the relay lets one user write under an actor).
         let mut q = self.sql(
             "SELECT document_id, actor, MIN(user_id) AS user_id FROM change_log \
@@ -155,6 +170,21 @@ impl Storage {
             return Ok(Vec::new());
         }
         let mut tx = self.begin_in_feed_order().await?;
+        // A change that reached a relay as its document was being erased
+        // elsewhere must not bring the old history back.
+        let keys: Vec<String> = writes.iter().map(|w| w.id.to_string()).collect();
+        if !keys.is_empty() {
+            let mut q = self.sql("SELECT document_id FROM tombstones WHERE document_id IN (");
+            in_list(&mut q, &keys);
+            let (text, args) = q.into_parts()?;
+            if let Some(row) = sqlx::query_with(&text, args)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                let key: String = row.try_get("document_id")?;
+                return Err(StorageError::Erased(key));
+            }
+        }
         let mut touched: Vec<String> = Vec::new();
         let mut chunk_ids = Vec::with_capacity(writes.len());
         for w in writes {
@@ -215,7 +245,9 @@ impl Storage {
     /// lock, so positions (chunk ids and feed sequence) are allocated and
     /// become visible in commit order: a reader that saw position n+1 never
     /// misses n committed a moment later.
-    async fn begin_in_feed_order(&self) -> Result<sqlx::Transaction<'_, sqlx::Any>, StorageError> {
+    pub(super) async fn begin_in_feed_order(
+        &self,
+    ) -> Result<sqlx::Transaction<'_, sqlx::Any>, StorageError> {
         let mut tx = self.pool.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")

@@ -277,6 +277,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX audit_by_action ON audit_log (action, id);
     CREATE INDEX audit_by_actor ON audit_log (actor, id);",
     ),
+    (
+        18,
+        // Documents re-created without their history (erasure): the old id
+        // is refused for ever and replicas learn which copy replaced it.
+        "CREATE TABLE tombstones (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        document_id TEXT NOT NULL UNIQUE,
+        replaced_by TEXT,
+        at INTEGER NOT NULL
+    );",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

@@ -10,6 +10,7 @@ mod audit;
 mod blobs;
 mod contacts;
 mod documents;
+mod erasure;
 pub mod migrations;
 mod notifications;
 mod passwords;
@@ -55,6 +56,9 @@ pub enum StorageError {
     Crypto(String),
     #[error("file storage failed: {0}")]
     Io(String),
+    /// A write to a document that was erased (its id is tombstoned).
+    #[error("document {0} was erased; its id takes no more changes")]
+    Erased(String),
     /// Stored data that does not read back: a bug or outside tampering.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),

@@ -150,6 +150,17 @@ fn changed<'a, T: PartialEq>(old: &[T], new: &'a [T]) -> impl Iterator<Item = (u
         .filter(move |(i, item)| old.get(*i) != Some(*item))
 }
 
+/// Deletes every read-model row of a record (it left storage).
+pub(super) async fn delete(tx: &mut Transaction<'_, Any>, key: &str) -> Result<(), StorageError> {
+    for (table, _) in TABLES {
+        sqlx::query(&format!("DELETE FROM {table} WHERE document_id = $1"))
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Inserts or updates the record's own row.
 async fn record_row(
     tx: &mut Transaction<'_, Any>,

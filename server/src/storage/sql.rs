@@ -69,6 +69,11 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// The text and arguments, to run inside a transaction.
+    pub(crate) fn into_parts(self) -> Result<(String, AnyArguments<'a>), sqlx::Error> {
+        self.checked()
+    }
+
     fn checked(self) -> Result<(String, AnyArguments<'a>), sqlx::Error> {
         match self.error {
             Some(e) => Err(sqlx::Error::Encode(e)),

@@ -73,6 +73,10 @@ pub(crate) enum RelayInput {
     },
     /// Notifications may have been missed: re-read every document in memory.
     RefreshAll,
+    /// The document was erased from storage (re-created under a new id).
+    Erased {
+        document_id: DocumentId,
+    },
     /// These sessions ended: close their sockets with `reason`.
     SessionsEnded {
         sessions: Vec<String>,
@@ -342,6 +346,10 @@ impl Relay {
                 RelayInput::RefreshAll => {
                     self.stored.send_modify(|n| *n += 1);
                     Input::RefreshAll
+                }
+                RelayInput::Erased { document_id } => {
+                    self.stored.send_modify(|n| *n += 1);
+                    Input::Erased { document_id }
                 }
                 RelayInput::SessionsEnded { sessions, reason } => {
                     Input::SessionsEnded { sessions, reason }

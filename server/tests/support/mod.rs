@@ -498,3 +498,56 @@ pub async fn open_sync(addr: SocketAddr, token: &str) -> Option<Socket> {
         .ok()
         .map(|(ws, _)| ws)
 }
+
+/// Every byte the server keeps, as text to search: the files of the data
+/// directory (SQLite's database and log, the blob store), and on PostgreSQL
+/// every row of every table (byte columns as hex and as text).
+pub async fn stored_text(dir: &std::path::Path) -> String {
+    use sqlx::{Connection, Row};
+    if let Some(url) = database_for(dir).await {
+        let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .expect("tables");
+        let mut all = String::new();
+        for t in tables {
+            let rows = sqlx::query(&format!("SELECT CAST(t AS TEXT) AS r FROM {t} t"))
+                .fetch_all(&mut conn)
+                .await
+                .expect("rows");
+            for r in rows {
+                let text: String = r.get("r");
+                all.push_str(&text);
+                all.push_str(&String::from_utf8_lossy(&hex_decoded(&text)));
+            }
+        }
+        return all;
+    }
+    let mut all = String::new();
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            all.push_str(&String::from_utf8_lossy(
+                &std::fs::read(&path).expect("read"),
+            ));
+        }
+    }
+    all
+}
+
+/// Bytes of every `\x…` hex run PostgreSQL prints for byte columns.
+pub fn hex_decoded(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for run in text.split("\\\\x").skip(1).chain(text.split("\\x").skip(1)) {
+        let hex: Vec<u8> = run.bytes().take_while(u8::is_ascii_hexdigit).collect();
+        for pair in hex.chunks_exact(2) {
+            if let Ok(b) = u8::from_str_radix(&String::from_utf8_lossy(pair), 16) {
+                out.push(b);
+            }
+        }
+    }
+    out
+}

@@ -22,6 +22,9 @@ pub struct StoredDocument {
     /// Which user each Automerge actor of the document belongs to: the user
     /// whose session first delivered a change by it.
     pub actors: Vec<(ActorId, i64)>,
+    /// The document was erased (re-created under another id): its id is
+    /// refused for ever, and nothing else here is set.
+    pub erased: bool,
 }
 
 /// One chunk to store: a document's new changes, and the team a new
@@ -81,6 +84,9 @@ pub enum Input {
     StoredElsewhere { document_id: DocumentId },
     /// Notifications may have been missed: re-read every document held.
     RefreshAll,
+    /// The document was erased from storage (re-created under a new id):
+    /// drop it, refuse its id from now on, tell its followers.
+    Erased { document_id: DocumentId },
     /// These logins ended (logout, expiry, a disabled user, a changed role
     /// or team): every connection opened with one of them is closed with
     /// `reason` and forgotten, like a disconnect.

@@ -52,6 +52,10 @@ impl RelayCore {
         stored: StoredDocument,
         out: &mut Vec<Task>,
     ) -> bool {
+        if stored.erased {
+            self.erase(id, out);
+            return true;
+        }
         self.actors
             .entry(id)
             .or_default()

@@ -18,6 +18,7 @@
 //! Documents only leave memory between batches, so a document loaded for a
 //! batch stays for all of it.
 
+mod erasure;
 mod io;
 mod memory;
 mod refusals;
@@ -98,6 +99,8 @@ pub struct RelayCore {
     orphans: HashSet<DocumentId>,
     /// Requests for documents that did not exist yet.
     waiting: Waiting,
+    /// Documents erased (re-created under a new id): refused for ever.
+    erased: HashSet<DocumentId>,
     /// Open records assigned to a connection's user, offered once it joins.
     assigned: HashMap<ConnectionId, Vec<DocumentId>>,
     /// Each record in memory as its read-model rows stand, so a commit
@@ -135,6 +138,7 @@ impl RelayCore {
             held: Vec::new(),
             orphans: HashSet::new(),
             waiting: Waiting::default(),
+            erased: HashSet::new(),
             assigned: HashMap::new(),
             projected: HashMap::new(),
             queued_since: HashMap::new(),
@@ -180,9 +184,10 @@ impl RelayCore {
                         .flatten()
                         .filter(|id| !self.hub.has_document(id)),
                 ),
-                Input::Frame { message: Ok(m), .. } => {
-                    ids.extend(m.document_id().filter(|id| !self.hub.has_document(id)))
-                }
+                Input::Frame { message: Ok(m), .. } => ids.extend(
+                    m.document_id()
+                        .filter(|id| !self.hub.has_document(id) && !self.is_erased(id)),
+                ),
                 // Held or followed: read what the other relay stored.
                 Input::StoredElsewhere { document_id } => {
                     let id = *document_id;
@@ -354,6 +359,7 @@ impl RelayCore {
                 Input::SessionsEnded { sessions, reason } => {
                     self.end_sessions(&sessions, &reason, &mut out)
                 }
+                Input::Erased { document_id } => self.erase(document_id, &mut out),
                 Input::StoredElsewhere { .. } | Input::RefreshAll => {}
             }
         }
@@ -425,19 +431,10 @@ impl RelayCore {
             let Some(principal) = self.principals.get(&conn) else {
                 return;
             };
-            if !principal.may_access(self.scopes.get(&id).map(Scope::as_record_scope)) {
-                let refusal = Message::DocUnavailable {
-                    sender_id: self.hub.peer_id().to_string(),
-                    target_id: msg.sender_id().to_string(),
-                    document_id: id,
-                };
-                self.deliver(
-                    Task::Send {
-                        conn,
-                        frame: refusal.encode(),
-                    },
-                    out,
-                );
+            if self.is_erased(&id)
+                || !principal.may_access(self.scopes.get(&id).map(Scope::as_record_scope))
+            {
+                self.unavailable(conn, id, msg.sender_id().to_string(), out);
                 return;
             }
             if matches!(msg, Message::Request { .. }) && !self.hub.has_document(&id) {

@@ -1,0 +1,100 @@
+//! Erasing a customer (a PIPL/GDPR request, S002 §8): the contact store
+//! destroys the customer's key, and every record that carried their contact
+//! reference is re-created without its history — a redacted copy under a new
+//! id, the old document deleted from storage and its id refused by every
+//! relay — so statistics survive and nothing personal does.
+
+use automerge::ActorId;
+use closeloop_shared::record::{FeedbackRecord, redacted_copy};
+use closeloop_shared::sync::DocumentId;
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::sync::RelayInput;
+
+/// Attempts to re-create a record that keeps taking changes meanwhile.
+const ATTEMPTS: usize = 5;
+
+/// What an erasure did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Erasure {
+    /// The contact's key and details were destroyed now (false if that was
+    /// done before: a retried request finishes the records).
+    pub contact_erased: bool,
+    /// Each record re-created: (old id, new id).
+    pub records: Vec<(String, String)>,
+}
+
+/// Erases the customer behind `contact_ref`.
+pub(crate) async fn erase_customer(
+    state: &AppState,
+    contact_ref: &str,
+    by: &str,
+) -> Result<Erasure, AppError> {
+    let contact_erased = state
+        .storage
+        .erase_contact(contact_ref, by, state.now_ms())
+        .await?;
+    let mut records = Vec::new();
+    for old in state.storage.records_with_contact(contact_ref).await? {
+        if let Some(new) = recreate(state, &old).await? {
+            records.push((old.to_string(), new.to_string()));
+        }
+    }
+    state.storage.scrub().await?;
+    tracing::info!(
+        contact_erased,
+        records = records.len(),
+        "erased a customer's personal data"
+    );
+    Ok(Erasure {
+        contact_erased,
+        records,
+    })
+}
+
+/// Re-creates one record as a redacted copy under a new id; `None` if it
+/// is no longer stored.
+pub(crate) async fn recreate(
+    state: &AppState,
+    old: &DocumentId,
+) -> Result<Option<DocumentId>, AppError> {
+    for _ in 0..ATTEMPTS {
+        let Some(stored) = state.storage.load(old).await? else {
+            return Ok(None);
+        };
+        let Some(&last_chunk) = stored.chunk_ids.last().filter(|_| !stored.erased) else {
+            return Ok(None);
+        };
+        let damaged = |e: String| AppError::Internal(format!("erasing {old}: {e}"));
+        let doc = closeloop_shared::sync::load_document(stored.chunks.iter().map(Vec::as_slice))
+            .map_err(|e| damaged(e.to_string()))?;
+        let random = || crate::random::bytes::<16>().map_err(|e| damaged(e.to_string()));
+        let now = state.now_ms();
+        let copy = redacted_copy(&doc, ActorId::from(random()?.as_slice()), now)
+            .map_err(|e| damaged(e.to_string()))?;
+        let record = FeedbackRecord::from_doc(&copy).map_err(|e| damaged(e.to_string()))?;
+        let new = DocumentId::from_bytes(random()?);
+        let replaced = state
+            .storage
+            .replace_document(
+                old,
+                last_chunk,
+                &new,
+                &copy.save(),
+                &record,
+                now,
+                &state.sla.get(),
+            )
+            .await?;
+        if replaced {
+            // This relay drops it now; others hear of it from the database.
+            state
+                .relay
+                .send(RelayInput::Erased { document_id: *old })
+                .await;
+            return Ok(Some(new));
+        }
+    }
+    Err(AppError::Busy(1))
+}

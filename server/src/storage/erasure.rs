@@ -1,0 +1,149 @@
+//! Re-creating a record without its history (erasure, the end of
+//! retention): the redacted copy is stored under a new id and the old
+//! document leaves storage entirely — chunks, who-wrote-what, read-model
+//! rows — in one transaction, leaving a tombstone that refuses the old id
+//! for ever and tells replicas which copy replaced it.
+
+use closeloop_shared::api::Tombstone;
+use closeloop_shared::record::FeedbackRecord;
+use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::sync::DocumentId;
+use sqlx::Row;
+
+use super::{Storage, StorageError, projection};
+
+/// Tables whose rows belong to a document and go with it.
+const DOCUMENT_ROWS: [(&str, &str); 3] = [
+    ("chunks", "document_id"),
+    ("change_log", "document_id"),
+    ("documents", "id"),
+];
+
+impl Storage {
+    /// Records that carry this contact reference.
+    pub async fn records_with_contact(
+        &self,
+        contact_ref: &str,
+    ) -> Result<Vec<DocumentId>, StorageError> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT document_id FROM records WHERE contact_ref = $1 ORDER BY document_id",
+        )
+        .bind(contact_ref)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(keys.iter().filter_map(|k| k.parse().ok()).collect())
+    }
+
+    /// Replaces document `old`, read up to chunk `last_chunk`, by `new`
+    /// holding `save` (one full save of `record`): the new document keeps
+    /// the old one's team and place in notifications; everything stored of
+    /// the old one is deleted and its id tombstoned. False, with nothing
+    /// changed, if `old` is gone or took another change since it was read.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn replace_document(
+        &self,
+        old: &DocumentId,
+        last_chunk: i64,
+        new: &DocumentId,
+        save: &[u8],
+        record: &FeedbackRecord,
+        now_ms: i64,
+        sla: &SlaConfig,
+    ) -> Result<bool, StorageError> {
+        let (old_key, new_key) = (old.to_string(), new.to_string());
+        let mut tx = self.begin_in_feed_order().await?;
+        let Some(row) = sqlx::query("SELECT team FROM documents WHERE id = $1")
+            .bind(&old_key)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let team: Option<String> = row.try_get("team")?;
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM chunks WHERE document_id = $1")
+                .bind(&old_key)
+                .fetch_one(&mut *tx)
+                .await?;
+        if newest != Some(last_chunk) {
+            return Ok(false);
+        }
+        projection::delete(&mut tx, &old_key).await?;
+        for (table, column) in DOCUMENT_ROWS {
+            sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
+                .bind(&old_key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE notifications SET document_id = $1 WHERE document_id = $2")
+            .bind(&new_key)
+            .bind(&old_key)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO tombstones (document_id, replaced_by, at) VALUES ($1, $2, $3)")
+            .bind(&old_key)
+            .bind(&new_key)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(&new_key)
+        .bind(save)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)",
+        )
+        .bind(&new_key)
+        .bind(seq)
+        .bind(now_ms)
+        .bind(team.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        projection::write(&mut tx, new, None, record, sla).await?;
+        self.announce(&mut tx, &old_key).await?;
+        self.announce(&mut tx, &new_key).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Leaves no copy of deleted rows in the database's files. SQLite
+    /// zeroes deleted content (`secure_delete`), but its write-ahead log
+    /// still holds the pages as they were until a checkpoint: this one
+    /// copies the log into the database and truncates it. PostgreSQL keeps
+    /// dead rows until `VACUUM` reuses their space (see docs/deployment.md).
+    pub async fn scrub(&self) -> Result<(), StorageError> {
+        if self.backend == super::Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Tombstones after position `after`, oldest first.
+    pub async fn tombstones_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Tombstone>, StorageError> {
+        sqlx::query(
+            "SELECT seq, document_id, replaced_by FROM tombstones WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Tombstone {
+                seq: r.try_get("seq")?,
+                document_id: r.try_get("document_id")?,
+                replaced_by: r.try_get("replaced_by")?,
+            })
+        })
+        .collect()
+    }
+}
