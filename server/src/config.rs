@@ -62,6 +62,9 @@ pub struct Config {
     /// How often overdue records are looked for and escalated, in seconds.
     #[arg(long, env = "CLOSELOOP_ESCALATION_SECONDS", default_value_t = 60)]
     pub escalation_seconds: u64,
+    /// How often records are archived and retention applied, in seconds.
+    #[arg(long, env = "CLOSELOOP_HOUSEKEEPING_SECONDS", default_value_t = 600)]
+    pub housekeeping_seconds: u64,
     /// The master key of the contact store (64 hex digits), kept apart from
     /// the database and its backups; `contact.key` in the data directory by
     /// default, created on first start. Relays sharing a database need the
@@ -122,6 +125,7 @@ impl Config {
             metrics_token: None,
             sockets_per_user: 8,
             escalation_seconds: 1,
+            housekeeping_seconds: 1,
             contact_key_file: None,
             config: None,
         }

@@ -6,10 +6,12 @@
 
 use automerge::ActorId;
 use closeloop_shared::record::{FeedbackRecord, redacted_copy};
+use closeloop_shared::retention::AtRetentionEnd;
 use closeloop_shared::sync::DocumentId;
 
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::storage::Replacement;
 use crate::sync::RelayInput;
 
 /// Attempts to re-create a record that keeps taking changes meanwhile.
@@ -59,33 +61,60 @@ pub(crate) async fn recreate(
     state: &AppState,
     old: &DocumentId,
 ) -> Result<Option<DocumentId>, AppError> {
+    Ok(match remove(state, old, AtRetentionEnd::Anonymise).await? {
+        Removed::Replaced(new) => Some(new),
+        Removed::Deleted | Removed::Gone => None,
+    })
+}
+
+/// What [`remove`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removed {
+    /// It was not stored (any more).
+    Gone,
+    Deleted,
+    /// Re-created redacted under this id.
+    Replaced(DocumentId),
+}
+
+/// Takes a record out of storage with its history: anonymised (re-created
+/// redacted under a new id) or deleted.
+pub(crate) async fn remove(
+    state: &AppState,
+    old: &DocumentId,
+    how: AtRetentionEnd,
+) -> Result<Removed, AppError> {
+    let damaged = |e: String| AppError::Internal(format!("erasing {old}: {e}"));
     for _ in 0..ATTEMPTS {
         let Some(stored) = state.storage.load(old).await? else {
-            return Ok(None);
+            return Ok(Removed::Gone);
         };
         let Some(&last_chunk) = stored.chunk_ids.last().filter(|_| !stored.erased) else {
-            return Ok(None);
+            return Ok(Removed::Gone);
         };
-        let damaged = |e: String| AppError::Internal(format!("erasing {old}: {e}"));
-        let doc = closeloop_shared::sync::load_document(stored.chunks.iter().map(Vec::as_slice))
-            .map_err(|e| damaged(e.to_string()))?;
-        let random = || crate::random::bytes::<16>().map_err(|e| damaged(e.to_string()));
         let now = state.now_ms();
-        let copy = redacted_copy(&doc, ActorId::from(random()?.as_slice()), now)
-            .map_err(|e| damaged(e.to_string()))?;
-        let record = FeedbackRecord::from_doc(&copy).map_err(|e| damaged(e.to_string()))?;
-        let new = DocumentId::from_bytes(random()?);
+        let copy = match how {
+            AtRetentionEnd::Delete => None,
+            AtRetentionEnd::Anonymise => {
+                let doc =
+                    closeloop_shared::sync::load_document(stored.chunks.iter().map(Vec::as_slice))
+                        .map_err(|e| damaged(e.to_string()))?;
+                let actor = crate::random::bytes::<16>().map_err(|e| damaged(e.to_string()))?;
+                let copy = redacted_copy(&doc, ActorId::from(actor.as_slice()), now)
+                    .map_err(|e| damaged(e.to_string()))?;
+                let record = FeedbackRecord::from_doc(&copy).map_err(|e| damaged(e.to_string()))?;
+                let id = DocumentId::from_bytes(
+                    crate::random::bytes::<16>().map_err(|e| damaged(e.to_string()))?,
+                );
+                Some((id, copy.save(), record))
+            }
+        };
+        let replacement = copy
+            .as_ref()
+            .map(|(id, save, record)| Replacement { id, save, record });
         let replaced = state
             .storage
-            .replace_document(
-                old,
-                last_chunk,
-                &new,
-                &copy.save(),
-                &record,
-                now,
-                &state.sla.get(),
-            )
+            .replace_document(old, last_chunk, replacement, now, &state.sla.get())
             .await?;
         if replaced {
             // This relay drops it now; others hear of it from the database.
@@ -93,7 +122,7 @@ pub(crate) async fn recreate(
                 .relay
                 .send(RelayInput::Erased { document_id: *old })
                 .await;
-            return Ok(Some(new));
+            return Ok(copy.map_or(Removed::Deleted, |c| Removed::Replaced(c.0)));
         }
     }
     Err(AppError::Busy(1))

@@ -182,6 +182,10 @@ impl Application {
             stored: stored_rx,
             vault: Arc::new(vault),
         };
+        crate::jobs::housekeeping::spawn(
+            state.clone(),
+            Duration::from_secs(config.housekeeping_seconds.max(1)),
+        );
         let router = app(state, &config.dist_dir);
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)

@@ -120,6 +120,12 @@ impl Principal {
         record.is_none_or(|r| self.visibility().admits(r))
     }
 
+    /// The server's own jobs (escalation, archive), whose names hold a `:`
+    /// that no sign-in name may contain.
+    pub fn is_system(&self) -> bool {
+        self.username.starts_with("system:")
+    }
+
     /// May this user see the contact details of a record owned by `owner`?
     /// Only who needs them to reach the customer (S002 §8): head office and
     /// supervisors, and the record's owner. Administrators manage accounts

@@ -65,6 +65,9 @@ pub struct RecordQuery {
     pub to: Option<i64>,
     /// Substring of the description.
     pub q: Option<String>,
+    /// Only archived records (`true`, read-only after closing) or only
+    /// records not archived (`false`).
+    pub archived: Option<bool>,
     /// Only records past an SLA due time (`true`) or not (`false`);
     /// `overdue=true` is `due=overdue`.
     pub overdue: Option<bool>,
@@ -123,6 +126,9 @@ pub struct RecordSummary {
     pub remaining_ms: Option<i64>,
     /// Whether any SLA clock is past due and not done.
     pub overdue: bool,
+    /// When it was archived (read-only since).
+    #[serde(default)]
+    pub archived_at: Option<i64>,
 }
 
 /// `GET /api/records`: one page of the filtered list.

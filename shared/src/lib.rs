@@ -16,6 +16,7 @@ pub mod inbox;
 pub mod personal_data;
 pub mod record;
 pub mod relay;
+pub mod retention;
 pub mod sla;
 pub mod stats;
 pub mod sync;

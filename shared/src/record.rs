@@ -31,7 +31,7 @@ use automerge::ScalarValue;
 pub use attributed::{Attributed, FieldConflict};
 pub use draft::FeedbackDraft;
 pub use edit::{
-    add_aspect, add_attachment, add_reply, append_log, edit_description, edit_solution,
+    add_aspect, add_attachment, add_reply, append_log, archive, edit_description, edit_solution,
     record_answer, record_follow_up, remove_aspect, set_field, set_follow_up, set_plan,
     set_root_cause, set_satisfaction_link, transition,
 };
@@ -289,6 +289,8 @@ pub struct FeedbackRecord {
     pub replies: Vec<CustomerReply>,
     pub follow_up: Option<FollowUp>,
     pub satisfaction_link: Option<String>,
+    /// When it was archived: read-only from then on (S002 5.4).
+    pub archived_at_ms: Option<i64>,
     /// History steps that did not fit after a merge, for a person to settle.
     pub workflow_issues: Vec<WorkflowIssue>,
     /// Fields set concurrently to different values.

@@ -413,3 +413,76 @@ fn only_those_who_may_reply_log_replies_answers_and_follow_ups() {
     });
     assert!(matches!(got, Err(Denied::Rewrite(_))), "{got:?}");
 }
+
+/// Archived records are read-only (S002 5.4): only the archive job (a
+/// system account) writes the mark, and after it nobody changes anything.
+#[test]
+fn an_archived_record_takes_no_change_from_anyone() {
+    let mut doc = captured_by(&field());
+    let o = office();
+    let assign = Action::Assign {
+        owner: "office".into(),
+        department: "客服中心".into(),
+    };
+    let steps = [
+        Action::Register,
+        assign,
+        Action::Start,
+        Action::Resolve,
+        Action::Reply,
+        Action::Close,
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        check(&mut doc, &o, |d| {
+            record::transition(d, step, None, "office", T0 + 1 + i as i64).unwrap()
+        })
+        .expect("head office works it to the end");
+    }
+    // Nobody but the job archives.
+    for who in [office(), user("boss", Role::Supervisor), field()] {
+        let mut copy = doc.clone();
+        let refused = check(&mut copy, &who, |d| record::archive(d, T0 + 20).unwrap());
+        assert_eq!(
+            refused.map_err(|d| d.code()),
+            Err("forbidden"),
+            "{}",
+            who.username
+        );
+    }
+    let job = user("system:archive", Role::Supervisor);
+    check(&mut doc, &job, |d| record::archive(d, T0 + 20).unwrap()).expect("the job archives");
+    assert_eq!(
+        record::FeedbackRecord::from_doc(&doc)
+            .unwrap()
+            .archived_at_ms,
+        Some(T0 + 20)
+    );
+    // Then it is read-only, for the job as well.
+    let attempts: [(Principal, Edit); 3] = [
+        (
+            office(),
+            Box::new(|d| record::transition(d, &Action::Reopen, None, "office", T0 + 30).unwrap()),
+        ),
+        (
+            field(),
+            Box::new(|d| record::append_log(d, "补充说明", "field-north", T0 + 30).unwrap()),
+        ),
+        (
+            job.clone(),
+            Box::new(|d| record::edit_description(d, "改写", T0 + 30).unwrap()),
+        ),
+    ];
+    for (who, edit) in attempts {
+        let mut copy = doc.clone();
+        let refused = check(&mut copy, &who, |d| edit(d));
+        assert_eq!(
+            refused.map_err(|d| d.code()),
+            Err("archived"),
+            "{}",
+            who.username
+        );
+    }
+    // Only closed records are archived.
+    let mut open = captured_by(&field());
+    assert!(record::archive(&mut open, T0 + 2).is_err());
+}

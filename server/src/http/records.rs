@@ -74,6 +74,7 @@ pub(crate) fn summary(row: RecordRow, sla: &SlaConfig, now_ms: i64) -> RecordSum
         department: row.department,
         conflicts: row.conflicts,
         workflow_issues: row.workflow_issues,
+        archived_at: row.archived_at,
         sla_state,
         due_at,
         remaining_ms,

@@ -15,6 +15,7 @@ use super::auth::CurrentUser;
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use closeloop_shared::audit::AuditAction;
+use closeloop_shared::retention::RetentionPolicy;
 
 /// The routes, mounted under `/api`.
 pub(super) fn router() -> Router<AppState> {
@@ -22,6 +23,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/taxonomy", get(taxonomy))
         .route("/admin/taxonomy", put(set_taxonomy))
         .route("/admin/sla", get(sla).put(set_sla))
+        .route("/admin/retention", get(retention).put(set_retention))
 }
 
 async fn taxonomy(State(state): State<AppState>, _: CurrentUser) -> Json<Taxonomy> {
@@ -46,6 +48,36 @@ async fn set_taxonomy(
         .audit(&state, AuditAction::SettingsChanged, "taxonomy", None)
         .await?;
     Ok(Json(taxonomy))
+}
+
+async fn retention(
+    State(state): State<AppState>,
+    _: Admin,
+) -> Result<Json<RetentionPolicy>, AppError> {
+    Ok(Json(state.storage.retention(state.now_ms()).await?))
+}
+
+/// Saved for every relay (the archive job reads it on each run).
+async fn set_retention(
+    State(state): State<AppState>,
+    admin: Admin,
+    AppJson(policy): AppJson<RetentionPolicy>,
+) -> Result<Json<RetentionPolicy>, AppError> {
+    policy.validate().map_err(|e| AppError::Invalid {
+        code: "bad_retention",
+        message: e.to_string(),
+    })?;
+    state.storage.set_retention(&policy, state.now_ms()).await?;
+    let detail = serde_json::to_string(&policy).unwrap_or_default();
+    admin
+        .audit(
+            &state,
+            AuditAction::SettingsChanged,
+            "retention",
+            Some(detail),
+        )
+        .await?;
+    Ok(Json(policy))
 }
 
 async fn sla(State(state): State<AppState>, _: Admin) -> Json<SlaConfig> {

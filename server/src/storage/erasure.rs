@@ -12,6 +12,14 @@ use sqlx::Row;
 
 use super::{Storage, StorageError, projection};
 
+/// The copy that takes an erased document's place.
+pub struct Replacement<'a> {
+    pub id: &'a DocumentId,
+    /// One full save of `record`.
+    pub save: &'a [u8],
+    pub record: &'a FeedbackRecord,
+}
+
 /// Tables whose rows belong to a document and go with it.
 const DOCUMENT_ROWS: [(&str, &str); 3] = [
     ("chunks", "document_id"),
@@ -35,22 +43,20 @@ impl Storage {
     }
 
     /// Replaces document `old`, read up to chunk `last_chunk`, by `new`
-    /// holding `save` (one full save of `record`): the new document keeps
-    /// the old one's team and place in notifications; everything stored of
-    /// the old one is deleted and its id tombstoned. False, with nothing
-    /// changed, if `old` is gone or took another change since it was read.
-    #[allow(clippy::too_many_arguments)]
+    /// (or by nothing: deleted): the new document keeps the old one's team
+    /// and place in notifications; everything stored of the old one is
+    /// deleted and its id tombstoned. False, with nothing changed, if `old`
+    /// is gone or took another change since it was read.
     pub async fn replace_document(
         &self,
         old: &DocumentId,
         last_chunk: i64,
-        new: &DocumentId,
-        save: &[u8],
-        record: &FeedbackRecord,
+        new: Option<Replacement<'_>>,
         now_ms: i64,
         sla: &SlaConfig,
     ) -> Result<bool, StorageError> {
-        let (old_key, new_key) = (old.to_string(), new.to_string());
+        let old_key = old.to_string();
+        let new_key = new.as_ref().map(|n| n.id.to_string());
         let mut tx = self.begin_in_feed_order().await?;
         let Some(row) = sqlx::query("SELECT team FROM documents WHERE id = $1")
             .bind(&old_key)
@@ -75,36 +81,43 @@ impl Storage {
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE notifications SET document_id = $1 WHERE document_id = $2")
-            .bind(&new_key)
-            .bind(&old_key)
-            .execute(&mut *tx)
-            .await?;
+        match &new_key {
+            Some(key) => {
+                sqlx::query("UPDATE notifications SET document_id = $1 WHERE document_id = $2")
+                    .bind(key)
+                    .bind(&old_key)
+            }
+            None => sqlx::query("DELETE FROM notifications WHERE document_id = $1").bind(&old_key),
+        }
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("INSERT INTO tombstones (document_id, replaced_by, at) VALUES ($1, $2, $3)")
             .bind(&old_key)
             .bind(&new_key)
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
-        )
-        .bind(&new_key)
-        .bind(save)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)",
-        )
-        .bind(&new_key)
-        .bind(seq)
-        .bind(now_ms)
-        .bind(team.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        projection::write(&mut tx, new, None, record, sla).await?;
         self.announce(&mut tx, &old_key).await?;
-        self.announce(&mut tx, &new_key).await?;
+        if let (Some(new), Some(new_key)) = (new, new_key) {
+            let seq: i64 = sqlx::query_scalar(
+                "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
+            )
+            .bind(&new_key)
+            .bind(new.save)
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)",
+            )
+            .bind(&new_key)
+            .bind(seq)
+            .bind(now_ms)
+            .bind(team.as_deref())
+            .execute(&mut *tx)
+            .await?;
+            projection::write(&mut tx, new.id, None, new.record, sla).await?;
+            self.announce(&mut tx, &new_key).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -288,6 +288,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         at INTEGER NOT NULL
     );",
     ),
+    (
+        19,
+        // Archived records (read-only, S002 5.4), from the document.
+        "ALTER TABLE records ADD COLUMN archived_at INTEGER;
+    CREATE INDEX records_by_archive ON records (status, archived_at, closed_at);",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its
@@ -306,7 +312,7 @@ const APPEND_ONLY: &[(i64, &str, &str)] = &[(
 
 /// Migrations that add projected columns or tables: rows written before
 /// them lack the new values, so the projection is rebuilt after applying one.
-const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13, 16, 17];
+const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13, 16, 17, 19];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,
 /// identity keys, byte arrays.

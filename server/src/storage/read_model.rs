@@ -38,6 +38,7 @@ pub struct RecordRow {
     pub conflicts: i64,
     pub workflow_issues: i64,
     pub sla: SlaColumns,
+    pub archived_at: Option<i64>,
 }
 
 /// What the statistics need of one record.
@@ -125,7 +126,7 @@ const MAX_DUPLICATE_CANDIDATES: i64 = 200;
 
 const ROW_COLUMNS: &str = "r.document_id, r.received_at, r.channel, r.customer, r.description, \
      r.feedback_type, r.nature, r.priority, r.status, r.owner, r.department, r.conflicts, \
-     r.workflow_issues, r.first_response_at, r.resolved_at, r.pauses";
+     r.workflow_issues, r.first_response_at, r.resolved_at, r.pauses, r.archived_at";
 
 impl Storage {
     /// Records matching `q` that `visible` admits, in `order`, skipping
@@ -372,6 +373,15 @@ fn filter<'a>(qb: &mut Sql<'a>, q: &'a RecordQuery, visible: Visibility<'a>, now
             qb.push(format!(" AND {column} = ")).bind(v.as_str());
         }
     }
+    match q.archived {
+        Some(true) => {
+            qb.push(" AND r.archived_at IS NOT NULL");
+        }
+        Some(false) => {
+            qb.push(" AND r.archived_at IS NULL");
+        }
+        None => {}
+    }
     if q.unassigned == Some(true) {
         qb.push(" AND r.owner IS NULL");
     }
@@ -445,6 +455,7 @@ fn record_row(r: &AnyRow) -> Result<RecordRow, StorageError> {
         conflicts: r.try_get("conflicts")?,
         workflow_issues: r.try_get("workflow_issues")?,
         sla: sla_columns(r)?,
+        archived_at: r.try_get("archived_at")?,
     })
 }
 

@@ -3,6 +3,7 @@
 //! taxonomy records are classified with. The defaults are stored on first
 //! use, so an admin edits a row, not the code.
 
+use closeloop_shared::retention::RetentionPolicy;
 use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::taxonomy::Taxonomy;
 use serde::Serialize;
@@ -13,6 +14,7 @@ use super::{SETTINGS_NOTICE, Storage, StorageError};
 const SLA_KEY: &str = "sla";
 const TAXONOMY_KEY: &str = "taxonomy";
 const CONTACT_KEY_CHECK: &str = "contact_key_check";
+const RETENTION_KEY: &str = "retention";
 
 impl Storage {
     /// The SLA policy and calendar.
@@ -33,6 +35,20 @@ impl Storage {
     /// Saves the taxonomy (checked by the caller).
     pub async fn set_taxonomy(&self, taxonomy: &Taxonomy, now_ms: i64) -> Result<(), StorageError> {
         self.put_setting(TAXONOMY_KEY, taxonomy, now_ms).await
+    }
+
+    /// When records are archived, how long they and the audit log are kept.
+    pub async fn retention(&self, now_ms: i64) -> Result<RetentionPolicy, StorageError> {
+        self.setting(RETENTION_KEY, now_ms).await
+    }
+
+    /// Saves the retention settings (checked by the caller).
+    pub async fn set_retention(
+        &self,
+        policy: &RetentionPolicy,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.put_setting(RETENTION_KEY, policy, now_ms).await
     }
 
     /// Whether `check` identifies the contact master key this database was

@@ -38,6 +38,9 @@ pub enum Write {
     Process(&'static str),
     /// The reply to the customer, a follow-up, the survey link.
     Reply(&'static str),
+    /// Marks the record archived: read-only from then on (S002 5.4). Only
+    /// the server's archive job writes it.
+    Archive,
     /// Changes or deletes what the record keeps as written (history, log
     /// and attachment entries, set-once fields, a value another change
     /// wrote), or writes where the record has no place.
@@ -246,6 +249,7 @@ fn root_op(key: &str, action: &OpType, creating: bool, out: &mut Effects) {
                 other => rewrite(other),
             },
         },
+        ("archivedAt", OpType::Put(_)) => Write::Archive,
         ("satisfactionLink", OpType::Put(ScalarValue::Str(s))) => {
             if s.chars().count() > MAX_FIELD_CHARS {
                 out.too_long.push("satisfactionLink");

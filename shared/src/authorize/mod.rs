@@ -22,6 +22,8 @@ pub struct RecordFacts {
     pub captured_by: Option<String>,
     /// Who it is assigned to.
     pub owner: Option<String>,
+    /// Archived: nobody changes it any more.
+    pub archived: bool,
 }
 
 impl RecordFacts {
@@ -41,6 +43,7 @@ impl RecordFacts {
         RecordFacts {
             captured_by: scalar(&ROOT, "capturedBy"),
             owner,
+            archived: matches!(doc.get_at(ROOT, "archivedAt", heads), Ok(Some(_))),
         }
     }
 }
@@ -61,6 +64,8 @@ pub enum Denied {
     TooLong(&'static str),
     #[error("a record is created once")]
     Recreate,
+    #[error("the record is archived and read-only")]
+    Archived,
 }
 
 impl Denied {
@@ -73,6 +78,7 @@ impl Denied {
             Denied::Rewrite(_) => "rewrite",
             Denied::TooLong(_) => "too_long",
             Denied::Recreate => "recreate",
+            Denied::Archived => "archived",
         }
     }
 }
@@ -89,6 +95,7 @@ fn describe(w: &Write) -> String {
         Write::Step(a) => format!("take the workflow step `{a}`"),
         Write::Process(k) => format!("write `{k}`"),
         Write::Reply(k) => format!("write `{k}`"),
+        Write::Archive => "archive the record".into(),
         Write::Rewrite(what) => format!("rewrite {what}"),
     }
 }
@@ -104,10 +111,23 @@ pub fn authorize(who: &Principal, facts: &RecordFacts, effects: &Effects) -> Res
     if let Some(field) = effects.too_long.first() {
         return Err(Denied::TooLong(field));
     }
+    if facts.archived {
+        return Err(Denied::Archived);
+    }
     let me = Some(who.username.as_str());
     let assigned = facts.owner.as_deref() == me;
     let captured = facts.captured_by.as_deref() == me;
     for w in &effects.writes {
+        if *w == Write::Archive {
+            // The archive job's account; no sign-in can produce it.
+            if who.is_system() {
+                continue;
+            }
+            return Err(Denied::Forbidden {
+                role: role_name(who.role),
+                what: describe(w),
+            });
+        }
         let ok = match permission(who.role, w) {
             Allowed::Yes => true,
             Allowed::CapturedOrAssigned => captured || assigned,
@@ -172,7 +192,7 @@ pub fn check_changes(
         let facts = if creating {
             RecordFacts {
                 captured_by: Some(who.username.clone()),
-                owner: None,
+                ..RecordFacts::default()
             }
         } else {
             RecordFacts::at(doc, change.deps())

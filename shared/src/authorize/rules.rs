@@ -43,7 +43,8 @@ pub fn permission(role: Role, write: &Write) -> Allowed {
     let office = matches!(role, Role::HeadOffice | Role::Supervisor);
     let field = role == Role::FieldStaff;
     match write {
-        Write::Rewrite(_) => No,
+        // Only the archive job (a system account, see `authorize`).
+        Write::Rewrite(_) | Write::Archive => No,
         _ if role == Role::Admin => No,
         Write::Create | Write::LogEntry | Write::Attach => Yes,
         _ if office => match write {
@@ -98,6 +99,10 @@ fn rows() -> Vec<(&'static str, Write)> {
         (
             "reply to the customer, follow-up, survey link",
             Write::Reply("reply"),
+        ),
+        (
+            "archive a closed record (the server's archive job only; afterwards nobody changes it)",
+            Write::Archive,
         ),
         (
             "change or delete a history, log or attachment entry, a set-once field (`capturedBy`), a value another change wrote, or a key the record does not have",

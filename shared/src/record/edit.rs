@@ -348,3 +348,18 @@ pub fn set_satisfaction_link(
         Ok(tx.put(ROOT, "satisfactionLink", link)?)
     })
 }
+
+/// Archives a closed record: read-only from now on (the write rule refuses
+/// every later change). Written by the server's archive job only.
+pub fn archive(doc: &mut Automerge, now_ms: i64) -> Result<(), RecordError> {
+    let record = crate::FeedbackRecord::from_doc(doc)?;
+    if record.workflow.status != crate::workflow::Status::Closed {
+        return Err(RecordError::Field("status"));
+    }
+    if record.archived_at_ms.is_some() {
+        return Ok(());
+    }
+    change(doc, "archive", now_ms, |tx| {
+        Ok(tx.put(ROOT, "archivedAt", timestamp(now_ms))?)
+    })
+}

@@ -125,6 +125,7 @@ impl FeedbackRecord {
             replies,
             follow_up,
             satisfaction_link: scalar_str(doc, &ROOT, "satisfactionLink"),
+            archived_at_ms: scalar_time(doc, &ROOT, "archivedAt"),
             workflow_issues,
             conflicts,
             unrecognised,

@@ -27,6 +27,7 @@ pub fn bodies() -> Vec<(&'static str, String)> {
         due_at: Some(T0 + 3_600_000),
         remaining_ms: Some(1_800_000),
         overdue: false,
+        archived_at: None,
     };
     let detail = api::RecordDetail {
         summary: summary.clone(),

@@ -1,0 +1,180 @@
+//! Record-keeping (S002 5.4) on the server's clock: a record closed for the
+//! configured period is archived by the system and read-only from then on
+//! (the relay refuses every change), and after the retention period it is
+//! anonymised under a new id with audit entries for each run; the audit log
+//! keeps its own retention. Time is the test's.
+
+mod support;
+
+use std::time::Duration;
+
+use closeloop_shared::api::{RecordDetail, Tombstones};
+use closeloop_shared::audit::{AuditAction, AuditPage, SYSTEM_ACTOR};
+use closeloop_shared::record::REDACTED;
+use closeloop_shared::workflow::Action;
+use support::*;
+
+const RECEIVED: i64 = 1_700_000_000_000;
+const DAY: i64 = 86_400_000;
+
+async fn detail(app: &TestApp, who: &str, id: &str) -> (u16, Option<RecordDetail>) {
+    let token = app.token(who).await;
+    let (status, body): (u16, serde_json::Value) = app
+        .call("GET", &format!("/api/records/{id}"), Some(&token), None)
+        .await;
+    (status, serde_json::from_value(body).ok())
+}
+
+/// Waits (15 s at most) until `done` holds for the record's detail.
+async fn wait_for(app: &TestApp, id: &str, done: impl Fn(u16, Option<&RecordDetail>) -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, d) = detail(app, "supervisor", id).await;
+        if done(status, d.as_ref()) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{id}: never happened ({status})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn audit(app: &TestApp, action: AuditAction) -> AuditPage {
+    let token = app.token("supervisor").await;
+    let (status, page): (u16, AuditPage) = app
+        .call(
+            "GET",
+            &format!("/api/audit?action={}", action.key()),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    page
+}
+
+#[tokio::test]
+async fn closed_records_are_archived_read_only_and_anonymised_after_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = StepClock::at(RECEIVED);
+    let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock.clone()).await;
+
+    // Settings: never below three years.
+    let admin = app.token("admin").await;
+    let short =
+        r#"{"archive_after_days":30,"keep_years":2,"at_end":"anonymise","audit_keep_years":3}"#;
+    let (status, body): (u16, serde_json::Value) = app
+        .call("PUT", "/api/admin/retention", Some(&admin), Some(short))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("bad_retention"))
+    );
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "PUT",
+            "/api/admin/retention",
+            Some(&admin),
+            Some(&short.replace("\"keep_years\":2", "\"keep_years\":3")),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(1), "王先生：退款一直没到账").await;
+    let mut desk = Client::connect(app.addr, "office").await;
+    desk.fetch(id(1)).await.expect("office reaches it");
+    let assign = Action::Assign {
+        owner: "office".into(),
+        department: "客服中心".into(),
+    };
+    let steps = [
+        Action::Register,
+        assign,
+        Action::Start,
+        Action::Resolve,
+        Action::Reply,
+        Action::Close,
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        desk.transition(id(1), step, RECEIVED + 1 + i as i64).await;
+    }
+    let key = id(1).to_string();
+    wait_for(&app, &key, |_, d| {
+        d.is_some_and(|d| d.summary.status == "closed")
+    })
+    .await;
+
+    // Closed for a month: archived by the system.
+    clock.set(RECEIVED + 31 * DAY);
+    wait_for(&app, &key, |_, d| {
+        d.is_some_and(|d| d.summary.archived_at.is_some())
+    })
+    .await;
+    let runs = audit(&app, AuditAction::ArchiveRun).await;
+    assert_eq!(runs.entries.len(), 1);
+    assert_eq!(runs.entries[0].actor, SYSTEM_ACTOR);
+
+    // Read-only: a change to it is refused and stored nowhere.
+    desk.edit_description(id(1), "归档后改写", RECEIVED + 32 * DAY)
+        .await;
+    desk.round_trip().await;
+    let (_, d) = detail(&app, "supervisor", &key).await;
+    assert_eq!(
+        d.expect("still there").summary.description,
+        "王先生：退款一直没到账"
+    );
+    // Still searchable among the archived.
+    let supervisor = app.token("supervisor").await;
+    let (_, page): (u16, serde_json::Value) = app
+        .call(
+            "GET",
+            "/api/records?archived=true&q=退款",
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(page["total"], 1, "{page}");
+
+    // Three years after it was received: anonymised under a new id.
+    clock.set(RECEIVED + (3 * 365 + 2) * DAY);
+    wait_for(&app, &key, |status, _| status == 404).await;
+    let (_, list): (u16, Tombstones) = app
+        .call(
+            "GET",
+            "/api/tombstones",
+            Some(&app.token("north").await),
+            None,
+        )
+        .await;
+    let replaced = list.tombstones[0].replaced_by.clone().expect("re-created");
+    let (_, d) = detail(&app, "supervisor", &replaced).await;
+    let d = d.expect("the anonymised copy");
+    assert_eq!(d.summary.customer, REDACTED);
+    assert!(d.summary.archived_at.is_some(), "still archived");
+    assert_eq!(d.summary.status, "closed", "statistics keep it");
+    let purges = audit(&app, AuditAction::PurgeRun).await;
+    assert!(
+        purges
+            .entries
+            .iter()
+            .any(|e| e.subject.as_deref() == Some("records")),
+        "{purges:?}"
+    );
+    // The audit log's own retention took what was written in the first days.
+    assert!(
+        purges
+            .entries
+            .iter()
+            .any(|e| e.subject.as_deref() == Some("audit_log")),
+        "{purges:?}"
+    );
+    let settings = audit(&app, AuditAction::SettingsChanged).await;
+    assert!(
+        settings.entries.is_empty(),
+        "three years old, purged: {settings:?}"
+    );
+    app.stop().await;
+}
