@@ -131,8 +131,13 @@ impl Principal {
     /// supervisors, and the record's owner. Administrators manage accounts
     /// and settings, not customers.
     pub fn may_see_contact(&self, owner: Option<&str>) -> bool {
+        self.sees_customer_files() || owner == Some(self.username.as_str())
+    }
+
+    /// May this user open customers' files (their history of feedback and
+    /// replies)? Head office and supervisors, who serve the customer.
+    pub fn sees_customer_files(&self) -> bool {
         matches!(self.role, Role::HeadOffice | Role::Supervisor)
-            || owner == Some(self.username.as_str())
     }
 
     /// May this user erase a customer (a PIPL/GDPR request) or read the

@@ -320,3 +320,60 @@ pub struct Tombstones {
     /// Pass as `after` next time.
     pub next: i64,
 }
+
+/// One reply a customer was given, for the customer file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplyItem {
+    pub at: i64,
+    pub channel: String,
+    pub content: String,
+    /// `satisfied`, `dissatisfied`…, once the customer answered.
+    pub customer_answer: Option<String>,
+}
+
+/// How a record came into a customer's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileLink {
+    /// The record the file was opened from.
+    This,
+    /// Its contact has the same phone number or email.
+    Contact,
+    /// Head office confirmed the same customer (by nickname).
+    Confirmed,
+}
+
+/// One record in a customer's file, with its replies.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileEntry {
+    pub record: RecordSummary,
+    pub link: FileLink,
+    pub replies: Vec<ReplyItem>,
+    /// Marked important, with why (kept in the file).
+    pub important: Option<String>,
+}
+
+/// `GET /api/records/{id}/customer`: the customer's file (顾客档案, S002
+/// 5.4) — every record of the same customer with replies and answers,
+/// newest first, and records with the same nickname to confirm.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CustomerFile {
+    pub entries: Vec<FileEntry>,
+    pub candidates: Vec<RecordSummary>,
+}
+
+/// `POST /api/records/{id}/customer/link` body: the other record is the
+/// same customer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRecord {
+    pub document_id: String,
+}
+
+/// `PUT /api/records/{id}/customer/important` body: mark (with why) or
+/// unmark (`note: None`) a record of the file as important.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportantMark {
+    pub note: Option<String>,
+}

@@ -6,6 +6,7 @@ pub(crate) mod attachments;
 mod audit;
 pub(crate) mod auth;
 mod contacts;
+mod customers;
 mod events;
 pub(crate) mod export;
 mod feed;
@@ -39,6 +40,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(events::router())
         .merge(notifications::router())
         .merge(contacts::router())
+        .merge(customers::router())
         .merge(audit::router())
 }
 

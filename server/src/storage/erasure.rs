@@ -5,7 +5,7 @@
 //! for ever and tells replicas which copy replaced it.
 
 use closeloop_shared::api::Tombstone;
-use closeloop_shared::record::FeedbackRecord;
+use closeloop_shared::record::{FeedbackRecord, REDACTED};
 use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::DocumentId;
 use sqlx::Row;
@@ -81,16 +81,26 @@ impl Storage {
                 .execute(&mut *tx)
                 .await?;
         }
-        match &new_key {
-            Some(key) => {
-                sqlx::query("UPDATE notifications SET document_id = $1 WHERE document_id = $2")
-                    .bind(key)
-                    .bind(&old_key)
+        // What refers to the record follows it to its copy (a mark's note,
+        // typed by head office, may name the customer: it is redacted).
+        for table in ["notifications", "customer_files", "customer_marks"] {
+            let sql = match new_key {
+                Some(_) => format!("UPDATE {table} SET document_id = $2 WHERE document_id = $1"),
+                None => format!("DELETE FROM {table} WHERE document_id = $1"),
+            };
+            let mut q = sqlx::query(&sql).bind(&old_key);
+            if let Some(key) = &new_key {
+                q = q.bind(key);
             }
-            None => sqlx::query("DELETE FROM notifications WHERE document_id = $1").bind(&old_key),
+            q.execute(&mut *tx).await?;
         }
-        .execute(&mut *tx)
-        .await?;
+        if let Some(key) = &new_key {
+            sqlx::query("UPDATE customer_marks SET note = $1 WHERE document_id = $2")
+                .bind(REDACTED)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query("INSERT INTO tombstones (document_id, replaced_by, at) VALUES ($1, $2, $3)")
             .bind(&old_key)
             .bind(&new_key)

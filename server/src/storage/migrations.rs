@@ -294,6 +294,24 @@ const MIGRATIONS: &[(i64, &str)] = &[
         "ALTER TABLE records ADD COLUMN archived_at INTEGER;
     CREATE INDEX records_by_archive ON records (status, archived_at, closed_at);",
     ),
+    (
+        20,
+        // Customer files (S002 5.4): records head office confirmed to be
+        // of one customer share a file; important records are marked in it.
+        "CREATE TABLE customer_files (
+        document_id TEXT PRIMARY KEY,
+        file_id TEXT NOT NULL,
+        linked_by TEXT NOT NULL,
+        linked_at INTEGER NOT NULL
+    );
+    CREATE INDEX customer_files_by_file ON customer_files (file_id);
+    CREATE TABLE customer_marks (
+        document_id TEXT PRIMARY KEY,
+        note TEXT NOT NULL,
+        marked_by TEXT NOT NULL,
+        marked_at INTEGER NOT NULL
+    );",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

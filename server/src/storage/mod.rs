@@ -9,6 +9,7 @@ mod accounts;
 mod audit;
 mod blobs;
 mod contacts;
+mod customers;
 mod documents;
 mod erasure;
 pub mod migrations;
