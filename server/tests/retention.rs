@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use closeloop_shared::api::{RecordDetail, Tombstones};
 use closeloop_shared::audit::{AuditAction, AuditPage, SYSTEM_ACTOR};
-use closeloop_shared::record::REDACTED;
+use closeloop_shared::record::{self, REDACTED};
 use closeloop_shared::workflow::Action;
 use support::*;
 
@@ -39,6 +39,45 @@ async fn wait_for(app: &TestApp, id: &str, done: impl Fn(u16, Option<&RecordDeta
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Uploads a PNG as the office user; its hash.
+async fn upload(app: &TestApp, bytes: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let token = app.token("office").await;
+    let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "POST /api/attachments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: image/png\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(bytes).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 201"), "{out}");
+    let body = &out[out.find("\r\n\r\n").unwrap() + 4..];
+    let stored: serde_json::Value = serde_json::from_str(body).unwrap();
+    stored["sha256"].as_str().unwrap().to_string()
+}
+
+/// A binary answer, read through the routes in-process.
+async fn download(app: &TestApp, path: &str) -> Vec<u8> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let token = app.token("supervisor").await;
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec()
 }
 
 async fn audit(app: &TestApp, action: AuditAction) -> AuditPage {
@@ -90,6 +129,23 @@ async fn closed_records_are_archived_read_only_and_anonymised_after_retention() 
         owner: "office".into(),
         department: "客服中心".into(),
     };
+    // A photo of the receipt, kept with the record in the archive.
+    let photo: Vec<u8> = (0..5000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let sha256 = upload(&app, &photo).await;
+    let attachment = record::Attachment {
+        sha256: sha256.clone(),
+        media_type: "image/png".into(),
+        size: photo.len() as u64,
+        name: "小票.png".into(),
+    };
+    let fx = desk
+        .hub
+        .change(id(1), |d| {
+            record::add_attachment(d, &attachment, RECEIVED + 1)
+        })
+        .unwrap();
+    desk.run(fx).await;
+    desk.acked(id(1)).await;
     let steps = [
         Action::Register,
         assign,
@@ -137,6 +193,59 @@ async fn closed_records_are_archived_read_only_and_anonymised_after_retention() 
         )
         .await;
     assert_eq!(page["total"], 1, "{page}");
+
+    // The archive for the period: records as CSV and XLSX, and the photo.
+    let zip = download(
+        &app,
+        &format!(
+            "/api/archive/export.zip?from={}&to={}",
+            RECEIVED - DAY,
+            RECEIVED + DAY
+        ),
+    )
+    .await;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("a zip");
+    let mut names: Vec<String> = archive
+        .file_names()
+        .map(|n| n.expect("a name").to_string())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            format!("attachments/{sha256}.png"),
+            "closeloop-records.csv".to_string(),
+            "closeloop-records.xlsx".to_string(),
+        ]
+    );
+    let mut csv = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("closeloop-records.csv").unwrap(),
+        &mut csv,
+    )
+    .unwrap();
+    assert!(csv.contains("王先生：退款一直没到账"), "{csv}");
+    let mut kept = Vec::new();
+    std::io::Read::read_to_end(
+        &mut archive
+            .by_name(&format!("attachments/{sha256}.png"))
+            .unwrap(),
+        &mut kept,
+    )
+    .unwrap();
+    assert_eq!(kept, photo);
+    // An empty period is an empty archive, not an error.
+    let empty = download(
+        &app,
+        &format!("/api/archive/export.zip?from={}", RECEIVED + DAY),
+    )
+    .await;
+    assert_eq!(
+        zip::ZipArchive::new(std::io::Cursor::new(empty))
+            .unwrap()
+            .len(),
+        2
+    );
 
     // Three years after it was received: anonymised under a new id.
     clock.set(RECEIVED + (3 * 365 + 2) * DAY);

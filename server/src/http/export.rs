@@ -62,7 +62,7 @@ fn cells(r: &RecordSummary) -> [String; 11] {
     ]
 }
 
-async fn rows(
+pub(super) async fn rows(
     state: &AppState,
     user: &Principal,
     q: &RecordQuery,
@@ -187,7 +187,7 @@ pub async fn export_records(storage: &Storage, format: &str) -> Result<(Vec<u8>,
 
 /// The two file formats of an export.
 #[derive(Debug, Clone, Copy)]
-enum FileKind {
+pub(super) enum FileKind {
     Csv,
     Xlsx,
 }
@@ -201,7 +201,7 @@ impl FileKind {
         }
     }
 
-    fn bytes(self, records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+    pub(super) fn bytes(self, records: &[RecordSummary]) -> Result<Vec<u8>, String> {
         match self {
             FileKind::Csv => csv_bytes(records),
             FileKind::Xlsx => xlsx_bytes(records),
@@ -215,7 +215,7 @@ impl FileKind {
         }
     }
 
-    fn file_name(self) -> &'static str {
+    pub(super) fn file_name(self) -> &'static str {
         match self {
             FileKind::Csv => "closeloop-records.csv",
             FileKind::Xlsx => "closeloop-records.xlsx",

@@ -2,6 +2,7 @@
 //! and domain calls and their results into JSON; no SQL lives here.
 
 mod admin;
+mod archive;
 pub(crate) mod attachments;
 mod audit;
 pub(crate) mod auth;
@@ -41,6 +42,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(notifications::router())
         .merge(contacts::router())
         .merge(customers::router())
+        .merge(archive::router())
         .merge(audit::router())
 }
 

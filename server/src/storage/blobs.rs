@@ -34,6 +34,34 @@ impl Storage {
         Ok(())
     }
 
+    /// The stored attachments (hash, media type) the records `keys` reference.
+    pub async fn attachments_of(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>, StorageError> {
+        let mut found = Vec::new();
+        // In slices, so no statement binds more values than a database takes.
+        for part in keys.chunks(500) {
+            let mut q = self.sql(
+                "SELECT DISTINCT b.sha256, b.media_type FROM record_attachments a \
+                 JOIN blobs b ON b.sha256 = a.sha256 WHERE a.document_id IN (",
+            );
+            for (n, key) in part.iter().enumerate() {
+                if n > 0 {
+                    q.push(", ");
+                }
+                q.bind(key.as_str());
+            }
+            q.push(")");
+            for row in q.fetch_all(&self.pool).await? {
+                found.push((row.try_get("sha256")?, row.try_get("media_type")?));
+            }
+        }
+        found.sort_unstable();
+        found.dedup();
+        Ok(found)
+    }
+
     /// The media type of a blob the user may download: everything for
     /// head office; for field staff what they uploaded or what a record
     /// they may see references. `None` otherwise, as for an unknown hash.
