@@ -4,6 +4,8 @@
 //! forms warn before saving text that looks like a mainland mobile number,
 //! an email address or an 18-digit resident ID number.
 
+use crate::contact::ContactDetails;
+
 /// What a piece of text looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum PersonalData {
@@ -95,6 +97,61 @@ pub fn redact(text: &str, marker: &str) -> String {
     out
 }
 
+/// Moves what `text` holds for the contact store out of it: the first
+/// mobile number becomes the phone and the first email address the email
+/// (as written; [`ContactDetails::normalised`] tidies them), and both
+/// leave the text. ID numbers leave the text too but are not kept: no
+/// form needs one. Further numbers or addresses stay, so the warning
+/// still shows them. Blanks left around a removed part are closed up.
+pub fn take_contact(text: &str) -> (String, ContactDetails) {
+    let mut details = ContactDetails::default();
+    let mut cut: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut found = spans(text);
+    // By start, the longer first where two start together.
+    found.sort_by_key(|s| (s.range.start, std::cmp::Reverse(s.range.end)));
+    for Span { kind, range: span } in found {
+        // "13812345678@qq.com" is one address, not also a phone.
+        if cut.last().is_some_and(|last| span.start < last.end) {
+            continue;
+        }
+        let slot = match kind {
+            PersonalData::MobileNumber => &mut details.phone,
+            PersonalData::Email => &mut details.email,
+            PersonalData::IdNumber => {
+                cut.push(span);
+                continue;
+            }
+        };
+        if slot.is_none() {
+            *slot = Some(text[span.clone()].to_string());
+            cut.push(span);
+        }
+    }
+    let mut rest = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in cut {
+        let next = &text[span.end..];
+        rest.push_str(&text[at..span.start]);
+        // The blank before a removed part goes with it when a blank,
+        // punctuation or the end follows: "请回电 138… 谢谢" keeps one
+        // space, "请回电 138…，谢谢" none.
+        if next.is_empty() || next.starts_with([' ', '\n']) || next.starts_with(is_punctuation) {
+            rest.truncate(rest.trim_end_matches(' ').len());
+        }
+        at = span.end;
+        // Nothing before it: nothing to keep apart from.
+        if rest.trim().is_empty() {
+            at += next.len() - next.trim_start().len();
+        }
+    }
+    rest.push_str(&text[at..]);
+    (rest.trim().to_string(), details)
+}
+
+fn is_punctuation(c: char) -> bool {
+    c.is_ascii_punctuation() || "，。；：、！？）】」".contains(c)
+}
+
 /// Runs of digits (and a final X) where single spaces or hyphens between
 /// digits are ignored: `138 1234-5678` is one run of 11. Each with its
 /// byte range in `text`.
@@ -162,7 +219,16 @@ fn is_email(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::PersonalData::*;
-    use super::{find, redact};
+    use super::{find, redact, take_contact};
+    use crate::contact::ContactDetails;
+
+    fn taken(phone: Option<&str>, email: Option<&str>) -> ContactDetails {
+        ContactDetails {
+            phone: phone.map(str::to_string),
+            email: email.map(str::to_string),
+            name: None,
+        }
+    }
 
     #[test]
     fn mainland_mobile_numbers_with_or_without_separators() {
@@ -206,5 +272,61 @@ mod tests {
         );
         assert_eq!(redact("身份证11010519491231002X。", "▇"), "身份证▇。");
         assert_eq!(redact("没有个人信息", "▇"), "没有个人信息");
+    }
+
+    #[test]
+    fn mobile_numbers_move_out_of_the_text() {
+        let (rest, c) = take_contact("请回电 138 1234-5678，谢谢");
+        assert_eq!(rest, "请回电，谢谢");
+        assert_eq!(c, taken(Some("138 1234-5678"), None));
+        assert_eq!(
+            c.normalised().expect("valid").phone.as_deref(),
+            Some("13812345678")
+        );
+        let (rest, c) = take_contact("13912345678 客户说空调不制冷");
+        assert_eq!(rest, "客户说空调不制冷");
+        assert_eq!(c.phone.as_deref(), Some("13912345678"));
+        let (rest, _) = take_contact("tel: 199-0000-1111 after 6pm");
+        assert_eq!(rest, "tel: after 6pm");
+        // Only the first number moves: the contact has one phone, and the
+        // warning still shows the other.
+        let (rest, c) = take_contact("13812345678 或 13912345678");
+        assert_eq!(rest, "或 13912345678");
+        assert_eq!(c.phone.as_deref(), Some("13812345678"));
+        assert_eq!(find(&rest), vec![MobileNumber]);
+    }
+
+    #[test]
+    fn emails_move_out_of_the_text() {
+        let (rest, c) = take_contact("邮箱 li.wei+shop@example.com.cn 联系");
+        assert_eq!(rest, "邮箱 联系");
+        assert_eq!(c, taken(None, Some("li.wei+shop@example.com.cn")));
+        let (rest, c) = take_contact("电话 13912345678 邮箱 a@b.cn 谢谢");
+        assert_eq!(rest, "电话 邮箱 谢谢");
+        assert_eq!(c, taken(Some("13912345678"), Some("a@b.cn")));
+        // A QQ address is an address, not also a phone number.
+        let (rest, c) = take_contact("发到 13812345678@qq.com");
+        assert_eq!(rest, "发到");
+        assert_eq!(c, taken(None, Some("13812345678@qq.com")));
+    }
+
+    #[test]
+    fn id_numbers_leave_the_text_but_not_into_the_contact() {
+        let (rest, c) = take_contact("身份证 11010519491231002X，电话 13812345678");
+        assert_eq!(rest, "身份证，电话");
+        assert_eq!(c, taken(Some("13812345678"), None));
+        let (rest, c) = take_contact("440524188001010014");
+        assert_eq!(rest, "");
+        assert_eq!(c, ContactDetails::default());
+        assert!(find(&rest).is_empty());
+    }
+
+    #[test]
+    fn text_without_personal_data_is_kept_as_it_is() {
+        let text = "订单 SO-2026-3321，会员积分 3390 分";
+        assert_eq!(
+            take_contact(text),
+            (text.to_string(), ContactDetails::default())
+        );
     }
 }
