@@ -5,7 +5,10 @@ use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
 use leptos::prelude::*;
 
 mod admin;
+mod contact;
 mod office;
+
+pub use contact::contact_error;
 
 /// The UI language; stored in `localStorage` so a device keeps its choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,6 +131,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
         "refused.recreate" => ("记录只能创建一次", "A record is created only once"),
         other => office::office(other)
             .or_else(|| admin::admin(other))
+            .or_else(|| contact::contact(other))
             .unwrap_or(("?", "?")),
     };
     if en { english } else { zh }

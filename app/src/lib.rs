@@ -2,6 +2,7 @@
 //! view, both over the same local documents and sync link ([`repo::Repo`]).
 
 pub mod components;
+pub mod contacts;
 pub mod i18n;
 pub mod local_time;
 pub mod repo;

@@ -15,6 +15,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 
+use crate::contacts::ContactQueue;
 use crate::session::{self, Session};
 use crate::socket::Socket;
 use crate::store::{LocalStore, StoreError};
@@ -53,7 +54,7 @@ pub struct RefusedEdit {
 /// Handle to the device's documents, shared through Leptos context.
 #[derive(Clone)]
 pub struct Repo {
-    inner: SendWrapper<Rc<Inner>>,
+    pub(crate) inner: SendWrapper<Rc<Inner>>,
     /// Bumped whenever any document changes, so views re-read.
     pub version: RwSignal<u64>,
     pub status: RwSignal<SyncStatus>,
@@ -65,11 +66,13 @@ pub struct Repo {
     taxonomy: RwSignal<std::sync::Arc<Taxonomy>>,
     /// Edits the relay refused, per record.
     pub refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
+    /// Contact details waiting on this device for the server (see `contacts`).
+    pub contacts: ContactQueue,
 }
 
 pub(crate) struct Inner {
     pub(crate) hub: RefCell<SyncHub>,
-    store: LocalStore,
+    pub(crate) store: LocalStore,
     queue: RefCell<VecDeque<Effect>>,
     draining: Cell<bool>,
     pub(crate) socket: RefCell<Option<Socket>>,
@@ -83,6 +86,10 @@ pub(crate) struct Inner {
     /// Whether the socket should be kept open (signed in, or offline and hoping).
     pub(crate) online_wanted: Cell<bool>,
     sync_url: Option<String>,
+    pub(crate) contacts: ContactQueue,
+    /// Whether the contact uploader runs, and whether to run it once more.
+    pub(crate) contacts_sending: Cell<bool>,
+    pub(crate) contacts_again: Cell<bool>,
 }
 
 impl Repo {
@@ -121,15 +128,23 @@ impl Repo {
             refused: RwSignal::new(refused),
             online_wanted: Cell::new(false),
             sync_url,
+            contacts: ContactQueue::new(),
+            contacts_sending: Cell::new(false),
+            contacts_again: Cell::new(false),
         });
         let checking = inner.clone();
         spawn_local(async move {
+            Inner::count_contacts(&checking).await;
             let s = session::current().await;
             // Offline the session cannot be checked: keep trying with the cookie we may have.
             let try_sync = s != Session::SignedOut;
+            let signed_in = matches!(s, Session::SignedIn { .. });
             checking.session.set(s);
             if try_sync {
                 Inner::go_online(&checking);
+            }
+            if signed_in {
+                Inner::upload_contacts(&checking);
             }
         });
         Ok(Repo {
@@ -138,6 +153,7 @@ impl Repo {
             problem: inner.problem,
             session: inner.session,
             refused: inner.refused,
+            contacts: inner.contacts,
             taxonomy: {
                 let t = RwSignal::new(std::sync::Arc::new(crate::taxonomy::cached()));
                 crate::taxonomy::refresh_on_sign_in(inner.session, t);
@@ -233,6 +249,7 @@ impl Repo {
         self.inner.hub.borrow_mut().renew_actors();
         self.session.set(s);
         Inner::go_online(&self.inner);
+        Inner::upload_contacts(&self.inner);
         Ok(())
     }
 
@@ -386,6 +403,7 @@ impl Inner {
             Effect::Changed { .. } => self.version.update(|v| *v += 1),
             Effect::PeerReady { .. } => {
                 self.status.set(SyncStatus::Online);
+                Inner::upload_contacts(self);
                 // Rights may have changed while offline: refresh who we are.
                 let session = self.session;
                 spawn_local(async move {

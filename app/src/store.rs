@@ -10,10 +10,16 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use wasm_bindgen::JsValue;
 
+mod contacts;
+
 const CHUNKS: &str = "chunks";
 const DOCS: &str = "docs";
 /// Edits the relay did not accept, kept for their author (JSON per edit).
 const REFUSED: &str = "refused";
+/// The device's own keys (the contact key: a non-extractable CryptoKey).
+const KEYS: &str = "keys";
+/// Contact details waiting to reach the server, sealed (see `contacts`).
+const CONTACTS: &str = "contact_outbox";
 /// Incremental chunks a document may collect before it is rewritten as one save.
 const COMPACT_AFTER: usize = 32;
 
@@ -42,7 +48,7 @@ impl LocalStore {
     /// Opens (and on first use creates) the named database.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let db = Database::open(name)
-            .with_version(2u8)
+            .with_version(3u8)
             .with_on_upgrade_needed(|event, db| {
                 if event.old_version() < 1.0 {
                     db.create_object_store(CHUNKS).build()?;
@@ -50,6 +56,11 @@ impl LocalStore {
                 }
                 if event.old_version() < 2.0 {
                     db.create_object_store(REFUSED).build()?;
+                }
+                // Only new stores: the documents and refused edits stay as they are.
+                if event.old_version() < 3.0 {
+                    db.create_object_store(KEYS).build()?;
+                    db.create_object_store(CONTACTS).build()?;
                 }
                 Ok(())
             })

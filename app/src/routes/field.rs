@@ -2,13 +2,14 @@
 //! device holds.
 
 use closeloop_shared::FeedbackDraft;
+use closeloop_shared::personal_data::take_contact;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::choices;
-use crate::components::{PersonalDataWarning, RecordList};
-use crate::i18n::{lang, save_error, t, tr};
+use crate::components::{ContactForm, ContactSection, PersonalDataWarning, RecordList};
+use crate::i18n::{contact_error, lang, save_error, t, tr};
 use crate::repo::Repo;
 
 /// Capture form and the local record list.
@@ -27,6 +28,7 @@ pub fn FieldPage() -> impl IntoView {
     );
     let nickname = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
+    let contact = ContactForm::new();
     // (succeeded, text) of the last save.
     let message = RwSignal::new(None::<(bool, String)>);
     let saving = RwSignal::new(false);
@@ -37,6 +39,20 @@ pub fn FieldPage() -> impl IntoView {
         if saving.get_untracked() {
             return;
         }
+        let lang = l.get_untracked();
+        // A bad contact field is marked and blocks the save; the text stays.
+        let checked = match contact.checked() {
+            Ok(c) => c,
+            Err(e) => {
+                let why = format!(
+                    "{} {}",
+                    tr(lang, "contact.invalid"),
+                    contact_error(lang, e.code())
+                );
+                message.set(Some((false, why)));
+                return;
+            }
+        };
         saving.set(true);
         let draft = FeedbackDraft {
             channel: channel.get_untracked(),
@@ -46,11 +62,11 @@ pub fn FieldPage() -> impl IntoView {
         };
         let repo = repo.clone();
         spawn_local(async move {
-            let lang = l.get_untracked();
-            let outcome = match repo.capture(draft).await {
+            let outcome = match repo.capture_with_contact(draft, checked).await {
                 Ok(_) => {
                     nickname.set(String::new());
                     description.set(String::new());
+                    contact.clear();
                     (true, tr(lang, "form.saved").to_string())
                 }
                 Err(e) => (false, save_error(lang, &e)),
@@ -95,7 +111,12 @@ pub fn FieldPage() -> impl IntoView {
                         on:input=move |ev| description.set(event_target_value(&ev))
                     ></textarea>
                 </label>
-                <PersonalDataWarning text=description />
+                <PersonalDataWarning text=description on_move=Callback::new(move |()| {
+                    let (rest, found) = take_contact(&description.get_untracked());
+                    description.set(rest);
+                    contact.fill(found);
+                }) />
+                <ContactSection form=contact />
                 <button type="submit" data-testid="save" disabled=move || saving.get()>
                     {move || if saving.get() { t("form.saving") } else { t("form.save") }}
                 </button>
@@ -112,6 +133,54 @@ pub fn FieldPage() -> impl IntoView {
                 </p>
             </form>
         </section>
+        <ContactOutbox />
         <RecordList title_key="list.mine" editable=true />
+    }
+}
+
+/// How many contacts wait to be sent, and those the server refused.
+#[component]
+fn ContactOutbox() -> impl IntoView {
+    let repo = expect_context::<Repo>();
+    let queue = repo.contacts;
+    let dismiss = {
+        let repo = repo.clone();
+        move |_| {
+            let repo = repo.clone();
+            spawn_local(async move { repo.dismiss_contact_failures().await });
+        }
+    };
+    // The refused contact's record, by its nickname (read when shown).
+    let record_of = move |contact_ref: &str| {
+        repo.records()
+            .into_iter()
+            .find(|(_, r)| r.contact_ref.as_deref() == Some(contact_ref))
+            .map(|(_, r)| r.customer)
+    };
+    view! {
+        <p class="contact-outbox" data-testid="contacts-waiting" data-count=move || queue.waiting.get()>
+            {move || t("contact.waiting")}
+            <span class="count">{move || queue.waiting.get()}</span>
+        </p>
+        {move || {
+            let failed = queue.failed.get();
+            (!failed.is_empty()).then(|| {
+                let l = lang().get();
+                view! {
+                    <div class="problem contact-failed" role="alert" data-testid="contacts-failed">
+                        <p>{tr(l, "contact.failed")}</p>
+                        <ul>
+                            {failed.into_iter().map(|f| view! {
+                                <li data-code=f.code.clone()>
+                                    {record_of(&f.contact_ref).unwrap_or_else(|| tr(l, "contact.unknown_record").to_string())}
+                                    " — " {contact_error(l, &f.code)}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        <button type="button" class="secondary" on:click=dismiss.clone()>{tr(l, "contact.dismiss")}</button>
+                    </div>
+                }
+            })
+        }}
     }
 }

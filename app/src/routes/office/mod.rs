@@ -4,6 +4,7 @@
 //! fetched for the list; opening a record loads that one over sync.
 
 mod changes;
+mod contact;
 mod filters;
 mod keys;
 pub mod live;

@@ -318,6 +318,7 @@ fn Detail(
         <super::changes::ChangeTimeline id log />
         </div>
         <div class="record-side">
+            <super::contact::ContactPanel id contact_ref=r.contact_ref.clone() />
             <WorkPanel id r=work drafts />
             <ProcessPanel id r=process drafts />
             <ReplyPanel id r=reply drafts />

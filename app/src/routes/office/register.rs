@@ -6,6 +6,8 @@
 
 use closeloop_shared::FeedbackDraft;
 use closeloop_shared::api::{RecordSummary, SimilarQuery, SimilarRecords};
+use closeloop_shared::contact::NewContact;
+use closeloop_shared::personal_data::take_contact;
 use closeloop_shared::record;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -14,9 +16,12 @@ use leptos_router::hooks::use_navigate;
 use send_wrapper::SendWrapper;
 use web_sys::File;
 
-use crate::components::PersonalDataWarning;
 use crate::components::choices::{self, option};
-use crate::i18n::{format_time, lang, record_error, save_error, status_label, t, tr};
+use crate::components::{CheckedContact, ContactForm, ContactSection, PersonalDataWarning};
+use crate::contacts::{self, PostError};
+use crate::i18n::{
+    contact_error, format_time, lang, record_error, save_error, status_label, t, tr,
+};
 use crate::local_time;
 use crate::repo::Repo;
 use crate::session;
@@ -62,6 +67,9 @@ pub fn RegisterPage() -> impl IntoView {
         StoredValue::new_local(Vec::new());
     let file_names = RwSignal::new(Vec::<String>::new());
     let problem = RwSignal::new(None::<String>);
+    let contact = ContactForm::new();
+    // The contact as checked on submitting, sent on saving.
+    let checked_contact = StoredValue::new(None::<CheckedContact>);
     let l = lang();
     let navigate = use_navigate();
 
@@ -81,7 +89,8 @@ pub fn RegisterPage() -> impl IntoView {
         move |linked: Option<String>| {
             let repo = repo.clone();
             let navigate = navigate.clone();
-            let d = draft();
+            let mut d = draft();
+            let given = checked_contact.get_value().flatten();
             stage.set(Stage::Saving);
             spawn_local(async move {
                 let lang = l.get_untracked();
@@ -97,9 +106,37 @@ pub fn RegisterPage() -> impl IntoView {
                         }
                     }
                 }
+                // The contact first, so the record never names one the
+                // server lacks; offline it waits sealed in the outbox.
+                let mut queued = None;
+                if let Some((details, consents)) = given {
+                    let new = NewContact {
+                        contact_ref: contacts::fresh_ref(),
+                        details,
+                        consents,
+                        captured_at_ms: js_sys::Date::now() as i64,
+                    };
+                    let refused = match contacts::post(&new).await {
+                        Ok(()) => {
+                            d.contact_ref = Some(new.contact_ref);
+                            None
+                        }
+                        Err(PostError::Unreachable) => {
+                            queued = Some((new.details, new.consents));
+                            None
+                        }
+                        Err(PostError::Refused(code)) => Some(contact_error(lang, &code)),
+                        Err(PostError::NotSignedIn) => Some(tr(lang, "error.not_signed_in")),
+                    };
+                    if let Some(why) = refused {
+                        problem.set(Some(format!("{}{why}", tr(lang, "contact.upload_failed"))));
+                        stage.set(Stage::Editing);
+                        return;
+                    }
+                }
                 let kind = feedback_type.get_untracked();
                 let taxonomy = repo.taxonomy_untracked();
-                match repo.capture(d).await {
+                match repo.capture_with_contact(d, queued).await {
                     Ok(id) => {
                         if !attachments.is_empty() || !kind.is_empty() {
                             let _ = repo
@@ -155,6 +192,18 @@ pub fn RegisterPage() -> impl IntoView {
             if let Err(e) = d.validate(&taxonomy) {
                 problem.set(Some(record_error(lang, &e)));
                 return;
+            }
+            match contact.checked() {
+                Ok(c) => checked_contact.set_value(Some(c)),
+                Err(e) => {
+                    let why = format!(
+                        "{} {}",
+                        tr(lang, "contact.invalid"),
+                        contact_error(lang, e.code())
+                    );
+                    problem.set(Some(why));
+                    return;
+                }
             }
             problem.set(None);
             stage.set(Stage::Checking);
@@ -223,7 +272,12 @@ pub fn RegisterPage() -> impl IntoView {
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </label>
-                <PersonalDataWarning text=description />
+                <PersonalDataWarning text=description on_move=Callback::new(move |()| {
+                    let (rest, found) = take_contact(&description.get_untracked());
+                    description.set(rest);
+                    contact.fill(found);
+                }) />
+                <ContactSection form=contact />
                 <label>
                     <span>{move || t("register.files")}</span>
                     <input type="file" multiple data-testid="reg-files" accept=record::ATTACHMENT_TYPES.join(",")
