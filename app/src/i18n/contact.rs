@@ -85,6 +85,10 @@ pub(super) fn contact(key: &str) -> Option<(&'static str, &'static str)> {
             "本机无法再解密这条联系方式",
             "This device can no longer open these contact details",
         ),
+        "contact_bad_time" => (
+            "采集时间不合理，请检查设备时钟",
+            "The capture time is not plausible; check the device's clock",
+        ),
         "contact_refused" => (
             "服务器拒绝了联系方式",
             "The server refused the contact details",
