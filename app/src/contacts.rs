@@ -19,9 +19,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey, SubtleCrypto};
 
-use crate::repo::{Inner, Repo, SaveError};
+use crate::repo::{Inner, Repo, SaveError, SyncStatus};
 use crate::session;
 use crate::store::{LocalStore, StoreError};
+
+/// Pause before sending held-back contacts again while online.
+const RETRY_MS: i32 = 5_000;
 
 /// What an outbox entry says in the clear: nothing about the customer.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -193,21 +196,48 @@ impl Inner {
         }
         let this = this.clone();
         spawn_local(async move {
+            let mut held_back = false;
             while this.contacts_again.replace(false) {
-                Inner::send_contacts(&this).await;
+                held_back = Inner::send_contacts(&this).await;
                 Inner::count_contacts(&this).await;
             }
             this.contacts_sending.set(false);
+            if held_back {
+                Inner::retry_contacts(&this);
+            }
         });
     }
 
-    async fn send_contacts(this: &Rc<Inner>) {
+    /// Tries again after a pause while the relay is connected (a server
+    /// busy or restarting); offline, the next connection starts a run.
+    fn retry_contacts(this: &Rc<Inner>) {
+        let weak = Rc::downgrade(this);
+        let retry = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(this) = weak.upgrade()
+                && this.status.get_untracked() == SyncStatus::Online
+            {
+                Inner::upload_contacts(&this);
+            }
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
+                retry.unchecked_ref(),
+                RETRY_MS,
+            );
+        }
+    }
+
+    /// Sends what it can; `true` when something was held back for later.
+    async fn send_contacts(this: &Rc<Inner>) -> bool {
         let Some(me) = session::cached_user() else {
-            return;
+            return false;
         };
         let list = match entries(&this.store).await {
             Ok(list) => list,
-            Err(e) => return this.problem.set(Some(e.to_string())),
+            Err(e) => {
+                this.problem.set(Some(e.to_string()));
+                return false;
+            }
         };
         for (meta, entry) in list {
             if meta.failed.is_some() || meta.by != me.username {
@@ -241,12 +271,13 @@ impl Inner {
                     }
                 }
                 // Offline, or the session must be renewed: all later too.
-                Err(PostError::Unreachable | PostError::NotSignedIn) => return,
+                Err(PostError::Unreachable | PostError::NotSignedIn) => return true,
             };
             if let Err(e) = kept {
                 this.problem.set(Some(e.to_string()));
             }
         }
+        false
     }
 }
 

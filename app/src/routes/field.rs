@@ -79,7 +79,13 @@ pub fn FieldPage() -> impl IntoView {
     view! {
         <section class="card">
             <h2>{move || t("form.title")}</h2>
-            <form on:submit=on_submit data-testid="capture-form" novalidate>
+            <form
+                on:submit=on_submit
+                data-testid="capture-form"
+                novalidate
+                // The last save's message is about what was typed then.
+                on:input=move |_| message.set(None)
+            >
                 <label>
                     <span>{move || t("form.channel")}</span>
                     <select
