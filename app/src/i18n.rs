@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 mod admin;
 mod contact;
+mod keeping;
 mod office;
 
 pub use contact::contact_error;
@@ -129,9 +130,11 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             "The text is longer than a record allows",
         ),
         "refused.recreate" => ("记录只能创建一次", "A record is created only once"),
+        "refused.archived" => ("记录已归档，只读", "The record is archived and read-only"),
         other => office::office(other)
             .or_else(|| admin::admin(other))
             .or_else(|| contact::contact(other))
+            .or_else(|| keeping::keeping(other))
             .unwrap_or(("?", "?")),
     };
     if en { english } else { zh }
@@ -237,6 +240,7 @@ pub fn refusal_text(lang: Lang, code: &str) -> &'static str {
         "forged_author" => "refused.forged_author",
         "rewrite" => "refused.rewrite",
         "too_long" => "refused.too_long",
+        "archived" => "refused.archived",
         _ => "refused.recreate",
     };
     tr(lang, key)

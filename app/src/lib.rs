@@ -22,8 +22,8 @@ use crate::components::StatusBadge;
 use crate::i18n::{Lang, t};
 use crate::repo::Repo;
 use crate::routes::{
-    AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, FieldPage, LoginPage, OfficePage,
-    OfficeRecordPage, RegisterPage,
+    AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage, FieldPage,
+    LoginPage, OfficePage, OfficeRecordPage, RegisterPage,
 };
 
 /// IndexedDB database holding this device's documents.
@@ -83,9 +83,11 @@ fn Ready(repo: Repo) -> impl IntoView {
                 <Route path=path!("/office") view=OfficePage />
                 <Route path=path!("/office/records/:id") view=OfficeRecordPage />
                 <Route path=path!("/office/new") view=RegisterPage />
+                <Route path=path!("/office/audit") view=AuditLogPage />
                 <Route path=path!("/admin/users") view=AdminUsersPage />
                 <Route path=path!("/admin/sla") view=AdminSlaPage />
                 <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />
+                <Route path=path!("/admin/retention") view=AdminRetentionPage />
                 <Route path=path!("/login") view=LoginPage />
             </Routes>
         </main>

@@ -5,7 +5,7 @@ mod field;
 mod login;
 pub mod office;
 
-pub use admin::{AdminSlaPage, AdminTaxonomyPage, AdminUsersPage};
+pub use admin::{AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage};
 pub use field::FieldPage;
 pub use login::LoginPage;
-pub use office::{OfficePage, OfficeRecordPage, RegisterPage};
+pub use office::{AuditLogPage, OfficePage, OfficeRecordPage, RegisterPage};

@@ -23,16 +23,19 @@ pub enum SavedView {
     Escalated,
     /// Every record, newest first.
     All,
+    /// Archived records (read-only, kept for years), newest first.
+    Archived,
 }
 
 impl SavedView {
-    pub const ALL: [SavedView; 6] = [
+    pub const ALL: [SavedView; 7] = [
         SavedView::Mine,
         SavedView::Unassigned,
         SavedView::Overdue,
         SavedView::Escalated,
         SavedView::Complaints,
         SavedView::All,
+        SavedView::Archived,
     ];
 
     /// Stable key (the page's `data-view`, the i18n key's tail).
@@ -44,6 +47,7 @@ impl SavedView {
             SavedView::Complaints => "complaints",
             SavedView::Escalated => "escalated",
             SavedView::All => "all",
+            SavedView::Archived => "archived",
         }
     }
 
@@ -76,6 +80,10 @@ impl SavedView {
                 ..open
             },
             SavedView::All => RecordQuery::default(),
+            SavedView::Archived => RecordQuery {
+                archived: Some(true),
+                ..RecordQuery::default()
+            },
         };
         q.per_page = Some(INBOX_PAGE);
         q
@@ -107,7 +115,7 @@ impl RecordQuery {
             }
             .to_string()
         });
-        let pairs: [(&str, Option<String>); 18] = [
+        let pairs: [(&str, Option<String>); 19] = [
             ("status", text(&self.status)),
             ("priority", text(&self.priority)),
             ("channel", text(&self.channel)),
@@ -122,6 +130,7 @@ impl RecordQuery {
             ("from", num(self.from)),
             ("to", num(self.to)),
             ("q", text(&self.q)),
+            ("archived", flag(self.archived)),
             ("overdue", flag(self.overdue)),
             ("sort", text(&self.sort)),
             ("page", num(self.page)),

@@ -3,6 +3,7 @@
 //! server (administrators only); edits are checked here first with the
 //! same shared rules, so errors show in the user's language before saving.
 
+mod retention;
 mod sla;
 mod taxonomy;
 mod users;
@@ -11,6 +12,7 @@ use closeloop_shared::api::ErrorBody;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+pub use retention::AdminRetentionPage;
 pub use sla::AdminSlaPage;
 pub use taxonomy::AdminTaxonomyPage;
 pub use users::AdminUsersPage;
@@ -26,6 +28,8 @@ fn AdminNav() -> impl IntoView {
             <A href="/admin/users">{move || t("admin.nav.users")}</A>
             <A href="/admin/sla">{move || t("admin.nav.sla")}</A>
             <A href="/admin/taxonomy">{move || t("admin.nav.taxonomy")}</A>
+            <A href="/admin/retention">{move || t("admin.nav.retention")}</A>
+            <A href="/office/audit">{move || t("nav.audit")}</A>
         </nav>
     }
 }
@@ -41,7 +45,7 @@ fn problem(l: Lang, status: u16, body: &str) -> String {
         (
             _,
             "bad_username" | "weak_password" | "missing_team" | "user_exists" | "not_found"
-            | "bad_sla" | "bad_taxonomy",
+            | "bad_sla" | "bad_taxonomy" | "bad_retention",
         ) => tr(l, &format!("admin.error.{code}")).to_string(),
         _ => tr(l, "inbox.bad_answer").to_string(),
     }

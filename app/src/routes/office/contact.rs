@@ -41,6 +41,7 @@ pub fn ContactPanel(id: DocumentId, contact_ref: Option<String>) -> impl IntoVie
         });
     };
     let has_contact = contact_ref.is_some();
+    let erasable = contact_ref.clone();
     view! {
         <section class="card contact-panel" data-testid="contact-panel">
             <h3>{move || t("contact.panel")}</h3>
@@ -70,7 +71,75 @@ pub fn ContactPanel(id: DocumentId, contact_ref: Option<String>) -> impl IntoVie
             } else {
                 view! { <p class="empty" data-testid="contact-none">{move || t("contact.none")}</p> }.into_any()
             }}
+            {erasable.map(|contact_ref| view! { <Erase contact_ref /> })}
         </section>
+    }
+}
+
+/// What an erasure answered: each record's old and new id.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+struct Erased {
+    records: Vec<(String, String)>,
+}
+
+/// A customer's erasure request (PIPL/GDPR), for supervisors and
+/// administrators: a warning first, then the contact is destroyed and the
+/// records re-created without personal data under new ids.
+#[component]
+fn Erase(contact_ref: String) -> impl IntoView {
+    let session = expect_context::<crate::repo::Repo>().session;
+    let may = move || {
+        matches!(session.get(), crate::session::Session::SignedIn { ref role, .. }
+            if role == "supervisor" || role == "admin")
+    };
+    let step = RwSignal::new(0u8); // 0 button, 1 warning, 2 working, 3 done, 4 failed
+    let done = RwSignal::new(Vec::<(String, String)>::new());
+    let contact_ref = StoredValue::new(contact_ref);
+    let erase = move |_| {
+        step.set(2);
+        let path = format!("/api/contacts/{}/erase", contact_ref.get_value());
+        spawn_local(async move {
+            match session::call("POST", &path, None).await {
+                Ok((200, body)) => match serde_json::from_str::<Erased>(&body) {
+                    Ok(e) => {
+                        done.set(e.records);
+                        step.set(3);
+                    }
+                    Err(_) => step.set(4),
+                },
+                _ => step.set(4),
+            }
+        });
+    };
+    move || {
+        may().then(|| match step.get() {
+        0 | 4 => view! {
+            <div class="erase">
+                {(step.get() == 4).then(|| view! { <p class="problem" role="alert">{move || t("erase.failed")}</p> })}
+                <button type="button" class="danger" data-testid="erase-customer" on:click=move |_| step.set(1)>
+                    {move || t("erase.button")}
+                </button>
+            </div>
+        }.into_any(),
+        1 => view! {
+            <div class="erase warning" role="alertdialog" data-testid="erase-warning">
+                <p>{move || t("erase.warning")}</p>
+                <button type="button" class="danger" data-testid="erase-confirm" on:click=erase>{move || t("erase.confirm")}</button>
+                <button type="button" class="secondary" on:click=move |_| step.set(0)>{move || t("erase.cancel")}</button>
+            </div>
+        }.into_any(),
+        2 => view! { <p class="loading">{move || t("erase.working")}</p> }.into_any(),
+        _ => view! {
+            <div class="erase done" data-testid="erase-done">
+                <p>{move || t("erase.done")}</p>
+                <ul>
+                    {done.get().into_iter().map(|(_, new)| view! {
+                        <li><a href=format!("/office/records/{new}") data-testid="erased-record">{move || t("erase.open_new")}</a></li>
+                    }).collect_view()}
+                </ul>
+            </div>
+        }.into_any(),
+    })
     }
 }
 

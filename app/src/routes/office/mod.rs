@@ -3,8 +3,10 @@
 //! pushes that a change was stored (`/api/events`). No record document is
 //! fetched for the list; opening a record loads that one over sync.
 
+mod audit;
 mod changes;
 mod contact;
+mod customer_file;
 mod filters;
 mod keys;
 pub mod live;
@@ -24,6 +26,7 @@ use crate::components::choices;
 use crate::i18n::{Lang, lang, t, tr};
 use crate::session::{self, Session};
 
+pub use audit::AuditLogPage;
 pub use record::OfficeRecordPage;
 pub use register::RegisterPage;
 
@@ -31,6 +34,10 @@ pub use register::RegisterPage;
 #[component]
 pub fn OfficePage() -> impl IntoView {
     let repo = expect_context::<crate::repo::Repo>();
+    let governs = Memo::new(move |_| {
+        matches!(repo.session.get(), Session::SignedIn { ref role, .. }
+            if role == "supervisor" || role == "admin")
+    });
     let me = Memo::new(move |_| match repo.session.get() {
         Session::SignedIn { username, .. } => Some(username),
         _ => session::cached_user().map(|u| u.username),
@@ -115,6 +122,9 @@ pub fn OfficePage() -> impl IntoView {
             <div class="inbox-head">
                 <h2>{move || t("inbox.title")}</h2>
                 <a class="button" href="/office/new" data-testid="register-new">{move || t("register.new")}</a>
+                {move || governs.get().then(|| view! {
+                    <a class="button secondary" href="/office/audit" data-testid="audit-link">{move || t("nav.audit")}</a>
+                })}
                 <span class="live" data-live=move || live.get().to_string()>
                     {move || if live.get() { t("inbox.live") } else { t("inbox.not_live") }}
                 </span>
@@ -148,6 +158,21 @@ pub fn OfficePage() -> impl IntoView {
                 </select>
             </nav>
             <filters::Filters query />
+            {move || (view.get() == SavedView::Archived && queue.with(String::is_empty)).then(|| {
+                let href = move || {
+                    let (from, to) = query.with(|q| (q.from, q.to));
+                    let mut params = Vec::new();
+                    params.extend(from.map(|f| format!("from={f}")));
+                    params.extend(to.map(|t| format!("to={t}")));
+                    format!("/api/archive/export.zip?{}", params.join("&"))
+                };
+                view! {
+                    <p class="archive-export">
+                        <a class="button secondary" href=href download data-testid="archive-export">{move || t("archive.export")}</a>
+                        " " <span class="hint">{move || t("archive.export.hint")}</span>
+                    </p>
+                }
+            })}
             {move || error.get().map(|e| view! { <p class="problem" role="alert">{e}</p> })}
             <rows::Rows page busy loads />
             <div class="pager">

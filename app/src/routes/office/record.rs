@@ -192,6 +192,9 @@ fn Detail(
             <h2>
                 {r.customer.clone()}
                 <span class="status-pill">{move || status_label(lang().get(), status)}</span>
+                {r.archived_at_ms.is_some().then(|| view! {
+                    <span class="status-pill archived" data-testid="archived">{move || t("record.archived")}</span>
+                })}
             </h2>
             <p class="meta">
                 <time>{format_time(r.received_at_ms)}</time>
@@ -315,6 +318,7 @@ fn Detail(
                 }.into_any()
             }}
         </section>
+        <super::customer_file::CustomerFilePanel id />
         <super::changes::ChangeTimeline id log />
         </div>
         <div class="record-side">
