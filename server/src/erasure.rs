@@ -27,18 +27,35 @@ pub(crate) struct Erasure {
     pub records: Vec<(String, String)>,
 }
 
-/// Erases the customer behind `contact_ref`.
+/// Erases the customer behind `contact_ref`: every contact of theirs (the
+/// same phone or email, given on other visits) and every record in their
+/// customer file (by those contacts, or confirmed by head office).
 pub(crate) async fn erase_customer(
     state: &AppState,
     contact_ref: &str,
     by: &str,
 ) -> Result<Erasure, AppError> {
-    let contact_erased = state
-        .storage
-        .erase_contact(contact_ref, by, state.now_ms())
-        .await?;
+    let mut contacts = state.storage.same_customer_contacts(contact_ref).await?;
+    if !contacts.iter().any(|c| c == contact_ref) {
+        contacts.push(contact_ref.to_string());
+    }
+    let mut olds: Vec<DocumentId> = Vec::new();
+    for contact in &contacts {
+        for id in state.storage.records_with_contact(contact).await? {
+            for (key, _) in state.storage.file_members(&id).await? {
+                olds.extend(key.parse::<DocumentId>().ok());
+            }
+        }
+    }
+    olds.sort_unstable();
+    olds.dedup();
+    let mut contact_erased = false;
+    for contact in &contacts {
+        let now = state.now_ms();
+        contact_erased |= state.storage.erase_contact(contact, by, now).await?;
+    }
     let mut records = Vec::new();
-    for old in state.storage.records_with_contact(contact_ref).await? {
+    for old in olds {
         if let Some(new) = recreate(state, &old).await? {
             records.push((old.to_string(), new.to_string()));
         }

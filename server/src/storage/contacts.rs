@@ -220,6 +220,26 @@ impl Storage {
         Ok(found.flatten())
     }
 
+    /// References of the contacts sharing a phone number or email with
+    /// `contact_ref` (itself included while it is not erased).
+    pub async fn same_customer_contacts(
+        &self,
+        contact_ref: &str,
+    ) -> Result<Vec<String>, StorageError> {
+        let lookups =
+            sqlx::query("SELECT phone_lookup, email_lookup FROM contacts WHERE contact_ref = $1")
+                .bind(contact_ref)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(row) = lookups else {
+            return Ok(Vec::new());
+        };
+        let phone: Option<String> = row.try_get("phone_lookup")?;
+        let email: Option<String> = row.try_get("email_lookup")?;
+        self.contacts_matching(phone.as_deref(), email.as_deref())
+            .await
+    }
+
     /// References of contacts with this phone or email lookup (the customer
     /// file links records by them).
     pub async fn contacts_matching(

@@ -52,7 +52,8 @@ pub fn AdminRetentionPage() -> impl IntoView {
             <h2>{move || t("retention.title")}</h2>
             <p class="hint">{move || t("retention.hint")}</p>
             {move || policy.get().map(|p| view! {
-                <form class="settings-form" on:submit=submit>
+                // Our own message, in the user's language, instead of the browser's.
+                <form class="settings-form" novalidate on:submit=submit>
                     <label class="filter">
                         <span>{move || t("retention.archive_after")}</span>
                         <input id="r-archive" type="number" min="1" max="3650" inputmode="numeric"
@@ -91,7 +92,7 @@ pub fn AdminRetentionPage() -> impl IntoView {
                 </form>
             })}
             {move || message.get().map(|(ok, m)| view! {
-                <p class=if ok { "saved" } else { "problem" } role="status" data-testid="retention-message">{m}</p>
+                <p class=if ok { "message ok" } else { "message problem" } role="status" data-testid="retention-message">{m}</p>
             })}
         </section>
     }
