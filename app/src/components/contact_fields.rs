@@ -87,6 +87,17 @@ impl ContactForm {
         self.tried.set(false);
     }
 
+    /// "Move to contact" for a form's free text: the phone and email found
+    /// in `text` leave it for these fields (an ID number only leaves it).
+    pub fn move_from(self, text: RwSignal<String>) -> Callback<()> {
+        Callback::new(move |()| {
+            let (rest, found) =
+                closeloop_shared::personal_data::take_contact(&text.get_untracked());
+            text.set(rest);
+            self.fill(found);
+        })
+    }
+
     /// Puts what was found in free text into the fields and opens the section.
     pub fn fill(&self, found: ContactDetails) {
         if let Some(p) = found.phone {

@@ -2,7 +2,6 @@
 //! device holds.
 
 use closeloop_shared::FeedbackDraft;
-use closeloop_shared::personal_data::take_contact;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -117,11 +116,7 @@ pub fn FieldPage() -> impl IntoView {
                         on:input=move |ev| description.set(event_target_value(&ev))
                     ></textarea>
                 </label>
-                <PersonalDataWarning text=description on_move=Callback::new(move |()| {
-                    let (rest, found) = take_contact(&description.get_untracked());
-                    description.set(rest);
-                    contact.fill(found);
-                }) />
+                <PersonalDataWarning text=description on_move=contact.move_from(description) />
                 <ContactSection form=contact />
                 <button type="submit" data-testid="save" disabled=move || saving.get()>
                     {move || if saving.get() { t("form.saving") } else { t("form.save") }}

@@ -7,7 +7,6 @@
 use closeloop_shared::FeedbackDraft;
 use closeloop_shared::api::{RecordSummary, SimilarQuery, SimilarRecords};
 use closeloop_shared::contact::NewContact;
-use closeloop_shared::personal_data::take_contact;
 use closeloop_shared::record;
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -272,11 +271,7 @@ pub fn RegisterPage() -> impl IntoView {
                         prop:value=move || description.get()
                         on:input=move |ev| description.set(event_target_value(&ev))></textarea>
                 </label>
-                <PersonalDataWarning text=description on_move=Callback::new(move |()| {
-                    let (rest, found) = take_contact(&description.get_untracked());
-                    description.set(rest);
-                    contact.fill(found);
-                }) />
+                <PersonalDataWarning text=description on_move=contact.move_from(description) />
                 <ContactSection form=contact />
                 <label>
                     <span>{move || t("register.files")}</span>
