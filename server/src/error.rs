@@ -27,6 +27,10 @@ pub enum AppError {
     /// Not signed in, or the session has expired.
     #[error("sign in first")]
     Unauthorized,
+    /// The session was ended by an administrator (revoked, or the user
+    /// disabled): the device should wipe the user's local data.
+    #[error("the session was revoked")]
+    SessionRevoked,
     /// Signed in, but the role may not do this.
     #[error("your role may not do this")]
     Forbidden,
@@ -84,6 +88,11 @@ impl IntoResponse for AppError {
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "sign in first (wrong username or password, or the session expired)".to_string(),
+            ),
+            AppError::SessionRevoked => (
+                StatusCode::UNAUTHORIZED,
+                "session_revoked",
+                "an administrator ended this session; sign in again".to_string(),
             ),
             AppError::CrossSite => (
                 StatusCode::FORBIDDEN,

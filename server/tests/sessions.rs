@@ -217,3 +217,61 @@ async fn administrators_manage_users_over_the_api_and_nobody_else_may() {
     assert_eq!(status(&missing), 404, "{missing}");
     app.stop().await;
 }
+
+/// The `code` of an error answer.
+fn code(resp: &str) -> String {
+    let body = resp.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str::<closeloop_shared::api::ErrorBody>(body)
+        .map(|e| e.code)
+        .unwrap_or_else(|_| format!("no error body in {resp}"))
+}
+
+#[tokio::test]
+async fn a_revoked_session_is_told_apart_from_an_expired_or_unknown_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = 1_800_000_000_000;
+    let clock = StepClock::at(start);
+    let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock.clone()).await;
+    let revoked = login(app.addr, "north").await;
+    let disabled = login(app.addr, "south").await;
+    let signed_out = login(app.addr, "office").await;
+    let expiring = login(app.addr, "office").await;
+
+    let storage = storage_for(dir.path()).await;
+    assert_eq!(storage.revoke_sessions("north").await.unwrap(), 1);
+    storage.set_disabled("south", true).await.unwrap();
+    storage.set_disabled("south", false).await.unwrap();
+    let out = http(app.addr, "POST", "/api/logout", Some(&signed_out), None).await;
+    assert_eq!(status(&out), 200, "{out}");
+
+    for (token, want) in [
+        (revoked.as_str(), "session_revoked"),
+        (disabled.as_str(), "session_revoked"),
+        (signed_out.as_str(), "unauthorized"),
+        ("no-such-token", "unauthorized"),
+    ] {
+        let me = http(app.addr, "GET", "/api/me", Some(token), None).await;
+        assert_eq!(status(&me), 401, "{me}");
+        assert_eq!(code(&me), want, "{me}");
+    }
+    // A revoked token cannot open the sync socket either.
+    assert!(open_sync(app.addr, &revoked).await.is_none());
+    // Signing in again gives a fresh session that works.
+    let again = login(app.addr, "north").await;
+    let me = http(app.addr, "GET", "/api/me", Some(&again), None).await;
+    assert_eq!(status(&me), 200, "{me}");
+
+    // Expiry is not revocation; and revocation markers go with the
+    // sessions' own expiry.
+    clock.set(start + 31 * 86_400_000);
+    let me = http(app.addr, "GET", "/api/me", Some(&expiring), None).await;
+    assert_eq!(code(&me), "unauthorized", "{me}");
+    storage
+        .purge_sessions(start + 31 * 86_400_000)
+        .await
+        .unwrap();
+    let me = http(app.addr, "GET", "/api/me", Some(&revoked), None).await;
+    assert_eq!(code(&me), "unauthorized", "forgotten after expiry: {me}");
+    storage.close().await;
+    app.stop().await;
+}

@@ -54,17 +54,22 @@ pub(crate) fn token_from(headers: &HeaderMap) -> Option<String> {
         })
 }
 
-/// Resolves a token to its user, if the session is valid.
+/// Resolves a token to its user, if the session is valid; a session an
+/// administrator ended answers [`AppError::SessionRevoked`], any other
+/// [`AppError::Unauthorized`].
 pub(crate) async fn principal_for(
     state: &AppState,
     token: Option<String>,
 ) -> Result<Principal, AppError> {
     let token = token.ok_or(AppError::Unauthorized)?;
-    state
-        .storage
-        .session(&token, state.now_ms())
-        .await?
-        .ok_or(AppError::Unauthorized)
+    if let Some(user) = state.storage.session(&token, state.now_ms()).await? {
+        return Ok(user);
+    }
+    // Only a token that held a session reaches this second look-up.
+    if state.storage.session_revoked(&token).await? {
+        return Err(AppError::SessionRevoked);
+    }
+    Err(AppError::Unauthorized)
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -52,7 +52,7 @@ impl Storage {
             .map_err(StorageError::from);
         let id = user_id_of(id, username)?;
         if disabled {
-            delete_sessions(&mut tx, id).await?;
+            revoke(&mut tx, id).await?;
         }
         tx.commit().await.map_err(StorageError::from)?;
         Ok(())
@@ -76,11 +76,14 @@ impl Storage {
         Ok(())
     }
 
-    /// Ends every session of the user; how many there were.
+    /// Ends every session of the user, as revoked (their devices wipe
+    /// the user's local data at their next contact); how many there were.
     pub async fn revoke_sessions(&self, username: &str) -> Result<u64, UserError> {
         let id = self.user_id(username).await?;
-        let mut conn = self.pool.acquire().await.map_err(StorageError::from)?;
-        Ok(delete_sessions(&mut conn, id).await?)
+        let mut tx = self.pool.begin().await.map_err(StorageError::from)?;
+        let n = revoke(&mut tx, id).await?;
+        tx.commit().await.map_err(StorageError::from)?;
+        Ok(n)
     }
 
     /// Changes a user's role and team. Sessions stay; sync sockets opened
@@ -124,6 +127,19 @@ fn user_id_of(
     row?.ok_or_else(|| UserError::Unknown(username.into()))?
         .try_get("id")
         .map_err(|e| StorageError::from(e).into())
+}
+
+/// Ends every session of a user as revoked: a marker per session stays
+/// until it would have expired (see `Storage::session_revoked`); how many.
+async fn revoke(conn: &mut sqlx::AnyConnection, user_id: i64) -> Result<u64, StorageError> {
+    sqlx::query(
+        "INSERT INTO revoked_sessions (token_hash, user_id, expires_at)
+         SELECT token_hash, user_id, expires_at FROM sessions WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    delete_sessions(conn, user_id).await
 }
 
 /// Ends every session of a user; how many there were.

@@ -312,6 +312,17 @@ const MIGRATIONS: &[(i64, &str)] = &[
         marked_at INTEGER NOT NULL
     );",
     ),
+    (
+        21,
+        // Sessions an administrator ended (revoked, user disabled): kept
+        // until they would have expired, so the device that still holds
+        // the token is told to wipe its local data, not just to sign in.
+        "CREATE TABLE revoked_sessions (
+        token_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    );",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

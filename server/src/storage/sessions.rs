@@ -133,6 +133,16 @@ impl Storage {
         principal(&row).map(Some)
     }
 
+    /// Whether an administrator ended the session a token opened (revoked
+    /// it, or disabled its user), as opposed to expiry, idleness or logout.
+    pub async fn session_revoked(&self, token: &str) -> Result<bool, StorageError> {
+        let found = sqlx::query("SELECT 1 AS one FROM revoked_sessions WHERE token_hash = $1")
+            .bind(digest(token))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     /// Ends a session.
     pub async fn delete_session(&self, token: &str) -> Result<(), StorageError> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
@@ -187,8 +197,13 @@ impl Storage {
         Ok(())
     }
 
-    /// Deletes expired and idle sessions; how many.
+    /// Deletes expired and idle sessions, and revocation markers of
+    /// sessions that would have expired by now; how many sessions.
     pub async fn purge_sessions(&self, now_ms: i64) -> Result<u64, StorageError> {
+        sqlx::query("DELETE FROM revoked_sessions WHERE expires_at <= $1")
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
         Ok(
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2")
                 .bind(now_ms)

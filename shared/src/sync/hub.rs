@@ -289,6 +289,31 @@ impl SyncHub {
         }
     }
 
+    /// Forgets a document entirely: its content, its sync states and the
+    /// connections' interest in it (an erased record leaving a replica).
+    pub fn forget(&mut self, id: &DocumentId) {
+        self.docs.remove(id);
+        self.dormant.remove(id);
+        for c in self.conns.values_mut() {
+            c.docs.remove(id);
+        }
+    }
+
+    /// Whether the peer on `conn` has every change this hub has of a
+    /// document (its heads, as last said, cover ours; heads this hub does
+    /// not know yet are left out, so the answer errs on "not yet").
+    pub fn peer_has_all(&self, id: &DocumentId, conn: ConnectionId) -> bool {
+        let (Some(entry), Some(theirs)) = (self.docs.get(id), self.peer_heads(id, conn)) else {
+            return false;
+        };
+        let known: Vec<ChangeHash> = theirs
+            .iter()
+            .filter(|h| entry.doc.get_change_by_hash(h).is_some())
+            .copied()
+            .collect();
+        entry.doc.get_changes_meta(&known).is_empty()
+    }
+
     /// Whether a document in memory holds changes waiting for a missing
     /// dependency (the peer is usually just about to send it).
     pub fn has_queued_changes(&self, id: &DocumentId) -> bool {
