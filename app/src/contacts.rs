@@ -281,6 +281,30 @@ impl Inner {
     }
 }
 
+/// Moves `username`'s outbox entries from the shared database of earlier
+/// versions into theirs, with the key that sealed them (only into a
+/// database without a key of its own); returns how many entries stay.
+pub(crate) async fn move_legacy(
+    from: &LocalStore,
+    into: &LocalStore,
+    username: &str,
+) -> Result<usize, StoreError> {
+    let list = entries(from).await?;
+    let (mine, others): (Vec<_>, Vec<_>) = list.into_iter().partition(|(m, _)| m.by == username);
+    if mine.is_empty() {
+        return Ok(others.len());
+    }
+    let (Some(key), None) = (from.contact_key().await?, into.contact_key().await?) else {
+        return Ok(others.len() + mine.len());
+    };
+    into.keep_contact_key(key).await?;
+    for (meta, entry) in mine {
+        into.put_contact(&meta.contact_ref, entry).await?;
+        from.delete_contact(&meta.contact_ref).await?;
+    }
+    Ok(others.len())
+}
+
 fn js_err(what: &str) -> impl Fn(JsValue) -> StoreError + '_ {
     move |e| StoreError(format!("{what}: {e:?}"))
 }

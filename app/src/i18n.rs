@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 mod admin;
 mod contact;
+mod device;
 mod keeping;
 mod office;
 
@@ -135,6 +136,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             .or_else(|| admin::admin(other))
             .or_else(|| contact::contact(other))
             .or_else(|| keeping::keeping(other))
+            .or_else(|| device::device(other))
             .unwrap_or(("?", "?")),
     };
     if en { english } else { zh }

@@ -3,6 +3,7 @@
 
 pub mod components;
 pub mod contacts;
+pub mod device;
 pub mod i18n;
 pub mod local_time;
 pub mod repo;
@@ -11,6 +12,7 @@ pub mod session;
 mod socket;
 pub mod store;
 mod taxonomy;
+mod tombstones;
 mod upload;
 
 use leptos::prelude::*;
@@ -23,21 +25,28 @@ use crate::i18n::{Lang, t};
 use crate::repo::Repo;
 use crate::routes::{
     AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage, FieldPage,
-    LoginPage, OfficePage, OfficeRecordPage, RegisterPage,
+    LoginPage, OfficePage, OfficeRecordPage, RegisterPage, SignInFirst,
 };
 
-/// IndexedDB database holding this device's documents.
-pub const DB_NAME: &str = "closeloop";
-
-/// The whole app: header, then the pages once local data is open.
+/// The whole app: header, then the pages once the device user's local
+/// data is open; with nobody signed in, only sign-in (no data is opened).
 #[component]
 pub fn App() -> impl IntoView {
     let lang = RwSignal::new(Lang::saved());
     provide_context(lang);
-    let repo: RwSignal<Option<Result<Repo, String>>> = RwSignal::new(None);
+    // `Ok(None)`: nobody is signed in on this device.
+    let repo: RwSignal<Option<Result<Option<Repo>, String>>> = RwSignal::new(None);
     spawn_local(async move {
-        let started = Repo::start(DB_NAME, socket::default_sync_url()).await;
-        repo.set(Some(started.map_err(|e| e.to_string())));
+        // The device's user only: a session cookie left by a sign-out that
+        // could not reach the server must not open anyone's data again.
+        let opened = match session::cached_user() {
+            Some(user) => Repo::start(&user, socket::default_sync_url())
+                .await
+                .map(Some)
+                .map_err(|e| e.to_string()),
+            None => Ok(None),
+        };
+        repo.set(Some(opened));
     });
     register_service_worker();
     view! {
@@ -64,7 +73,8 @@ pub fn App() -> impl IntoView {
             {move || match repo.get() {
                 None => view! { <p class="loading">{move || t("list.loading")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="problem banner" role="alert">{e}</p> }.into_any(),
-                Some(Ok(repo)) => view! { <Ready repo /> }.into_any(),
+                Some(Ok(Some(repo))) => view! { <Ready repo /> }.into_any(),
+                Some(Ok(None)) => view! { <NobodySignedIn /> }.into_any(),
             }}
         </Router>
     }
@@ -88,6 +98,25 @@ fn Ready(repo: Repo) -> impl IntoView {
                 <Route path=path!("/admin/sla") view=AdminSlaPage />
                 <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />
                 <Route path=path!("/admin/retention") view=AdminRetentionPage />
+                <Route path=path!("/login") view=LoginPage />
+            </Routes>
+        </main>
+    }
+}
+
+/// With nobody signed in: sign-in, and everywhere else a page that says
+/// to sign in (no local data is open, so no records are listed).
+#[component]
+fn NobodySignedIn() -> impl IntoView {
+    view! {
+        <div class="account">
+            <a href="/login" data-testid="sign-in-link">{move || t("login.title")}</a>
+        </div>
+        <div class="status" data-testid="sync-status" data-status="signed_out">
+            {move || t("device.nobody")}
+        </div>
+        <main>
+            <Routes fallback=|| view! { <SignInFirst /> }>
                 <Route path=path!("/login") view=LoginPage />
             </Routes>
         </main>

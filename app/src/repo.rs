@@ -2,7 +2,7 @@
 //! driven by IndexedDB and one WebSocket, with effects run in order.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use automerge::{Automerge, Change};
@@ -68,6 +68,23 @@ pub struct Repo {
     pub refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
     /// Contact details waiting on this device for the server (see `contacts`).
     pub contacts: ContactQueue,
+    /// Records with edits the relay has not acknowledged yet.
+    pub unsynced: RwSignal<usize>,
+}
+
+/// What would be lost by wiping this device's data now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Unsynced {
+    /// Records with edits the relay has not acknowledged.
+    pub records: usize,
+    /// Contact details not yet uploaded.
+    pub contacts: usize,
+}
+
+impl Unsynced {
+    pub fn is_empty(&self) -> bool {
+        self.records == 0 && self.contacts == 0
+    }
 }
 
 pub(crate) struct Inner {
@@ -90,12 +107,25 @@ pub(crate) struct Inner {
     /// Whether the contact uploader runs, and whether to run it once more.
     pub(crate) contacts_sending: Cell<bool>,
     pub(crate) contacts_again: Cell<bool>,
+    /// Whose data this is (the database is theirs alone, see `device`).
+    pub(crate) username: String,
+    /// Records with edits the relay has not acknowledged (kept in storage too).
+    pending: RefCell<HashSet<DocumentId>>,
+    pub(crate) unsynced: RwSignal<usize>,
+    /// Whether the tombstone reader runs, and whether to run it once more.
+    pub(crate) tombstones_reading: Cell<bool>,
+    pub(crate) tombstones_again: Cell<bool>,
 }
 
 impl Repo {
-    /// Opens local storage, loads every stored document and starts syncing.
-    pub async fn start(db_name: &str, sync_url: Option<String>) -> Result<Repo, StoreError> {
-        let store = LocalStore::open(db_name).await?;
+    /// Opens `user`'s local data (moving in their records from the shared
+    /// storage of earlier versions), loads every stored document and
+    /// starts syncing.
+    pub async fn start(user: &Principal, sync_url: Option<String>) -> Result<Repo, StoreError> {
+        let store = LocalStore::open(&crate::device::db_name(&user.username)).await?;
+        if let Err(e) = crate::device::migrate_legacy(&user.username, &store).await {
+            leptos::logging::warn!("records of the old shared storage not moved: {e}");
+        }
         let peer_id = format!("closeloop-{}", random_hex(8));
         let mut hub = SyncHub::new(peer_id, SharePolicy::AnnounceAll);
         for id in store.document_ids().await? {
@@ -113,6 +143,7 @@ impl Repo {
                 refused.entry(id).or_default().push(r);
             }
         }
+        let pending: HashSet<DocumentId> = store.pending().await?.into_iter().collect();
         let inner = Rc::new(Inner {
             hub: RefCell::new(hub),
             store,
@@ -131,11 +162,18 @@ impl Repo {
             contacts: ContactQueue::new(),
             contacts_sending: Cell::new(false),
             contacts_again: Cell::new(false),
+            username: user.username.clone(),
+            unsynced: RwSignal::new(pending.len()),
+            pending: RefCell::new(pending),
+            tombstones_reading: Cell::new(false),
+            tombstones_again: Cell::new(false),
         });
         let checking = inner.clone();
         spawn_local(async move {
             Inner::count_contacts(&checking).await;
-            let s = session::current().await;
+            let Some(s) = Inner::check_session(&checking).await else {
+                return;
+            };
             // Offline the session cannot be checked: keep trying with the cookie we may have.
             let try_sync = s != Session::SignedOut;
             let signed_in = matches!(s, Session::SignedIn { .. });
@@ -154,6 +192,7 @@ impl Repo {
             session: inner.session,
             refused: inner.refused,
             contacts: inner.contacts,
+            unsynced: inner.unsynced,
             taxonomy: {
                 let t = RwSignal::new(std::sync::Arc::new(crate::taxonomy::cached()));
                 crate::taxonomy::refresh_on_sign_in(inner.session, t);
@@ -226,10 +265,13 @@ impl Repo {
             match e {
                 Effect::Persist {
                     document_id, chunk, ..
-                } => inner
-                    .persist(document_id, &chunk)
-                    .await
-                    .map_err(SaveError::Storage)?,
+                } => {
+                    inner
+                        .persist(document_id, &chunk)
+                        .await
+                        .map_err(SaveError::Storage)?;
+                    inner.mark_pending(document_id).await;
+                }
                 other => rest.push(other),
             }
         }
@@ -238,30 +280,32 @@ impl Repo {
         Ok(())
     }
 
-    /// Signs in and starts syncing; the error says why not.
-    pub async fn sign_in(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<(), session::SignInError> {
-        let s = session::sign_in(username, password).await?;
-        // Actors are bound to users by the relay: never write under the last user's.
-        self.inner.hub.borrow_mut().renew_actors();
-        self.session.set(s);
-        Inner::go_online(&self.inner);
-        Inner::upload_contacts(&self.inner);
-        Ok(())
+    /// Whose local data this is.
+    pub fn username(&self) -> &str {
+        &self.inner.username
     }
 
-    /// Signs out and stops syncing; records stay on this device.
+    /// What is on this device and not on the server yet (attachments are
+    /// uploaded before a record refers to them, so none wait here).
+    pub fn unsynced_now(&self) -> Unsynced {
+        Unsynced {
+            records: self.unsynced.get_untracked(),
+            contacts: self.contacts.waiting.get_untracked(),
+        }
+    }
+
+    /// Signs out, deletes this user's local data and opens the sign-in
+    /// page (a fresh page load: nothing of this user stays in memory).
+    /// The caller has warned about [`Repo::unsynced_now`].
     pub async fn sign_out(&self) {
         let inner: &Rc<Inner> = &self.inner;
-        inner.online_wanted.set(false);
-        if let Some(s) = inner.socket.borrow().as_ref() {
-            s.close();
-        }
+        inner.stop();
         session::sign_out().await;
-        self.session.set(Session::SignedOut);
+        if let Err(e) = crate::device::wipe(&inner.username).await {
+            inner.problem.set(Some(e.to_string()));
+            return;
+        }
+        go_to("/login");
     }
 
     /// Asks the relay for a document this device does not hold yet.
@@ -322,7 +366,92 @@ impl Repo {
     }
 }
 
+/// Loads `path` afresh (the app opens the device user's data at load).
+pub(crate) fn go_to(path: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(path);
+    }
+}
+
 impl Inner {
+    /// Stops syncing and closes the local database, before it is deleted.
+    fn stop(&self) {
+        self.online_wanted.set(false);
+        if let Some(s) = self.socket.borrow().as_ref() {
+            s.close();
+        }
+        self.store.close();
+    }
+
+    /// Asks the server who is signed in. `None` when this page is done:
+    /// the session was revoked (this user's data is wiped, the sign-in
+    /// page says why) or another user signed in meanwhile (their data is
+    /// opened instead).
+    pub(crate) async fn check_session(this: &Rc<Inner>) -> Option<Session> {
+        match session::check().await {
+            Ok(Session::SignedIn { username, .. }) if username != this.username => {
+                this.stop();
+                go_to("/");
+                None
+            }
+            Ok(s) => Some(s),
+            Err(session::Revoked) => {
+                // No warning possible: the administrator decided.
+                this.stop();
+                session::forget();
+                if let Err(e) = crate::device::wipe(&this.username).await {
+                    leptos::logging::warn!("revoked, but local data not deleted: {e}");
+                }
+                go_to("/login?revoked=1");
+                None
+            }
+        }
+    }
+
+    /// Notes a record's local edit as not acknowledged yet.
+    async fn mark_pending(&self, id: DocumentId) {
+        if self.pending.borrow_mut().insert(id) {
+            self.unsynced.set(self.pending.borrow().len());
+        }
+        if let Err(e) = self.store.mark_pending(&id).await {
+            self.problem.set(Some(e.to_string()));
+        }
+    }
+
+    /// After a frame from the relay on `conn`: records whose every change
+    /// the relay now has (it acknowledges only what it stored) are synced.
+    pub(crate) fn settle_pending(this: &Rc<Inner>, conn: ConnectionId) {
+        let done: Vec<DocumentId> = {
+            let hub = this.hub.borrow();
+            this.pending
+                .borrow()
+                .iter()
+                .filter(|id| hub.peer_has_all(id, conn))
+                .copied()
+                .collect()
+        };
+        if done.is_empty() {
+            return;
+        }
+        this.forget_pending(&done);
+        let this = this.clone();
+        spawn_local(async move {
+            for id in done {
+                if let Err(e) = this.store.clear_pending(&id).await {
+                    this.problem.set(Some(e.to_string()));
+                }
+            }
+        });
+    }
+
+    pub(crate) fn forget_pending(&self, ids: &[DocumentId]) {
+        let mut pending = self.pending.borrow_mut();
+        for id in ids {
+            pending.remove(id);
+        }
+        self.unsynced.set(pending.len());
+    }
+
     /// Keeps a socket to the relay open from now on (reconnecting as needed).
     pub(crate) fn go_online(this: &Rc<Inner>) {
         if this.online_wanted.replace(true) {
@@ -404,15 +533,19 @@ impl Inner {
             Effect::PeerReady { .. } => {
                 self.status.set(SyncStatus::Online);
                 Inner::upload_contacts(self);
+                Inner::read_tombstones(self);
                 // Rights may have changed while offline: refresh who we are.
-                let session = self.session;
+                let this = self.clone();
                 spawn_local(async move {
-                    let now = session::current().await;
-                    if now != Session::Unknown {
-                        session.set(now);
+                    if let Some(now) = Inner::check_session(&this).await
+                        && now != Session::Unknown
+                    {
+                        this.session.set(now);
                     }
                 });
             }
+            // The relay no longer offers a document: it may have been erased.
+            Effect::Unavailable { .. } => Inner::read_tombstones(self),
             Effect::Dropped {
                 document_id,
                 save,
@@ -443,7 +576,7 @@ impl Inner {
                     .update(|m| m.entry(document_id).or_default().push(edit));
                 self.version.update(|v| *v += 1);
             }
-            Effect::Unavailable { .. } | Effect::Refused { .. } => {}
+            Effect::Refused { .. } => {}
         }
     }
 }

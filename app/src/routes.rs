@@ -7,5 +7,5 @@ pub mod office;
 
 pub use admin::{AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage};
 pub use field::FieldPage;
-pub use login::LoginPage;
+pub use login::{LoginPage, SignInFirst};
 pub use office::{AuditLogPage, OfficePage, OfficeRecordPage, RegisterPage};

@@ -2,7 +2,7 @@
 //! `/api/me`. The session itself is an HttpOnly cookie the page never sees.
 
 use closeloop_shared::access::Principal;
-use closeloop_shared::api::{Credentials, SignedIn};
+use closeloop_shared::api::{Credentials, ErrorBody, SignedIn};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -61,15 +61,17 @@ pub(crate) async fn call(
     Ok((resp.status(), text))
 }
 
-/// Where the last signed-in user is kept, so a tablet offline all day
-/// still writes records in its user's name and checks the same rules.
+/// Where the device's user is kept (not secret: a name and a role), so a
+/// tablet offline all day opens that user's data, writes records in their
+/// name and checks the same rules. Set at sign-in, kept through an
+/// expired session, removed at sign-out and when a revoked session wipes.
 const USER_KEY: &str = "closeloop.user";
 
 pub(crate) fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
-/// The user last signed in on this device, if any.
+/// The device's user (the one last signed in and not signed out), if any.
 pub fn cached_user() -> Option<Principal> {
     let json = local_storage()?.get_item(USER_KEY).ok().flatten()?;
     serde_json::from_str(&json).ok()
@@ -81,7 +83,8 @@ fn remember(user: &Principal) {
     }
 }
 
-fn forget() {
+/// Forgets the device's user (signed out, or their data wiped).
+pub(crate) fn forget() {
     if let Some(s) = local_storage() {
         let _ = s.remove_item(USER_KEY);
     }
@@ -95,18 +98,26 @@ fn signed_in(user: Principal) -> Session {
     }
 }
 
-/// Asks the server who is signed in.
-pub async fn current() -> Session {
+/// An administrator ended the session (revoked it, or disabled the
+/// user): the server answers `session_revoked`, and the device wipes the
+/// user's local data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revoked;
+
+/// Asks the server who is signed in. An expired or unknown session is
+/// [`Session::SignedOut`]; the device's user is remembered still, so
+/// their local data waits for them to sign in again.
+pub async fn check() -> Result<Session, Revoked> {
     match call("GET", "/api/me", None).await {
-        Ok((200, body)) => match serde_json::from_str::<Principal>(&body) {
+        Ok((200, body)) => Ok(match serde_json::from_str::<Principal>(&body) {
             Ok(user) => signed_in(user),
             Err(_) => Session::Unknown,
+        }),
+        Ok((401, body)) => match serde_json::from_str::<ErrorBody>(&body) {
+            Ok(e) if e.code == "session_revoked" => Err(Revoked),
+            _ => Ok(Session::SignedOut),
         },
-        Ok((401, _)) => {
-            forget();
-            Session::SignedOut
-        }
-        _ => Session::Unknown,
+        _ => Ok(Session::Unknown),
     }
 }
 
@@ -126,7 +137,8 @@ pub async fn sign_in(username: &str, password: &str) -> Result<Session, SignInEr
     }
 }
 
-/// Signs out on the server (best effort: offline, the cookie simply stays until it expires).
+/// Signs out on the server (best effort: offline, the cookie simply stays
+/// until it expires) and forgets the device's user.
 pub async fn sign_out() {
     forget();
     let _ = call("POST", "/api/logout", None).await;

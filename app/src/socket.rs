@@ -73,6 +73,7 @@ impl Inner {
             let frame = js_sys::Uint8Array::new(&buf).to_vec();
             let fx = this.hub.borrow_mut().receive(conn, &frame);
             Inner::enqueue(&this, fx);
+            Inner::settle_pending(&this, conn);
         });
         let weak = Rc::downgrade(this);
         let retry_url = url.clone();
@@ -93,11 +94,14 @@ impl Inner {
                 let this = this.clone();
                 let url = retry_url.clone();
                 spawn_local(async move {
-                    if crate::session::current().await == crate::session::Session::SignedOut {
-                        this.online_wanted.set(false);
-                        this.session.set(crate::session::Session::SignedOut);
-                    } else {
-                        Inner::reconnect_later(&this, url);
+                    match Inner::check_session(&this).await {
+                        // Revoked (data wiped) or another user: this page is done.
+                        None => {}
+                        Some(crate::session::Session::SignedOut) => {
+                            this.online_wanted.set(false);
+                            this.session.set(crate::session::Session::SignedOut);
+                        }
+                        Some(_) => Inner::reconnect_later(&this, url),
                     }
                 });
             }

@@ -20,6 +20,8 @@ const REFUSED: &str = "refused";
 const KEYS: &str = "keys";
 /// Contact details waiting to reach the server, sealed (see `contacts`).
 const CONTACTS: &str = "contact_outbox";
+/// Documents with local edits the relay has not acknowledged yet (id → true).
+const PENDING: &str = "pending";
 /// Incremental chunks a document may collect before it is rewritten as one save.
 const COMPACT_AFTER: usize = 32;
 
@@ -48,7 +50,7 @@ impl LocalStore {
     /// Opens (and on first use creates) the named database.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let db = Database::open(name)
-            .with_version(3u8)
+            .with_version(4u8)
             .with_on_upgrade_needed(|event, db| {
                 if event.old_version() < 1.0 {
                     db.create_object_store(CHUNKS).build()?;
@@ -62,11 +64,30 @@ impl LocalStore {
                     db.create_object_store(KEYS).build()?;
                     db.create_object_store(CONTACTS).build()?;
                 }
+                if event.old_version() < 4.0 {
+                    db.create_object_store(PENDING).build()?;
+                }
                 Ok(())
             })
             .await
             .map_err(|e| StoreError(format!("cannot open local storage: {e:?}")))?;
         Ok(Self { db })
+    }
+
+    /// Opens the database of earlier versions if this device has one
+    /// (never creating it, never changing its version).
+    pub async fn open_legacy(name: &str) -> Result<Option<Self>, StoreError> {
+        let db = Database::open(name)
+            .await
+            .map_err(|e| StoreError(format!("cannot open local storage: {e:?}")))?;
+        if !db.object_store_names().any(|n| n == DOCS) {
+            // Opening it just made it (empty): gone again.
+            if let Ok(deleting) = db.delete() {
+                let _ = deleting.await;
+            }
+            return Ok(None);
+        }
+        Ok(Some(Self { db }))
     }
 
     /// Appends one chunk durably; returns only once the transaction committed.
@@ -171,6 +192,76 @@ impl LocalStore {
             .zip(values)
             .filter_map(|(k, v)| Some((k.split('/').next()?.parse().ok()?, v.as_string()?)))
             .collect())
+    }
+
+    /// Notes that a document has local edits the relay has not acknowledged.
+    pub async fn mark_pending(&self, id: &DocumentId) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(PENDING)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(PENDING)?
+            .put(JsValue::TRUE)
+            .with_key(id.to_string())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The relay acknowledged everything this device has of a document.
+    pub async fn clear_pending(&self, id: &DocumentId) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(PENDING)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(PENDING)?
+            .delete::<String, _>(id.to_string())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Documents with edits not yet acknowledged by the relay.
+    pub async fn pending(&self) -> Result<Vec<DocumentId>, StoreError> {
+        let tx = self.db.transaction(PENDING).build()?;
+        let keys: Vec<String> = tx
+            .object_store(PENDING)?
+            .get_all_keys()
+            .await?
+            .collect::<Result<_, _>>()?;
+        Ok(keys.iter().filter_map(|k| k.parse().ok()).collect())
+    }
+
+    /// Deletes everything this device holds of a document (an erased
+    /// record), in one transaction.
+    pub async fn forget(&self, id: &DocumentId) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction([CHUNKS, DOCS, REFUSED, PENDING])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(CHUNKS)?
+            .delete::<String, _>(range(id))
+            .await?;
+        tx.object_store(REFUSED)?
+            .delete::<String, _>(range(id))
+            .await?;
+        tx.object_store(DOCS)?
+            .delete::<String, _>(id.to_string())
+            .await?;
+        tx.object_store(PENDING)?
+            .delete::<String, _>(id.to_string())
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closes the connection (before the database is deleted); every
+    /// later operation on this store fails.
+    pub fn close(&self) {
+        self.db.clone().close();
     }
 
     async fn chunks(&self, id: &DocumentId) -> Result<Vec<Vec<u8>>, StoreError> {

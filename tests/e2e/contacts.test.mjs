@@ -111,7 +111,7 @@ test("contact details captured offline reach the contact store and never the rec
 
     // Nothing the browser stores holds the details in the clear.
     const stored = await dumpStorage(tablet);
-    const outbox = stored.split("\n== ").find((s) => s.startsWith("closeloop/contact_outbox")) ?? "";
+    const outbox = stored.split("\n== ").find((s) => s.startsWith("closeloop-u-field-north/contact_outbox")) ?? "";
     assert.ok(/ct-[0-9a-f]{32}/.test(outbox) && outbox.includes("ciphertext"), "the sealed entry is there");
     assert.match(stored, /CryptoKey secret AES-GCM extractable=false/);
     assert.ok(stored.includes("冰箱门关不严"), "record chunks are read as text too");

@@ -91,10 +91,13 @@ test("an invalid capture shows a clear error and saves nothing", { timeout: 60_0
   const browser = await launchBrowser();
   try {
     const page = await (await browser.newContext()).newPage();
+    // Not signed in: no form and no records, only the way to sign in.
     await page.goto(server.url + "/");
-    await page.waitForSelector('[data-testid="capture-form"]');
-    // Not signed in: capture still works locally, and the page says sync needs a sign-in.
+    await page.waitForSelector('[data-testid="sign-in-first"]');
     await page.waitForSelector('[data-testid="sync-status"][data-status="signed_out"]');
+    assert.equal(await page.locator('[data-testid="capture-form"]').count(), 0);
+    await signIn(page, server.url, "field-north");
+    await page.waitForSelector('[data-testid="capture-form"]');
     await page.fill('[data-testid="description"]', "没有填写昵称的反馈");
     await page.click('[data-testid="save"]');
     const msg = page.locator('[data-testid="form-message"].problem');

@@ -1,11 +1,13 @@
-//! Online/offline indicator, and the last storage problem if any.
+//! Online/offline indicator, who is signed in (and signing out, with a
+//! warning when something is not on the server yet), and the last storage
+//! problem if any.
 
 use leptos::prelude::*;
 
 use leptos::task::spawn_local;
 
 use crate::i18n::t;
-use crate::repo::{Repo, SyncStatus};
+use crate::repo::{Repo, SyncStatus, Unsynced};
 use crate::session::Session;
 
 /// Tells the user whether captures are reaching head office yet.
@@ -15,10 +17,30 @@ pub fn StatusBadge() -> impl IntoView {
     let status = repo.status;
     let problem = repo.problem;
     let session = repo.session;
+    let repo_unsynced = repo.unsynced;
+    let device_user = repo.username().to_string();
     let signed_out = move || session.get() == Session::SignedOut;
-    let sign_out = move |_| {
+    // What signing out now would lose, while the warning is open.
+    let warning = RwSignal::new(None::<Unsynced>);
+    let leaving = RwSignal::new(false);
+    let leave = {
         let repo = repo.clone();
-        spawn_local(async move { repo.sign_out().await });
+        move || {
+            leaving.set(true);
+            let repo = repo.clone();
+            spawn_local(async move { repo.sign_out().await });
+        }
+    };
+    let sign_out = {
+        let (repo, leave) = (repo.clone(), leave.clone());
+        move |_| {
+            let unsynced = repo.unsynced_now();
+            if unsynced.is_empty() {
+                leave();
+            } else {
+                warning.set(Some(unsynced));
+            }
+        }
     };
     view! {
         <div class="account">
@@ -41,12 +63,22 @@ pub fn StatusBadge() -> impl IntoView {
                     }
                         .into_any()
                 }
-                Session::Unknown => view! { <span></span> }.into_any(),
+                // Offline (or not checked yet): the device's user may still sign out.
+                Session::Unknown => {
+                    view! {
+                        <span data-testid="device-user">{device_user.clone()}</span>
+                        <button class="secondary" data-testid="sign-out" on:click=sign_out.clone()>
+                            {move || t("nav.logout")}
+                        </button>
+                    }
+                        .into_any()
+                }
             }}
         </div>
         <div
             class="status"
             data-testid="sync-status"
+            data-unsynced=move || repo_unsynced.get()
             data-status=move || {
                 if signed_out() { "signed_out".to_string() } else { format!("{:?}", status.get()).to_lowercase() }
             }
@@ -59,5 +91,37 @@ pub fn StatusBadge() -> impl IntoView {
             }}
         </div>
         {move || problem.get().map(|p| view! { <p class="problem banner" role="alert">{p}</p> })}
+        {move || warning.get().map(|u| {
+            let leave = leave.clone();
+            view! {
+                <div class="problem sign-out-warning" role="alertdialog" data-testid="sign-out-warning"
+                    aria-labelledby="sign-out-warning-title">
+                    <h2 id="sign-out-warning-title">{move || t("device.signout.title")}</h2>
+                    <ul>
+                        {(u.records > 0).then(|| view! {
+                            <li data-testid="unsynced-records" data-count=u.records>
+                                <strong>{u.records}</strong> " " {move || t("device.signout.records")}
+                            </li>
+                        })}
+                        {(u.contacts > 0).then(|| view! {
+                            <li data-testid="unsynced-contacts" data-count=u.contacts>
+                                <strong>{u.contacts}</strong> " " {move || t("device.signout.contacts")}
+                            </li>
+                        })}
+                    </ul>
+                    <p>{move || t("device.signout.lost")}</p>
+                    <div class="actions">
+                        <button class="secondary" data-testid="sign-out-cancel" on:click=move |_| warning.set(None)>
+                            {move || t("device.signout.cancel")}
+                        </button>
+                        <button class="danger" data-testid="sign-out-anyway"
+                            disabled=move || leaving.get()
+                            on:click=move |_| leave()>
+                            {move || if leaving.get() { t("device.signing_out") } else { t("device.signout.anyway") }}
+                        </button>
+                    </div>
+                </div>
+            }
+        })}
     }
 }

@@ -10,10 +10,32 @@ use crate::components::choices;
 use crate::components::{ContactForm, ContactSection, PersonalDataWarning, RecordList};
 use crate::i18n::{contact_error, lang, save_error, t, tr};
 use crate::repo::Repo;
+use crate::session::Session;
+
+/// Capture form and the local record list; after the session expired,
+/// only the way to sign in again (the data stays for this user's next
+/// sign-in, shown to nobody meanwhile).
+#[component]
+pub fn FieldPage() -> impl IntoView {
+    let session = expect_context::<Repo>().session;
+    view! {
+        <Show
+            when=move || session.get() != Session::SignedOut
+            fallback=|| view! {
+                <section class="card narrow" data-testid="session-expired">
+                    <p role="status">{move || t("device.expired")}</p>
+                    <a class="button" href="/login">{move || t("device.sign_in_first.action")}</a>
+                </section>
+            }
+        >
+            <Capture />
+        </Show>
+    }
+}
 
 /// Capture form and the local record list.
 #[component]
-pub fn FieldPage() -> impl IntoView {
+fn Capture() -> impl IntoView {
     let repo = expect_context::<Repo>();
     // Follow the taxonomy: the server's arrives just after sign-in.
     let channels = {

@@ -1,0 +1,46 @@
+//! Strings of the shared tablet: nobody signed in, signing out with data
+//! not yet on the server, a session ended by expiry or by an administrator.
+
+/// `(zh, en)` of a device key, if it is one.
+pub(super) fn device(key: &str) -> Option<(&'static str, &'static str)> {
+    Some(match key {
+        "device.nobody" => (
+            "未登录：本机不显示任何记录",
+            "Nobody is signed in: no records are shown on this device",
+        ),
+        "device.sign_in_first.title" => ("请先登录", "Sign in first"),
+        "device.sign_in_first.text" => (
+            "每位用户的记录只保存在自己的账号下。登录后即可登记反馈并查看你的记录；登录一次后离线也能继续使用。",
+            "Each user's records are kept under their own account. Sign in to register feedback and see your records; once signed in, the tablet keeps working offline.",
+        ),
+        "device.sign_in_first.action" => ("去登录", "Sign in"),
+        "device.expired" => (
+            "登录已过期，请重新登录。本机上的记录仍然保留，登录后继续同步。",
+            "Your session has ended. Sign in again: the records on this device are kept and sync once you do.",
+        ),
+        "device.revoked" => (
+            "管理员已结束你的登录，本机上你的账号数据已被删除。如需继续，请重新登录。",
+            "An administrator ended your session, and your account's data on this device was deleted. Sign in again to continue.",
+        ),
+        "device.signout.title" => (
+            "还有内容没有同步到服务器",
+            "Not everything is on the server yet",
+        ),
+        "device.signout.records" => (
+            "条记录的修改尚未同步",
+            "records with changes not yet synced",
+        ),
+        "device.signout.contacts" => (
+            "条客户联系方式尚未上传",
+            "customer contacts not yet uploaded",
+        ),
+        "device.signout.lost" => (
+            "退出登录会删除本机上你的账号数据，未同步的内容将会丢失。建议联网等待同步完成后再退出。",
+            "Signing out deletes your account's data on this device, and what is not on the server is lost. Better: go online and wait until it has synced.",
+        ),
+        "device.signout.cancel" => ("取消", "Cancel"),
+        "device.signout.anyway" => ("仍然退出", "Sign out anyway"),
+        "device.signing_out" => ("正在退出…", "Signing out…"),
+        _ => return None,
+    })
+}
