@@ -23,21 +23,20 @@ const RECORDS = [
 ];
 const line = (r) => `${r.nickname} | ${r.description}`;
 
-/** Documents this page's browser holds in IndexedDB. */
+/** Documents this page's browser holds in IndexedDB, in every database. */
 async function storedDocuments(page) {
-  return page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open("closeloop");
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const count = db.transaction("docs").objectStore("docs").count();
-          count.onsuccess = () => resolve(count.result);
-          count.onerror = () => reject(count.error);
-        };
-      }),
-  );
+  return page.evaluate(async () => {
+    const request = (r) => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    let total = 0;
+    for (const { name } of await indexedDB.databases()) {
+      const db = await request(indexedDB.open(name));
+      if (db.objectStoreNames.contains("docs")) {
+        total += await request(db.transaction("docs").objectStore("docs").count());
+      }
+      db.close();
+    }
+    return total;
+  });
 }
 
 /** Waits for the inbox to finish a load after `before` loads. */

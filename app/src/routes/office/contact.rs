@@ -82,18 +82,24 @@ struct Erased {
     records: Vec<(String, String)>,
 }
 
+/// The records the last erasure on this page re-created (new ids). Kept by
+/// the record page, not the record: the erased record leaves this browser
+/// too, and the result must outlive it.
+#[derive(Debug, Clone, Copy)]
+pub struct ErasedRecords(pub RwSignal<Vec<String>>);
+
 /// A customer's erasure request (PIPL/GDPR), for supervisors and
 /// administrators: a warning first, then the contact is destroyed and the
 /// records re-created without personal data under new ids.
 #[component]
 fn Erase(contact_ref: String) -> impl IntoView {
     let session = expect_context::<crate::repo::Repo>().session;
+    let ErasedRecords(done) = expect_context::<ErasedRecords>();
     let may = move || {
         matches!(session.get(), crate::session::Session::SignedIn { ref role, .. }
             if role == "supervisor" || role == "admin")
     };
-    let step = RwSignal::new(0u8); // 0 button, 1 warning, 2 working, 3 done, 4 failed
-    let done = RwSignal::new(Vec::<(String, String)>::new());
+    let step = RwSignal::new(0u8); // 0 button, 1 warning, 2 working, 3 failed
     let contact_ref = StoredValue::new(contact_ref);
     let erase = move |_| {
         step.set(2);
@@ -101,21 +107,18 @@ fn Erase(contact_ref: String) -> impl IntoView {
         spawn_local(async move {
             match session::call("POST", &path, None).await {
                 Ok((200, body)) => match serde_json::from_str::<Erased>(&body) {
-                    Ok(e) => {
-                        done.set(e.records);
-                        step.set(3);
-                    }
-                    Err(_) => step.set(4),
+                    Ok(e) => done.set(e.records.into_iter().map(|(_, new)| new).collect()),
+                    Err(_) => step.set(3),
                 },
-                _ => step.set(4),
+                _ => step.set(3),
             }
         });
     };
     move || {
         may().then(|| match step.get() {
-        0 | 4 => view! {
+        0 | 3 => view! {
             <div class="erase">
-                {(step.get() == 4).then(|| view! { <p class="problem" role="alert">{move || t("erase.failed")}</p> })}
+                {(step.get() == 3).then(|| view! { <p class="problem" role="alert">{move || t("erase.failed")}</p> })}
                 <button type="button" class="danger" data-testid="erase-customer" on:click=move |_| step.set(1)>
                     {move || t("erase.button")}
                 </button>
@@ -128,18 +131,27 @@ fn Erase(contact_ref: String) -> impl IntoView {
                 <button type="button" class="secondary" on:click=move |_| step.set(0)>{move || t("erase.cancel")}</button>
             </div>
         }.into_any(),
-        2 => view! { <p class="loading">{move || t("erase.working")}</p> }.into_any(),
-        _ => view! {
-            <div class="erase done" data-testid="erase-done">
+        _ => view! { <p class="loading">{move || t("erase.working")}</p> }.into_any(),
+    })
+    }
+}
+
+/// What the last erasure re-created, with links to the new records.
+#[component]
+pub fn ErasedNotice() -> impl IntoView {
+    let ErasedRecords(done) = expect_context::<ErasedRecords>();
+    move || {
+        let records = done.get();
+        (!records.is_empty()).then(|| view! {
+            <section class="card erase done" role="status" data-testid="erase-done">
                 <p>{move || t("erase.done")}</p>
                 <ul>
-                    {done.get().into_iter().map(|(_, new)| view! {
+                    {records.into_iter().map(|new| view! {
                         <li><a href=format!("/office/records/{new}") data-testid="erased-record">{move || t("erase.open_new")}</a></li>
                     }).collect_view()}
                 </ul>
-            </div>
-        }.into_any(),
-    })
+            </section>
+        })
     }
 }
 

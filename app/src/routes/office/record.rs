@@ -42,6 +42,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
         })
     };
     let detail = RwSignal::new(None::<RecordDetail>);
+    provide_context(super::contact::ErasedRecords(RwSignal::new(Vec::new())));
     let drafts = Drafts::new();
     let log = super::changes::follow_log(id);
     let waited = RwSignal::new(false);
@@ -95,6 +96,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
     });
     view! {
         <p class="back"><a href="/office">{move || t("record.back")}</a></p>
+        <super::contact::ErasedNotice />
         {move || match (id.get(), record.get()) {
             (None, _) => view! { <p class="problem" role="alert">{move || t("record.bad_id")}</p> }.into_any(),
             (Some(_), None) => view! {
