@@ -46,7 +46,7 @@ pub fn user_key(username: &str, what: &str) -> String {
 }
 
 /// What every per-user `localStorage` key is called (see [`user_key`]).
-const USER_KEYS: [&str; 1] = ["tombstones"];
+const USER_KEYS: [&str; 2] = ["tombstones", crate::sync_view::LAST_SYNCED];
 
 /// Deletes everything this device holds for `username`: the database
 /// (its connection in this page must be closed first) and the user's

@@ -11,6 +11,7 @@ pub mod routes;
 pub mod session;
 mod socket;
 pub mod store;
+mod sync_view;
 mod taxonomy;
 mod tombstones;
 mod upload;

@@ -70,6 +70,8 @@ pub struct Repo {
     pub contacts: ContactQueue,
     /// Records with edits the relay has not acknowledged yet.
     pub unsynced: RwSignal<usize>,
+    /// When this device was last in step with the relay (ms).
+    pub last_synced: RwSignal<Option<i64>>,
 }
 
 /// What would be lost by wiping this device's data now.
@@ -102,7 +104,7 @@ pub(crate) struct Inner {
     pub(crate) refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
     /// Whether the socket should be kept open (signed in, or offline and hoping).
     pub(crate) online_wanted: Cell<bool>,
-    sync_url: Option<String>,
+    pub(crate) sync_url: Option<String>,
     pub(crate) contacts: ContactQueue,
     /// Whether the contact uploader runs, and whether to run it once more.
     pub(crate) contacts_sending: Cell<bool>,
@@ -115,6 +117,7 @@ pub(crate) struct Inner {
     /// Whether the tombstone reader runs, and whether to run it once more.
     pub(crate) tombstones_reading: Cell<bool>,
     pub(crate) tombstones_again: Cell<bool>,
+    pub(crate) last_synced: RwSignal<Option<i64>>,
 }
 
 impl Repo {
@@ -167,7 +170,9 @@ impl Repo {
             pending: RefCell::new(pending),
             tombstones_reading: Cell::new(false),
             tombstones_again: Cell::new(false),
+            last_synced: RwSignal::new(crate::sync_view::stored(&user.username)),
         });
+        Inner::watch_network(&inner);
         let checking = inner.clone();
         spawn_local(async move {
             Inner::count_contacts(&checking).await;
@@ -193,6 +198,7 @@ impl Repo {
             refused: inner.refused,
             contacts: inner.contacts,
             unsynced: inner.unsynced,
+            last_synced: inner.last_synced,
             taxonomy: {
                 let t = RwSignal::new(std::sync::Arc::new(crate::taxonomy::cached()));
                 crate::taxonomy::refresh_on_sign_in(inner.session, t);
@@ -292,6 +298,11 @@ impl Repo {
             records: self.unsynced.get_untracked(),
             contacts: self.contacts.waiting.get_untracked(),
         }
+    }
+
+    /// Syncs now instead of at the next retry (the "sync now" button).
+    pub fn sync_now(&self) {
+        Inner::sync_now(&self.inner);
     }
 
     /// Signs out, deletes this user's local data and opens the sign-in
@@ -434,6 +445,7 @@ impl Inner {
             return;
         }
         this.forget_pending(&done);
+        this.note_in_step();
         let this = this.clone();
         spawn_local(async move {
             for id in done {
@@ -532,6 +544,7 @@ impl Inner {
             Effect::Changed { .. } => self.version.update(|v| *v += 1),
             Effect::PeerReady { .. } => {
                 self.status.set(SyncStatus::Online);
+                self.note_in_step();
                 Inner::upload_contacts(self);
                 Inner::read_tombstones(self);
                 // Rights may have changed while offline: refresh who we are.

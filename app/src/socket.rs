@@ -122,7 +122,11 @@ impl Inner {
         this.status.set(SyncStatus::Offline);
         let weak = Rc::downgrade(this);
         let retry = Closure::once_into_js(move || {
-            if let Some(this) = weak.upgrade().filter(|t| t.online_wanted.get()) {
+            // "Sync now" may have connected meanwhile.
+            if let Some(this) = weak
+                .upgrade()
+                .filter(|t| t.online_wanted.get() && t.socket.borrow().is_none())
+            {
                 Inner::connect(&this, url);
             }
         });

@@ -18,6 +18,12 @@ pub fn StatusBadge() -> impl IntoView {
     let problem = repo.problem;
     let session = repo.session;
     let repo_unsynced = repo.unsynced;
+    let last_synced = repo.last_synced;
+    let contacts_waiting = repo.contacts.waiting;
+    let sync_now = {
+        let repo = repo.clone();
+        move |_| repo.sync_now()
+    };
     let device_user = repo.username().to_string();
     let signed_out = move || session.get() == Session::SignedOut;
     // What signing out now would lose, while the warning is open.
@@ -90,6 +96,36 @@ pub fn StatusBadge() -> impl IntoView {
                 SyncStatus::Connecting => t("status.connecting"),
             }}
         </div>
+        {move || (!signed_out()).then(|| {
+            let sync_now = sync_now.clone();
+            let records = repo_unsynced.get();
+            let contacts = contacts_waiting.get();
+            view! {
+                <div class="sync-line" data-testid="sync-line">
+                    {(records > 0).then(|| view! {
+                        <span data-testid="records-waiting" data-count=records>
+                            <strong>{records}</strong> " " {move || t("sync.records_waiting")}
+                        </span>
+                    })}
+                    {(contacts > 0).then(|| view! {
+                        <span><strong>{contacts}</strong> " " {move || t("sync.contacts_waiting")}</span>
+                    })}
+                    {(records == 0 && contacts == 0 && status.get() == SyncStatus::Online)
+                        .then(|| view! { <span data-testid="in-step">{move || t("sync.in_step")}</span> })}
+                    <span data-testid="last-synced" data-at=move || last_synced.get().unwrap_or_default()>
+                        {move || match last_synced.get() {
+                            Some(at) => format!("{} {}", t("sync.last"), crate::i18n::format_time(at)),
+                            None => t("sync.never").to_string(),
+                        }}
+                    </span>
+                    <button type="button" class="secondary sync-now" data-testid="sync-now"
+                        disabled=move || status.get() == SyncStatus::Connecting
+                        on:click=sync_now>
+                        {move || if status.get() == SyncStatus::Connecting { t("sync.retrying") } else { t("sync.now") }}
+                    </button>
+                </div>
+            }
+        })}
         {move || problem.get().map(|p| view! { <p class="problem banner" role="alert">{p}</p> })}
         {move || warning.get().map(|u| {
             let leave = leave.clone();

@@ -41,6 +41,13 @@ pub(super) fn device(key: &str) -> Option<(&'static str, &'static str)> {
         "device.signout.cancel" => ("取消", "Cancel"),
         "device.signout.anyway" => ("仍然退出", "Sign out anyway"),
         "device.signing_out" => ("正在退出…", "Signing out…"),
+        "sync.records_waiting" => ("条记录待同步", "records waiting to sync"),
+        "sync.contacts_waiting" => ("份联系方式待上传", "contact details waiting to upload"),
+        "sync.in_step" => ("全部已同步", "Everything is on the server"),
+        "sync.last" => ("上次同步", "Last synced"),
+        "sync.never" => ("尚未同步", "Not synced yet"),
+        "sync.now" => ("立即同步", "Sync now"),
+        "sync.retrying" => ("正在重试…", "Trying again…"),
         _ => return None,
     })
 }

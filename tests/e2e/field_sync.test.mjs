@@ -1,0 +1,51 @@
+// Sync you can see on the tablet: what waits for the server, when the
+// device was last in step, and "sync now" that does not wait for the next
+// timed retry once the network is back.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir } from "./support.mjs";
+
+test("the tablet shows what waits, when it last synced, and syncs now on request", { timeout: 120_000 }, async () => {
+  const dataDir = tempDir("closeloop-sync-");
+  const port = await freePort();
+  let server = await startServer(dataDir, port);
+  const browser = await launchBrowser();
+  try {
+    const context = await browser.newContext({ viewport: { width: 800, height: 1280 } });
+    const tablet = await context.newPage();
+    await signIn(tablet, server.url, "field-north");
+    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
+    await tablet.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await capture(tablet, { channel: "store_box", nickname: "吴先生", description: "收银台排队太久" });
+    // Acknowledged by the relay: nothing waits, and the time is noted.
+    await tablet.waitForSelector('[data-testid="in-step"]');
+    const first = Number(await tablet.getAttribute('[data-testid="last-synced"]', "data-at"));
+    assert.ok(first > 0, "the last sync is noted");
+
+    // Offline: a capture waits, and says so.
+    await server.stop();
+    await context.setOffline(true);
+    await tablet.waitForSelector('[data-testid="sync-status"][data-status="offline"]');
+    await capture(tablet, { channel: "store_box", nickname: "郑女士", description: "试衣间太少" });
+    await tablet.waitForSelector('[data-testid="records-waiting"][data-count="1"]');
+    assert.equal(await tablet.locator('[data-testid="in-step"]').count(), 0);
+    await tablet.screenshot({ path: `${SCREENSHOTS}/field-sync-waiting.png`, fullPage: true });
+
+    // Back online: "sync now" connects without waiting for the retry, and
+    // the waiting record reaches the server.
+    server = await startServer(dataDir, port);
+    await context.setOffline(false);
+    await tablet.click('[data-testid="sync-now"]');
+    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]', { timeout: 30_000 });
+    await tablet.waitForSelector('[data-testid="in-step"]', { timeout: 30_000 });
+    const second = Number(await tablet.getAttribute('[data-testid="last-synced"]', "data-at"));
+    assert.ok(second > first, "the last sync moved on");
+    const office = await (await browser.newContext()).newPage();
+    await signIn(office, server.url, "office");
+    const listed = await office.evaluate(async () => (await fetch("/api/records?q=试衣间")).json());
+    assert.equal(listed.total, 1, "the offline capture is on the server");
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
