@@ -263,6 +263,8 @@ pub struct FeedbackRecord {
     pub source: String,
     /// Customer nickname or id.
     pub customer: String,
+    /// Who captured it (the signed-in user at capture).
+    pub captured_by: Option<String>,
     /// Key of the customer's contact details in the separate PII store.
     pub contact_ref: Option<String>,
     pub order_number: Option<String>,

@@ -40,6 +40,17 @@ test("the tablet shows what waits, when it last synced, and syncs now on request
     await tablet.waitForSelector('[data-testid="in-step"]', { timeout: 30_000 });
     const second = Number(await tablet.getAttribute('[data-testid="last-synced"]', "data-at"));
     assert.ok(second > first, "the last sync moved on");
+
+    // My work: searched and filtered on the device, each with its status.
+    await tablet.fill('[data-testid="records-search"]', "试衣间");
+    await tablet.waitForFunction(() => document.querySelectorAll('[data-testid="record"]').length === 1);
+    assert.equal(await tablet.textContent('[data-testid="record-nickname"]'), "郑女士");
+    assert.equal(await tablet.textContent('[data-testid="record-status"]'), "新登记");
+    await tablet.fill('[data-testid="records-search"]', "");
+    await tablet.click('button[data-scope="assigned"]');
+    await tablet.waitForFunction(() => document.querySelectorAll('[data-testid="record"]').length === 0);
+    await tablet.click('button[data-scope="captured"]');
+    await tablet.waitForFunction(() => document.querySelectorAll('[data-testid="record"]').length === 2);
     const office = await (await browser.newContext()).newPage();
     await signIn(office, server.url, "office");
     const listed = await office.evaluate(async () => (await fetch("/api/records?q=试衣间")).json());

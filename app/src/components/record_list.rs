@@ -1,4 +1,7 @@
-//! The records held on this device, live: re-read whenever a document changes.
+//! The records held on this device, live: re-read whenever a document
+//! changes. On the tablet this is "my work": what the user captured and
+//! what head office assigned to them, searchable and filtered here without
+//! the network, each with its status and priority and a way to open it.
 
 use std::collections::HashMap;
 
@@ -20,9 +23,25 @@ pub fn RecordList(
     editable: bool,
 ) -> impl IntoView {
     let repo = expect_context::<Repo>();
-    let records = Memo::new(move |_| {
+    let me = repo.username().to_string();
+    let search = RwSignal::new(String::new());
+    let scope = RwSignal::new(Scope::All);
+    let all = Memo::new(move |_| {
         repo.version.get();
         repo.records()
+    });
+    let records = Memo::new(move |_| {
+        let needle = search.with(|s| s.trim().to_lowercase());
+        let scope = scope.get();
+        all.get()
+            .into_iter()
+            .filter(|(_, r)| scope.admits(r, &me))
+            .filter(|(_, r)| {
+                needle.is_empty()
+                    || r.customer.to_lowercase().contains(&needle)
+                    || r.description.to_lowercase().contains(&needle)
+            })
+            .collect::<Vec<_>>()
     });
     // Items are keyed by id and read their record from here, so an edit
     // updates the item in place instead of recreating it.
@@ -31,8 +50,21 @@ pub fn RecordList(
         <section class="card">
             <h2>
                 {move || t(title_key)}
-                <span class="count" data-testid="record-count">{move || records.get().len()}</span>
+                <span class="count" data-testid="record-count">{move || all.get().len()}</span>
             </h2>
+            <div class="my-work-filters" role="search">
+                <input type="search" data-testid="records-search" aria-label=move || t("work.search")
+                    placeholder=move || t("work.search")
+                    prop:value=move || search.get()
+                    on:input=move |ev| search.set(event_target_value(&ev)) />
+                {Scope::ALL.into_iter().map(|s| view! {
+                    <button type="button" class="view" data-scope=s.key()
+                        aria-pressed=move || (scope.get() == s).to_string()
+                        on:click=move |_| scope.set(s)>
+                        {move || t(s.label())}
+                    </button>
+                }).collect_view()}
+            </div>
             <Show
                 when=move || !records.get().is_empty()
                 fallback=|| view! { <p class="empty">{move || t("list.empty")}</p> }
@@ -52,6 +84,49 @@ pub fn RecordList(
     }
 }
 
+/// Which of the device's records the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    All,
+    /// Captured by the signed-in user.
+    Captured,
+    /// Assigned to the signed-in user.
+    Assigned,
+    /// Not closed.
+    Open,
+}
+
+impl Scope {
+    const ALL: [Scope; 4] = [Scope::All, Scope::Captured, Scope::Assigned, Scope::Open];
+
+    fn key(self) -> &'static str {
+        match self {
+            Scope::All => "all",
+            Scope::Captured => "captured",
+            Scope::Assigned => "assigned",
+            Scope::Open => "open",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Scope::All => "work.all",
+            Scope::Captured => "work.captured",
+            Scope::Assigned => "work.assigned",
+            Scope::Open => "work.open",
+        }
+    }
+
+    fn admits(self, r: &FeedbackRecord, me: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Captured => r.captured_by.as_deref() == Some(me),
+            Scope::Assigned => r.owner.as_deref() == Some(me),
+            Scope::Open => r.workflow.status != closeloop_shared::workflow::Status::Closed,
+        }
+    }
+}
+
 #[component]
 fn RecordItem(
     id: DocumentId,
@@ -65,6 +140,7 @@ fn RecordItem(
     let draft = RwSignal::new(field(|r| r.description.clone())());
     let error = RwSignal::new(None::<String>);
     let repo = expect_context::<Repo>();
+    let me = repo.username().to_string();
     let taxonomy = repo.taxonomy();
     // Offer an edit only where the write rule allows it (rights may change).
     let may_edit = {
@@ -106,6 +182,18 @@ fn RecordItem(
                 <time title=move || t("list.received")>{field(|r| format_time(r.received_at_ms))}</time>
                 <span class="channel">{channel_label}</span>
                 <strong class="nickname" data-testid="record-nickname">{field(|r| r.customer.clone())}</strong>
+                <span class="status-pill" data-testid="record-status">
+                    {move || record.with(|r| r.as_ref().map(|r| crate::i18n::status_label(lang().get(), r.workflow.status.key())).unwrap_or_default())}
+                </span>
+                {move || record.with(|r| r.as_ref().and_then(|r| r.priority).map(|p| view! {
+                    <span class="priority">{p.key()}</span>
+                }))}
+                {move || {
+                    let mine = record.with(|r| r.as_ref().and_then(|r| r.owner.clone()))
+                        .is_some_and(|o| o == me);
+                    mine.then(|| view! { <span class="assigned-pill" data-testid="assigned-to-me">{move || t("work.assigned_to_me")}</span> })
+                }}
+                <a class="open-record" href=format!("/office/records/{id}") data-testid="open-record">{move || t("work.open_record")}</a>
             </div>
             {move || {
                 let list = refused.get();

@@ -48,6 +48,13 @@ pub(super) fn device(key: &str) -> Option<(&'static str, &'static str)> {
         "sync.never" => ("尚未同步", "Not synced yet"),
         "sync.now" => ("立即同步", "Sync now"),
         "sync.retrying" => ("正在重试…", "Trying again…"),
+        "work.search" => ("搜索昵称或内容", "Search nickname or text"),
+        "work.all" => ("全部", "All"),
+        "work.captured" => ("我登记的", "Captured by me"),
+        "work.assigned" => ("分派给我", "Assigned to me"),
+        "work.open" => ("未关闭", "Open"),
+        "work.assigned_to_me" => ("分派给我", "Assigned to me"),
+        "work.open_record" => ("打开", "Open"),
         _ => return None,
     })
 }

@@ -95,6 +95,7 @@ impl FeedbackRecord {
             channel,
             source: scalar_str(doc, &ROOT, "source").unwrap_or_else(|| "external_customer".into()),
             customer,
+            captured_by: scalar_str(doc, &ROOT, "capturedBy"),
             contact_ref: scalar_str(doc, &ROOT, "contactRef"),
             order_number: scalar_str(doc, &ROOT, "orderNumber"),
             description,
