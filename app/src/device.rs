@@ -46,7 +46,10 @@ pub fn user_key(username: &str, what: &str) -> String {
 }
 
 /// What every per-user `localStorage` key is called (see [`user_key`]).
-const USER_KEYS: [&str; 2] = ["tombstones", crate::sync_view::LAST_SYNCED];
+const USER_KEYS: [&str; 3] = ["tombstones", crate::sync_view::LAST_SYNCED, CAPTURE_DRAFT];
+
+/// The per-user key of the capture form's draft (see `routes::field`).
+pub const CAPTURE_DRAFT: &str = "capture_draft";
 
 /// Deletes everything this device holds for `username`: the database
 /// (its connection in this page must be closed first) and the user's

@@ -5,6 +5,7 @@ use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
 use leptos::prelude::*;
 
 mod admin;
+mod capture;
 mod contact;
 mod device;
 mod keeping;
@@ -137,6 +138,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             .or_else(|| contact::contact(other))
             .or_else(|| keeping::keeping(other))
             .or_else(|| device::device(other))
+            .or_else(|| capture::capture(other))
             .unwrap_or(("?", "?")),
     };
     if en { english } else { zh }

@@ -1,15 +1,21 @@
 //! The field tablet: capture feedback (online or not) and see what this
 //! device holds.
 
-use closeloop_shared::FeedbackDraft;
+use automerge::Automerge;
+use closeloop_shared::record::{self, Field, MAX_NICKNAME_CHARS, MAX_ORDER_NUMBER_CHARS};
+use closeloop_shared::taxonomy::{Taxonomy, TermList};
+use closeloop_shared::{FeedbackDraft, RecordError};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::choices;
 use crate::components::{ContactForm, ContactSection, PersonalDataWarning, RecordList};
-use crate::i18n::{contact_error, lang, save_error, t, tr};
+use crate::i18n::{Lang, contact_error, lang, record_error, save_error, t, tr};
+use crate::local_time;
 use crate::repo::Repo;
+
+mod draft;
 use crate::session::Session;
 
 /// Capture form and the local record list; after the session expired,
@@ -33,27 +39,358 @@ pub fn FieldPage() -> impl IntoView {
     }
 }
 
+/// The form's inputs that can be wrong (`Form`: none in particular).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Channel,
+    Source,
+    Nickname,
+    Description,
+    Order,
+    Received,
+    Form,
+}
+
+/// Whether the draft was restored or saved since the form opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DraftState {
+    None,
+    Restored,
+    Saved,
+}
+
+/// The capture form's fields (the contact's are in [`ContactForm`]).
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    channel: RwSignal<String>,
+    source: RwSignal<String>,
+    nickname: RwSignal<String>,
+    description: RwSignal<String>,
+    order: RwSignal<String>,
+    /// The received time's input value; `received_set`: the user changed it.
+    received: RwSignal<String>,
+    received_set: RwSignal<bool>,
+    at_event: RwSignal<bool>,
+    event_category: RwSignal<String>,
+    feedback_type: RwSignal<String>,
+    nature: RwSignal<String>,
+    complaint_kind: RwSignal<String>,
+    urgency: RwSignal<String>,
+    impact: RwSignal<String>,
+    aspects: RwSignal<Vec<String>>,
+}
+
+fn now_minute() -> String {
+    local_time::input_minute(js_sys::Date::now() as i64)
+}
+
+impl Fields {
+    fn new(channel: String) -> Self {
+        let s = || RwSignal::new(String::new());
+        Fields {
+            channel: RwSignal::new(channel),
+            source: RwSignal::new(FeedbackDraft::default().source),
+            nickname: s(),
+            description: s(),
+            order: s(),
+            received: RwSignal::new(now_minute()),
+            received_set: RwSignal::new(false),
+            at_event: RwSignal::new(false),
+            event_category: s(),
+            feedback_type: s(),
+            nature: s(),
+            complaint_kind: s(),
+            urgency: s(),
+            impact: s(),
+            aspects: RwSignal::new(Vec::new()),
+        }
+    }
+
+    fn texts(&self) -> [RwSignal<String>; 12] {
+        [
+            self.channel,
+            self.source,
+            self.nickname,
+            self.description,
+            self.order,
+            self.received,
+            self.event_category,
+            self.feedback_type,
+            self.nature,
+            self.complaint_kind,
+            self.urgency,
+            self.impact,
+        ]
+    }
+
+    /// Subscribes the running effect to every field.
+    fn track(&self) {
+        self.texts().iter().for_each(|s| s.track());
+        self.received_set.track();
+        self.at_event.track();
+        self.aspects.track();
+    }
+
+    /// The fields as a draft to keep (untracked).
+    fn kept(&self) -> draft::Draft {
+        let g = |s: RwSignal<String>| s.get_untracked();
+        draft::Draft {
+            channel: g(self.channel),
+            source: g(self.source),
+            nickname: g(self.nickname),
+            description: g(self.description),
+            order_number: g(self.order),
+            received: self.received_set.get_untracked().then(|| g(self.received)),
+            at_event: self.at_event.get_untracked(),
+            event_category: g(self.event_category),
+            feedback_type: g(self.feedback_type),
+            nature: g(self.nature),
+            complaint_kind: g(self.complaint_kind),
+            urgency: g(self.urgency),
+            impact: g(self.impact),
+            aspects: self.aspects.get_untracked(),
+        }
+    }
+
+    /// Fills the form from a kept draft (a channel or source this
+    /// taxonomy no longer offers is left as it is).
+    fn restore(&self, d: draft::Draft, taxonomy: &Taxonomy) {
+        if taxonomy.field_channels().any(|c| c.key == d.channel) {
+            self.channel.set(d.channel);
+        }
+        if taxonomy.has(TermList::Source, &d.source) {
+            self.source.set(d.source);
+        }
+        self.nickname.set(d.nickname);
+        self.description.set(d.description);
+        self.order.set(d.order_number);
+        if let Some(r) = d.received {
+            self.received.set(r);
+            self.received_set.set(true);
+        }
+        self.at_event.set(d.at_event);
+        self.event_category.set(d.event_category);
+        self.feedback_type.set(d.feedback_type);
+        self.nature.set(d.nature);
+        self.complaint_kind.set(d.complaint_kind);
+        self.urgency.set(d.urgency);
+        self.impact.set(d.impact);
+        self.aspects.set(d.aspects);
+    }
+
+    /// Empties the form after a save or a discard; the channel and source
+    /// stay (the next customer usually comes the same way).
+    fn reset(&self) {
+        for s in &self.texts()[2..] {
+            s.set(String::new());
+        }
+        self.received.set(now_minute());
+        self.received_set.set(false);
+        self.at_event.set(false);
+        self.aspects.set(Vec::new());
+    }
+
+    /// The new record as typed (tracked), and whether the received time
+    /// names no moment.
+    fn record(&self) -> (FeedbackDraft, bool) {
+        let received = self
+            .received_set
+            .get()
+            .then(|| self.received.get())
+            .map(|r| local_time::parse(&r));
+        let draft = FeedbackDraft {
+            channel: self.channel.get(),
+            source: self.source.get(),
+            nickname: self.nickname.get(),
+            description: self.description.get(),
+            order_number: Some(self.order.get()),
+            received_at_ms: received.flatten(),
+            ..FeedbackDraft::default()
+        };
+        (draft, received.is_some_and(|r| r.is_none()))
+    }
+
+    /// The classification chosen (untracked): a complaint kind only for a
+    /// complaint, an event category only at an event.
+    fn classification(&self) -> Vec<(Field, String)> {
+        let complaint = self.nature.get_untracked() == "complaint";
+        let event = self.at_event.get_untracked();
+        [
+            (Field::FeedbackType, self.feedback_type, true),
+            (Field::Nature, self.nature, true),
+            (Field::ComplaintKind, self.complaint_kind, complaint),
+            (Field::Urgency, self.urgency, true),
+            (Field::Impact, self.impact, true),
+            (Field::EventCategory, self.event_category, event),
+        ]
+        .into_iter()
+        .filter(|(_, _, shown)| *shown)
+        .map(|(f, s, _)| (f, s.get_untracked()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+    }
+}
+
+/// Every problem of a new record, by the draft's own rules (each found
+/// one is set aside to look for the next), in the user's language.
+fn problems(
+    mut d: FeedbackDraft,
+    bad_time: bool,
+    taxonomy: &Taxonomy,
+    lang: Lang,
+    now: i64,
+) -> Vec<(Input, String)> {
+    let mut out = Vec::new();
+    if bad_time {
+        out.push((
+            Input::Received,
+            tr(lang, "capture.received.bad").to_string(),
+        ));
+    }
+    if d.order_number
+        .as_deref()
+        .is_some_and(|o| o.trim().chars().count() > MAX_ORDER_NUMBER_CHARS)
+    {
+        out.push((Input::Order, tr(lang, "capture.order.too_long").to_string()));
+        d.order_number = None;
+    }
+    for _ in 0..8 {
+        let Err(e) = d.write_new(&mut Automerge::new(), taxonomy, "-", now) else {
+            break;
+        };
+        let input = match &e {
+            RecordError::NicknameEmpty | RecordError::NicknameTooLong => {
+                d.nickname = "-".into();
+                Input::Nickname
+            }
+            RecordError::DescriptionEmpty | RecordError::DescriptionTooLong => {
+                d.description = "-".into();
+                Input::Description
+            }
+            RecordError::ReceivedInFuture | RecordError::ReceivedTooLongAgo => {
+                d.received_at_ms = None;
+                Input::Received
+            }
+            RecordError::UnknownChannel(_) => match taxonomy.channels.first() {
+                Some(c) => {
+                    d.channel = c.key.clone();
+                    Input::Channel
+                }
+                None => Input::Form,
+            },
+            RecordError::UnknownValue {
+                field: "source", ..
+            } => match taxonomy.sources.first() {
+                Some(s) => {
+                    d.source = s.key.clone();
+                    Input::Source
+                }
+                None => Input::Form,
+            },
+            _ => Input::Form,
+        };
+        out.push((input, record_error(lang, &e)));
+        if input == Input::Form {
+            break;
+        }
+    }
+    out
+}
+
 /// Capture form and the local record list.
 #[component]
 fn Capture() -> impl IntoView {
     let repo = expect_context::<Repo>();
     // Follow the taxonomy: the server's arrives just after sign-in.
-    let channels = {
+    let taxonomy = {
         let repo = repo.clone();
-        Memo::new(move |_| choices::channels(repo.taxonomy().field_channels()))
+        Memo::new(move |_| repo.taxonomy())
     };
-    let channel = RwSignal::new(
+    let channels = Memo::new(move |_| choices::channels(taxonomy.get().field_channels()));
+    let list = move |l: TermList| Memo::new(move |_| choices::terms(taxonomy.get().list(l)));
+    let sources = list(TermList::Source);
+    let fields = Fields::new(
         channels
             .with_untracked(|c| c.first().map(|c| c.0.clone()))
             .unwrap_or_default(),
     );
-    let nickname = RwSignal::new(String::new());
-    let description = RwSignal::new(String::new());
+    let username = repo.username().to_string();
+    let draft_state = RwSignal::new(DraftState::None);
+    if let Some(d) = draft::load(&username) {
+        fields.restore(d, &taxonomy.get_untracked());
+        draft_state.set(DraftState::Restored);
+    }
+    // Every change is kept at once; a page hidden or closed keeps it again.
+    Effect::new({
+        let username = username.clone();
+        move |prev: Option<()>| {
+            fields.track();
+            if prev.is_some() {
+                let kept = draft::store(&username, &fields.kept());
+                draft_state.set(if kept {
+                    DraftState::Saved
+                } else {
+                    DraftState::None
+                });
+            }
+        }
+    });
+    let flush = {
+        let username = username.clone();
+        move |_: web_sys::Event| {
+            draft::store(&username, &fields.kept());
+        }
+    };
+    let hide = window_event_listener_untyped("pagehide", flush.clone());
+    let hidden = window_event_listener_untyped("visibilitychange", flush);
+    on_cleanup(move || {
+        hide.remove();
+        hidden.remove();
+    });
+
     let contact = ContactForm::new();
     // (succeeded, text) of the last save.
     let message = RwSignal::new(None::<(bool, String)>);
     let saving = RwSignal::new(false);
+    // A field's problem shows once it was left, or a save was tried.
+    let tried = RwSignal::new(false);
+    let left = RwSignal::new(Vec::<Input>::new());
     let l = lang();
+    let found = Memo::new(move |_| {
+        let (d, bad_time) = fields.record();
+        let now = js_sys::Date::now() as i64;
+        problems(d, bad_time, &taxonomy.get(), l.get(), now)
+    });
+    let problem = move |input: Input| {
+        Signal::derive(move || {
+            let shown = tried.get() || left.with(|v| v.contains(&input));
+            shown
+                .then(|| {
+                    found.with(|f| f.iter().find(|(i, _)| *i == input).map(|(_, m)| m.clone()))
+                })
+                .flatten()
+        })
+    };
+    let leave = move |input: Input| {
+        move |_| {
+            if !left.with_untracked(|v| v.contains(&input)) {
+                left.update(|v| v.push(input));
+            }
+        }
+    };
+
+    let discard = {
+        let username = username.clone();
+        move |_| {
+            fields.reset();
+            contact.clear();
+            tried.set(false);
+            left.set(Vec::new());
+            message.set(None);
+            draft::clear(&username);
+            draft_state.set(DraftState::None);
+        }
+    };
 
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
@@ -61,6 +398,21 @@ fn Capture() -> impl IntoView {
             return;
         }
         let lang = l.get_untracked();
+        tried.set(true);
+        // Invalid input is marked where it is and never saved.
+        let now = js_sys::Date::now() as i64;
+        let (d, bad_time) = untrack(|| fields.record());
+        let taxonomy = repo.taxonomy_untracked();
+        let wrong = problems(d.clone(), bad_time, &taxonomy, lang, now);
+        if let Some((_, first)) = wrong.first() {
+            let text = if wrong.iter().all(|(i, _)| *i == Input::Form) {
+                first.clone()
+            } else {
+                tr(lang, "capture.invalid").to_string()
+            };
+            message.set(Some((false, text)));
+            return;
+        }
         // A bad contact field is marked and blocks the save; the text stays.
         let checked = match contact.checked() {
             Ok(c) => c,
@@ -75,20 +427,40 @@ fn Capture() -> impl IntoView {
             }
         };
         saving.set(true);
-        let draft = FeedbackDraft {
-            channel: channel.get_untracked(),
-            nickname: nickname.get_untracked(),
-            description: description.get_untracked(),
-            ..FeedbackDraft::default()
-        };
+        let classes = fields.classification();
+        let aspects = fields.aspects.get_untracked();
         let repo = repo.clone();
+        let username = username.clone();
         spawn_local(async move {
-            let outcome = match repo.capture_with_contact(draft, checked).await {
-                Ok(_) => {
-                    nickname.set(String::new());
-                    description.set(String::new());
+            let outcome = match repo.capture_with_contact(d, checked).await {
+                Ok(id) => {
+                    let mut outcome = (true, tr(lang, "form.saved").to_string());
+                    if !classes.is_empty() || !aspects.is_empty() {
+                        let classified = repo
+                            .edit(id, move |doc, by, now| {
+                                for (field, value) in &classes {
+                                    record::set_field(doc, &taxonomy, *field, value, by, now)?;
+                                }
+                                aspects
+                                    .iter()
+                                    .try_for_each(|a| record::add_aspect(doc, &taxonomy, a, now))
+                            })
+                            .await;
+                        if let Err(e) = classified {
+                            let why = save_error(lang, &e);
+                            outcome = (
+                                false,
+                                format!("{}{why}", tr(lang, "capture.classify_failed")),
+                            );
+                        }
+                    }
+                    fields.reset();
                     contact.clear();
-                    (true, tr(lang, "form.saved").to_string())
+                    tried.set(false);
+                    left.set(Vec::new());
+                    draft::clear(&username);
+                    draft_state.set(DraftState::None);
+                    outcome
                 }
                 Err(e) => (false, save_error(lang, &e)),
             };
@@ -97,8 +469,18 @@ fn Capture() -> impl IntoView {
         });
     };
 
+    let types = list(TermList::FeedbackType);
+    let natures = list(TermList::Nature);
+    let kinds = list(TermList::ComplaintKind);
+    let urgencies = list(TermList::Urgency);
+    let impacts = list(TermList::Impact);
+    let events = list(TermList::EventCategory);
+    let aspect_list = list(TermList::Aspect);
+    let nickname = fields.nickname;
+    let description = fields.description;
+
     view! {
-        <section class="card">
+        <section class="card capture">
             <h2>{move || t("form.title")}</h2>
             <form
                 on:submit=on_submit
@@ -107,42 +489,162 @@ fn Capture() -> impl IntoView {
                 // The last save's message is about what was typed then.
                 on:input=move |_| message.set(None)
             >
-                <label>
-                    <span>{move || t("form.channel")}</span>
-                    <select
-                        data-testid="channel"
-                        prop:value=move || channel.get()
-                        on:change=move |ev| channel.set(event_target_value(&ev))
+                <fieldset class="group">
+                    <legend>{move || t("capture.group.who")}</legend>
+                    <div class="pair">
+                        <label>
+                            <span>{move || t("form.channel")}</span>
+                            <select
+                                data-testid="channel"
+                                prop:value=move || fields.channel.get()
+                                on:change=move |ev| fields.channel.set(event_target_value(&ev))
+                            >
+                                {move || channels.get().into_iter().map(|c| view! { <Opt choice=c value=fields.channel /> }).collect_view()}
+                            </select>
+                            <Problem id="channel-problem" problem=problem(Input::Channel) />
+                        </label>
+                        <label>
+                            <span>{move || t("capture.source")}</span>
+                            <select
+                                data-testid="source"
+                                prop:value=move || fields.source.get()
+                                on:change=move |ev| fields.source.set(event_target_value(&ev))
+                            >
+                                {move || sources.get().into_iter().map(|c| view! { <Opt choice=c value=fields.source /> }).collect_view()}
+                            </select>
+                            <Problem id="source-problem" problem=problem(Input::Source) />
+                        </label>
+                    </div>
+                    <label>
+                        <span class="required">{move || t("form.nickname")}</span>
+                        <input
+                            data-testid="nickname"
+                            type="text"
+                            autocomplete="off"
+                            maxlength=MAX_NICKNAME_CHARS.to_string()
+                            placeholder=move || t("form.nickname.hint")
+                            aria-describedby="nickname-problem"
+                            class:invalid=move || problem(Input::Nickname).get().is_some()
+                            aria-invalid=move || problem(Input::Nickname).get().is_some().to_string()
+                            prop:value=move || nickname.get()
+                            on:input=move |ev| nickname.set(event_target_value(&ev))
+                            on:blur=leave(Input::Nickname)
+                        />
+                        <Problem id="nickname-problem" problem=problem(Input::Nickname) />
+                    </label>
+                    <ContactSection form=contact />
+                </fieldset>
+                <fieldset class="group">
+                    <legend>{move || t("capture.group.what")}</legend>
+                    <label>
+                        <span class="required">{move || t("form.description")}</span>
+                        <textarea
+                            data-testid="description"
+                            rows="5"
+                            aria-describedby="description-problem"
+                            class:invalid=move || problem(Input::Description).get().is_some()
+                            aria-invalid=move || problem(Input::Description).get().is_some().to_string()
+                            prop:value=move || description.get()
+                            on:input=move |ev| description.set(event_target_value(&ev))
+                            on:blur=leave(Input::Description)
+                        ></textarea>
+                        <Problem id="description-problem" problem=problem(Input::Description) />
+                    </label>
+                    <PersonalDataWarning text=description on_move=contact.move_from(description) />
+                    <div class="pair">
+                        <label>
+                            <span class="required">{move || t("capture.received")}</span>
+                            <input
+                                type="datetime-local"
+                                data-testid="received"
+                                required
+                                aria-describedby="received-problem received-hint"
+                                class:invalid=move || problem(Input::Received).get().is_some()
+                                aria-invalid=move || problem(Input::Received).get().is_some().to_string()
+                                prop:value=move || fields.received.get()
+                                on:input=move |ev| {
+                                    fields.received.set(event_target_value(&ev));
+                                    fields.received_set.set(true);
+                                }
+                                on:blur=leave(Input::Received)
+                            />
+                            <small class="hint" id="received-hint">{move || t("capture.received.hint")}</small>
+                            <Problem id="received-problem" problem=problem(Input::Received) />
+                        </label>
+                        <label>
+                            <span>{move || t("capture.order")} <Optional /></span>
+                            <input
+                                type="text"
+                                data-testid="order"
+                                autocomplete="off"
+                                maxlength=MAX_ORDER_NUMBER_CHARS.to_string()
+                                aria-describedby="order-problem"
+                                class:invalid=move || problem(Input::Order).get().is_some()
+                                aria-invalid=move || problem(Input::Order).get().is_some().to_string()
+                                prop:value=move || fields.order.get()
+                                on:input=move |ev| fields.order.set(event_target_value(&ev))
+                                on:blur=leave(Input::Order)
+                            />
+                            <Problem id="order-problem" problem=problem(Input::Order) />
+                        </label>
+                    </div>
+                    <label class="check">
+                        <input
+                            type="checkbox"
+                            data-testid="at-event"
+                            prop:checked=move || fields.at_event.get()
+                            on:change=move |ev| fields.at_event.set(event_target_checked(&ev))
+                        />
+                        <span>{move || t("capture.at_event")}</span>
+                    </label>
+                    <Show when=move || fields.at_event.get()>
+                        <TermSelect label="capture.event_category" testid="event-category" value=fields.event_category choices=events />
+                    </Show>
+                </fieldset>
+                <fieldset class="group">
+                    <legend>{move || t("capture.group.classify")} " " <Optional /></legend>
+                    <p class="hint">{move || t("capture.group.classify.hint")}</p>
+                    <div class="pair">
+                        <TermSelect label="capture.type" testid="type" value=fields.feedback_type choices=types />
+                        <TermSelect label="capture.nature" testid="nature" value=fields.nature choices=natures />
+                        <Show when=move || fields.nature.get() == "complaint">
+                            <TermSelect label="capture.complaint_kind" testid="complaint-kind" value=fields.complaint_kind choices=kinds />
+                        </Show>
+                        <TermSelect label="capture.urgency" testid="urgency" value=fields.urgency choices=urgencies />
+                        <TermSelect label="capture.impact" testid="impact" value=fields.impact choices=impacts />
+                    </div>
+                    <fieldset class="aspects">
+                        <legend>{move || t("capture.aspects")} " " <Optional /></legend>
+                        <div class="chips">
+                            {move || aspect_list.get().into_iter().map(|c| view! { <AspectBox choice=c aspects=fields.aspects /> }).collect_view()}
+                        </div>
+                    </fieldset>
+                </fieldset>
+                <div class="capture-actions">
+                    <button type="submit" data-testid="save" disabled=move || saving.get()>
+                        {move || if saving.get() { t("form.saving") } else { t("form.save") }}
+                    </button>
+                    <Show when=move || draft_state.get() != DraftState::None>
+                        <button type="button" class="secondary" data-testid="discard-draft" on:click=discard.clone()>
+                            {move || t("capture.draft.discard")}
+                        </button>
+                    </Show>
+                    <span
+                        class="draft-state"
+                        data-testid="draft-state"
+                        data-state=move || match draft_state.get() {
+                            DraftState::None => "none",
+                            DraftState::Restored => "restored",
+                            DraftState::Saved => "saved",
+                        }
                     >
-                        {move || channels.get().into_iter().map(choices::option).collect_view()}
-                    </select>
-                </label>
-                <label>
-                    <span>{move || t("form.nickname")}</span>
-                    <input
-                        data-testid="nickname"
-                        type="text"
-                        autocomplete="off"
-                        maxlength="64"
-                        placeholder=move || t("form.nickname.hint")
-                        prop:value=move || nickname.get()
-                        on:input=move |ev| nickname.set(event_target_value(&ev))
-                    />
-                </label>
-                <label>
-                    <span>{move || t("form.description")}</span>
-                    <textarea
-                        data-testid="description"
-                        rows="4"
-                        prop:value=move || description.get()
-                        on:input=move |ev| description.set(event_target_value(&ev))
-                    ></textarea>
-                </label>
-                <PersonalDataWarning text=description on_move=contact.move_from(description) />
-                <ContactSection form=contact />
-                <button type="submit" data-testid="save" disabled=move || saving.get()>
-                    {move || if saving.get() { t("form.saving") } else { t("form.save") }}
-                </button>
+                        {move || match draft_state.get() {
+                            DraftState::None => "",
+                            DraftState::Restored => t("capture.draft.restored"),
+                            DraftState::Saved => t("capture.draft.saved"),
+                        }}
+                    </span>
+                </div>
                 <p
                     role="status"
                     data-testid="form-message"
@@ -158,6 +660,84 @@ fn Capture() -> impl IntoView {
         </section>
         <ContactOutbox />
         <RecordList title_key="list.mine" editable=true />
+    }
+}
+
+/// "optional", next to a label.
+#[component]
+fn Optional() -> impl IntoView {
+    view! { <small class="optional">{move || t("capture.optional")}</small> }
+}
+
+/// An input's problem, under it (empty when there is none).
+#[component]
+fn Problem(id: &'static str, problem: Signal<Option<String>>) -> impl IntoView {
+    view! {
+        <span class="field-problem" id=id data-testid=id aria-live="polite">
+            {move || problem.get()}
+        </span>
+    }
+}
+
+/// One `<option>`, selected when it is the field's value.
+#[component]
+fn Opt(choice: choices::Choice, value: RwSignal<String>) -> impl IntoView {
+    let (key, zh, en) = choice;
+    let k = key.clone();
+    view! {
+        <option value=key prop:selected=move || value.with(|v| *v == k)>
+            {move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}
+        </option>
+    }
+}
+
+/// An optional choice from one taxonomy list.
+#[component]
+fn TermSelect(
+    label: &'static str,
+    testid: &'static str,
+    value: RwSignal<String>,
+    choices: Memo<Vec<choices::Choice>>,
+) -> impl IntoView {
+    view! {
+        <label>
+            <span>{move || t(label)} <Optional /></span>
+            <select
+                data-testid=testid
+                prop:value=move || value.get()
+                on:change=move |ev| value.set(event_target_value(&ev))
+            >
+                <option value="" prop:selected=move || value.with(String::is_empty)>{move || t("capture.not_set")}</option>
+                {move || choices.get().into_iter().map(|c| view! { <Opt choice=c value /> }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// One aspect as a checkbox.
+#[component]
+fn AspectBox(choice: choices::Choice, aspects: RwSignal<Vec<String>>) -> impl IntoView {
+    let (key, zh, en) = choice;
+    let (k, k2) = (key.clone(), key.clone());
+    view! {
+        <label class="check chip">
+            <input
+                type="checkbox"
+                data-testid="aspect"
+                value=key
+                prop:checked=move || aspects.with(|a| a.contains(&k))
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    aspects.update(|a| {
+                        a.retain(|x| *x != k2);
+                        if on {
+                            a.push(k2.clone());
+                        }
+                    });
+                }
+            />
+            <span>{move || if lang().get() == Lang::En { en.clone() } else { zh.clone() }}</span>
+        </label>
     }
 }
 
