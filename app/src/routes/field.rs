@@ -405,7 +405,8 @@ fn Capture() -> impl IntoView {
         let taxonomy = repo.taxonomy_untracked();
         let wrong = problems(d.clone(), bad_time, &taxonomy, lang, now);
         if let Some((_, first)) = wrong.first() {
-            let text = if wrong.iter().all(|(i, _)| *i == Input::Form) {
+            // One problem is named; several are marked where they are.
+            let text = if wrong.len() == 1 || wrong.iter().all(|(i, _)| *i == Input::Form) {
                 first.clone()
             } else {
                 tr(lang, "capture.invalid").to_string()
