@@ -131,6 +131,23 @@ test("the capture form checks inline, keeps drafts offline and saves every field
     assert.equal(await office.inputValue(`${work} select[data-field="impact"]`), "several");
     assert.equal(await office.inputValue(`${work} select[data-field="complaintKind"]`), "service_attitude");
     assert.match(await office.textContent(".record-detail"), /SO-2026-00042/);
+
+    // A draft belongs to its user: signing out wipes it, the next user starts empty.
+    await tablet.fill('[data-testid="nickname"]', "草稿里的客户");
+    await tablet.waitForSelector('[data-testid="draft-state"][data-state="saved"]');
+    assert.match(await tablet.evaluate((k) => localStorage.getItem(k), draftKey), /草稿里的客户/);
+    await tablet.click('[data-testid="sign-out"]');
+    const anyway = tablet.locator('[data-testid="sign-out-anyway"]');
+    await Promise.race([
+      tablet.waitForSelector('[data-testid="login-form"]'),
+      anyway.waitFor().then(() => anyway.click()),
+    ]);
+    await tablet.waitForSelector('[data-testid="login-form"]');
+    assert.equal(await tablet.evaluate((k) => localStorage.getItem(k), draftKey), null);
+    await signIn(tablet, server.url, "field-north-2");
+    await tablet.waitForSelector('[data-testid="capture-form"]');
+    assert.equal(await tablet.inputValue('[data-testid="nickname"]'), "");
+    assert.equal(await tablet.getAttribute('[data-testid="draft-state"]', "data-state"), "none");
   } finally {
     await browser.close();
     await server.stop();

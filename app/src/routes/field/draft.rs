@@ -83,10 +83,15 @@ pub fn load(username: &str) -> Option<Draft> {
 }
 
 /// Keeps the draft (a blank one removes it); whether it is now stored.
+/// Only while `username` is the device's user: a page signed out (its
+/// data wiped) and then hidden or closed must not write it back.
 pub fn store(username: &str, draft: &Draft) -> bool {
     let Some(s) = crate::session::local_storage() else {
         return false;
     };
+    if crate::session::cached_user().is_none_or(|u| u.username != username) {
+        return false;
+    }
     if draft.is_blank() {
         let _ = s.remove_item(&key(username));
         return false;
