@@ -343,9 +343,23 @@ fn Capture() -> impl IntoView {
     };
     let hide = window_event_listener_untyped("pagehide", flush.clone());
     let hidden = window_event_listener_untyped("visibilitychange", flush);
+    // Left as it is, the received time follows the clock (saved as now).
+    let tick = set_interval_with_handle(
+        move || {
+            let now = now_minute();
+            if !fields.received_set.get_untracked() && fields.received.get_untracked() != now {
+                fields.received.set(now);
+            }
+        },
+        std::time::Duration::from_secs(20),
+    )
+    .ok();
     on_cleanup(move || {
         hide.remove();
         hidden.remove();
+        if let Some(t) = tick {
+            t.clear();
+        }
     });
 
     let contact = ContactForm::new();
