@@ -6,54 +6,11 @@
 // registers a call with a contact moved out of its description the same way.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import { SCREENSHOTS, dumpStorage, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
 
 const PHONE = "13912345678";
 const EMAIL = "zhou.wei@example.com";
 const NAME = "周伟";
-
-/**
- * Everything the page's origin keeps: every IndexedDB database, store, key
- * and value (recursively; bytes decoded as UTF-8), and localStorage.
- */
-function dumpStorage(page) {
-  return page.evaluate(async () => {
-    const out = [];
-    const seen = new Set();
-    const walk = (v) => {
-      if (v === null || v === undefined) return;
-      if (typeof v !== "object") return out.push(String(v));
-      if (seen.has(v)) return;
-      seen.add(v);
-      if (v instanceof ArrayBuffer) return out.push(new TextDecoder().decode(v));
-      if (ArrayBuffer.isView(v)) return out.push(new TextDecoder().decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
-      if (v instanceof Blob) return out.push(`[blob ${v.size}]`);
-      if (typeof CryptoKey !== "undefined" && v instanceof CryptoKey) {
-        return out.push(`[CryptoKey ${v.type} ${v.algorithm.name} extractable=${v.extractable}]`);
-      }
-      for (const k of Object.keys(v)) {
-        out.push(k);
-        walk(v[k]);
-      }
-    };
-    const request = (r) => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-    for (const { name } of await indexedDB.databases()) {
-      const db = await request(indexedDB.open(name));
-      for (const store of db.objectStoreNames) {
-        out.push(`== ${name}/${store}`);
-        const tx = db.transaction(store);
-        walk(await request(tx.objectStore(store).getAllKeys()));
-        walk(await request(tx.objectStore(store).getAll()));
-      }
-      db.close();
-    }
-    for (let i = 0; i < localStorage.length; i++) {
-      const k = localStorage.key(i);
-      out.push(k, localStorage.getItem(k));
-    }
-    return out.join("\n");
-  });
-}
 
 /** Asserts that none of the customer's details appear in `text`. */
 function assertNoContact(text, where) {

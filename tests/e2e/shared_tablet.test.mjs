@@ -6,41 +6,11 @@
 // office leaves the tablet too.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PASSWORD, SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir, tokenFor, waitForRecords } from "./support.mjs";
+import { PASSWORD, SCREENSHOTS, capture, dumpStorage, freePort, launchBrowser, signIn, startServer, tempDir, tokenFor, waitForRecords } from "./support.mjs";
 
 /** Names of the IndexedDB databases of the page's origin. */
 function databases(page) {
   return page.evaluate(async () => (await indexedDB.databases()).map((d) => d.name).sort());
-}
-
-/** Every IndexedDB database of the page, every key and value, as text. */
-function dumpIndexedDb(page) {
-  return page.evaluate(async () => {
-    const out = [];
-    const walk = (v) => {
-      if (v === null || v === undefined) return;
-      if (typeof v !== "object") return out.push(String(v));
-      if (v instanceof ArrayBuffer) return out.push(new TextDecoder().decode(v));
-      if (ArrayBuffer.isView(v)) return out.push(new TextDecoder().decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
-      if (typeof CryptoKey !== "undefined" && v instanceof CryptoKey) return out.push("[CryptoKey]");
-      for (const k of Object.keys(v)) {
-        out.push(k);
-        walk(v[k]);
-      }
-    };
-    const request = (r) => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-    for (const { name } of await indexedDB.databases()) {
-      const db = await request(indexedDB.open(name));
-      for (const store of db.objectStoreNames) {
-        out.push(`== ${name}/${store}`);
-        const tx = db.transaction(store);
-        walk(await request(tx.objectStore(store).getAllKeys()));
-        walk(await request(tx.objectStore(store).getAll()));
-      }
-      db.close();
-    }
-    return out.join("\n");
-  });
 }
 
 /** Waits until everything captured on the page has reached the relay. */
@@ -107,7 +77,7 @@ test("two users on one tablet see only their own records, and signing out warns 
     const dbs = await databases(page);
     assert.ok(dbs.includes("closeloop-u-field-north-2"), JSON.stringify(dbs));
     assert.ok(!dbs.includes("closeloop-u-field-north"), JSON.stringify(dbs));
-    assert.ok(!(await dumpIndexedDb(page)).includes("只在本机的记录"), "user 1's draft is nowhere");
+    assert.ok(!(await dumpStorage(page)).includes("只在本机的记录"), "user 1's draft is nowhere");
 
     // Nothing unsynced: signing out needs no warning; then nobody's records show.
     await page.click('[data-testid="sign-out"]');
@@ -170,7 +140,7 @@ test("a customer erased at head office leaves the tablet's storage", { timeout: 
     await page.waitForSelector('[data-testid="contacts-waiting"][data-count="0"]', { timeout: 30_000 });
     await synced(page);
     const old = await page.getAttribute('[data-testid="record"]', "data-doc-id");
-    assert.ok((await dumpIndexedDb(page)).includes(NICK), "the nickname is in the record's chunks");
+    assert.ok((await dumpStorage(page)).includes(NICK), "the nickname is in the record's chunks");
 
     const supervisor = await tokenFor(server.url, "supervisor");
     const auth = { authorization: `Bearer ${supervisor}` };
@@ -182,7 +152,7 @@ test("a customer erased at head office leaves the tablet's storage", { timeout: 
     // tombstones, deletes it and fetches the redacted copy.
     await page.waitForSelector(`[data-testid="record"][data-doc-id="${old}"]`, { state: "detached", timeout: 20_000 });
     await page.waitForSelector('[data-testid="record"]', { timeout: 20_000 });
-    const stored = await dumpIndexedDb(page);
+    const stored = await dumpStorage(page);
     for (const secret of [NICK, PHONE, old]) {
       assert.ok(!stored.includes(secret), `the tablet's storage still holds ${secret}`);
     }
@@ -191,7 +161,7 @@ test("a customer erased at head office leaves the tablet's storage", { timeout: 
     await page.waitForSelector('[data-testid="sync-status"][data-status="online"]');
     await page.waitForSelector('[data-testid="record"]');
     assert.equal(await page.locator(`[data-testid="record"][data-doc-id="${old}"]`).count(), 0);
-    assert.ok(!(await dumpIndexedDb(page)).includes(NICK));
+    assert.ok(!(await dumpStorage(page)).includes(NICK));
   } finally {
     await browser.close();
     await server.stop();

@@ -210,3 +210,46 @@ export function inboxRows(page) {
 export function waitForInbox(page, want, timeout = 20_000) {
   return waitForList(page, inboxRows, want, "inbox shows", timeout);
 }
+
+/**
+ * Everything the page's origin keeps: every IndexedDB database, store, key
+ * and value (recursively; bytes decoded as UTF-8), and localStorage.
+ */
+export function dumpStorage(page) {
+  return page.evaluate(async () => {
+    const out = [];
+    const seen = new Set();
+    const walk = (v) => {
+      if (v === null || v === undefined) return;
+      if (typeof v !== "object") return out.push(String(v));
+      if (seen.has(v)) return;
+      seen.add(v);
+      if (v instanceof ArrayBuffer) return out.push(new TextDecoder().decode(v));
+      if (ArrayBuffer.isView(v)) return out.push(new TextDecoder().decode(new Uint8Array(v.buffer, v.byteOffset, v.byteLength)));
+      if (v instanceof Blob) return out.push(`[blob ${v.size}]`);
+      if (typeof CryptoKey !== "undefined" && v instanceof CryptoKey) {
+        return out.push(`[CryptoKey ${v.type} ${v.algorithm.name} extractable=${v.extractable}]`);
+      }
+      for (const k of Object.keys(v)) {
+        out.push(k);
+        walk(v[k]);
+      }
+    };
+    const request = (r) => new Promise((ok, fail) => { r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
+    for (const { name } of await indexedDB.databases()) {
+      const db = await request(indexedDB.open(name));
+      for (const store of db.objectStoreNames) {
+        out.push(`== ${name}/${store}`);
+        const tx = db.transaction(store);
+        walk(await request(tx.objectStore(store).getAllKeys()));
+        walk(await request(tx.objectStore(store).getAll()));
+      }
+      db.close();
+    }
+    for (let i = 0; i < localStorage.length; i++) {
+      const k = localStorage.key(i);
+      out.push(k, localStorage.getItem(k));
+    }
+    return out.join("\n");
+  });
+}
