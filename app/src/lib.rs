@@ -9,10 +9,10 @@ pub mod local_time;
 pub mod repo;
 pub mod routes;
 pub mod session;
+mod settings_cache;
 mod socket;
 pub mod store;
 mod sync_view;
-mod taxonomy;
 mod tombstones;
 mod upload;
 

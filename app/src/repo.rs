@@ -64,6 +64,9 @@ pub struct Repo {
     pub session: RwSignal<Session>,
     /// Channels and categories, as the server last said (see `taxonomy`).
     taxonomy: RwSignal<std::sync::Arc<Taxonomy>>,
+    /// The SLA policy and calendar, as the server last said: due moments
+    /// on the tablet's own list, offline too.
+    pub sla: RwSignal<std::sync::Arc<closeloop_shared::sla::SlaConfig>>,
     /// Edits the relay refused, per record.
     pub refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
     /// Contact details waiting on this device for the server (see `contacts`).
@@ -199,11 +202,8 @@ impl Repo {
             contacts: inner.contacts,
             unsynced: inner.unsynced,
             last_synced: inner.last_synced,
-            taxonomy: {
-                let t = RwSignal::new(std::sync::Arc::new(crate::taxonomy::cached()));
-                crate::taxonomy::refresh_on_sign_in(inner.session, t);
-                t
-            },
+            taxonomy: crate::settings_cache::kept(inner.session),
+            sla: crate::settings_cache::kept(inner.session),
             inner: SendWrapper::new(inner),
         })
     }

@@ -170,3 +170,23 @@ async fn a_new_sla_policy_moves_every_records_clock_without_a_restart() {
     assert_eq!(kept, s002, "kept across a restart");
     app.stop().await;
 }
+
+/// Every signed-in device reads the SLA policy and calendar (tablets show
+/// due moments offline); only administrators change them.
+#[tokio::test]
+async fn everyone_signed_in_reads_the_sla_policy_and_only_admins_write_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let north = app.token("north").await;
+    let (status, read): (u16, SlaConfig) = app.call("GET", "/api/sla", Some(&north), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(read, SlaConfig::default());
+    let (status, _): (u16, serde_json::Value) = app.call("GET", "/api/sla", None, None).await;
+    assert_eq!(status, 401);
+    let body = serde_json::to_string(&read).unwrap();
+    let (status, _): (u16, serde_json::Value) = app
+        .call("PUT", "/api/admin/sla", Some(&north), Some(&body))
+        .await;
+    assert_eq!(status, 403);
+    app.stop().await;
+}

@@ -55,6 +55,18 @@ test("the tablet shows what waits, when it last synced, and syncs now on request
     await signIn(office, server.url, "office");
     const listed = await office.evaluate(async () => (await fetch("/api/records?q=试衣间")).json());
     assert.equal(listed.total, 1, "the offline capture is on the server");
+
+    // Head office sets a priority: the tablet shows when the running SLA
+    // clock falls due, on the policy it read from the server.
+    await office.goto(`${server.url}/office/records/${listed.records[0].id}`);
+    await office.waitForSelector("[data-record-loaded]");
+    await office.click('input[name="priority"][value="P1"]');
+    await tablet.click('button[data-scope="all"]');
+    await tablet.fill('[data-testid="records-search"]', "试衣间");
+    await tablet.waitForSelector('[data-testid="record-due"]', { timeout: 20_000 });
+    assert.match(await tablet.textContent('[data-testid="record-due"]'), /^到期 \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    const kept = await tablet.evaluate(() => localStorage.getItem("closeloop.sla"));
+    assert.ok(kept && JSON.parse(kept).policy, "the policy is kept for offline use");
   } finally {
     await browser.close();
     await server.stop();

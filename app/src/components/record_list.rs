@@ -141,6 +141,7 @@ fn RecordItem(
     let error = RwSignal::new(None::<String>);
     let repo = expect_context::<Repo>();
     let me = repo.username().to_string();
+    let sla = repo.sla;
     let taxonomy = repo.taxonomy();
     // Offer an edit only where the write rule allows it (rights may change).
     let may_edit = {
@@ -188,6 +189,19 @@ fn RecordItem(
                 {move || record.with(|r| r.as_ref().and_then(|r| r.priority).map(|p| view! {
                     <span class="priority">{p.key()}</span>
                 }))}
+                {move || {
+                    // The clock running now, on the policy last read from the server.
+                    let due = record.with(|r| {
+                        let r = r.as_ref()?;
+                        sla.get().due_times(r.priority, &r.sla_facts()).running
+                    })?;
+                    let late = due.due_at_ms < js_sys::Date::now() as i64;
+                    Some(view! {
+                        <span class=if late { "due overdue" } else { "due" } data-testid="record-due">
+                            {move || t("work.due")} " " {format_time(due.due_at_ms)}
+                        </span>
+                    })
+                }}
                 {move || {
                     let mine = record.with(|r| r.as_ref().and_then(|r| r.owner.clone()))
                         .is_some_and(|o| o == me);

@@ -55,6 +55,7 @@ pub(super) fn device(key: &str) -> Option<(&'static str, &'static str)> {
         "work.open" => ("未关闭", "Open"),
         "work.assigned_to_me" => ("分派给我", "Assigned to me"),
         "work.open_record" => ("打开", "Open"),
+        "work.due" => ("到期", "Due"),
         _ => return None,
     })
 }

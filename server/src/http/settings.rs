@@ -21,6 +21,7 @@ use closeloop_shared::retention::RetentionPolicy;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/taxonomy", get(taxonomy))
+        .route("/sla", get(sla_for_everyone))
         .route("/admin/taxonomy", put(set_taxonomy))
         .route("/admin/sla", get(sla).put(set_sla))
         .route("/admin/retention", get(retention).put(set_retention))
@@ -78,6 +79,12 @@ async fn set_retention(
         )
         .await?;
     Ok(Json(policy))
+}
+
+/// The policy and calendar every signed-in device computes due moments
+/// with (nothing secret: the targets are the service's promise).
+async fn sla_for_everyone(State(state): State<AppState>, _: CurrentUser) -> Json<SlaConfig> {
+    Json(SlaConfig::clone(&state.sla.get()))
 }
 
 async fn sla(State(state): State<AppState>, _: Admin) -> Json<SlaConfig> {
