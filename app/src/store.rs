@@ -121,9 +121,14 @@ impl LocalStore {
 
     /// Ids of every document stored on this device.
     pub async fn document_ids(&self) -> Result<Vec<DocumentId>, StoreError> {
-        let tx = self.db.transaction(DOCS).build()?;
+        self.ids_in(DOCS).await
+    }
+
+    /// The document ids an object store is keyed by.
+    async fn ids_in(&self, store: &str) -> Result<Vec<DocumentId>, StoreError> {
+        let tx = self.db.transaction(store).build()?;
         let keys: Vec<String> = tx
-            .object_store(DOCS)?
+            .object_store(store)?
             .get_all_keys()
             .await?
             .collect::<Result<_, _>>()?;
@@ -225,13 +230,7 @@ impl LocalStore {
 
     /// Documents with edits not yet acknowledged by the relay.
     pub async fn pending(&self) -> Result<Vec<DocumentId>, StoreError> {
-        let tx = self.db.transaction(PENDING).build()?;
-        let keys: Vec<String> = tx
-            .object_store(PENDING)?
-            .get_all_keys()
-            .await?
-            .collect::<Result<_, _>>()?;
-        Ok(keys.iter().filter_map(|k| k.parse().ok()).collect())
+        self.ids_in(PENDING).await
     }
 
     /// Deletes everything this device holds of a document (an erased
