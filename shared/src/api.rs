@@ -252,6 +252,13 @@ pub struct StoredBlob {
     pub size: u64,
 }
 
+/// `GET`/`PUT /api/attachments/{sha256}/upload` answer while a resumable
+/// upload is unfinished: how many bytes of it the server holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UploadProgress {
+    pub received: u64,
+}
+
 /// Every error answer: a stable code and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ErrorBody {

@@ -55,6 +55,9 @@ pub const MAX_ORDER_NUMBER_CHARS: usize = 64;
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Largest attachment a record may reference.
 pub const MAX_ATTACHMENT_BYTES: u64 = 50 * 1024 * 1024;
+/// Largest piece of a resumable upload: what a flaky connection may have
+/// to send again at most.
+pub const UPLOAD_CHUNK_BYTES: u64 = 1024 * 1024;
 /// Attachment media types accepted (photos, screenshots, video, documents).
 pub const ATTACHMENT_TYPES: &[&str] = &[
     "image/jpeg",

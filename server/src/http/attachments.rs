@@ -26,29 +26,27 @@ use crate::storage::BlobFacts;
 /// How long a browser may cache a blob: its content never changes under its hash.
 const ONE_YEAR_SECONDS: u64 = 365 * 86_400;
 
+mod resume;
+
+pub(crate) use resume::{UNFINISHED_KEPT_MS, sweep_unfinished};
+
 /// The routes, mounted under `/api`.
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/attachments", post(upload))
         .route("/attachments/{sha256}", get(download))
+        .route(
+            "/attachments/{sha256}/upload",
+            get(resume::progress).put(resume::append),
+        )
 }
 
 fn blob_dir(state: &AppState) -> PathBuf {
     state.data_dir.join("blobs")
 }
 
-fn valid_hash(s: &str) -> bool {
-    s.len() == 64
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-}
-
-async fn upload(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, AppError> {
+/// The upload's media type, if it is one attachments may have.
+fn accepted_media(headers: &HeaderMap) -> Result<String, AppError> {
     let media_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -66,6 +64,22 @@ async fn upload(
             ATTACHMENT_TYPES.join(", ")
         )));
     }
+    Ok(media_type)
+}
+
+fn valid_hash(s: &str) -> bool {
+    s.len() == 64
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
+    let media_type = accepted_media(&headers)?;
     let dir = blob_dir(&state);
     tokio::fs::create_dir_all(dir.join("tmp"))
         .await

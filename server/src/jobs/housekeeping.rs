@@ -68,6 +68,12 @@ pub(crate) async fn run_once(state: &AppState) -> Result<Kept, AppError> {
         )
         .await?;
     }
+    // Uploads a tablet never finished (it was wiped, or gave up).
+    let before = now - crate::http::attachments::UNFINISHED_KEPT_MS;
+    let swept = crate::http::attachments::sweep_unfinished(state, before).await;
+    if swept > 0 {
+        tracing::info!(swept, "unfinished uploads older than a week removed");
+    }
     Ok(Kept {
         archived,
         ended,

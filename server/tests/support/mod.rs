@@ -3,6 +3,8 @@
 //! and a minimal HTTP client.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
