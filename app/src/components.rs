@@ -1,5 +1,6 @@
 //! Pieces shared by the pages.
 
+mod attachments;
 mod bell;
 pub mod choices;
 mod contact_fields;
@@ -7,6 +8,7 @@ mod personal_data;
 mod record_list;
 mod status_badge;
 
+pub use attachments::{AddFiles, AttachmentPicker, AttachmentThumb};
 pub use bell::Bell;
 pub use contact_fields::{CheckedContact, ContactForm, ContactSection};
 pub use personal_data::PersonalDataWarning;

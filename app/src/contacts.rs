@@ -8,23 +8,21 @@
 
 use std::rc::Rc;
 
+use automerge::Automerge;
 use closeloop_shared::FeedbackDraft;
 use closeloop_shared::api::ErrorBody;
 use closeloop_shared::contact::{ConsentPurpose, ContactDetails, NewContact, contact_ref};
+use closeloop_shared::record::RecordError;
 use closeloop_shared::sync::DocumentId;
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, AesKeyGenParams, CryptoKey, SubtleCrypto};
 
-use crate::repo::{Inner, Repo, SaveError, SyncStatus};
+use crate::repo::{Inner, Repo, SaveError};
 use crate::session;
 use crate::store::{LocalStore, StoreError};
-
-/// Pause before sending held-back contacts again while online.
-const RETRY_MS: i32 = 5_000;
 
 /// What an outbox entry says in the clear: nothing about the customer.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -111,9 +109,10 @@ impl Repo {
         &self,
         mut draft: FeedbackDraft,
         contact: Option<(ContactDetails, Vec<ConsentPurpose>)>,
+        then: impl FnOnce(&mut Automerge, &str, i64) -> Result<(), RecordError>,
     ) -> Result<DocumentId, SaveError> {
         let Some((details, consents)) = contact else {
-            return self.capture(draft).await;
+            return self.capture_then(draft, then).await;
         };
         // Checked first, so no contact is kept for a record never saved.
         draft
@@ -134,7 +133,7 @@ impl Repo {
             .await
             .map_err(SaveError::Storage)?;
         draft.contact_ref = Some(meta.contact_ref.clone());
-        match self.capture(draft).await {
+        match self.capture_then(draft, then).await {
             Ok(id) => {
                 Inner::upload_contacts(inner);
                 Ok(id)
@@ -188,43 +187,16 @@ impl Inner {
 
     /// Sends every waiting contact of the signed-in user, one at a time;
     /// called after sign-in, when the relay connects and after a capture.
-    /// A call during a run makes it go round once more.
     pub(crate) fn upload_contacts(this: &Rc<Inner>) {
-        this.contacts_again.set(true);
-        if this.contacts_sending.replace(true) {
-            return;
-        }
-        let this = this.clone();
-        spawn_local(async move {
-            let mut held_back = false;
-            while this.contacts_again.replace(false) {
-                held_back = Inner::send_contacts(&this).await;
+        crate::outbox::kick(
+            this,
+            |i| &i.contacts_runs,
+            |this| async move {
+                let held_back = Inner::send_contacts(&this).await;
                 Inner::count_contacts(&this).await;
-            }
-            this.contacts_sending.set(false);
-            if held_back {
-                Inner::retry_contacts(&this);
-            }
-        });
-    }
-
-    /// Tries again after a pause while the relay is connected (a server
-    /// busy or restarting); offline, the next connection starts a run.
-    fn retry_contacts(this: &Rc<Inner>) {
-        let weak = Rc::downgrade(this);
-        let retry = wasm_bindgen::closure::Closure::once_into_js(move || {
-            if let Some(this) = weak.upgrade()
-                && this.status.get_untracked() == SyncStatus::Online
-            {
-                Inner::upload_contacts(&this);
-            }
-        });
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(
-                retry.unchecked_ref(),
-                RETRY_MS,
-            );
-        }
+                held_back
+            },
+        );
     }
 
     /// Sends what it can; `true` when something was held back for later.

@@ -1,11 +1,13 @@
 //! Closeloop's PWA: field capture that works offline, and the head-office
 //! view, both over the same local documents and sync link ([`repo::Repo`]).
 
+pub mod attachments;
 pub mod components;
 pub mod contacts;
 pub mod device;
 pub mod i18n;
 pub mod local_time;
+mod outbox;
 pub mod repo;
 pub mod routes;
 pub mod session;

@@ -15,7 +15,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
 
+use crate::attachments::FileQueue;
 use crate::contacts::ContactQueue;
+use crate::outbox::Runs;
 use crate::session::{self, Session};
 use crate::socket::Socket;
 use crate::store::{LocalStore, StoreError};
@@ -71,6 +73,8 @@ pub struct Repo {
     pub refused: RwSignal<HashMap<DocumentId, Vec<RefusedEdit>>>,
     /// Contact details waiting on this device for the server (see `contacts`).
     pub contacts: ContactQueue,
+    /// Attachment files waiting for the server (see `attachments`).
+    pub files: FileQueue,
     /// Records with edits the relay has not acknowledged yet.
     pub unsynced: RwSignal<usize>,
     /// When this device was last in step with the relay (ms).
@@ -84,11 +88,13 @@ pub struct Unsynced {
     pub records: usize,
     /// Contact details not yet uploaded.
     pub contacts: usize,
+    /// Attachment files not yet uploaded.
+    pub files: usize,
 }
 
 impl Unsynced {
     pub fn is_empty(&self) -> bool {
-        self.records == 0 && self.contacts == 0
+        self.records == 0 && self.contacts == 0 && self.files == 0
     }
 }
 
@@ -109,17 +115,16 @@ pub(crate) struct Inner {
     pub(crate) online_wanted: Cell<bool>,
     pub(crate) sync_url: Option<String>,
     pub(crate) contacts: ContactQueue,
-    /// Whether the contact uploader runs, and whether to run it once more.
-    pub(crate) contacts_sending: Cell<bool>,
-    pub(crate) contacts_again: Cell<bool>,
+    pub(crate) contacts_runs: Runs,
+    /// Attachment files kept on this device and their uploader.
+    pub(crate) files: FileQueue,
+    pub(crate) file_runs: Runs,
     /// Whose data this is (the database is theirs alone, see `device`).
     pub(crate) username: String,
     /// Records with edits the relay has not acknowledged (kept in storage too).
     pending: RefCell<HashSet<DocumentId>>,
     pub(crate) unsynced: RwSignal<usize>,
-    /// Whether the tombstone reader runs, and whether to run it once more.
-    pub(crate) tombstones_reading: Cell<bool>,
-    pub(crate) tombstones_again: Cell<bool>,
+    pub(crate) tombstone_runs: Runs,
     pub(crate) last_synced: RwSignal<Option<i64>>,
 }
 
@@ -166,19 +171,20 @@ impl Repo {
             online_wanted: Cell::new(false),
             sync_url,
             contacts: ContactQueue::new(),
-            contacts_sending: Cell::new(false),
-            contacts_again: Cell::new(false),
+            contacts_runs: Runs::default(),
+            files: FileQueue::new(),
+            file_runs: Runs::default(),
             username: user.username.clone(),
             unsynced: RwSignal::new(pending.len()),
             pending: RefCell::new(pending),
-            tombstones_reading: Cell::new(false),
-            tombstones_again: Cell::new(false),
+            tombstone_runs: Runs::default(),
             last_synced: RwSignal::new(crate::sync_view::stored(&user.username)),
         });
         Inner::watch_network(&inner);
         let checking = inner.clone();
         spawn_local(async move {
             Inner::count_contacts(&checking).await;
+            Inner::count_files(&checking).await;
             let Some(s) = Inner::check_session(&checking).await else {
                 return;
             };
@@ -191,6 +197,7 @@ impl Repo {
             }
             if signed_in {
                 Inner::upload_contacts(&checking);
+                Inner::upload_files(&checking);
             }
         });
         Ok(Repo {
@@ -200,6 +207,7 @@ impl Repo {
             session: inner.session,
             refused: inner.refused,
             contacts: inner.contacts,
+            files: inner.files,
             unsynced: inner.unsynced,
             last_synced: inner.last_synced,
             taxonomy: crate::settings_cache::kept(inner.session),
@@ -220,6 +228,16 @@ impl Repo {
 
     /// Validates and saves a new record; returns once it is durable on this device.
     pub async fn capture(&self, draft: FeedbackDraft) -> Result<DocumentId, SaveError> {
+        self.capture_then(draft, |_, _, _| Ok(())).await
+    }
+
+    /// The same, with `then` (classification, attachments) written in the
+    /// same change: a record is durable whole or not at all.
+    pub async fn capture_then(
+        &self,
+        draft: FeedbackDraft,
+        then: impl FnOnce(&mut Automerge, &str, i64) -> Result<(), RecordError>,
+    ) -> Result<DocumentId, SaveError> {
         let taxonomy = self.taxonomy.get_untracked();
         let draft = draft.validate(&taxonomy).map_err(SaveError::Invalid)?;
         let id = DocumentId::from_bytes(random_bytes());
@@ -228,8 +246,11 @@ impl Repo {
         let by = session::cached_user()
             .ok_or(SaveError::NotSignedIn)?
             .username;
-        self.save(id, move |doc| draft.write_new(doc, &taxonomy, &by, now))
-            .await?;
+        self.save(id, move |doc| {
+            draft.write_new(doc, &taxonomy, &by, now)?;
+            then(doc, &by, now)
+        })
+        .await?;
         Ok(id)
     }
 
@@ -291,12 +312,12 @@ impl Repo {
         &self.inner.username
     }
 
-    /// What is on this device and not on the server yet (attachments are
-    /// uploaded before a record refers to them, so none wait here).
+    /// What is on this device and not on the server yet.
     pub fn unsynced_now(&self) -> Unsynced {
         Unsynced {
             records: self.unsynced.get_untracked(),
             contacts: self.contacts.waiting.get_untracked(),
+            files: self.files.waiting.get_untracked(),
         }
     }
 
@@ -546,6 +567,7 @@ impl Inner {
                 self.status.set(SyncStatus::Online);
                 self.note_in_step();
                 Inner::upload_contacts(self);
+                Inner::upload_files(self);
                 Inner::read_tombstones(self);
                 // Rights may have changed while offline: refresh who we are.
                 let this = self.clone();

@@ -10,7 +10,10 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::TransactionMode;
 use wasm_bindgen::JsValue;
 
+mod attachments;
 mod contacts;
+
+pub use attachments::StoredFile;
 
 const CHUNKS: &str = "chunks";
 const DOCS: &str = "docs";
@@ -22,6 +25,8 @@ const KEYS: &str = "keys";
 const CONTACTS: &str = "contact_outbox";
 /// Documents with local edits the relay has not acknowledged yet (id → true).
 const PENDING: &str = "pending";
+/// Attachment files by content hash (see `attachments`).
+const ATTACHMENTS: &str = "attachments";
 /// Incremental chunks a document may collect before it is rewritten as one save.
 const COMPACT_AFTER: usize = 32;
 
@@ -50,7 +55,7 @@ impl LocalStore {
     /// Opens (and on first use creates) the named database.
     pub async fn open(name: &str) -> Result<Self, StoreError> {
         let db = Database::open(name)
-            .with_version(4u8)
+            .with_version(5u8)
             .with_on_upgrade_needed(|event, db| {
                 if event.old_version() < 1.0 {
                     db.create_object_store(CHUNKS).build()?;
@@ -66,6 +71,9 @@ impl LocalStore {
                 }
                 if event.old_version() < 4.0 {
                     db.create_object_store(PENDING).build()?;
+                }
+                if event.old_version() < 5.0 {
+                    db.create_object_store(ATTACHMENTS).build()?;
                 }
                 Ok(())
             })

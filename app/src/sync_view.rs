@@ -27,7 +27,10 @@ pub(crate) fn stored(username: &str) -> Option<i64> {
 impl Inner {
     /// Connected with nothing waiting: the device is in step now.
     pub(crate) fn note_in_step(&self) {
-        if self.unsynced.get_untracked() > 0 || self.status.get_untracked() != SyncStatus::Online {
+        if self.unsynced.get_untracked() > 0
+            || self.files.waiting.get_untracked() > 0
+            || self.status.get_untracked() != SyncStatus::Online
+        {
             return;
         }
         let now = js_sys::Date::now() as i64;
@@ -55,7 +58,10 @@ impl Inner {
                     s.close();
                 }
             }
-            SyncStatus::Online => Inner::upload_contacts(this),
+            SyncStatus::Online => {
+                Inner::upload_contacts(this);
+                Inner::upload_files(this);
+            }
             _ if !connected => Inner::connect(this, url),
             _ => {}
         }

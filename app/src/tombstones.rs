@@ -9,7 +9,6 @@ use std::rc::Rc;
 use closeloop_shared::api::Tombstones;
 use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 
 use crate::device::user_key;
 use crate::repo::Inner;
@@ -35,17 +34,14 @@ impl Inner {
     /// Reads new tombstones (if not already reading; a call during a run
     /// makes it go round once more).
     pub(crate) fn read_tombstones(this: &Rc<Inner>) {
-        this.tombstones_again.set(true);
-        if this.tombstones_reading.replace(true) {
-            return;
-        }
-        let this = this.clone();
-        spawn_local(async move {
-            while this.tombstones_again.replace(false) {
+        crate::outbox::kick(
+            this,
+            |i| &i.tombstone_runs,
+            |this| async move {
                 Inner::apply_tombstones(&this).await;
-            }
-            this.tombstones_reading.set(false);
-        });
+                false
+            },
+        );
     }
 
     /// Every page after the cursor; stops quietly when offline (the next

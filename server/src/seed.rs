@@ -81,6 +81,25 @@ pub struct SeedOptions {
     pub seed: u64,
     /// The moment the records are seeded at: no step happens after it.
     pub now_ms: i64,
+    /// Every record captured on a tablet of this team (`north` or
+    /// `south`): one field user's whole workload, for the tablet's bench.
+    pub team: Option<SeedTeam>,
+}
+
+/// A field team of the demo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedTeam {
+    North,
+    South,
+}
+
+impl SeedTeam {
+    fn key(self) -> &'static str {
+        match self {
+            SeedTeam::North => "north",
+            SeedTeam::South => "south",
+        }
+    }
 }
 
 /// Builds and stores `options.records` records; calls `progress` with the
@@ -457,12 +476,25 @@ fn write(
 ) -> Result<(Automerge, Option<&'static str>), RecordError> {
     let received = received_at(options, index);
     let mut rng = Rng::new(options.seed, index, 2);
-    let channel = CHANNELS[rng.weighted(&CHANNELS.iter().map(|c| c.1).collect::<Vec<_>>())].0;
-    let field = taxonomy.channel(channel).is_some_and(|c| c.field);
+    let is_field = |c: &str| taxonomy.channel(c).is_some_and(|c| c.field);
+    // With a team given, only the field channels are drawn.
+    let weights: Vec<u64> = CHANNELS
+        .iter()
+        .map(|(c, w)| {
+            if options.team.is_none() || is_field(c) {
+                *w
+            } else {
+                0
+            }
+        })
+        .collect();
+    let channel = CHANNELS[rng.weighted(&weights)].0;
+    let field = is_field(channel);
     // Tablets of team north or south capture the field channels; head
     // office enters the online ones, and such records have no team (as the
     // relay stores a record created by a head-office user).
-    let team = rng.pick(&["north", "south"]);
+    let drawn = rng.pick(&["north", "south"]);
+    let team = options.team.map_or(drawn, SeedTeam::key);
     let (team, captured_by) = if field {
         (Some(team), format!("field-{team}"))
     } else {
@@ -690,6 +722,7 @@ mod tests {
             records: 0,
             seed,
             now_ms: NOW,
+            team: None,
         }
     }
 

@@ -20,6 +20,7 @@ pub fn StatusBadge() -> impl IntoView {
     let repo_unsynced = repo.unsynced;
     let last_synced = repo.last_synced;
     let contacts_waiting = repo.contacts.waiting;
+    let files = repo.files;
     let sync_now = {
         let repo = repo.clone();
         move |_| repo.sync_now()
@@ -100,6 +101,7 @@ pub fn StatusBadge() -> impl IntoView {
             let sync_now = sync_now.clone();
             let records = repo_unsynced.get();
             let contacts = contacts_waiting.get();
+            let waiting_files = files.waiting.get();
             view! {
                 <div class="sync-line" data-testid="sync-line">
                     {(records > 0).then(|| view! {
@@ -110,7 +112,21 @@ pub fn StatusBadge() -> impl IntoView {
                     {(contacts > 0).then(|| view! {
                         <span><strong>{contacts}</strong> " " {move || t("sync.contacts_waiting")}</span>
                     })}
-                    {(records == 0 && contacts == 0 && status.get() == SyncStatus::Online)
+                    {(waiting_files > 0).then(|| view! {
+                        <span data-testid="files-waiting" data-count=waiting_files>
+                            <strong>{waiting_files}</strong> " " {move || t("sync.files_waiting")}
+                            {move || {
+                                let (sent, total) = files.progress.get();
+                                (total > 0 && sent > 0).then(|| format!(" · {}%", sent * 100 / total))
+                            }}
+                        </span>
+                    })}
+                    {move || files.refused.with(|r| (!r.is_empty()).then(|| view! {
+                        <span class="problem" data-testid="files-refused" role="alert">
+                            {format!("{} {}", t("sync.files_refused"), r.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "))}
+                        </span>
+                    }))}
+                    {(records == 0 && contacts == 0 && waiting_files == 0 && status.get() == SyncStatus::Online)
                         .then(|| view! { <span data-testid="in-step">{move || t("sync.in_step")}</span> })}
                     <span data-testid="last-synced" data-at=move || last_synced.get().unwrap_or_default()>
                         {move || match last_synced.get() {
@@ -142,6 +158,11 @@ pub fn StatusBadge() -> impl IntoView {
                         {(u.contacts > 0).then(|| view! {
                             <li data-testid="unsynced-contacts" data-count=u.contacts>
                                 <strong>{u.contacts}</strong> " " {move || t("device.signout.contacts")}
+                            </li>
+                        })}
+                        {(u.files > 0).then(|| view! {
+                            <li data-testid="unsynced-files" data-count=u.files>
+                                <strong>{u.files}</strong> " " {move || t("device.signout.files")}
                             </li>
                         })}
                     </ul>

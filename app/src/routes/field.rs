@@ -10,7 +10,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::components::choices;
-use crate::components::{ContactForm, ContactSection, PersonalDataWarning, RecordList};
+use crate::components::{
+    AttachmentPicker, ContactForm, ContactSection, PersonalDataWarning, RecordList,
+};
 use crate::i18n::{Lang, contact_error, lang, record_error, save_error, t, tr};
 use crate::local_time;
 use crate::repo::Repo;
@@ -191,38 +193,31 @@ fn Capture() -> impl IntoView {
         saving.set(true);
         let classes = fields.classification();
         let aspects = fields.aspects.get_untracked();
+        let files = fields.attachments.get_untracked();
         let repo = repo.clone();
         let username = username.clone();
+        // Classification and files go in with the record: one durable save.
+        let classified = move |doc: &mut Automerge, by: &str, now: i64| {
+            for (field, value) in &classes {
+                record::set_field(doc, &taxonomy, *field, value, by, now)?;
+            }
+            for a in &aspects {
+                record::add_aspect(doc, &taxonomy, a, now)?;
+            }
+            files
+                .iter()
+                .try_for_each(|a| record::add_attachment(doc, a, now))
+        };
         spawn_local(async move {
-            let outcome = match repo.capture_with_contact(d, checked).await {
-                Ok(id) => {
-                    let mut outcome = (true, tr(lang, "form.saved").to_string());
-                    if !classes.is_empty() || !aspects.is_empty() {
-                        let classified = repo
-                            .edit(id, move |doc, by, now| {
-                                for (field, value) in &classes {
-                                    record::set_field(doc, &taxonomy, *field, value, by, now)?;
-                                }
-                                aspects
-                                    .iter()
-                                    .try_for_each(|a| record::add_aspect(doc, &taxonomy, a, now))
-                            })
-                            .await;
-                        if let Err(e) = classified {
-                            let why = save_error(lang, &e);
-                            outcome = (
-                                false,
-                                format!("{}{why}", tr(lang, "capture.classify_failed")),
-                            );
-                        }
-                    }
+            let outcome = match repo.capture_with_contact(d, checked, classified).await {
+                Ok(_) => {
                     fields.reset();
                     contact.clear();
                     tried.set(false);
                     left.set(Vec::new());
                     draft::clear(&username);
                     draft_state.set(DraftState::None);
-                    outcome
+                    (true, tr(lang, "form.saved").to_string())
                 }
                 Err(e) => (false, save_error(lang, &e)),
             };
@@ -362,6 +357,7 @@ fn Capture() -> impl IntoView {
                     <Show when=move || fields.at_event.get()>
                         <TermSelect label="capture.event_category" testid="event-category" value=fields.event_category choices=events />
                     </Show>
+                    <AttachmentPicker files=fields.attachments />
                 </fieldset>
                 <fieldset class="group">
                     <legend>{move || t("capture.group.classify")} " " <Optional /></legend>

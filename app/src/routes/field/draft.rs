@@ -5,6 +5,7 @@
 //! other local data at sign-out. The contact details are personal data
 //! and are kept only in the page's memory, never in the draft.
 
+use closeloop_shared::record::Attachment;
 use serde::{Deserialize, Serialize};
 
 /// The form's fields as typed; empty strings are unset choices.
@@ -26,6 +27,8 @@ pub struct Draft {
     pub urgency: String,
     pub impact: String,
     pub aspects: Vec<String>,
+    /// Files already kept on this device (only their references here).
+    pub attachments: Vec<Attachment>,
 }
 
 impl Draft {
@@ -47,6 +50,7 @@ impl Draft {
             urgency,
             impact,
             aspects,
+            attachments,
         } = self;
         [
             nickname,
@@ -64,6 +68,7 @@ impl Draft {
             && received.is_none()
             && !at_event
             && aspects.is_empty()
+            && attachments.is_empty()
     }
 }
 

@@ -1,6 +1,8 @@
 //! The capture form's fields, what each may hold, and what is wrong with
 //! them now, in the user's language.
 
+use closeloop_shared::record::Attachment;
+
 use super::*;
 
 /// The form's inputs that can be wrong (`Form`: none in particular).
@@ -42,6 +44,8 @@ pub(super) struct Fields {
     pub(super) urgency: RwSignal<String>,
     pub(super) impact: RwSignal<String>,
     pub(super) aspects: RwSignal<Vec<String>>,
+    /// Files kept on this device for the record (see `crate::attachments`).
+    pub(super) attachments: RwSignal<Vec<Attachment>>,
 }
 
 pub(super) fn now_minute() -> String {
@@ -67,6 +71,7 @@ impl Fields {
             urgency: s(),
             impact: s(),
             aspects: RwSignal::new(Vec::new()),
+            attachments: RwSignal::new(Vec::new()),
         }
     }
 
@@ -93,6 +98,7 @@ impl Fields {
         self.received_set.track();
         self.at_event.track();
         self.aspects.track();
+        self.attachments.track();
     }
 
     /// The fields as a draft to keep (untracked).
@@ -113,6 +119,7 @@ impl Fields {
             urgency: g(self.urgency),
             impact: g(self.impact),
             aspects: self.aspects.get_untracked(),
+            attachments: self.attachments.get_untracked(),
         }
     }
 
@@ -140,6 +147,7 @@ impl Fields {
         self.urgency.set(d.urgency);
         self.impact.set(d.impact);
         self.aspects.set(d.aspects);
+        self.attachments.set(d.attachments);
     }
 
     /// Empties the form after a save or a discard; the channel and source
@@ -152,6 +160,7 @@ impl Fields {
         self.received_set.set(false);
         self.at_event.set(false);
         self.aspects.set(Vec::new());
+        self.attachments.set(Vec::new());
     }
 
     /// The new record as typed (tracked), and whether the received time

@@ -204,26 +204,7 @@ fn Detail(
                 <span class="sla">{move || sla().map(|(words, due)| format!("{words} {}", due.map(format_time).unwrap_or_default()))}</span>
             </p>
             <p class="description">{r.description.clone()}</p>
-            {(!r.attachments.is_empty()).then(|| view! {
-                <div class="attachments" data-testid="attachments">
-                    <h3>{move || t("record.attachments")}</h3>
-                    <ul>
-                        {r.attachments.iter().map(|a| {
-                            let url = format!("/api/attachments/{}", a.sha256);
-                            let size = format!("{:.1} KB", a.size as f64 / 1024.0);
-                            let shown = if a.media_type.starts_with("image/") {
-                                view! { <img src=url.clone() alt=a.name.clone() loading="lazy" /> }.into_any()
-                            } else {
-                                view! { <span>{a.name.clone()}</span> }.into_any()
-                            };
-                            view! {
-                                <li><a href=url target="_blank" rel="noopener" data-testid="attachment">{shown}</a>
-                                    <small>{a.name.clone()} " · " {size}</small></li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                </div>
-            })}
+            <RecordFiles id files=r.attachments.clone() />
             <dl class="facts">
                 {[("record.registration", "registration-clock", false), ("record.reply_clock", "reply-clock", true)]
                     .into_iter()
@@ -358,4 +339,44 @@ fn who(by: &str) -> impl Fn() -> String + use<> {
             by.clone()
         }
     }
+}
+
+/// A record's files, from this device where it holds them; who may attach
+/// (the record's owner in the field, head office) adds more, kept on this
+/// device first and uploaded when online.
+#[component]
+fn RecordFiles(id: DocumentId, files: Vec<closeloop_shared::record::Attachment>) -> impl IntoView {
+    let repo = expect_context::<Repo>();
+    let may = repo.may(&id, closeloop_shared::authorize::Write::Attach);
+    let added = RwSignal::new(None::<String>);
+    let l = lang();
+    let on_kept = Callback::new(move |a: closeloop_shared::record::Attachment| {
+        let repo = repo.clone();
+        let lang = l.get_untracked();
+        spawn_local(async move {
+            let outcome = repo
+                .edit(id, move |doc, _, now| {
+                    closeloop_shared::record::add_attachment(doc, &a, now)
+                })
+                .await;
+            // Added, the record shows it (and this panel is drawn anew).
+            if let Err(e) = outcome {
+                added.set(Some(crate::i18n::save_error(lang, &e)));
+            }
+        });
+    });
+    (may || !files.is_empty()).then(|| view! {
+        <div class="attachments" data-testid="attachments">
+            <h3>{move || t("record.attachments")}</h3>
+            <ul>
+                {files.into_iter().map(|a| view! { <crate::components::AttachmentThumb attachment=a /> }).collect_view()}
+            </ul>
+            {may.then(|| view! {
+                <div class="attach-more" data-testid="attach-more">
+                    <crate::components::AddFiles on_kept />
+                    <p role="alert" class="problem" data-testid="attach-message">{move || added.get()}</p>
+                </div>
+            })}
+        </div>
+    })
 }

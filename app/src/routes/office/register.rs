@@ -4,6 +4,7 @@
 //! the server holds are offered for linking (the same customer or order
 //! number with a similar text within seven days).
 
+use automerge::Automerge;
 use closeloop_shared::FeedbackDraft;
 use closeloop_shared::api::{RecordSummary, SimilarQuery, SimilarRecords};
 use closeloop_shared::contact::NewContact;
@@ -135,27 +136,23 @@ pub fn RegisterPage() -> impl IntoView {
                 }
                 let kind = feedback_type.get_untracked();
                 let taxonomy = repo.taxonomy_untracked();
-                match repo.capture_with_contact(d, queued).await {
+                let classified = move |doc: &mut Automerge, by: &str, now: i64| {
+                    if !kind.is_empty() {
+                        record::set_field(
+                            doc,
+                            &taxonomy,
+                            record::Field::FeedbackType,
+                            &kind,
+                            by,
+                            now,
+                        )?;
+                    }
+                    attachments
+                        .iter()
+                        .try_for_each(|a| record::add_attachment(doc, a, now))
+                };
+                match repo.capture_with_contact(d, queued, classified).await {
                     Ok(id) => {
-                        if !attachments.is_empty() || !kind.is_empty() {
-                            let _ = repo
-                                .edit(id, move |doc, by, now| {
-                                    if !kind.is_empty() {
-                                        record::set_field(
-                                            doc,
-                                            &taxonomy,
-                                            record::Field::FeedbackType,
-                                            &kind,
-                                            by,
-                                            now,
-                                        )?;
-                                    }
-                                    attachments
-                                        .iter()
-                                        .try_for_each(|a| record::add_attachment(doc, a, now))
-                                })
-                                .await;
-                        }
                         if let Some(other) = linked {
                             let text = format!("{}{other}", tr(lang, "register.linked_to"));
                             let _ = repo
