@@ -8,12 +8,16 @@ use std::rc::Rc;
 use automerge::{Automerge, Change};
 use closeloop_shared::access::Principal;
 use closeloop_shared::authorize::{Denied, RecordFacts, Write, check_changes, may};
-use closeloop_shared::record::{FeedbackDraft, FeedbackRecord, RecordError, edit_description};
+use closeloop_shared::record::{
+    FeedbackDraft, FeedbackRecord, ListEntry, RecordError, edit_description,
+};
 use closeloop_shared::sync::{ConnectionId, DocumentId, Effect, SharePolicy, SyncHub, rollback};
 use closeloop_shared::taxonomy::Taxonomy;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use send_wrapper::SendWrapper;
+
+mod list;
 
 use crate::attachments::FileQueue;
 use crate::contacts::ContactQueue;
@@ -79,6 +83,10 @@ pub struct Repo {
     pub unsynced: RwSignal<usize>,
     /// When this device was last in step with the relay (ms).
     pub last_synced: RwSignal<Option<i64>>,
+    /// What the record list shows of each record (see `list`).
+    pub entries: RwSignal<HashMap<DocumentId, ListEntry>>,
+    /// Whether every stored document is in memory (records open, sync runs).
+    pub loaded: RwSignal<bool>,
 }
 
 /// What would be lost by wiping this device's data now.
@@ -126,28 +134,25 @@ pub(crate) struct Inner {
     pub(crate) unsynced: RwSignal<usize>,
     pub(crate) tombstone_runs: Runs,
     pub(crate) last_synced: RwSignal<Option<i64>>,
+    pub(crate) entries: RwSignal<HashMap<DocumentId, ListEntry>>,
+    pub(crate) loaded: RwSignal<bool>,
+    /// Entries changed since the list was last redrawn (see `list`).
+    changed_entries: RefCell<Vec<(DocumentId, ListEntry)>>,
+    entries_flush_due: Cell<bool>,
 }
 
 impl Repo {
     /// Opens `user`'s local data (moving in their records from the shared
-    /// storage of earlier versions), loads every stored document and
-    /// starts syncing.
+    /// storage of earlier versions) with the list's entries; loads the
+    /// documents in the background, then starts syncing.
     pub async fn start(user: &Principal, sync_url: Option<String>) -> Result<Repo, StoreError> {
         let store = LocalStore::open(&crate::device::db_name(&user.username)).await?;
         if let Err(e) = crate::device::migrate_legacy(&user.username, &store).await {
             leptos::logging::warn!("records of the old shared storage not moved: {e}");
         }
         let peer_id = format!("closeloop-{}", random_hex(8));
-        let mut hub = SyncHub::new(peer_id, SharePolicy::AnnounceAll);
-        for id in store.document_ids().await? {
-            match store.load(&id).await {
-                Ok(Some(doc)) => {
-                    hub.add_document(id, doc);
-                }
-                Ok(None) => {}
-                Err(e) => leptos::logging::warn!("skipping a damaged local document: {e}"),
-            }
-        }
+        let hub = SyncHub::new(peer_id, SharePolicy::AnnounceAll);
+        let entries = list::stored_entries(&store).await?;
         let mut refused: HashMap<DocumentId, Vec<RefusedEdit>> = HashMap::new();
         for (id, json) in store.refused().await? {
             if let Ok(r) = serde_json::from_str::<RefusedEdit>(&json) {
@@ -179,12 +184,18 @@ impl Repo {
             pending: RefCell::new(pending),
             tombstone_runs: Runs::default(),
             last_synced: RwSignal::new(crate::sync_view::stored(&user.username)),
+            entries: RwSignal::new(entries),
+            loaded: RwSignal::new(false),
+            changed_entries: RefCell::default(),
+            entries_flush_due: Cell::new(false),
         });
         Inner::watch_network(&inner);
         let checking = inner.clone();
         spawn_local(async move {
             Inner::count_contacts(&checking).await;
             Inner::count_files(&checking).await;
+            // The list shows at once; records open and sync once all are in memory.
+            Inner::load_documents(&checking).await;
             let Some(s) = Inner::check_session(&checking).await else {
                 return;
             };
@@ -210,6 +221,8 @@ impl Repo {
             files: inner.files,
             unsynced: inner.unsynced,
             last_synced: inner.last_synced,
+            entries: inner.entries,
+            loaded: inner.loaded,
             taxonomy: crate::settings_cache::kept(inner.session),
             sla: crate::settings_cache::kept(inner.session),
             inner: SendWrapper::new(inner),
@@ -293,8 +306,7 @@ impl Repo {
                 Effect::Persist {
                     document_id, chunk, ..
                 } => {
-                    inner
-                        .persist(document_id, &chunk)
+                    Inner::persist(inner, document_id, &chunk, true)
                         .await
                         .map_err(SaveError::Storage)?;
                     inner.mark_pending(document_id).await;
@@ -501,13 +513,31 @@ impl Inner {
         c
     }
 
-    async fn persist(&self, id: DocumentId, chunk: &[u8]) -> Result<(), StoreError> {
-        let seq = self.next_seq();
-        self.store.append(&id, chunk, seq).await?;
-        let doc = self.hub.borrow().document(&id).cloned();
+    /// Stores a chunk with the document's list entry; `local`: the user's
+    /// own save, shown in the list at once.
+    async fn persist(
+        this: &Rc<Inner>,
+        id: DocumentId,
+        chunk: &[u8],
+        local: bool,
+    ) -> Result<(), StoreError> {
+        let seq = this.next_seq();
+        let entry = this.entry_of(&id);
+        this.store
+            .append(
+                &id,
+                chunk,
+                seq,
+                entry.as_ref().map(|(_, json)| json.as_str()),
+            )
+            .await?;
+        if let Some((entry, _)) = entry {
+            Inner::note_entry(this, id, entry, local);
+        }
+        let doc = this.hub.borrow().document(&id).cloned();
         if let Some(doc) = doc {
-            self.store
-                .compact_if_needed(&id, &doc, self.next_seq())
+            this.store
+                .compact_if_needed(&id, &doc, this.next_seq())
                 .await?;
         }
         Ok(())
@@ -558,7 +588,7 @@ impl Inner {
             Effect::Persist {
                 document_id, chunk, ..
             } => {
-                if let Err(e) = self.persist(document_id, &chunk).await {
+                if let Err(e) = Inner::persist(self, document_id, &chunk, false).await {
                     self.problem.set(Some(e.to_string()));
                 }
             }
@@ -606,6 +636,12 @@ impl Inner {
                     .await
                 {
                     self.problem.set(Some(e.to_string()));
+                }
+                if let Some((entry, json)) = self.entry_of(&document_id) {
+                    if let Err(e) = self.store.put_list_entry(&document_id, &json).await {
+                        self.problem.set(Some(e.to_string()));
+                    }
+                    Inner::note_entry(self, document_id, entry, true);
                 }
                 self.refused
                     .update(|m| m.entry(document_id).or_default().push(edit));

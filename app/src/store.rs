@@ -27,6 +27,9 @@ const CONTACTS: &str = "contact_outbox";
 const PENDING: &str = "pending";
 /// Attachment files by content hash (see `attachments`).
 const ATTACHMENTS: &str = "attachments";
+/// What the record list shows of each document (id → `ListEntry` JSON),
+/// written with every chunk, so the list opens without the documents.
+const ENTRIES: &str = "list_entries";
 /// Incremental chunks a document may collect before it is rewritten as one save.
 const COMPACT_AFTER: usize = 32;
 
@@ -74,6 +77,7 @@ impl LocalStore {
                 }
                 if event.old_version() < 5.0 {
                     db.create_object_store(ATTACHMENTS).build()?;
+                    db.create_object_store(ENTRIES).build()?;
                 }
                 Ok(())
             })
@@ -98,11 +102,19 @@ impl LocalStore {
         Ok(Some(Self { db }))
     }
 
-    /// Appends one chunk durably; returns only once the transaction committed.
-    pub async fn append(&self, id: &DocumentId, chunk: &[u8], seq: u64) -> Result<(), StoreError> {
+    /// Appends one chunk durably, with the document's list entry as it is
+    /// now (if it reads as a record); returns only once the transaction
+    /// committed.
+    pub async fn append(
+        &self,
+        id: &DocumentId,
+        chunk: &[u8],
+        seq: u64,
+        entry: Option<&str>,
+    ) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction([CHUNKS, DOCS])
+            .transaction([CHUNKS, DOCS, ENTRIES])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let chunks = tx.object_store(CHUNKS)?;
@@ -110,6 +122,41 @@ impl LocalStore {
         chunks.put(bytes).with_key(chunk_key(id, seq)).await?;
         tx.object_store(DOCS)?
             .put(JsValue::TRUE)
+            .with_key(id.to_string())
+            .await?;
+        if let Some(json) = entry {
+            tx.object_store(ENTRIES)?
+                .put(JsValue::from_str(json))
+                .with_key(id.to_string())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every list entry on this device: (document, JSON).
+    pub async fn list_entries(&self) -> Result<Vec<(DocumentId, String)>, StoreError> {
+        let tx = self.db.transaction(ENTRIES).build()?;
+        let store = tx.object_store(ENTRIES)?;
+        let keys: Vec<String> = store.get_all_keys().await?.collect::<Result<_, _>>()?;
+        let values: Vec<JsValue> = store.get_all().await?.collect::<Result<_, _>>()?;
+        Ok(keys
+            .iter()
+            .zip(values)
+            .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_string()?)))
+            .collect())
+    }
+
+    /// Writes one document's list entry (for documents stored before
+    /// entries were kept, and after a refused edit was taken out).
+    pub async fn put_list_entry(&self, id: &DocumentId, json: &str) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(ENTRIES)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(ENTRIES)?
+            .put(JsValue::from_str(json))
             .with_key(id.to_string())
             .await?;
         tx.commit().await?;
@@ -246,7 +293,7 @@ impl LocalStore {
     pub async fn forget(&self, id: &DocumentId) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction([CHUNKS, DOCS, REFUSED, PENDING])
+            .transaction([CHUNKS, DOCS, REFUSED, PENDING, ENTRIES])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         tx.object_store(CHUNKS)?
@@ -259,6 +306,9 @@ impl LocalStore {
             .delete::<String, _>(id.to_string())
             .await?;
         tx.object_store(PENDING)?
+            .delete::<String, _>(id.to_string())
+            .await?;
+        tx.object_store(ENTRIES)?
             .delete::<String, _>(id.to_string())
             .await?;
         tx.commit().await?;

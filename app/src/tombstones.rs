@@ -89,6 +89,10 @@ impl Inner {
         this.hub.borrow_mut().forget(&old);
         this.store.forget(&old).await?;
         this.forget_pending(&[old]);
+        this.flush_entries();
+        this.entries.update(|m| {
+            m.remove(&old);
+        });
         this.refused.update(|m| {
             m.remove(&old);
         });

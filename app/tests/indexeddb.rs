@@ -44,7 +44,7 @@ async fn a_saved_document_reopens_as_the_same_automerge_document() {
     let mut doc = captured();
     {
         let store = LocalStore::open(&name).await.unwrap();
-        store.append(&id, &doc.save(), 1).await.unwrap();
+        store.append(&id, &doc.save(), 1, None).await.unwrap();
         let heads = doc.get_heads();
         edit_description(
             &mut doc,
@@ -52,7 +52,10 @@ async fn a_saved_document_reopens_as_the_same_automerge_document() {
             1_790_000_060_000,
         )
         .unwrap();
-        store.append(&id, &doc.save_after(&heads), 2).await.unwrap();
+        store
+            .append(&id, &doc.save_after(&heads), 2, None)
+            .await
+            .unwrap();
     }
     // A new connection, as after a reload.
     let store = LocalStore::open(&name).await.unwrap();
@@ -75,11 +78,11 @@ async fn documents_do_not_see_each_others_chunks() {
     let a = DocumentId::from_bytes([1; 16]);
     let b = DocumentId::from_bytes([2; 16]);
     let doc_a = captured();
-    store.append(&a, &doc_a.save(), 1).await.unwrap();
+    store.append(&a, &doc_a.save(), 1, None).await.unwrap();
     assert!(store.load(&b).await.unwrap().is_none());
     let mut other = captured();
     edit_description(&mut other, "另一条记录", 5).unwrap();
-    store.append(&b, &other.save(), 2).await.unwrap();
+    store.append(&b, &other.save(), 2, None).await.unwrap();
     let loaded_a = store.load(&a).await.unwrap().unwrap();
     assert_eq!(
         loaded_a.get_heads(),
@@ -102,13 +105,13 @@ async fn many_small_changes_are_compacted_into_one_save_without_loss() {
     let store = LocalStore::open(&fresh_db()).await.unwrap();
     let id = DocumentId::from_bytes([3; 16]);
     let mut doc = captured();
-    store.append(&id, &doc.save(), 1).await.unwrap();
+    store.append(&id, &doc.save(), 1, None).await.unwrap();
     let mut compacted = false;
     for i in 0..40u64 {
         let heads = doc.get_heads();
         edit_description(&mut doc, &format!("第 {i} 次补充说明"), i as i64).unwrap();
         store
-            .append(&id, &doc.save_after(&heads), 10 + i * 2)
+            .append(&id, &doc.save_after(&heads), 10 + i * 2, None)
             .await
             .unwrap();
         compacted |= store
@@ -131,11 +134,14 @@ async fn a_refused_edit_is_dropped_from_the_copy_and_kept_aside_together() {
     let id = DocumentId::from_bytes([9; 16]);
     let mut doc = captured();
     let store = LocalStore::open(&name).await.unwrap();
-    store.append(&id, &doc.save(), 1).await.unwrap();
+    store.append(&id, &doc.save(), 1, None).await.unwrap();
     let accepted = doc.clone();
     let heads = doc.get_heads();
     edit_description(&mut doc, "被拒绝的修改", 1_790_000_060_000).unwrap();
-    store.append(&id, &doc.save_after(&heads), 2).await.unwrap();
+    store
+        .append(&id, &doc.save_after(&heads), 2, None)
+        .await
+        .unwrap();
 
     store
         .replace_refused(&id, &accepted.save(), r#"{"code":"not_yours"}"#, 3)
@@ -153,4 +159,41 @@ async fn a_refused_edit_is_dropped_from_the_copy_and_kept_aside_together() {
         vec![(id, r#"{"code":"not_yours"}"#.to_string())],
         "and kept aside for its author"
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_list_entry_is_stored_with_its_chunk_and_goes_with_its_document() {
+    use closeloop_shared::record::ListEntry;
+    let name = fresh_db();
+    let id = DocumentId::from_bytes([9; 16]);
+    let other = DocumentId::from_bytes([10; 16]);
+    let doc = captured();
+    let entry = ListEntry::of(&FeedbackRecord::from_doc(&doc).unwrap());
+    let json = serde_json::to_string(&entry).unwrap();
+    {
+        let store = LocalStore::open(&name).await.unwrap();
+        store
+            .append(&id, &doc.save(), 1, Some(&json))
+            .await
+            .unwrap();
+        store.append(&other, &doc.save(), 2, None).await.unwrap();
+    }
+    let store = LocalStore::open(&name).await.unwrap();
+    let entries = store.list_entries().await.unwrap();
+    assert_eq!(
+        entries.len(),
+        1,
+        "only the chunk written with an entry has one"
+    );
+    assert_eq!(entries[0].0, id);
+    assert_eq!(
+        serde_json::from_str::<ListEntry>(&entries[0].1).unwrap(),
+        entry
+    );
+    store.put_list_entry(&other, &json).await.unwrap();
+    assert_eq!(store.list_entries().await.unwrap().len(), 2);
+    store.forget(&id).await.unwrap();
+    let left = store.list_entries().await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].0, other, "an erased record leaves no entry behind");
 }

@@ -757,6 +757,26 @@ mod tests {
     }
 
     #[test]
+    fn a_team_seed_gives_that_team_field_records_only() {
+        let taxonomy = Taxonomy::default();
+        let options = SeedOptions {
+            team: Some(SeedTeam::South),
+            ..options(3)
+        };
+        for i in 0..300 {
+            let (doc, team) = write(&taxonomy, options, i).unwrap();
+            let r = FeedbackRecord::from_doc(&doc).unwrap();
+            assert_eq!(team, Some("south"), "{i}");
+            assert!(
+                taxonomy.channel(&r.channel).unwrap().field,
+                "{i}: {}",
+                r.channel
+            );
+            assert_eq!(r.captured_by.as_deref(), Some("field-south"));
+        }
+    }
+
+    #[test]
     fn the_same_seed_gives_the_same_record() {
         let taxonomy = Taxonomy::default();
         let read = |seed, i| {

@@ -22,6 +22,7 @@
 mod attributed;
 mod draft;
 mod edit;
+mod list_entry;
 mod read;
 mod redact;
 mod timeline;
@@ -35,6 +36,7 @@ pub use edit::{
     record_answer, record_follow_up, remove_aspect, set_field, set_follow_up, set_plan,
     set_root_cause, set_satisfaction_link, transition,
 };
+pub use list_entry::ListEntry;
 pub use redact::{REDACTED, redacted_copy};
 pub use timeline::{FieldEdit, MAX_STEPS, TimelineStep, timeline};
 

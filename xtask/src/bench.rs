@@ -1,4 +1,4 @@
-//! `cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare|office>`: measurements written into
+//! `cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare|office|app>`: measurements written into
 //! `docs/benchmarks.md`, each section stamped with the machine and date.
 
 use std::io::Write;
@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::shell::{cmd, root, run, run_captured};
+
+mod app;
 use crate::tools;
 
 /// Builds the release PWA and prints raw and gzip sizes of every file in `dist/`.
@@ -25,13 +27,14 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
         Some("relay") => relay_load(),
         Some("compare") => compare(),
         Some("office") => office(),
+        Some("app") => app::run(),
         Some("projection") => cargo_bench(
             "closeloop-server",
             "projection",
             "One more change on a long record, and loading before and after compaction (`cargo xtask bench projection`, SQLite)",
         ),
         _ => Err(
-            "usage: cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare|office>"
+            "usage: cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare|office|app>"
                 .into(),
         ),
     }
@@ -40,16 +43,11 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
 fn pwa() -> Result<(), String> {
     tools::ensure_build_tools()?;
     tools::build_pwa()?;
-    let dist = root().join("dist");
-    let mut rows = Vec::new();
-    collect(&dist, &dist, &mut rows)?;
-    rows.sort();
-    let (mut raw_total, mut gz_total) = (0, 0);
+    let (rows, gz_total) = dist_files()?;
+    let raw_total: usize = rows.iter().map(|r| r.1).sum();
     let mut table = String::from("| file | raw bytes | gzip -9 bytes |\n|---|---:|---:|\n");
     for (name, raw, gz) in &rows {
         table.push_str(&format!("| {name} | {raw} | {gz} |\n"));
-        raw_total += raw;
-        gz_total += gz;
     }
     table.push_str(&format!(
         "| **first load, all files** | {raw_total} | {gz_total} |\n"
@@ -153,97 +151,22 @@ const OFFICE_PASSWORD: &str = "bench-office-2026";
 /// (first page, filter change, opening a record, memory while paging) and
 /// with plain fetch (API timings).
 fn office() -> Result<(), String> {
-    tools::ensure_build_tools()?;
-    tools::ensure_browser()?;
-    tools::build_pwa()?;
-    tools::build_server_release()?;
-    let bin = tools::server_release_bin();
-    let data = std::env::temp_dir().join(format!("closeloop-bench-office-{}", std::process::id()));
-    let _cleanup = RemoveOnDrop(data.clone());
-    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
-    let data_arg = data.to_str().ok_or("non-UTF-8 temp path")?;
-    let bin_arg = bin.to_str().ok_or("non-UTF-8 path")?;
-    let storage = ["--data-dir", data_arg, "--log", "warn"];
-
-    let mut add = cmd(
-        bin_arg,
-        &[
-            &storage[..],
-            &["user", "add", OFFICE_USER, "--role", "head_office"],
-        ]
-        .concat(),
-    );
-    add.env("CLOSELOOP_PASSWORD", OFFICE_PASSWORD);
-    run(add)?;
-    let seed = cmd(
-        bin_arg,
-        &[
-            &storage[..],
-            &["seed", "--records", OFFICE_RECORDS, "--seed", OFFICE_SEED],
-        ]
-        .concat(),
-    );
-    let (result, seeded) = run_captured(seed);
-    result?;
-    // "seeded N records (seed S) in 12.3 s": the time it took.
-    let seeding = seeded
-        .lines()
-        .find(|l| l.starts_with("seeded "))
-        .and_then(|l| l.rsplit_once(" in "))
-        .map_or("?".to_string(), |(_, took)| took.to_string());
-    let database_mib = std::fs::metadata(data.join("closeloop.sqlite3"))
-        .map(|m| m.len() / 1024 / 1024)
-        .unwrap_or(0);
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free loopback port: {e}"))?
-        .port()
-        .to_string();
-    let dist = root().join("dist");
-    let mut server = cmd(
-        bin_arg,
-        &[
-            &storage[..],
-            &[
-                "--port",
-                &port,
-                "--dist-dir",
-                dist.to_str().ok_or("non-UTF-8 path")?,
-            ],
-        ]
-        .concat(),
-    );
-    server.env("CLOSELOOP_HOST", "127.0.0.1");
-    // The seeded backlog holds thousands of overdue records; escalating
-    // them (each a stored change, pushed to the open inbox) is not what
-    // this bench measures.
-    server.env("CLOSELOOP_ESCALATION_SECONDS", "86400");
-    println!("$ closeloop-server on 127.0.0.1:{port}");
-    let mut server = KillOnDrop(
-        server
-            .spawn()
-            .map_err(|e| format!("could not start closeloop-server: {e}"))?,
-    );
-    wait_listening(&port, &mut server)?;
-
+    let server = SeededServer::start(
+        &["--records", OFFICE_RECORDS, "--seed", OFFICE_SEED],
+        &[OFFICE_USER, "--role", "head_office"],
+        OFFICE_PASSWORD,
+    )?;
     let mut script = cmd("node", &["tests/bench/office.mjs"]);
     script
-        .env("CLOSELOOP_BENCH_URL", format!("http://127.0.0.1:{port}"))
+        .env("CLOSELOOP_BENCH_URL", server.url())
         .env("CLOSELOOP_BENCH_USER", OFFICE_USER)
         .env("CLOSELOOP_BENCH_PASSWORD", OFFICE_PASSWORD);
     let (result, out) = run_captured(script);
-    let rss_mib = server_rss_mib(&server);
+    let rss_mib = server_rss_mib(&server.process);
+    let (seeding, database_mib) = (server.seeding.clone(), server.database_mib);
     drop(server);
     result?;
-    let tables: String = out
-        .lines()
-        .skip_while(|l| !l.starts_with('|'))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    if tables.is_empty() {
-        return Err("tests/bench/office.mjs printed no table".into());
-    }
+    let tables = tables_in(&out, "tests/bench/office.mjs")?;
     let body = format!(
         "Records stored by `closeloop-server seed --records {OFFICE_RECORDS} --seed {OFFICE_SEED}` \
          in {seeding} (SQLite file {database_mib} MiB); server RSS after the run {rss_mib} MiB.\n\n{tables}"
@@ -253,6 +176,107 @@ fn office() -> Result<(), String> {
         "Head office's inbox on 100,000 records (`cargo xtask bench office`, release server and PWA, headless Chromium, loopback)",
         &body,
     )
+}
+
+/// The Markdown tables a bench script printed (its progress went to stderr).
+fn tables_in(out: &str, script: &str) -> Result<String, String> {
+    let tables: String = out
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    if tables.is_empty() {
+        return Err(format!("{script} printed no table"));
+    }
+    Ok(tables)
+}
+
+/// The release server and PWA on a free loopback port, over a fresh data
+/// directory with one user and records from `closeloop-server seed`;
+/// stopped and removed when dropped.
+struct SeededServer {
+    process: KillOnDrop,
+    port: String,
+    /// How long seeding took ("12.3 s").
+    seeding: String,
+    database_mib: u64,
+    _data: RemoveOnDrop,
+}
+
+impl SeededServer {
+    fn start(seed_args: &[&str], user_args: &[&str], password: &str) -> Result<Self, String> {
+        tools::ensure_build_tools()?;
+        tools::ensure_browser()?;
+        tools::build_pwa()?;
+        tools::build_server_release()?;
+        let bin = tools::server_release_bin();
+        let data = std::env::temp_dir().join(format!("closeloop-bench-{}", std::process::id()));
+        let guard = RemoveOnDrop(data.clone());
+        std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+        let data_arg = data.to_str().ok_or("non-UTF-8 temp path")?;
+        let bin_arg = bin.to_str().ok_or("non-UTF-8 path")?;
+        let storage = ["--data-dir", data_arg, "--log", "warn"];
+        let mut add = cmd(
+            bin_arg,
+            &[&storage[..], &["user", "add"], user_args].concat(),
+        );
+        add.env("CLOSELOOP_PASSWORD", password);
+        run(add)?;
+        let seed = cmd(bin_arg, &[&storage[..], &["seed"], seed_args].concat());
+        let (result, seeded) = run_captured(seed);
+        result?;
+        // "seeded N records (seed S) in 12.3 s": the time it took.
+        let seeding = seeded
+            .lines()
+            .find(|l| l.starts_with("seeded "))
+            .and_then(|l| l.rsplit_once(" in "))
+            .map_or("?".to_string(), |(_, took)| took.to_string());
+        let database_mib = std::fs::metadata(data.join("closeloop.sqlite3"))
+            .map(|m| m.len() / 1024 / 1024)
+            .unwrap_or(0);
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free loopback port: {e}"))?
+            .port()
+            .to_string();
+        let dist = root().join("dist");
+        let mut server = cmd(
+            bin_arg,
+            &[
+                &storage[..],
+                &[
+                    "--port",
+                    &port,
+                    "--dist-dir",
+                    dist.to_str().ok_or("non-UTF-8 path")?,
+                ],
+            ]
+            .concat(),
+        );
+        server.env("CLOSELOOP_HOST", "127.0.0.1");
+        // The seeded backlog holds thousands of overdue records; escalating
+        // them (each a stored change, pushed to open pages) is not what the
+        // benches measure.
+        server.env("CLOSELOOP_ESCALATION_SECONDS", "86400");
+        println!("$ closeloop-server on 127.0.0.1:{port}");
+        let mut process = KillOnDrop(
+            server
+                .spawn()
+                .map_err(|e| format!("could not start closeloop-server: {e}"))?,
+        );
+        wait_listening(&port, &mut process)?;
+        Ok(SeededServer {
+            process,
+            port,
+            seeding,
+            database_mib,
+            _data: guard,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
 }
 
 /// Waits (30 s at most) until the server accepts connections.
@@ -390,6 +414,20 @@ fn machine() -> String {
         .map(|kb| kb / 1024 / 1024)
         .unwrap_or(0);
     format!("Measured {date} on {cpu}, {cores} cores, {mem_gib} GiB.")
+}
+
+/// A file of the built `dist/`: name, raw bytes, gzip bytes.
+type DistFile = (String, usize, usize);
+
+/// Every file of the built `dist/`, and the gzip total: what a tablet
+/// downloads on first load.
+fn dist_files() -> Result<(Vec<DistFile>, usize), String> {
+    let dist = root().join("dist");
+    let mut rows = Vec::new();
+    collect(&dist, &dist, &mut rows)?;
+    rows.sort();
+    let gz_total = rows.iter().map(|r| r.2).sum();
+    Ok((rows, gz_total))
 }
 
 fn collect(base: &Path, dir: &Path, rows: &mut Vec<(String, usize, usize)>) -> Result<(), String> {

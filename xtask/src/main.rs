@@ -5,7 +5,7 @@
 //! - `test [--long]`: every test (unit, property, wasm in headless Chromium,
 //!   end-to-end with Playwright, PostgreSQL), ending with one summary line;
 //!   `--long` adds twenty runs of the SIGKILL fault test.
-//! - `bench pwa|domain|relay-scaling|relay|projection|compare|office`: measurements
+//! - `bench pwa|domain|relay-scaling|relay|projection|compare|office|app`: measurements
 //!   into `docs/benchmarks.md`.
 //! - `fuzz [--execs N] [--seconds S] [--target NAME] [--seed N]`: the fuzz
 //!   targets with the optimiser on (`docs/fuzzing.md`).
@@ -37,7 +37,7 @@ fn main() -> ExitCode {
         "dist" => tools::ensure_build_tools().and_then(|()| tools::build_pwa()),
         "help" | "--help" | "-h" => {
             println!(
-                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test [--long] | bench <pwa|domain|relay-scaling|relay|projection|compare|office> | fuzz [--execs N] [--seconds S] [--target NAME] [--seed N] | dist | with-postgres CMD…>"
+                "usage: cargo xtask <serve [--port N] [--data-dir DIR] | test [--long] | bench <pwa|domain|relay-scaling|relay|projection|compare|office|app> | fuzz [--execs N] [--seconds S] [--target NAME] [--seed N] | dist | with-postgres CMD…>"
             );
             Ok(())
         }

@@ -1,12 +1,11 @@
-//! The records held on this device, live: re-read whenever a document
-//! changes. On the tablet this is "my work": what the user captured and
+//! The records held on this device, live, from their list entries (see
+//! `crate::repo::list`): thousands open at once, and only the rows near
+//! the screen are drawn. On the tablet this is "my work": what the user captured and
 //! what head office assigned to them, searchable and filtered here without
 //! the network, each with its status and priority and a way to open it.
 
-use std::collections::HashMap;
-
-use closeloop_shared::FeedbackRecord;
 use closeloop_shared::authorize::Write;
+use closeloop_shared::record::ListEntry;
 use closeloop_shared::sync::DocumentId;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -26,31 +25,27 @@ pub fn RecordList(
     let me = repo.username().to_string();
     let search = RwSignal::new(String::new());
     let scope = RwSignal::new(Scope::All);
-    let all = Memo::new(move |_| {
-        repo.version.get();
-        repo.records()
-    });
+    let entries = repo.entries;
+    // Newest first, searched and filtered on the device.
     let records = Memo::new(move |_| {
         let needle = search.with(|s| s.trim().to_lowercase());
         let scope = scope.get();
-        all.get()
-            .into_iter()
-            .filter(|(_, r)| scope.admits(r, &me))
-            .filter(|(_, r)| {
-                needle.is_empty()
-                    || r.customer.to_lowercase().contains(&needle)
-                    || r.description.to_lowercase().contains(&needle)
-            })
-            .collect::<Vec<_>>()
+        let mut shown: Vec<(DocumentId, i64)> = entries.with(|m| {
+            m.iter()
+                .filter(|(_, e)| scope.admits(e, &me) && e.matches(&needle))
+                .map(|(id, e)| (*id, e.received_at_ms))
+                .collect()
+        });
+        shown.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        shown.into_iter().map(|(id, _)| id).collect::<Vec<_>>()
     });
-    // Items are keyed by id and read their record from here, so an edit
-    // updates the item in place instead of recreating it.
-    let by_id = Memo::new(move |_| records.get().into_iter().collect::<HashMap<_, _>>());
+    let window = Window::follow(records);
+    let loaded = repo.loaded;
     view! {
-        <section class="card">
+        <section class="card" data-testid="records-card" data-loaded=move || loaded.get().to_string()>
             <h2>
                 {move || t(title_key)}
-                <span class="count" data-testid="record-count">{move || all.get().len()}</span>
+                <span class="count" data-testid="record-count">{move || entries.with(|m| m.len())}</span>
             </h2>
             <div class="my-work-filters" role="search">
                 <input type="search" data-testid="records-search" aria-label=move || t("work.search")
@@ -66,21 +61,119 @@ pub fn RecordList(
                 }).collect_view()}
             </div>
             <Show
-                when=move || !records.get().is_empty()
+                when=move || !records.with(Vec::is_empty)
                 fallback=|| view! { <p class="empty">{move || t("list.empty")}</p> }
             >
-                <ul class="records" data-testid="records">
-                    <For
-                        each=move || records.get()
-                        key=|(id, _)| *id
-                        children=move |(id, _)| {
-                            let record = Memo::new(move |_| by_id.with(|m| m.get(&id).cloned()));
-                            view! { <RecordItem id record editable /> }
-                        }
-                    />
-                </ul>
+                <p class="hint" data-testid="records-shown" data-count=move || records.with(Vec::len)>
+                    {move || format!("{} {}", records.with(Vec::len), t("work.shown"))}
+                </p>
+                <div class="records-window" node_ref=window.node>
+                    <div style:height=move || format!("{}px", window.above())></div>
+                    <ul class="records" data-testid="records" node_ref=window.list>
+                        <For
+                            each=move || window.rows()
+                            key=|id| *id
+                            children=move |id| {
+                                let record = Memo::new(move |_| entries.with(|m| m.get(&id).cloned()));
+                                view! { <RecordItem id record editable /> }
+                            }
+                        />
+                    </ul>
+                    <div style:height=move || format!("{}px", window.below())></div>
+                </div>
             </Show>
         </section>
+    }
+}
+
+/// The rows of a long list near the screen: only those are drawn, with
+/// space above and below standing in for the rest (rows are about equally
+/// high; a taller one, being edited, only shifts the estimate).
+#[derive(Clone, Copy)]
+struct Window {
+    node: NodeRef<leptos::html::Div>,
+    list: NodeRef<leptos::html::Ul>,
+    all: Memo<Vec<DocumentId>>,
+    /// The first and one past the last row drawn.
+    range: RwSignal<(usize, usize)>,
+    /// A row's height as drawn here (measured: it differs by screen width).
+    row_px: RwSignal<f64>,
+}
+
+/// A row's height until one is measured.
+const ROW_PX: f64 = 150.0;
+/// Rows drawn beyond the screen's edges, so a quick scroll finds them ready.
+const OVERSCAN: usize = 8;
+
+impl Window {
+    fn follow(all: Memo<Vec<DocumentId>>) -> Self {
+        let w = Window {
+            node: NodeRef::new(),
+            list: NodeRef::new(),
+            all,
+            range: RwSignal::new((0, 2 * OVERSCAN + 8)),
+            row_px: RwSignal::new(ROW_PX),
+        };
+        let measure = move || w.measure();
+        let scroll = window_event_listener(leptos::ev::scroll, move |_| measure());
+        let resize = window_event_listener(leptos::ev::resize, move |_| measure());
+        on_cleanup(move || {
+            scroll.remove();
+            resize.remove();
+        });
+        Effect::new(move |_| {
+            w.all.track();
+            w.measure();
+        });
+        w
+    }
+
+    /// Which rows are on screen now.
+    fn measure(self) {
+        let n = self.all.with_untracked(Vec::len);
+        let (first, last) = self.range.get_untracked();
+        let drawn = last.min(n).saturating_sub(first);
+        if drawn > 0
+            && let Some(ul) = self.list.get_untracked()
+        {
+            let row = f64::from(ul.offset_height()) / drawn as f64;
+            if (40.0..600.0).contains(&row) && (row - self.row_px.get_untracked()).abs() > 1.0 {
+                self.row_px.set(row);
+            }
+        }
+        let row_px = self.row_px.get_untracked();
+        let screen = web_sys::window()
+            .and_then(|w| w.inner_height().ok())
+            .and_then(|h| h.as_f64())
+            .unwrap_or(1000.0);
+        let top = self
+            .node
+            .get_untracked()
+            .map_or(0.0_f64, |el| el.get_bounding_client_rect().top());
+        let from = (-top).max(0.0);
+        let first = ((from / row_px) as usize).saturating_sub(OVERSCAN).min(n);
+        let last = (((from + screen) / row_px).ceil() as usize + OVERSCAN).min(n);
+        if self.range.get_untracked() != (first, last) {
+            self.range.set((first, last));
+        }
+    }
+
+    fn rows(self) -> Vec<DocumentId> {
+        let (first, last) = self.range.get();
+        self.all.with(|all| {
+            let last = last.min(all.len());
+            all[first.min(last)..last].to_vec()
+        })
+    }
+
+    fn above(self) -> f64 {
+        let (first, _) = self.range.get();
+        first.min(self.all.with(Vec::len)) as f64 * self.row_px.get()
+    }
+
+    fn below(self) -> f64 {
+        let (_, last) = self.range.get();
+        self.all.with(Vec::len).saturating_sub(last) as f64 * self.row_px.get()
     }
 }
 
@@ -117,23 +210,19 @@ impl Scope {
         }
     }
 
-    fn admits(self, r: &FeedbackRecord, me: &str) -> bool {
+    fn admits(self, r: &ListEntry, me: &str) -> bool {
         match self {
             Scope::All => true,
             Scope::Captured => r.captured_by.as_deref() == Some(me),
             Scope::Assigned => r.owner.as_deref() == Some(me),
-            Scope::Open => r.workflow.status != closeloop_shared::workflow::Status::Closed,
+            Scope::Open => r.status != closeloop_shared::workflow::Status::Closed,
         }
     }
 }
 
 #[component]
-fn RecordItem(
-    id: DocumentId,
-    record: Memo<Option<FeedbackRecord>>,
-    editable: bool,
-) -> impl IntoView {
-    let field = move |f: fn(&FeedbackRecord) -> String| {
+fn RecordItem(id: DocumentId, record: Memo<Option<ListEntry>>, editable: bool) -> impl IntoView {
+    let field = move |f: fn(&ListEntry) -> String| {
         move || record.with(|r| r.as_ref().map(f).unwrap_or_default())
     };
     let editing = RwSignal::new(false);
@@ -184,7 +273,7 @@ fn RecordItem(
                 <span class="channel">{channel_label}</span>
                 <strong class="nickname" data-testid="record-nickname">{field(|r| r.customer.clone())}</strong>
                 <span class="status-pill" data-testid="record-status">
-                    {move || record.with(|r| r.as_ref().map(|r| crate::i18n::status_label(lang().get(), r.workflow.status.key())).unwrap_or_default())}
+                    {move || record.with(|r| r.as_ref().map(|r| crate::i18n::status_label(lang().get(), r.status.key())).unwrap_or_default())}
                 </span>
                 {move || record.with(|r| r.as_ref().and_then(|r| r.priority).map(|p| view! {
                     <span class="priority">{p.key()}</span>

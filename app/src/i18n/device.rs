@@ -49,6 +49,7 @@ pub(super) fn device(key: &str) -> Option<(&'static str, &'static str)> {
         "sync.now" => ("立即同步", "Sync now"),
         "sync.retrying" => ("正在重试…", "Trying again…"),
         "work.search" => ("搜索昵称或内容", "Search nickname or text"),
+        "work.shown" => ("条记录", "records"),
         "work.all" => ("全部", "All"),
         "work.captured" => ("我登记的", "Captured by me"),
         "work.assigned" => ("分派给我", "Assigned to me"),

@@ -46,6 +46,8 @@ pub fn OfficeRecordPage() -> impl IntoView {
     let drafts = Drafts::new();
     let log = super::changes::follow_log(id);
     let waited = RwSignal::new(false);
+    // Until the device's own documents are in memory, not having one yet says nothing.
+    let loaded = repo.loaded;
     // The SLA clock is the read model's: read again whenever the server
     // says a change was stored (ours included, once it is durable there).
     let push = expect_context::<super::live::Push>();
@@ -101,7 +103,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
             (None, _) => view! { <p class="problem" role="alert">{move || t("record.bad_id")}</p> }.into_any(),
             (Some(_), None) => view! {
                 <section class="card" aria-busy="true">
-                    <p class="loading">{move || if waited.get() { t("record.unreachable") } else { t("record.loading") }}</p>
+                    <p class="loading">{move || if waited.get() && loaded.get() { t("record.unreachable") } else { t("record.loading") }}</p>
                 </section>
             }.into_any(),
             (Some(id), Some(r)) => view! { <Detail id r detail drafts log /> }.into_any(),

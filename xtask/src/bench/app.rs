@@ -1,0 +1,43 @@
+//! `cargo xtask bench app`: the field tablet holding 10,000 records (issue
+//! 14's aims: offline cold start to a usable form ≤ 1 s, capture → durable
+//! ≤ 30 ms at p50 and p95, list render ≤ 200 ms, ≤ 1 MB gzipped download).
+
+use super::{SeededServer, dist_files, tables_in, write_section};
+use crate::shell::{cmd, run_captured};
+
+/// Records on the tablet.
+const RECORDS: &str = "10000";
+/// The field user who holds them (team north: every seeded record is theirs to see).
+const USER: &str = "bench-field";
+const PASSWORD: &str = "bench-field-2026";
+
+pub(super) fn run() -> Result<(), String> {
+    let server = SeededServer::start(
+        &["--records", RECORDS, "--seed", "1", "--team", "north"],
+        &[USER, "--role", "field_staff", "--team", "north"],
+        PASSWORD,
+    )?;
+    let (_, gzipped) = dist_files()?;
+    let mut script = cmd("node", &["tests/bench/app.mjs"]);
+    script
+        .env("CLOSELOOP_BENCH_URL", server.url())
+        .env("CLOSELOOP_BENCH_USER", USER)
+        .env("CLOSELOOP_BENCH_PASSWORD", PASSWORD)
+        .env("CLOSELOOP_BENCH_RECORDS", RECORDS);
+    let (result, out) = run_captured(script);
+    drop(server);
+    result?;
+    let tables = tables_in(&out, "tests/bench/app.mjs")?;
+    let body = format!(
+        "{RECORDS} records of team north from `closeloop-server seed --team north`, pulled by \
+         a field user's tablet (800 × 1280) through the app itself.\n\n{tables}\n\
+         Download on first load (every file of `dist/`, gzip -9): {gzipped} bytes \
+         ({:.2} MB; aim ≤ 1 MB).\n",
+        gzipped as f64 / 1_000_000.0
+    );
+    write_section(
+        "app",
+        "The field tablet with 10,000 records (`cargo xtask bench app`, release server and PWA, headless Chromium, loopback)",
+        &body,
+    )
+}
