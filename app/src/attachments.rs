@@ -13,7 +13,7 @@ use closeloop_shared::record::{Attachment, UPLOAD_CHUNK_BYTES};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, File, RequestInit, Response};
+use web_sys::{Blob, File};
 
 use crate::i18n::{Lang, tr};
 use crate::repo::{Inner, Repo};
@@ -280,32 +280,10 @@ async fn request(
     body: Option<&Blob>,
     media_type: &str,
 ) -> Result<(u16, String), SendError> {
-    let init = RequestInit::new();
-    init.set_method(method);
-    if let Some(b) = body {
-        init.set_body(b);
-    }
-    let req = web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| SendError::Later)?;
-    if body.is_some() {
-        req.headers()
-            .set("Content-Type", media_type)
-            .map_err(|_| SendError::Later)?;
-    }
-    let window = web_sys::window().ok_or(SendError::Later)?;
-    let resp: Response = JsFuture::from(window.fetch_with_request(&req))
+    let body: Option<&wasm_bindgen::JsValue> = body.map(AsRef::as_ref);
+    crate::session::send(method, path, body, media_type)
         .await
-        .map_err(|_| SendError::Later)?
-        .dyn_into()
-        .map_err(|_| SendError::Later)?;
-    let text = match resp.text() {
-        Ok(p) => JsFuture::from(p)
-            .await
-            .ok()
-            .and_then(|t| t.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    Ok((resp.status(), text))
+        .map_err(|()| SendError::Later)
 }
 
 /// The SHA-256 of a file's content, as lowercase hex.

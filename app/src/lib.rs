@@ -1,6 +1,7 @@
 //! Closeloop's PWA: field capture that works offline, and the head-office
 //! view, both over the same local documents and sync link ([`repo::Repo`]).
 
+pub mod app_update;
 pub mod attachments;
 pub mod components;
 pub mod contacts;
@@ -89,7 +90,9 @@ fn Ready(repo: Repo) -> impl IntoView {
     routes::office::live::provide(repo.session);
     provide_context(repo);
     view! {
+        <app_update::UpdateBanner />
         <StatusBadge />
+        <app_update::StorageLine />
         <main>
             <Routes fallback=|| view! { <FieldPage /> }>
                 <Route path=path!("/") view=FieldPage />

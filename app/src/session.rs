@@ -33,15 +33,26 @@ pub(crate) async fn call(
     path: &str,
     body: Option<String>,
 ) -> Result<(u16, String), ()> {
+    let json = body.map(|b| wasm_bindgen::JsValue::from_str(&b));
+    send(method, path, json.as_ref(), "application/json").await
+}
+
+/// The same with any body (a file's piece) of `media_type`.
+pub(crate) async fn send(
+    method: &str,
+    path: &str,
+    body: Option<&wasm_bindgen::JsValue>,
+    media_type: &str,
+) -> Result<(u16, String), ()> {
     let init = RequestInit::new();
     init.set_method(method);
-    if let Some(b) = &body {
-        init.set_body(&wasm_bindgen::JsValue::from_str(b));
+    if let Some(b) = body {
+        init.set_body(b);
     }
     let req = Request::new_with_str_and_init(path, &init).map_err(|_| ())?;
     if body.is_some() {
         req.headers()
-            .set("Content-Type", "application/json")
+            .set("Content-Type", media_type)
             .map_err(|_| ())?;
     }
     let window = web_sys::window().ok_or(())?;

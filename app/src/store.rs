@@ -136,13 +136,10 @@ impl LocalStore {
 
     /// Every list entry on this device: (document, JSON).
     pub async fn list_entries(&self) -> Result<Vec<(DocumentId, String)>, StoreError> {
-        let tx = self.db.transaction(ENTRIES).build()?;
-        let store = tx.object_store(ENTRIES)?;
-        let keys: Vec<String> = store.get_all_keys().await?.collect::<Result<_, _>>()?;
-        let values: Vec<JsValue> = store.get_all().await?.collect::<Result<_, _>>()?;
-        Ok(keys
-            .iter()
-            .zip(values)
+        Ok(self
+            .keyed_values(ENTRIES)
+            .await?
+            .into_iter()
             .filter_map(|(k, v)| Some((k.parse().ok()?, v.as_string()?)))
             .collect())
     }
@@ -243,15 +240,21 @@ impl LocalStore {
 
     /// Every refused edit kept on this device: (document, JSON).
     pub async fn refused(&self) -> Result<Vec<(DocumentId, String)>, StoreError> {
-        let tx = self.db.transaction(REFUSED).build()?;
-        let store = tx.object_store(REFUSED)?;
-        let keys: Vec<String> = store.get_all_keys().await?.collect::<Result<_, _>>()?;
-        let values: Vec<JsValue> = store.get_all().await?.collect::<Result<_, _>>()?;
-        Ok(keys
-            .iter()
-            .zip(values)
+        Ok(self
+            .keyed_values(REFUSED)
+            .await?
+            .into_iter()
             .filter_map(|(k, v)| Some((k.split('/').next()?.parse().ok()?, v.as_string()?)))
             .collect())
+    }
+
+    /// Every key of an object store with its value, in one transaction.
+    async fn keyed_values(&self, name: &str) -> Result<Vec<(String, JsValue)>, StoreError> {
+        let tx = self.db.transaction(name).build()?;
+        let store = tx.object_store(name)?;
+        let keys: Vec<String> = store.get_all_keys().await?.collect::<Result<_, _>>()?;
+        let values: Vec<JsValue> = store.get_all().await?.collect::<Result<_, _>>()?;
+        Ok(keys.into_iter().zip(values).collect())
     }
 
     /// Notes that a document has local edits the relay has not acknowledged.

@@ -48,9 +48,6 @@ enum Command {
         /// The same seed gives the same records (ids aside).
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        /// Every record captured by this field team (`north` or `south`).
-        #[arg(long, value_parser = ["north", "south"])]
-        team: Option<String>,
     },
     /// Manage users.
     User {
@@ -76,11 +73,7 @@ async fn main() -> ExitCode {
         Some(Command::Migrate) => migrate(&cli.config).await,
         Some(Command::Export { format, out }) => export(&cli.config, &format, &out).await,
         Some(Command::RebuildProjection) => rebuild_projection(&cli.config).await,
-        Some(Command::Seed {
-            records,
-            seed,
-            team,
-        }) => seed_command(&cli.config, records, seed, team.as_deref()).await,
+        Some(Command::Seed { records, seed }) => seed_command(&cli.config, records, seed).await,
         Some(Command::User { action }) => user_command::run(&cli.config, action).await,
     };
     match result {
@@ -152,18 +145,8 @@ async fn rebuild_projection(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn seed_command(
-    config: &Config,
-    records: usize,
-    seed: u64,
-    team: Option<&str>,
-) -> Result<(), String> {
-    use closeloop_server::seed::{SeedOptions, SeedTeam, seed_records};
-    let team = match team {
-        Some("north") => Some(SeedTeam::North),
-        Some("south") => Some(SeedTeam::South),
-        _ => None,
-    };
+async fn seed_command(config: &Config, records: usize, seed: u64) -> Result<(), String> {
+    use closeloop_server::seed::{SeedOptions, seed_records};
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
     let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
@@ -177,7 +160,6 @@ async fn seed_command(
                 records,
                 seed,
                 now_ms,
-                team,
             };
             let mut reported = 0;
             seed_records(&storage, &sla, options, |stored| {

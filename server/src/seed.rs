@@ -81,25 +81,6 @@ pub struct SeedOptions {
     pub seed: u64,
     /// The moment the records are seeded at: no step happens after it.
     pub now_ms: i64,
-    /// Every record captured on a tablet of this team (`north` or
-    /// `south`): one field user's whole workload, for the tablet's bench.
-    pub team: Option<SeedTeam>,
-}
-
-/// A field team of the demo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeedTeam {
-    North,
-    South,
-}
-
-impl SeedTeam {
-    fn key(self) -> &'static str {
-        match self {
-            SeedTeam::North => "north",
-            SeedTeam::South => "south",
-        }
-    }
 }
 
 /// Builds and stores `options.records` records; calls `progress` with the
@@ -476,25 +457,12 @@ fn write(
 ) -> Result<(Automerge, Option<&'static str>), RecordError> {
     let received = received_at(options, index);
     let mut rng = Rng::new(options.seed, index, 2);
-    let is_field = |c: &str| taxonomy.channel(c).is_some_and(|c| c.field);
-    // With a team given, only the field channels are drawn.
-    let weights: Vec<u64> = CHANNELS
-        .iter()
-        .map(|(c, w)| {
-            if options.team.is_none() || is_field(c) {
-                *w
-            } else {
-                0
-            }
-        })
-        .collect();
-    let channel = CHANNELS[rng.weighted(&weights)].0;
-    let field = is_field(channel);
+    let channel = CHANNELS[rng.weighted(&CHANNELS.iter().map(|c| c.1).collect::<Vec<_>>())].0;
+    let field = taxonomy.channel(channel).is_some_and(|c| c.field);
     // Tablets of team north or south capture the field channels; head
     // office enters the online ones, and such records have no team (as the
     // relay stores a record created by a head-office user).
-    let drawn = rng.pick(&["north", "south"]);
-    let team = options.team.map_or(drawn, SeedTeam::key);
+    let team = rng.pick(&["north", "south"]);
     let (team, captured_by) = if field {
         (Some(team), format!("field-{team}"))
     } else {
@@ -722,7 +690,6 @@ mod tests {
             records: 0,
             seed,
             now_ms: NOW,
-            team: None,
         }
     }
 
@@ -754,26 +721,6 @@ mod tests {
         assert_eq!(channels.len(), taxonomy.channels.len());
         assert_eq!(owners.len(), OWNERS.len());
         assert!((60..300).contains(&findable), "{findable}");
-    }
-
-    #[test]
-    fn a_team_seed_gives_that_team_field_records_only() {
-        let taxonomy = Taxonomy::default();
-        let options = SeedOptions {
-            team: Some(SeedTeam::South),
-            ..options(3)
-        };
-        for i in 0..300 {
-            let (doc, team) = write(&taxonomy, options, i).unwrap();
-            let r = FeedbackRecord::from_doc(&doc).unwrap();
-            assert_eq!(team, Some("south"), "{i}");
-            assert!(
-                taxonomy.channel(&r.channel).unwrap().field,
-                "{i}: {}",
-                r.channel
-            );
-            assert_eq!(r.captured_by.as_deref(), Some("field-south"));
-        }
     }
 
     #[test]

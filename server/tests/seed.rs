@@ -33,7 +33,6 @@ async fn seeded(dir: &std::path::Path, records: usize, seed: u64) -> (Storage, V
         records,
         seed,
         now_ms: NOW,
-        team: None,
     };
     let stored = seed_records(&storage, &sla, options, |n| reported.push(n))
         .await

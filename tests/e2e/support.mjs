@@ -98,13 +98,14 @@ export function userCommand(dataDir, ...args) {
 /**
  * Starts closeloop-server and waits until /healthz answers (30 s at most);
  * `database` (a postgres:// URL) replaces SQLite in the data directory;
- * `extraArgs` are added to the command line (e.g. `--metrics-token`).
+ * `extraArgs` are added to the command line (e.g. `--metrics-token`);
+ * `distDir` serves another build of the PWA.
  */
-export async function startServer(dataDir, port, { database, extraArgs = [] } = {}) {
+export async function startServer(dataDir, port, { database, extraArgs = [], distDir = DIST_DIR } = {}) {
   addUsers(dataDir, database);
   const proc = spawn(
     SERVER_BIN,
-    ["--port", String(port), ...storageArgs(dataDir, database), "--dist-dir", DIST_DIR, "--log", "warn", ...extraArgs],
+    ["--port", String(port), ...storageArgs(dataDir, database), "--dist-dir", distDir, "--log", "warn", ...extraArgs],
     { stdio: ["ignore", "ignore", "inherit"] },
   );
   let exited = false;

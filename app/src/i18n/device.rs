@@ -50,6 +50,21 @@ pub(super) fn device(key: &str) -> Option<(&'static str, &'static str)> {
         "sync.retrying" => ("正在重试…", "Trying again…"),
         "work.search" => ("搜索昵称或内容", "Search nickname or text"),
         "work.shown" => ("条记录", "records"),
+        "update.available" => (
+            "有新版本可用，本机数据不受影响",
+            "A new version is available; the data on this device stays",
+        ),
+        "update.reload" => ("立即更新", "Update now"),
+        "storage.used" => ("本机存储", "Storage on this device"),
+        "storage.persisted" => ("已设为持久保存", "kept by the browser"),
+        "storage.not_persisted" => (
+            "未获持久保存：空间不足时浏览器可能清除本机数据，请及时同步",
+            "not kept for sure: the browser may clear it when space runs short, so sync often",
+        ),
+        "storage.nearly_full" => (
+            "空间将满，请同步后清理",
+            "nearly full: sync, then free space",
+        ),
         "work.all" => ("全部", "All"),
         "work.captured" => ("我登记的", "Captured by me"),
         "work.assigned" => ("分派给我", "Assigned to me"),

@@ -56,13 +56,10 @@ impl LocalStore {
 
     /// Every stored file's hash and state (the blobs are not read).
     pub async fn files(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let tx = self.db.transaction(ATTACHMENTS).build()?;
-        let store = tx.object_store(ATTACHMENTS)?;
-        let keys: Vec<String> = store.get_all_keys().await?.collect::<Result<_, _>>()?;
-        let values: Vec<JsValue> = store.get_all().await?.collect::<Result<_, _>>()?;
-        Ok(keys
+        Ok(self
+            .keyed_values(ATTACHMENTS)
+            .await?
             .into_iter()
-            .zip(values)
             .filter_map(|(k, v)| Some((k, stored_file(&v)?.meta_json)))
             .collect())
     }

@@ -128,15 +128,16 @@ async fn upload(
         uploaded_by: &user.username,
     };
     state.storage.record_blob(&facts, state.now_ms()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(StoredBlob {
-            sha256,
-            media_type,
-            size,
-        }),
-    )
-        .into_response())
+    Ok(created(StoredBlob {
+        sha256,
+        media_type,
+        size,
+    }))
+}
+
+/// `201 Created` with what was stored.
+fn created(blob: StoredBlob) -> Response {
+    (StatusCode::CREATED, Json(blob)).into_response()
 }
 
 async fn download(

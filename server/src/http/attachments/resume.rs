@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use closeloop_shared::api::{StoredBlob, UploadProgress};
 use closeloop_shared::record::{MAX_ATTACHMENT_BYTES, UPLOAD_CHUNK_BYTES};
@@ -22,7 +22,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{accepted_media, blob_dir, io, valid_hash};
+use super::{accepted_media, blob_dir, created, io, valid_hash};
 use crate::error::{AppError, AppQuery};
 use crate::http::auth::CurrentUser;
 use crate::random::to_hex;
@@ -128,15 +128,11 @@ pub(in crate::http) async fn append(
         uploaded_by: &user.username,
     };
     state.storage.record_blob(&facts, state.now_ms()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(StoredBlob {
-            sha256,
-            media_type,
-            size: piece.size,
-        }),
-    )
-        .into_response())
+    Ok(created(StoredBlob {
+        sha256,
+        media_type,
+        size: piece.size,
+    }))
 }
 
 /// Appends the body at `held`; the bytes held afterwards. A piece larger
