@@ -98,7 +98,7 @@ pub async fn migrate_legacy(username: &str, into: &LocalStore) -> Result<usize, 
             left += 1;
             continue;
         }
-        into.append(&id, &doc.save(), 1, None).await?;
+        into.append(&id, &doc.save(), 1, None, false).await?;
         into.mark_pending(&id).await?;
         legacy.forget(&id).await?;
         moved += 1;

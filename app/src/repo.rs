@@ -24,7 +24,7 @@ use crate::contacts::ContactQueue;
 use crate::outbox::Runs;
 use crate::session::{self, Session};
 use crate::socket::Socket;
-use crate::store::{LocalStore, StoreError};
+use crate::store::{COMPACT_AFTER, LocalStore, StoreError};
 
 /// Whether the relay is reachable, as the header shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,6 +139,8 @@ pub(crate) struct Inner {
     /// Entries changed since the list was last redrawn (see `list`).
     changed_entries: RefCell<Vec<(DocumentId, ListEntry)>>,
     entries_flush_due: Cell<bool>,
+    /// Chunks stored per document since it was last checked for compaction.
+    appended: RefCell<HashMap<DocumentId, usize>>,
 }
 
 impl Repo {
@@ -188,6 +190,7 @@ impl Repo {
             loaded: RwSignal::new(false),
             changed_entries: RefCell::default(),
             entries_flush_due: Cell::new(false),
+            appended: RefCell::default(),
         });
         Inner::watch_network(&inner);
         let checking = inner.clone();
@@ -309,7 +312,6 @@ impl Repo {
                     Inner::persist(inner, document_id, &chunk, true)
                         .await
                         .map_err(SaveError::Storage)?;
-                    inner.mark_pending(document_id).await;
                 }
                 other => rest.push(other),
             }
@@ -452,13 +454,11 @@ impl Inner {
         }
     }
 
-    /// Notes a record's local edit as not acknowledged yet.
-    async fn mark_pending(&self, id: DocumentId) {
+    /// Notes a record's local edit as not acknowledged yet (stored with
+    /// its chunk, see `persist`).
+    fn note_pending(&self, id: DocumentId) {
         if self.pending.borrow_mut().insert(id) {
             self.unsynced.set(self.pending.borrow().len());
-        }
-        if let Err(e) = self.store.mark_pending(&id).await {
-            self.problem.set(Some(e.to_string()));
         }
     }
 
@@ -514,7 +514,9 @@ impl Inner {
     }
 
     /// Stores a chunk with the document's list entry; `local`: the user's
-    /// own save, shown in the list at once.
+    /// own edit, not yet acknowledged, shown in the list at once. Every
+    /// [`COMPACT_AFTER`] chunks (counted here, so a save costs one
+    /// transaction) the document may be compacted.
     async fn persist(
         this: &Rc<Inner>,
         id: DocumentId,
@@ -523,17 +525,24 @@ impl Inner {
     ) -> Result<(), StoreError> {
         let seq = this.next_seq();
         let entry = this.entry_of(&id);
-        this.store
-            .append(
-                &id,
-                chunk,
-                seq,
-                entry.as_ref().map(|(_, json)| json.as_str()),
-            )
-            .await?;
+        let json = entry.as_ref().map(|(_, json)| json.as_str());
+        this.store.append(&id, chunk, seq, json, local).await?;
+        if local {
+            this.note_pending(id);
+        }
         if let Some((entry, _)) = entry {
             Inner::note_entry(this, id, entry, local);
         }
+        let appended = {
+            let mut counts = this.appended.borrow_mut();
+            let n = counts.entry(id).or_default();
+            *n += 1;
+            *n
+        };
+        if appended < COMPACT_AFTER {
+            return Ok(());
+        }
+        this.appended.borrow_mut().remove(&id);
         let doc = this.hub.borrow().document(&id).cloned();
         if let Some(doc) = doc {
             this.store

@@ -31,7 +31,7 @@ const ATTACHMENTS: &str = "attachments";
 /// written with every chunk, so the list opens without the documents.
 const ENTRIES: &str = "list_entries";
 /// Incremental chunks a document may collect before it is rewritten as one save.
-const COMPACT_AFTER: usize = 32;
+pub(crate) const COMPACT_AFTER: usize = 32;
 
 /// A failed IndexedDB operation; never reported to the user as "saved".
 #[derive(Debug, Clone, PartialEq)]
@@ -103,18 +103,20 @@ impl LocalStore {
     }
 
     /// Appends one chunk durably, with the document's list entry as it is
-    /// now (if it reads as a record); returns only once the transaction
-    /// committed.
+    /// now (if it reads as a record) and, for a local edit, its mark as not
+    /// yet acknowledged (`pending`): one transaction, returning only once
+    /// it committed.
     pub async fn append(
         &self,
         id: &DocumentId,
         chunk: &[u8],
         seq: u64,
         entry: Option<&str>,
+        pending: bool,
     ) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction([CHUNKS, DOCS, ENTRIES])
+            .transaction([CHUNKS, DOCS, ENTRIES, PENDING])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
         let chunks = tx.object_store(CHUNKS)?;
@@ -127,6 +129,12 @@ impl LocalStore {
         if let Some(json) = entry {
             tx.object_store(ENTRIES)?
                 .put(JsValue::from_str(json))
+                .with_key(id.to_string())
+                .await?;
+        }
+        if pending {
+            tx.object_store(PENDING)?
+                .put(JsValue::TRUE)
                 .with_key(id.to_string())
                 .await?;
         }

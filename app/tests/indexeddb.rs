@@ -44,7 +44,10 @@ async fn a_saved_document_reopens_as_the_same_automerge_document() {
     let mut doc = captured();
     {
         let store = LocalStore::open(&name).await.unwrap();
-        store.append(&id, &doc.save(), 1, None).await.unwrap();
+        store
+            .append(&id, &doc.save(), 1, None, false)
+            .await
+            .unwrap();
         let heads = doc.get_heads();
         edit_description(
             &mut doc,
@@ -53,7 +56,7 @@ async fn a_saved_document_reopens_as_the_same_automerge_document() {
         )
         .unwrap();
         store
-            .append(&id, &doc.save_after(&heads), 2, None)
+            .append(&id, &doc.save_after(&heads), 2, None, false)
             .await
             .unwrap();
     }
@@ -78,11 +81,17 @@ async fn documents_do_not_see_each_others_chunks() {
     let a = DocumentId::from_bytes([1; 16]);
     let b = DocumentId::from_bytes([2; 16]);
     let doc_a = captured();
-    store.append(&a, &doc_a.save(), 1, None).await.unwrap();
+    store
+        .append(&a, &doc_a.save(), 1, None, false)
+        .await
+        .unwrap();
     assert!(store.load(&b).await.unwrap().is_none());
     let mut other = captured();
     edit_description(&mut other, "另一条记录", 5).unwrap();
-    store.append(&b, &other.save(), 2, None).await.unwrap();
+    store
+        .append(&b, &other.save(), 2, None, false)
+        .await
+        .unwrap();
     let loaded_a = store.load(&a).await.unwrap().unwrap();
     assert_eq!(
         loaded_a.get_heads(),
@@ -105,13 +114,16 @@ async fn many_small_changes_are_compacted_into_one_save_without_loss() {
     let store = LocalStore::open(&fresh_db()).await.unwrap();
     let id = DocumentId::from_bytes([3; 16]);
     let mut doc = captured();
-    store.append(&id, &doc.save(), 1, None).await.unwrap();
+    store
+        .append(&id, &doc.save(), 1, None, false)
+        .await
+        .unwrap();
     let mut compacted = false;
     for i in 0..40u64 {
         let heads = doc.get_heads();
         edit_description(&mut doc, &format!("第 {i} 次补充说明"), i as i64).unwrap();
         store
-            .append(&id, &doc.save_after(&heads), 10 + i * 2, None)
+            .append(&id, &doc.save_after(&heads), 10 + i * 2, None, false)
             .await
             .unwrap();
         compacted |= store
@@ -134,12 +146,15 @@ async fn a_refused_edit_is_dropped_from_the_copy_and_kept_aside_together() {
     let id = DocumentId::from_bytes([9; 16]);
     let mut doc = captured();
     let store = LocalStore::open(&name).await.unwrap();
-    store.append(&id, &doc.save(), 1, None).await.unwrap();
+    store
+        .append(&id, &doc.save(), 1, None, false)
+        .await
+        .unwrap();
     let accepted = doc.clone();
     let heads = doc.get_heads();
     edit_description(&mut doc, "被拒绝的修改", 1_790_000_060_000).unwrap();
     store
-        .append(&id, &doc.save_after(&heads), 2, None)
+        .append(&id, &doc.save_after(&heads), 2, None, false)
         .await
         .unwrap();
 
@@ -173,12 +188,20 @@ async fn a_list_entry_is_stored_with_its_chunk_and_goes_with_its_document() {
     {
         let store = LocalStore::open(&name).await.unwrap();
         store
-            .append(&id, &doc.save(), 1, Some(&json))
+            .append(&id, &doc.save(), 1, Some(&json), true)
             .await
             .unwrap();
-        store.append(&other, &doc.save(), 2, None).await.unwrap();
+        store
+            .append(&other, &doc.save(), 2, None, false)
+            .await
+            .unwrap();
     }
     let store = LocalStore::open(&name).await.unwrap();
+    assert_eq!(
+        store.pending().await.unwrap(),
+        vec![id],
+        "a local edit is marked unacknowledged with its chunk"
+    );
     let entries = store.list_entries().await.unwrap();
     assert_eq!(
         entries.len(),

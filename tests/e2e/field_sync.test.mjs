@@ -67,6 +67,34 @@ test("the tablet shows what waits, when it last synced, and syncs now on request
     assert.match(await tablet.textContent('[data-testid="record-due"]'), /^到期 \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
     const kept = await tablet.evaluate(() => localStorage.getItem("closeloop.sla"));
     assert.ok(kept && JSON.parse(kept).policy, "the policy is kept for offline use");
+
+    // Work assigned at head office reaches its owner's tablet unasked: a
+    // record of the other team, registered and assigned to field-north.
+    const south = await (await browser.newContext()).newPage();
+    await signIn(south, server.url, "field-south");
+    await capture(south, { channel: "store_box", nickname: "钱先生", description: "南区门店的停车券没有发放" });
+    await south.waitForSelector('[data-testid="in-step"]', { timeout: 30_000 });
+    const found = await office.evaluate(async () => (await fetch("/api/records?q=停车券")).json());
+    await office.goto(`${server.url}/office/records/${found.records[0].id}`);
+    await office.waitForSelector("[data-record-loaded]");
+    const step = async (selector) => {
+      const seq = () => office.evaluate(() => Number(document.querySelector('[data-testid="work-outcome"]')?.dataset.seq ?? 0));
+      const before = await seq();
+      await office.click(selector);
+      await office.waitForFunction((n) => Number(document.querySelector('[data-testid="work-outcome"]')?.dataset.seq ?? 0) > n, before);
+    };
+    await office.selectOption('select[data-field="nature"]', "complaint");
+    await office.waitForSelector('[data-testid="work-outcome"].ok');
+    await office.selectOption('select[data-field="feedbackType"]', { index: 1 });
+    await step('[data-step="register"]');
+    await office.fill('[data-testid="assign-owner"]', "field-north");
+    await office.fill('[data-testid="assign-department"]', "store_ops");
+    await step('[data-step="assign"]');
+    await tablet.fill('[data-testid="records-search"]', "");
+    await tablet.click('button[data-scope="assigned"]');
+    await tablet.waitForSelector('[data-testid="record"]:has-text("停车券") [data-testid="assigned-to-me"]', { timeout: 30_000 });
+    assert.equal(await tablet.locator('[data-testid="record"]').count(), 1, "only the assigned record is under 'assigned to me'");
+    await tablet.screenshot({ path: `${SCREENSHOTS}/field-assigned-to-me.png`, fullPage: true });
   } finally {
     await browser.close();
     await server.stop();
