@@ -148,6 +148,26 @@ impl Inner {
         }
     }
 
+    /// Deletes this device's copies of files the server holds (an erased
+    /// record's); a file still waiting to be sent stays, since another
+    /// record of this device may be waiting for it too.
+    pub(crate) async fn forget_sent_files(this: &Rc<Inner>, shas: &[String]) {
+        for sha in shas {
+            let sent = this
+                .store
+                .file(sha)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|f| serde_json::from_str::<FileMeta>(&f.meta_json).ok())
+                .is_some_and(|m| m.state == FileState::Sent);
+            if sent && let Err(e) = this.store.forget_file(sha).await {
+                this.problem.set(Some(e.to_string()));
+            }
+        }
+        Inner::count_files(this).await;
+    }
+
     /// Sends every waiting file, one at a time; called at start, when the
     /// relay connects and after a file is kept.
     pub(crate) fn upload_files(this: &Rc<Inner>) {

@@ -86,6 +86,15 @@ impl Inner {
         if !this.hub.borrow().has_document(&old) {
             return Ok(());
         }
+        // Its photos may show the customer: the copies kept here go too.
+        let files: Vec<String> = this
+            .hub
+            .borrow()
+            .document(&old)
+            .and_then(|doc| closeloop_shared::FeedbackRecord::from_doc(doc).ok())
+            .map(|r| r.attachments.into_iter().map(|a| a.sha256).collect())
+            .unwrap_or_default();
+        Inner::forget_sent_files(this, &files).await;
         this.hub.borrow_mut().forget(&old);
         this.store.forget(&old).await?;
         this.forget_pending(&[old]);

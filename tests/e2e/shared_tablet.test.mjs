@@ -6,7 +6,7 @@
 // office leaves the tablet too.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PASSWORD, SCREENSHOTS, capture, dumpStorage, freePort, launchBrowser, signIn, startServer, tempDir, tokenFor, waitForRecords } from "./support.mjs";
+import { PASSWORD, PNG, SCREENSHOTS, capture, dumpStorage, freePort, launchBrowser, signIn, startServer, tempDir, tokenFor, waitForRecords } from "./support.mjs";
 
 /** Names of the IndexedDB databases of the page's origin. */
 function databases(page) {
@@ -135,10 +135,15 @@ test("a customer erased at head office leaves the tablet's storage", { timeout: 
     await page.fill('[data-testid="description"]', "洗衣机漏水");
     await page.click('[data-testid="contact-section"] summary');
     await page.fill('[data-testid="contact-phone"]', PHONE);
+    // A photo, which may show the customer.
+    await page.setInputFiles('[data-testid="attach-files"]', [{ name: "machine.png", mimeType: "image/png", buffer: PNG }]);
+    await page.waitForSelector('[data-testid="attachment-picker"] [data-testid="attachment"]');
     await page.click('[data-testid="save"]');
     await page.waitForSelector('[data-testid="form-message"].ok');
     await page.waitForSelector('[data-testid="contacts-waiting"][data-count="0"]', { timeout: 30_000 });
     await synced(page);
+    await page.waitForSelector('[data-testid="in-step"]', { timeout: 30_000 });
+    assert.ok((await dumpStorage(page)).includes(`[blob ${PNG.length}]`), "the photo is kept on the tablet");
     const old = await page.getAttribute('[data-testid="record"]', "data-doc-id");
     assert.ok((await dumpStorage(page)).includes(NICK), "the nickname is in the record's chunks");
 
@@ -153,7 +158,7 @@ test("a customer erased at head office leaves the tablet's storage", { timeout: 
     await page.waitForSelector(`[data-testid="record"][data-doc-id="${old}"]`, { state: "detached", timeout: 20_000 });
     await page.waitForSelector('[data-testid="record"]', { timeout: 20_000 });
     const stored = await dumpStorage(page);
-    for (const secret of [NICK, PHONE, old]) {
+    for (const secret of [NICK, PHONE, old, "[blob "]) {
       assert.ok(!stored.includes(secret), `the tablet's storage still holds ${secret}`);
     }
     // A reload does not bring it back.

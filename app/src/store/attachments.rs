@@ -64,7 +64,7 @@ impl LocalStore {
             .collect())
     }
 
-    /// Forgets a file (a draft's photo removed before saving).
+    /// Forgets a file (an erased record's, once the server holds it).
     pub async fn forget_file(&self, sha256: &str) -> Result<(), StoreError> {
         let tx = self
             .db
