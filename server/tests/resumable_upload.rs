@@ -81,6 +81,21 @@ async fn an_upload_goes_up_in_pieces_survives_a_lost_connection_and_is_checked_b
     );
     s.write_all(head.as_bytes()).await.unwrap();
     s.write_all(&video[MIB..MIB + MIB / 2]).await.unwrap();
+    // Dropped once the server is writing it (the partial file grew).
+    let partial = dir.path().join("blobs/partial");
+    let mut writing = false;
+    for _ in 0..250 {
+        writing = std::fs::read_dir(&partial)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|f| f.metadata().is_ok_and(|m| m.len() > MIB as u64));
+        if writing {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(writing, "the server started on the second piece");
     drop(s);
     // The server throws the half piece away (the upload is busy until then).
     assert_eq!(
