@@ -192,6 +192,7 @@ impl Inner {
             }
         };
         let mut done_bytes = 0;
+        let mut held_back = false;
         for (sha256, json) in list {
             let Ok(meta) = serde_json::from_str::<FileMeta>(&json) else {
                 continue;
@@ -205,7 +206,12 @@ impl Inner {
             let state = match send_file(this, &sha256, &meta, &stored.blob, done_bytes).await {
                 Ok(()) => FileState::Sent,
                 Err(SendError::Refused(code)) => FileState::Refused(code),
-                Err(SendError::Later) => return true,
+                // One file held back (a piece lost on the way) does not
+                // hold back the others.
+                Err(SendError::Later) => {
+                    held_back = true;
+                    continue;
+                }
             };
             done_bytes += meta.size;
             let json = match serde_json::to_string(&FileMeta { state, ..meta }) {
@@ -216,7 +222,7 @@ impl Inner {
                 this.problem.set(Some(e.to_string()));
             }
         }
-        false
+        held_back
     }
 }
 
