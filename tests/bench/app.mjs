@@ -26,6 +26,7 @@
 //      CLOSELOOP_BENCH_RECORDS (10000); optional CLOSELOOP_BENCH_RUNS (5),
 //      CLOSELOOP_BENCH_CAPTURES (40).
 import { chromium } from "playwright-core";
+import { log, median, ms, percentile, watchdog } from "./harness.mjs";
 
 const URL = process.env.CLOSELOOP_BENCH_URL;
 const USER = process.env.CLOSELOOP_BENCH_USER;
@@ -41,24 +42,8 @@ if (!URL || !USER || !PASSWORD) {
   process.exit(2);
 }
 
-function log(...args) {
-  console.error(`[bench ${new Date().toISOString().slice(11, 23)}]`, ...args);
-}
-
 let browser = null;
-const watchdog = setTimeout(async () => {
-  log(`watchdog: still running after ${WATCHDOG_MS / 60_000} min, giving up`);
-  await browser?.close().catch(() => {});
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
-
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
-const median = (xs) => percentile(xs, 50);
-const ms = (x) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
+watchdog(WATCHDOG_MS, async () => browser?.close());
 
 // Installed before the app starts: notes when each milestone first shows.
 function milestones(records) {

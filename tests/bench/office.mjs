@@ -28,6 +28,7 @@
 //      CLOSELOOP_BENCH_WORD (发票), CLOSELOOP_BENCH_RARE_WORD (漏水),
 //      CLOSELOOP_BENCH_PAGES (1,10,25,50), CLOSELOOP_BENCH_ONLY (api|browser).
 import { chromium } from "playwright-core";
+import { log, median, ms, watchdog } from "./harness.mjs";
 
 const URL = process.env.CLOSELOOP_BENCH_URL;
 const USER = process.env.CLOSELOOP_BENCH_USER ?? "office";
@@ -48,24 +49,9 @@ if (!URL || !PASSWORD) {
   process.exit(2);
 }
 
-function log(...args) {
-  console.error(`[bench ${new Date().toISOString().slice(11, 23)}]`, ...args);
-}
-
 let browser = null;
-const watchdog = setTimeout(async () => {
-  log(`watchdog: still running after ${WATCHDOG_MS / 60_000} min, giving up`);
-  await browser?.close().catch(() => {});
-  process.exit(1);
-}, WATCHDOG_MS);
-watchdog.unref();
+watchdog(WATCHDOG_MS, async () => browser?.close());
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const ms = (x) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
 const mb = (bytes) => (bytes / 1024 / 1024).toFixed(1);
 
 // ------------------------------------------------------------------- API
