@@ -155,17 +155,8 @@ impl LocalStore {
     /// Writes one document's list entry (for documents stored before
     /// entries were kept, and after a refused edit was taken out).
     pub async fn put_list_entry(&self, id: &DocumentId, json: &str) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(ENTRIES)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(ENTRIES)?
-            .put(JsValue::from_str(json))
-            .with_key(id.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.put_one(ENTRIES, id.to_string(), JsValue::from_str(json))
+            .await
     }
 
     /// Rebuilds a document from its chunks; `None` if this device has none.
@@ -256,6 +247,30 @@ impl LocalStore {
             .collect())
     }
 
+    /// Writes one value under `key` in its own transaction.
+    async fn put_one(&self, store: &str, key: String, value: JsValue) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(store)?.put(value).with_key(key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes the value under `key` in its own transaction.
+    async fn delete_one(&self, store: &str, key: String) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(store)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        tx.object_store(store)?.delete::<String, _>(key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Every key of an object store with its value, in one transaction.
     async fn keyed_values(&self, name: &str) -> Result<Vec<(String, JsValue)>, StoreError> {
         let tx = self.db.transaction(name).build()?;
@@ -267,31 +282,12 @@ impl LocalStore {
 
     /// Notes that a document has local edits the relay has not acknowledged.
     pub async fn mark_pending(&self, id: &DocumentId) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(PENDING)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(PENDING)?
-            .put(JsValue::TRUE)
-            .with_key(id.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.put_one(PENDING, id.to_string(), JsValue::TRUE).await
     }
 
     /// The relay acknowledged everything this device has of a document.
     pub async fn clear_pending(&self, id: &DocumentId) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(PENDING)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(PENDING)?
-            .delete::<String, _>(id.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_one(PENDING, id.to_string()).await
     }
 
     /// Documents with edits not yet acknowledged by the relay.

@@ -4,7 +4,6 @@
 //! shows its own photos offline.
 
 use indexed_db_futures::prelude::*;
-use indexed_db_futures::transaction::TransactionMode;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsValue;
 
@@ -31,17 +30,8 @@ impl LocalStore {
         };
         set("blob", blob)?;
         set("meta", &JsValue::from_str(meta_json))?;
-        let tx = self
-            .db
-            .transaction(ATTACHMENTS)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(ATTACHMENTS)?
-            .put(JsValue::from(entry))
-            .with_key(sha256.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.put_one(ATTACHMENTS, sha256.to_string(), entry.into())
+            .await
     }
 
     /// One stored file, if this device has it.
@@ -66,16 +56,7 @@ impl LocalStore {
 
     /// Forgets a file (an erased record's, once the server holds it).
     pub async fn forget_file(&self, sha256: &str) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(ATTACHMENTS)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(ATTACHMENTS)?
-            .delete::<String, _>(sha256.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_one(ATTACHMENTS, sha256.to_string()).await
     }
 }
 

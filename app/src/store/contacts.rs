@@ -47,17 +47,7 @@ impl LocalStore {
 
     /// Writes an outbox entry (new, or replacing the one with its reference).
     pub async fn put_contact(&self, contact_ref: &str, entry: JsValue) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(CONTACTS)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(CONTACTS)?
-            .put(entry)
-            .with_key(contact_ref.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.put_one(CONTACTS, contact_ref.to_string(), entry).await
     }
 
     /// Every outbox entry, in reference order.
@@ -73,15 +63,6 @@ impl LocalStore {
 
     /// Removes an outbox entry.
     pub async fn delete_contact(&self, contact_ref: &str) -> Result<(), StoreError> {
-        let tx = self
-            .db
-            .transaction(CONTACTS)
-            .with_mode(TransactionMode::Readwrite)
-            .build()?;
-        tx.object_store(CONTACTS)?
-            .delete::<String, _>(contact_ref.to_string())
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delete_one(CONTACTS, contact_ref.to_string()).await
     }
 }
