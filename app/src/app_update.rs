@@ -17,7 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::i18n::t;
 
-/// How often an open page looks for a new version (also when it comes online).
+/// How often an open page looks for a new version (also whenever it reaches the relay).
 const CHECK_EVERY_MS: u64 = 10 * 60_000;
 /// Share of the quota above which the page warns that space runs short.
 const NEARLY_FULL: f64 = 0.8;
@@ -79,9 +79,7 @@ pub fn UpdateBanner() -> impl IntoView {
     });
     let timer =
         set_interval_with_handle(check, std::time::Duration::from_millis(CHECK_EVERY_MS)).ok();
-    let online = window_event_listener_untyped("online", move |_| check());
     on_cleanup(move || {
-        online.remove();
         if let Some(t) = timer {
             t.clear();
         }

@@ -6,7 +6,7 @@
 // registers a call with a contact moved out of its description the same way.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, dumpStorage, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import { SCREENSHOTS, dumpStorage, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir, waitForInbox } from "./support.mjs";
 
 const PHONE = "13912345678";
 const EMAIL = "zhou.wei@example.com";
@@ -28,9 +28,7 @@ test("contact details captured offline reach the contact store and never the rec
     // A 10-inch tablet in portrait.
     const tabletContext = await browser.newContext({ viewport: { width: 800, height: 1280 } });
     const tablet = await tabletContext.newPage();
-    await signIn(tablet, server.url, "field-north");
-    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
-    await tablet.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await signInTablet(tablet, server.url, "field-north");
     await server.stop();
     await tabletContext.setOffline(true);
     await tablet.waitForSelector('[data-testid="sync-status"][data-status="offline"]');

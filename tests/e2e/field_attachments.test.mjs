@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { test } from "node:test";
-import { PNG, SCREENSHOTS, freePort, launchBrowser, signIn, startServer, tempDir, tokenFor } from "./support.mjs";
+import { PNG, SCREENSHOTS, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
 
 const MIB = 1 << 20;
 
@@ -32,9 +32,7 @@ test("photos and video taken offline reach head office whole, resuming after a l
   try {
     const context = await browser.newContext({ viewport: { width: 800, height: 1280 } });
     let tablet = await context.newPage();
-    await signIn(tablet, server.url, "field-north");
-    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
-    await tablet.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await signInTablet(tablet, server.url, "field-north");
 
     // Offline for real: the server is gone too.
     await server.stop();

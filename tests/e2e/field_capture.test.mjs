@@ -4,7 +4,7 @@
 // that survives the page being closed mid-typing while offline.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import { SCREENSHOTS, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir, waitForInbox } from "./support.mjs";
 
 /** A datetime-local value `offsetMs` from now in the page's local time, and its moment. */
 function localMinute(page, offsetMs) {
@@ -28,9 +28,7 @@ test("the capture form checks inline, keeps drafts offline and saves every field
     // A 10-inch tablet in portrait.
     const context = await browser.newContext({ viewport: { width: 800, height: 1280 } });
     let tablet = await context.newPage();
-    await signIn(tablet, server.url, "field-north");
-    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
-    await tablet.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await signInTablet(tablet, server.url, "field-north");
 
     // Invalid input: marked where it is, in the user's language, and nothing saved.
     const future = await localMinute(tablet, 2 * 86_400_000);

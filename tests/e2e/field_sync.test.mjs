@@ -3,7 +3,7 @@
 // timed retry once the network is back.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir } from "./support.mjs";
+import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir } from "./support.mjs";
 
 test("the tablet shows what waits, when it last synced, and syncs now on request", { timeout: 120_000 }, async () => {
   const dataDir = tempDir("closeloop-sync-");
@@ -13,9 +13,7 @@ test("the tablet shows what waits, when it last synced, and syncs now on request
   try {
     const context = await browser.newContext({ viewport: { width: 800, height: 1280 } });
     const tablet = await context.newPage();
-    await signIn(tablet, server.url, "field-north");
-    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
-    await tablet.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await signInTablet(tablet, server.url, "field-north");
     await capture(tablet, { channel: "store_box", nickname: "吴先生", description: "收银台排队太久" });
     // Acknowledged by the relay: nothing waits, and the time is noted.
     await tablet.waitForSelector('[data-testid="in-step"]');

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { cpSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir } from "./support.mjs";
+import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir } from "./support.mjs";
 
 const DIST_DIR = process.env.CLOSELOOP_DIST_DIR ?? "dist";
 
@@ -42,9 +42,7 @@ test("a new version is offered, and updating keeps every local record and draft"
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const tablet = await context.newPage();
-    await signIn(tablet, server.url, "field-north");
-    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
-    await tablet.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await signInTablet(tablet, server.url, "field-north");
     // The browser was asked to keep the data; use and quota are shown.
     const storage = tablet.locator('[data-testid="storage-line"]');
     await storage.waitFor();

@@ -10,7 +10,7 @@
 // in the inbox. A field account is offered only the steps its role may take.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { PNG, SCREENSHOTS, capture, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import { PNG, SCREENSHOTS, capture, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir, waitForInbox } from "./support.mjs";
 
 const RECORD = { channel: "store_box", nickname: "吴女士", description: "退货时店员态度很差，还不给开票。" };
 
@@ -51,9 +51,7 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
   try {
     const tabletContext = await browser.newContext();
     const tablet = await tabletContext.newPage();
-    await signIn(tablet, server.url, "field-north");
-    await tablet.waitForSelector('[data-testid="sync-status"][data-status="online"]');
-    await tablet.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+    await signInTablet(tablet, server.url, "field-north");
     // Captured with no network (the relay down too); it reaches head
     // office once both are back.
     await server.stop();

@@ -70,6 +70,16 @@ export async function signIn(page, url, username) {
   await page.waitForSelector(`[data-testid="signed-in-as"]:has-text("${username}")`);
 }
 
+/**
+ * Signs a tablet in and waits until it syncs and the service worker
+ * controls the page, so it can start offline from then on.
+ */
+export async function signInTablet(page, url, username) {
+  await signIn(page, url, username);
+  await page.waitForSelector('[data-testid="sync-status"][data-status="online"]');
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 20_000 });
+}
+
 /** A session token for non-browser clients. */
 export async function tokenFor(url, username) {
   const r = await fetch(url + "/api/login", {

@@ -350,7 +350,8 @@ fn who(by: &str) -> impl Fn() -> String + use<> {
 fn RecordFiles(id: DocumentId, files: Vec<closeloop_shared::record::Attachment>) -> impl IntoView {
     let repo = expect_context::<Repo>();
     let may = repo.may(&id, closeloop_shared::authorize::Write::Attach);
-    let added = RwSignal::new(None::<String>);
+    // Why a kept file could not be added (added, the record shows it).
+    let problem = RwSignal::new(None::<String>);
     let l = lang();
     let on_kept = Callback::new(move |a: closeloop_shared::record::Attachment| {
         let repo = repo.clone();
@@ -361,9 +362,8 @@ fn RecordFiles(id: DocumentId, files: Vec<closeloop_shared::record::Attachment>)
                     closeloop_shared::record::add_attachment(doc, &a, now)
                 })
                 .await;
-            // Added, the record shows it (and this panel is drawn anew).
             if let Err(e) = outcome {
-                added.set(Some(crate::i18n::save_error(lang, &e)));
+                problem.set(Some(crate::i18n::save_error(lang, &e)));
             }
         });
     });
@@ -376,7 +376,7 @@ fn RecordFiles(id: DocumentId, files: Vec<closeloop_shared::record::Attachment>)
             {may.then(|| view! {
                 <div class="attach-more" data-testid="attach-more">
                     <crate::components::AddFiles on_kept />
-                    <p role="alert" class="problem" data-testid="attach-message">{move || added.get()}</p>
+                    <p role="alert" class="problem" data-testid="attach-message">{move || problem.get()}</p>
                 </div>
             })}
         </div>

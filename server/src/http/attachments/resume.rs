@@ -7,7 +7,7 @@
 //! partial files are theirs alone (another user starts their own), and
 //! the record-keeping job removes those left unfinished for a week.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Mutex;
 
@@ -234,7 +234,7 @@ async fn hash_of(path: &FsPath) -> Result<String, AppError> {
 
 /// Partial files being written now: two pieces of one upload at once
 /// would interleave.
-static WRITING: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+static WRITING: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
 
 /// One piece at a time per partial file, released when dropped.
 struct Claim(PathBuf);
@@ -242,7 +242,7 @@ struct Claim(PathBuf);
 impl Claim {
     fn take(path: &FsPath) -> Result<Claim, AppError> {
         let mut writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
-        if !writing.get_or_insert_default().insert(path.to_path_buf()) {
+        if !writing.insert(path.to_path_buf()) {
             return Err(AppError::Conflict {
                 code: "upload_busy",
                 message: "another piece of this upload is arriving; try again".into(),
@@ -254,9 +254,9 @@ impl Claim {
 
 impl Drop for Claim {
     fn drop(&mut self) {
-        let mut writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(set) = writing.as_mut() {
-            set.remove(&self.0);
-        }
+        WRITING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.0);
     }
 }
