@@ -365,21 +365,6 @@ impl Repo {
         Inner::enqueue(inner, effects);
     }
 
-    /// Every readable record on this device, newest first.
-    pub fn records(&self) -> Vec<(DocumentId, FeedbackRecord)> {
-        let hub = self.inner.hub.borrow();
-        let mut out: Vec<(DocumentId, FeedbackRecord)> = hub
-            .documents()
-            .filter_map(|(id, doc)| FeedbackRecord::from_doc(doc).ok().map(|r| (*id, r)))
-            .collect();
-        out.sort_by(|a, b| {
-            b.1.received_at_ms
-                .cmp(&a.1.received_at_ms)
-                .then(a.0.cmp(&b.0))
-        });
-        out
-    }
-
     /// One record, if its document is on this device and readable.
     pub fn record(&self, id: &DocumentId) -> Option<FeedbackRecord> {
         let hub = self.inner.hub.borrow();

@@ -21,6 +21,9 @@ pub struct ListEntry {
     pub first_response_at_ms: Option<i64>,
     pub resolved_at_ms: Option<i64>,
     pub pauses: Vec<(i64, Option<i64>)>,
+    /// The reference of the customer's contact details (never the details).
+    #[serde(default)]
+    pub contact_ref: Option<String>,
 }
 
 impl ListEntry {
@@ -37,6 +40,7 @@ impl ListEntry {
             first_response_at_ms: r.workflow.first_response_at_ms,
             resolved_at_ms: r.workflow.resolved_at_ms,
             pauses: r.workflow.pauses.clone(),
+            contact_ref: r.contact_ref.clone(),
         }
     }
 
@@ -87,5 +91,9 @@ mod tests {
         assert!(!entry.matches("invoice"));
         let json = serde_json::to_string(&entry).unwrap();
         assert_eq!(serde_json::from_str::<ListEntry>(&json).unwrap(), entry);
+        // Entries stored before they named the contact still read.
+        let mut older: serde_json::Value = serde_json::from_str(&json).unwrap();
+        older.as_object_mut().unwrap().remove("contact_ref");
+        assert_eq!(serde_json::from_value::<ListEntry>(older).unwrap(), entry);
     }
 }

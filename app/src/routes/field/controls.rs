@@ -94,11 +94,13 @@ pub(super) fn ContactOutbox() -> impl IntoView {
         }
     };
     // The refused contact's record, by its nickname (read when shown).
+    let entries = repo.entries;
     let record_of = move |contact_ref: &str| {
-        repo.records()
-            .into_iter()
-            .find(|(_, r)| r.contact_ref.as_deref() == Some(contact_ref))
-            .map(|(_, r)| r.customer)
+        entries.with_untracked(|m| {
+            m.values()
+                .find(|e| e.contact_ref.as_deref() == Some(contact_ref))
+                .map(|e| e.customer.clone())
+        })
     };
     view! {
         <p class="contact-outbox" data-testid="contacts-waiting" data-count=move || queue.waiting.get()>
