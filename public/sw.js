@@ -5,7 +5,24 @@
 // content hash, so each version's files are cached apart, and those of an
 // older version go once a newer index.html was fetched. Sync (/sync) and the
 // API (/api) are never cached: records live in IndexedDB, not here.
+// There are two builds (shared/src/bundle.rs): the tablet's, kept at install,
+// and head office's (under /office/), kept once a head-office page was opened.
 const CACHE = "closeloop-shell-v1";
+const FIELD_INDEX = "/index.html";
+const OFFICE_INDEX = "/office/index.html";
+
+/** The index.html of the build serving a page: as Bundle::serving in shared/src/bundle.rs. */
+function indexOf(path) {
+  const under = (root) => path === root || path.startsWith(root + "/");
+  return under("/office") || under("/admin") ? OFFICE_INDEX : FIELD_INDEX;
+}
+
+/** Said offline for a head-office page this device never opened online. */
+const NOT_YET_KEPT = `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Closeloop</title><main style="font:1.1rem system-ui;max-width:36rem;margin:3rem auto;padding:0 1rem">
+<h1>需要联网一次</h1><p>总部页面首次打开时需要网络连接，之后离线也可使用。</p>
+<h1 lang="en">Needs a connection once</h1><p lang="en">Head-office pages must be opened online once; after that they work offline too.</p>
+<p><a href="/">返回现场页面 · Back to the field page</a></p></main>`;
 
 const ALWAYS = ["/", "/index.html", "/sw.js", "/manifest.webmanifest", "/icons/icon-192.png", "/icons/icon-512.png"];
 
@@ -32,12 +49,17 @@ async function precache() {
  * Offline half-way, nothing is dropped.
  */
 async function refresh(cache, html) {
-  const keep = shellOf(html);
-  for (const url of keep) {
-    if (url === "/" || url === "/index.html" || url === "/sw.js" || (await cache.match(url))) continue;
+  for (const url of shellOf(html)) {
+    if (url === "/" || url.endsWith("/index.html") || url === "/sw.js" || (await cache.match(url))) continue;
     const resp = await fetch(url);
     if (!resp.ok) return;
     await cache.put(url, resp);
+  }
+  // Both builds' files stay: each index kept names its own.
+  const keep = new Set([FIELD_INDEX, OFFICE_INDEX]);
+  for (const index of [FIELD_INDEX, OFFICE_INDEX]) {
+    const kept = await cache.match(index);
+    if (kept) for (const url of shellOf(await kept.text())) keep.add(url);
   }
   for (const req of await cache.keys()) {
     if (!keep.has(new URL(req.url).pathname)) await cache.delete(req);
@@ -69,15 +91,25 @@ async function networkFirst(req, event) {
   try {
     const resp = await fetch(req);
     if (resp.ok) {
-      const index = req.mode === "navigate" || new URL(req.url).pathname === "/index.html";
-      await cache.put(index ? "/index.html" : req, resp.clone());
+      const index = indexKey(req);
+      await cache.put(index || req, resp.clone());
       if (index) event.waitUntil(resp.clone().text().then((html) => refresh(cache, html)).catch(() => {}));
     }
     return resp;
   } catch (err) {
-    const key = req.mode === "navigate" ? "/index.html" : req;
-    const hit = await cache.match(key, { ignoreSearch: req.mode === "navigate" });
+    const index = indexKey(req);
+    const hit = await cache.match(index || req);
     if (hit) return hit;
+    if (index === OFFICE_INDEX) {
+      return new Response(NOT_YET_KEPT, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+    }
     throw err;
   }
+}
+
+/** The index a request is answered with (a page, or an index.html itself), else null. */
+function indexKey(req) {
+  const path = new URL(req.url).pathname;
+  if (path === FIELD_INDEX || path === OFFICE_INDEX) return path;
+  return req.mode === "navigate" ? indexOf(path) : null;
 }

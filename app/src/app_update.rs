@@ -16,6 +16,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::i18n::t;
+use closeloop_shared::bundle::Bundle;
 
 /// How often an open page looks for a new version (also whenever it reaches the relay).
 const CHECK_EVERY_MS: u64 = 10 * 60_000;
@@ -37,17 +38,27 @@ fn running_script() -> Option<String> {
     Some(href)
 }
 
-/// The script the server's `index.html` names now (`None` offline).
-async fn served_script() -> Option<String> {
+/// The `index.html` of the build running `script`: head office's build
+/// is served under `/office/`.
+fn index_of(script: &str) -> &'static str {
+    let bundle = if script.starts_with("/office/") {
+        Bundle::Office
+    } else {
+        Bundle::Field
+    };
+    bundle.index_path()
+}
+
+/// The script the server's `index` names now (`None` offline).
+async fn served_script(index: &str) -> Option<String> {
     let init = web_sys::RequestInit::new();
     init.set_cache(web_sys::RequestCache::NoStore);
     let window = web_sys::window()?;
-    let resp: web_sys::Response =
-        JsFuture::from(window.fetch_with_str_and_init("/index.html", &init))
-            .await
-            .ok()?
-            .dyn_into()
-            .ok()?;
+    let resp: web_sys::Response = JsFuture::from(window.fetch_with_str_and_init(index, &init))
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()?;
     if !resp.ok() {
         return None;
     }
@@ -63,7 +74,10 @@ pub fn UpdateBanner() -> impl IntoView {
     let available = RwSignal::new(false);
     let check = move || {
         spawn_local(async move {
-            if let (Some(running), Some(served)) = (running_script(), served_script().await)
+            let Some(running) = running_script() else {
+                return;
+            };
+            if let Some(served) = served_script(index_of(&running)).await
                 && running != served
             {
                 available.set(true);
@@ -193,5 +207,14 @@ mod tests {
             Some("/closeloop-app-4f2a.js")
         );
         assert_eq!(super::script_named_in("<html></html>"), None);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    fn each_build_looks_for_its_own_newer_version() {
+        assert_eq!(super::index_of("/closeloop-app-4f2a.js"), "/index.html");
+        assert_eq!(
+            super::index_of("/office/closeloop-office-9b1c.js"),
+            "/office/index.html"
+        );
     }
 }

@@ -1,5 +1,8 @@
 //! Closeloop's PWA: field capture that works offline, and the head-office
 //! view, both over the same local documents and sync link ([`repo::Repo`]).
+//! It is built twice ([`Bundle`]): the tablet's build links only the field
+//! pages and the record page ([`field_app`]), so its first download stays
+//! small; head office's build has every page ([`office_app`]).
 
 pub mod app_update;
 pub mod attachments;
@@ -22,6 +25,7 @@ mod upload;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::hooks::use_location;
 use leptos_router::path;
 
 use crate::components::StatusBadge;
@@ -29,13 +33,24 @@ use crate::i18n::{Lang, t};
 use crate::repo::Repo;
 use crate::routes::{
     AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage, FieldPage,
-    LoginPage, OfficePage, OfficeRecordPage, RegisterPage, SignInFirst,
+    FieldRecordPage, LoginPage, OfficePage, OfficeRecordPage, RegisterPage, SignInFirst,
 };
+use closeloop_shared::bundle::Bundle;
 
-/// The whole app: header, then the pages once the device user's local
-/// data is open; with nobody signed in, only sign-in (no data is opened).
+/// The tablet's build: its pages only (nothing else is linked in).
+pub fn field_app() -> impl IntoView {
+    view! { <App pages=field_pages /> }
+}
+
+/// Head office's build: every page.
+pub fn office_app() -> impl IntoView {
+    view! { <App pages=office_pages /> }
+}
+
+/// The whole app: header, then the build's `pages` once the device user's
+/// local data is open; with nobody signed in, only sign-in (no data is opened).
 #[component]
-pub fn App() -> impl IntoView {
+fn App(pages: fn() -> AnyView) -> impl IntoView {
     let lang = RwSignal::new(Lang::saved());
     provide_context(lang);
     // `Ok(None)`: nobody is signed in on this device.
@@ -77,7 +92,7 @@ pub fn App() -> impl IntoView {
             {move || match repo.get() {
                 None => view! { <p class="loading">{move || t("list.loading")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="problem banner" role="alert">{e}</p> }.into_any(),
-                Some(Ok(Some(repo))) => view! { <Ready repo /> }.into_any(),
+                Some(Ok(Some(repo))) => view! { <Ready repo pages /> }.into_any(),
                 Some(Ok(None)) => view! { <NobodySignedIn /> }.into_any(),
             }}
         </Router>
@@ -86,28 +101,63 @@ pub fn App() -> impl IntoView {
 
 /// The pages, with the opened [`Repo`] in context.
 #[component]
-fn Ready(repo: Repo) -> impl IntoView {
+fn Ready(repo: Repo, pages: fn() -> AnyView) -> impl IntoView {
     routes::office::live::provide(repo.session);
     provide_context(repo);
     view! {
         <app_update::UpdateBanner />
         <StatusBadge />
         <app_update::StorageLine />
-        <main>
-            <Routes fallback=|| view! { <FieldPage /> }>
-                <Route path=path!("/") view=FieldPage />
-                <Route path=path!("/office") view=OfficePage />
-                <Route path=path!("/office/records/:id") view=OfficeRecordPage />
-                <Route path=path!("/office/new") view=RegisterPage />
-                <Route path=path!("/office/audit") view=AuditLogPage />
-                <Route path=path!("/admin/users") view=AdminUsersPage />
-                <Route path=path!("/admin/sla") view=AdminSlaPage />
-                <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />
-                <Route path=path!("/admin/retention") view=AdminRetentionPage />
-                <Route path=path!("/login") view=LoginPage />
-            </Routes>
-        </main>
+        <main>{pages()}</main>
     }
+}
+
+/// The tablet build's pages; a head-office page is handed to the server,
+/// which serves head office's build for it.
+fn field_pages() -> AnyView {
+    view! {
+        <Routes fallback=|| view! { <FieldOrOffice /> }>
+            <Route path=path!("/") view=FieldPage />
+            <Route path=path!("/records/:id") view=FieldRecordPage />
+            <Route path=path!("/login") view=LoginPage />
+        </Routes>
+    }
+    .into_any()
+}
+
+/// Every page.
+fn office_pages() -> AnyView {
+    view! {
+        <Routes fallback=|| view! { <FieldPage /> }>
+            <Route path=path!("/") view=FieldPage />
+            <Route path=path!("/office") view=OfficePage />
+            <Route path=path!("/office/records/:id") view=OfficeRecordPage />
+            <Route path=path!("/records/:id") view=OfficeRecordPage />
+            <Route path=path!("/office/new") view=RegisterPage />
+            <Route path=path!("/office/audit") view=AuditLogPage />
+            <Route path=path!("/admin/users") view=AdminUsersPage />
+            <Route path=path!("/admin/sla") view=AdminSlaPage />
+            <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />
+            <Route path=path!("/admin/retention") view=AdminRetentionPage />
+            <Route path=path!("/login") view=LoginPage />
+        </Routes>
+    }
+    .into_any()
+}
+
+/// In the tablet's build, a path it has no page for: a head-office page is
+/// loaded from the server (head office's build), anything else is the
+/// field page.
+#[component]
+fn FieldOrOffice() -> impl IntoView {
+    let path = use_location().pathname.get_untracked();
+    if Bundle::serving(&path) == Bundle::Field {
+        return view! { <FieldPage /> }.into_any();
+    }
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+    view! { <p class="loading">{move || t("list.loading")}</p> }.into_any()
 }
 
 /// With nobody signed in: sign-in, and everywhere else a page that says

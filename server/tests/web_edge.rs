@@ -162,6 +162,53 @@ async fn security_headers_are_on_the_api_health_attachments_and_static_files() {
 }
 
 #[tokio::test]
+async fn each_page_gets_the_index_of_its_build_and_both_loaders_are_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(dist.join("office")).unwrap();
+    let page = |name: &str| format!("<!doctype html><script type=module>{name}()</script>");
+    std::fs::write(dist.join("index.html"), page("field")).unwrap();
+    std::fs::write(dist.join("office/index.html"), page("office")).unwrap();
+    std::fs::write(dist.join("office/office-1a2b.js"), "export {}").unwrap();
+    let app = TestApp::spawn_with(dir.path(), |c| c.dist_dir = dist.clone()).await;
+
+    for (path, build) in [
+        ("/", "field()"),
+        ("/login", "field()"),
+        ("/records/abc", "field()"),
+        ("/office/records/abc", "office()"),
+        ("/office", "office()"),
+        ("/office/", "office()"),
+        ("/office/new", "office()"),
+        ("/admin/users?tab=1", "office()"),
+        ("/office/office-1a2b.js", "export {}"),
+    ] {
+        let resp = raw(app.addr, &format!("GET {path} HTTP/1.1"), b"").await;
+        assert_eq!(status(&resp), 200, "{path}: {resp}");
+        assert!(resp.contains(build), "{path}: {resp}");
+        let other = if build == "field()" {
+            "office()"
+        } else {
+            "field()"
+        };
+        assert!(!resp.contains(other), "{path}: {resp}");
+    }
+    let resp = raw(app.addr, "GET / HTTP/1.1", b"").await;
+    let csp = header(&resp, "content-security-policy").unwrap();
+    for loader in ["field()", "office()"] {
+        let hash = base64_sha256(loader);
+        assert!(csp.contains(&format!("'sha256-{hash}'")), "{loader}: {csp}");
+    }
+    app.stop().await;
+}
+
+fn base64_sha256(text: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
 async fn behind_https_the_cookie_is_secure_and_host_prefixed_and_hsts_is_sent() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn_with(dir.path(), |c| {

@@ -9,6 +9,7 @@ pub mod access;
 pub mod api;
 pub mod audit;
 pub mod authorize;
+pub mod bundle;
 pub mod calendar;
 pub mod contact;
 pub mod duplicates;

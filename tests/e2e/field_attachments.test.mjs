@@ -134,7 +134,7 @@ test("photos and video taken offline reach head office whole, resuming after a l
 
     // The owner adds a photo to the record from the tablet's record page, offline.
     await context.setOffline(true);
-    await tablet.goto(`${server.url}/office/records/${id}`).catch(() => {});
+    await tablet.goto(`${server.url}/records/${id}`).catch(() => {});
     await tablet.waitForSelector("[data-record-loaded]");
     const second = Buffer.concat([PNG, Buffer.from([0])]);
     await tablet.setInputFiles('[data-testid="attach-more"] [data-testid="attach-files"]', [

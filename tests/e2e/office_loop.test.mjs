@@ -130,7 +130,7 @@ test("head office works a record from capture to close", { timeout: 180_000 }, a
     // A field account sees the same record but is not offered closing.
     const field = await (await browser.newContext()).newPage();
     await signIn(field, server.url, "field-north");
-    await field.goto(`${server.url}/office/records/${id}`);
+    await field.goto(`${server.url}/records/${id}`);
     await field.waitForSelector("[data-record-loaded]");
     await field.waitForSelector("text=已回复");
     assert.equal(await field.locator('[data-step="close"]').count(), 0, "a field account cannot close");

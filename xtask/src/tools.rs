@@ -178,9 +178,26 @@ fn locked_version(lock: &str, name: &str) -> Option<String> {
     )
 }
 
-/// Builds the PWA in release mode into `dist/`.
+/// Builds the PWA in release mode: the tablet's build into `dist/`, then
+/// head office's into `dist/office/` (in that order: Trunk empties its
+/// output directory first).
 pub fn build_pwa() -> Result<(), String> {
-    run(cmd("trunk", &["build", "--release", "--offline"])).map_err(|e| format!("PWA build: {e}"))
+    run(cmd("trunk", &["build", "--release", "--offline"]))
+        .map_err(|e| format!("PWA build (tablet): {e}"))?;
+    run(cmd(
+        "trunk",
+        &[
+            "build",
+            "--release",
+            "--offline",
+            "--dist",
+            "dist/office",
+            "--public-url",
+            "/office/",
+            "app/office.html",
+        ],
+    ))
+    .map_err(|e| format!("PWA build (head office): {e}"))
 }
 
 /// Cargo's target directory: `CARGO_TARGET_DIR` when set, else `target/`.

@@ -43,10 +43,7 @@ pub fn Bell() -> impl IntoView {
                     session::call("POST", &format!("/api/notifications/{}/read", n.id), None).await;
             }
             reload();
-            navigate(
-                &format!("/office/records/{}", n.record_id),
-                Default::default(),
-            );
+            navigate(&format!("/records/{}", n.record_id), Default::default());
         });
     });
     view! {

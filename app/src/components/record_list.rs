@@ -296,7 +296,7 @@ fn RecordItem(id: DocumentId, record: Memo<Option<ListEntry>>, editable: bool) -
                         .is_some_and(|o| o == me);
                     mine.then(|| view! { <span class="assigned-pill" data-testid="assigned-to-me">{move || t("work.assigned_to_me")}</span> })
                 }}
-                <a class="open-record" href=format!("/office/records/{id}") data-testid="open-record">{move || t("work.open_record")}</a>
+                <a class="open-record" href=format!("/records/{id}") data-testid="open-record">{move || t("work.open_record")}</a>
             </div>
             {move || {
                 let list = refused.get();

@@ -69,6 +69,12 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
         "status.replied" => ("已回复", "Replied"),
         "status.closed" => ("已关闭", "Closed"),
         "record.back" => ("← 返回收件箱", "← Back to the inbox"),
+        "record.back_field" => ("← 返回记录列表", "← Back to the records"),
+        "record.at_desk" => (
+            "客户联系方式和顾客档案在总部工作台查看（需要联网）。",
+            "The customer's contact and customer file are at head office (needs a connection).",
+        ),
+        "record.open_at_desk" => ("在总部工作台打开", "Open at head office"),
         "record.bad_id" => ("记录编号无效", "Not a record id"),
         "record.loading" => ("正在同步这条记录…", "Loading this record over sync…"),
         "record.unreachable" => (

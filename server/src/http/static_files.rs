@@ -1,27 +1,49 @@
 //! Serves the built PWA with a Content-Security-Policy that allows exactly
-//! its own scripts: the inline loader Trunk writes is allowed by its hash.
+//! its own scripts: the inline loaders Trunk writes are allowed by their hash.
+//! There are two builds ([`Bundle`]): the tablet's at `/` and head office's
+//! at `/office/`; a page's path picks the `index.html`.
 
 use std::path::Path;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use base64::Engine;
+use closeloop_shared::bundle::Bundle;
 use sha2::{Digest, Sha256};
+use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 
-/// Static files at `/`, unknown paths answered with `index.html` so the
-/// client-side router handles them (and works offline through the service worker).
+/// Static files at `/`, unknown paths answered with the `index.html` of the
+/// build that has the page, so its client-side router handles them (and
+/// works offline through the service worker).
 pub(crate) fn router(dist: &Path) -> Router<AppState> {
-    let index = dist.join("index.html");
-    let csp = content_security_policy(std::fs::read_to_string(&index).ok().as_deref());
+    let index_file = |bundle: Bundle| dist.join(bundle.index_path().trim_start_matches('/'));
+    let (field, office) = (index_file(Bundle::Field), index_file(Bundle::Office));
+    let loaders: String = [&field, &office]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect();
+    let csp = content_security_policy(Some(&loaders));
     let csp = HeaderValue::from_str(&csp)
         .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
-    let router = if index.is_file() {
-        let files = ServeDir::new(dist).fallback(ServeFile::new(index));
+    let router = if field.is_file() {
+        let (field, office) = (ServeFile::new(field), ServeFile::new(office));
+        let page = tower::service_fn(move |req: Request| {
+            let index = match Bundle::serving(req.uri().path()) {
+                Bundle::Field => field.clone(),
+                Bundle::Office => office.clone(),
+            };
+            index.oneshot(req)
+        });
+        // `/office` is a page, not the directory of head office's build.
+        let files = ServeDir::new(dist)
+            .append_index_html_on_directories(false)
+            .fallback(page);
         Router::new().fallback_service(files)
     } else {
         tracing::warn!(dist = %dist.display(), "no built PWA found; serving a notice instead");

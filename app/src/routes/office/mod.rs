@@ -27,7 +27,7 @@ use crate::i18n::{Lang, lang, t, tr};
 use crate::session::{self, Session};
 
 pub use audit::AuditLogPage;
-pub use record::OfficeRecordPage;
+pub use record::{FieldRecordPage, OfficeRecordPage};
 pub use register::RegisterPage;
 
 /// The inbox.

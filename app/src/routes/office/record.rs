@@ -1,8 +1,10 @@
-//! One record at head office, at `/office/records/<id>`: its document is
-//! asked for over sync (the only document the office page loads), its SLA
-//! clock comes from the read model. Shown: what the customer said, the
-//! classification, competing values of fields edited concurrently offline,
-//! the workflow history and the processing log.
+//! One record, at `/office/records/<id>` at head office and `/records/<id>`
+//! on the tablet: its document is asked for over sync (the only document the
+//! office page loads), its SLA clock comes from the read model. Shown: what
+//! the customer said, the classification, competing values of fields edited
+//! concurrently offline, the workflow history and the processing log. The
+//! desk panels (customer contact and customer file, read from the server)
+//! are in head office's build only; the tablet's page links there.
 
 use closeloop_shared::FeedbackRecord;
 use closeloop_shared::api::RecordDetail;
@@ -28,8 +30,34 @@ use crate::session;
 /// How long the page waits for the document before saying so.
 const WAIT_MS: i32 = 10_000;
 
+/// The panels only head office's build links in: both read the server.
+#[derive(Clone, Copy)]
+pub struct DeskPanels {
+    /// The customer file, beside the history.
+    pub file: fn(DocumentId) -> AnyView,
+    /// The customer's contact, atop the side column.
+    pub contact: fn(DocumentId, Option<String>) -> AnyView,
+}
+
+/// The record page with the desk panels (head office's build).
 #[component]
 pub fn OfficeRecordPage() -> impl IntoView {
+    let desk = DeskPanels {
+        file: |id| view! { <super::customer_file::CustomerFilePanel id /> }.into_any(),
+        contact: |id, contact_ref| {
+            view! { <super::contact::ContactPanel id contact_ref /> }.into_any()
+        },
+    };
+    record_page(Some(desk))
+}
+
+/// The record page on the tablet: the desk panels are a link to head office.
+#[component]
+pub fn FieldRecordPage() -> impl IntoView {
+    record_page(None)
+}
+
+fn record_page(desk: Option<DeskPanels>) -> impl IntoView {
     let params = use_params_map();
     let id =
         Memo::new(move |_| params.with(|p| p.get("id").and_then(|s| s.parse::<DocumentId>().ok())));
@@ -97,7 +125,13 @@ pub fn OfficeRecordPage() -> impl IntoView {
         );
     });
     view! {
-        <p class="back"><a href="/office">{move || t("record.back")}</a></p>
+        <p class="back">
+            {if desk.is_some() {
+                view! { <a href="/office">{move || t("record.back")}</a> }.into_any()
+            } else {
+                view! { <a href="/">{move || t("record.back_field")}</a> }.into_any()
+            }}
+        </p>
         <super::contact::ErasedNotice />
         {move || match (id.get(), record.get()) {
             (None, _) => view! { <p class="problem" role="alert">{move || t("record.bad_id")}</p> }.into_any(),
@@ -106,7 +140,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
                     <p class="loading">{move || if waited.get() && loaded.get() { t("record.unreachable") } else { t("record.loading") }}</p>
                 </section>
             }.into_any(),
-            (Some(id), Some(r)) => view! { <Detail id r detail drafts log /> }.into_any(),
+            (Some(id), Some(r)) => view! { <Detail id r detail drafts log desk /> }.into_any(),
         }}
     }
 }
@@ -118,6 +152,7 @@ fn Detail(
     detail: RwSignal<Option<RecordDetail>>,
     drafts: Drafts,
     log: RwSignal<Vec<closeloop_shared::api::ChangeItem>>,
+    desk: Option<DeskPanels>,
 ) -> impl IntoView {
     let (work, process, reply) = (r.clone(), r.clone(), r.clone());
     let settle =
@@ -303,11 +338,21 @@ fn Detail(
                 }.into_any()
             }}
         </section>
-        <super::customer_file::CustomerFilePanel id />
+        {desk.map(|d| (d.file)(id))}
         <super::changes::ChangeTimeline id log />
         </div>
         <div class="record-side">
-            <super::contact::ContactPanel id contact_ref=r.contact_ref.clone() />
+            {match desk {
+                Some(d) => (d.contact)(id, r.contact_ref.clone()),
+                None => view! {
+                    <section class="card desk-link" data-testid="desk-link">
+                        <p class="hint">{move || t("record.at_desk")}</p>
+                        <a class="button secondary" rel="external" href=format!("/office/records/{id}")>
+                            {move || t("record.open_at_desk")}
+                        </a>
+                    </section>
+                }.into_any(),
+            }}
             <WorkPanel id r=work drafts />
             <ProcessPanel id r=process drafts />
             <ReplyPanel id r=reply drafts />
