@@ -20,6 +20,7 @@ pub mod relay;
 pub mod retention;
 pub mod sla;
 pub mod stats;
+pub mod survey;
 pub mod sync;
 pub mod taxonomy;
 pub mod workflow;
