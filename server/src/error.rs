@@ -43,6 +43,9 @@ pub enum AppError {
     /// The request clashes with what is stored.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// It existed and is no more (a used or expired survey link).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// A browser request from another site where the session would ride along.
     #[error("cross-site request refused")]
     CrossSite,
@@ -73,6 +76,7 @@ impl IntoResponse for AppError {
             AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "not found".to_string()),
             AppError::Absent { code, message } => (StatusCode::NOT_FOUND, *code, message.clone()),
             AppError::Conflict { code, message } => (StatusCode::CONFLICT, *code, message.clone()),
+            AppError::Gone { code, message } => (StatusCode::GONE, *code, message.clone()),
             AppError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -184,6 +188,9 @@ where
             Ok(axum::Json(value)) => Ok(AppJson(value)),
             Err(JsonRejection::MissingJsonContentType(e)) => {
                 Err(AppError::UnsupportedMedia(e.body_text()))
+            }
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::TooLarge(e.body_text()))
             }
             Err(e) => Err(AppError::BadRequest(e.body_text())),
         }

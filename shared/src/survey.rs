@@ -170,6 +170,32 @@ impl SurveyError {
     }
 }
 
+/// What the public survey page reads for its link (`GET /api/s/<token>`):
+/// the survey as that version asks it, and nothing about the customer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SurveyPage {
+    pub version: i64,
+    pub survey: SurveyDefinition,
+    pub expires_at: i64,
+}
+
+/// What the public page sends (`POST /api/s/<token>`). `submission` is the
+/// browser's own id for this submit, so a retry after a lost answer is
+/// told "done", not "used".
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SurveySubmit {
+    pub submission: String,
+    pub answers: answers::Answers,
+}
+
+/// A link head office issued (`POST /api/records/<id>/survey-link`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SurveyLinkIssued {
+    /// `/s/<token>`: the token is shown once and kept only as its hash.
+    pub path: String,
+    pub expires_at: i64,
+}
+
 fn key_ok(key: &str) -> bool {
     (1..=MAX_KEY_CHARS).contains(&key.len())
         && key

@@ -16,6 +16,8 @@ pub(crate) mod records;
 mod settings;
 pub(crate) mod static_files;
 mod stats;
+pub(crate) mod survey_page;
+mod surveys;
 pub(crate) mod web_edge;
 
 use axum::extract::State;
@@ -44,6 +46,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(customers::router())
         .merge(archive::router())
         .merge(audit::router())
+        .merge(surveys::router())
 }
 
 /// Liveness for load balancers and `cargo xtask serve`.

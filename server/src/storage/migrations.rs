@@ -323,6 +323,41 @@ const MIGRATIONS: &[(i64, &str)] = &[
         expires_at INTEGER NOT NULL
     );",
     ),
+    (
+        22,
+        // Surveys: every saved version (answers keep theirs), single-use
+        // links by the hash of their token, and the answers.
+        "CREATE TABLE survey_versions (
+        survey TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        definition TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        saved_at INTEGER NOT NULL,
+        PRIMARY KEY (survey, version)
+    );
+    CREATE TABLE survey_links (
+        token_hash BLOB PRIMARY KEY,
+        survey TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        document_id TEXT,
+        issued_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at INTEGER,
+        submission TEXT
+    );
+    CREATE INDEX survey_links_by_document ON survey_links (document_id);
+    CREATE TABLE survey_answers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        survey TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        document_id TEXT,
+        answers TEXT NOT NULL,
+        dissatisfied INTEGER NOT NULL,
+        answered_at INTEGER NOT NULL
+    );
+    CREATE INDEX survey_answers_by_survey ON survey_answers (survey, answered_at);
+    CREATE INDEX survey_answers_by_document ON survey_answers (document_id);",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

@@ -21,6 +21,7 @@ mod retention;
 mod sessions;
 mod settings;
 mod sql;
+mod surveys;
 mod users;
 mod visibility;
 
@@ -34,6 +35,7 @@ pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
 pub use sessions::{SESSION_DAYS, SESSION_IDLE_HOURS, SessionRow, session_id};
 pub use sql::Backend;
 pub(crate) use sql::Sql;
+pub use surveys::{Answered, NewAnswer, SATISFACTION, SurveyLink};
 pub use users::UserError;
 
 use std::path::Path;

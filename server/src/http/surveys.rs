@@ -1,0 +1,246 @@
+//! Surveys over HTTP. Head office issues a single-use link for a record
+//! (`POST /api/records/{id}/survey-link`) and reads the answers given about
+//! it; a customer's browser, with no account, reads the survey behind a
+//! link (`GET /api/s/{token}`, which never consumes it: chat apps prefetch
+//! links) and answers it once (`POST /api/s/{token}`). A token is 128
+//! random bits; only its SHA-256 is stored, and an unknown, malformed,
+//! used or expired token says nothing about any other link or record.
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use base64::Engine;
+use closeloop_shared::survey::answers::Answers;
+use closeloop_shared::survey::{SurveyLinkIssued, SurveyPage, SurveySubmit};
+use closeloop_shared::sync::DocumentId;
+use sha2::{Digest, Sha256};
+
+use super::auth::CurrentUser;
+use crate::error::{AppError, AppJson};
+use crate::state::AppState;
+use crate::storage::{Answered, NewAnswer, SATISFACTION, SurveyLink};
+
+/// How long a link can be answered.
+pub const LINK_DAYS: i64 = 14;
+/// Bytes of an answer's body at most (a full survey of long texts fits).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+/// Characters of a submission id.
+const MAX_SUBMISSION_CHARS: usize = 64;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/records/{id}/survey-link", post(issue_link))
+        .route("/records/{id}/survey-answers", get(record_answers))
+        .route(
+            "/s/{token}",
+            get(open_link)
+                .post(answer)
+                .layer(DefaultBodyLimit::max(MAX_ANSWER_BYTES)),
+        )
+}
+
+/// A new token: 128 random bits, URL-safe.
+fn new_token() -> Result<String, AppError> {
+    let bytes = crate::random::bytes::<16>()
+        .map_err(|e| AppError::Internal(format!("no randomness for a survey link: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The stored key of a well-formed token; a malformed one is simply unknown.
+fn token_hash(token: &str) -> Result<Vec<u8>, AppError> {
+    let well_formed = token.len() == 22
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !well_formed {
+        return Err(AppError::NotFound);
+    }
+    Ok(Sha256::digest(token.as_bytes()).to_vec())
+}
+
+/// Head office, supervisors and admins send surveys about records they see.
+async fn issue_link(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, AppJson<SurveyLinkIssued>), AppError> {
+    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
+    if !user.role.sees_everything() {
+        return Err(AppError::Forbidden);
+    }
+    let now = state.now_ms();
+    state
+        .storage
+        .record(&id, user.visibility())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (version, _) = state
+        .storage
+        .survey(SATISFACTION, now)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let token = new_token()?;
+    let link = SurveyLink {
+        survey: SATISFACTION.into(),
+        version,
+        document_id: Some(id.to_string()),
+        expires_at: now + LINK_DAYS * 24 * 3_600_000,
+        used_at: None,
+        submission: None,
+    };
+    state
+        .storage
+        .issue_survey_link(&token_hash(&token)?, &link, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(SurveyLinkIssued {
+            path: format!("/s/{token}"),
+            expires_at: link.expires_at,
+        }),
+    ))
+}
+
+/// The answers a record's customer gave, for whoever sees the record.
+async fn record_answers(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<AppJson<serde_json::Value>, AppError> {
+    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
+    state
+        .storage
+        .record(&id, user.visibility())
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let rows = state.storage.record_survey_answers(&id.to_string()).await?;
+    let answers: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(at, version, answers, dissatisfied)| {
+            let answers: Answers = serde_json::from_str(&answers).unwrap_or_default();
+            serde_json::json!({
+                "answered_at": at, "version": version,
+                "answers": answers, "dissatisfied": dissatisfied,
+            })
+        })
+        .collect();
+    Ok(AppJson(serde_json::json!({ "answers": answers })))
+}
+
+/// Why a link cannot be answered, as the public page says it.
+fn closed(code: &'static str, message: &str) -> AppError {
+    AppError::Gone {
+        code,
+        message: message.into(),
+    }
+}
+
+/// A usable link and its survey version.
+async fn usable(
+    state: &AppState,
+    hash: &[u8],
+) -> Result<(SurveyLink, closeloop_shared::survey::SurveyDefinition), AppError> {
+    let link = state
+        .storage
+        .survey_link(hash)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if link.used_at.is_some() {
+        return Err(closed(
+            "survey_link_used",
+            "this survey was already answered",
+        ));
+    }
+    if link.expires_at <= state.now_ms() {
+        return Err(closed(
+            "survey_link_expired",
+            "this survey link has expired",
+        ));
+    }
+    let survey = state
+        .storage
+        .survey_version(&link.survey, link.version)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((link, survey))
+}
+
+/// Reading a link changes nothing.
+async fn open_link(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<AppJson<SurveyPage>, AppError> {
+    let (link, survey) = usable(&state, &token_hash(&token)?).await?;
+    Ok(AppJson(SurveyPage {
+        version: link.version,
+        survey,
+        expires_at: link.expires_at,
+    }))
+}
+
+/// Stores the answers, checked against the version the link asks.
+async fn answer(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    AppJson(submit): AppJson<SurveySubmit>,
+) -> Result<(StatusCode, AppJson<serde_json::Value>), AppError> {
+    let hash = token_hash(&token)?;
+    let submission = submit.submission.trim();
+    if submission.is_empty() || submission.chars().count() > MAX_SUBMISSION_CHARS {
+        return Err(AppError::BadRequest(format!(
+            "submission: 1 to {MAX_SUBMISSION_CHARS} characters"
+        )));
+    }
+    let link = state
+        .storage
+        .survey_link(&hash)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if link.submission.as_deref() == Some(submission) {
+        return Ok((
+            StatusCode::OK,
+            AppJson(serde_json::json!({ "answered": true })),
+        ));
+    }
+    let (_, survey) = usable(&state, &hash).await?;
+    let kept = survey
+        .check_answers(&submit.answers)
+        .map_err(|e| AppError::Invalid {
+            code: e.code(),
+            message: e.to_string(),
+        })?;
+    let json = serde_json::to_string(&kept)
+        .map_err(|e| AppError::Internal(format!("survey answers: {e}")))?;
+    let stored = state
+        .storage
+        .answer_survey(
+            &hash,
+            &NewAnswer {
+                submission,
+                answers: &json,
+                dissatisfied: survey.dissatisfied(&kept),
+            },
+            state.now_ms(),
+        )
+        .await?;
+    match stored {
+        Answered::Stored => Ok((
+            StatusCode::CREATED,
+            AppJson(serde_json::json!({ "answered": true })),
+        )),
+        Answered::AlreadyStored => Ok((
+            StatusCode::OK,
+            AppJson(serde_json::json!({ "answered": true })),
+        )),
+        Answered::Used => Err(closed(
+            "survey_link_used",
+            "this survey was already answered",
+        )),
+        Answered::Expired => Err(closed(
+            "survey_link_expired",
+            "this survey link has expired",
+        )),
+        Answered::Unknown => Err(AppError::NotFound),
+    }
+}

@@ -1,0 +1,244 @@
+//! Surveys (S003 §4): each saved version of a survey, the single-use links
+//! sent to customers, and the answers. A link is consumed only by a stored
+//! answer, in the same transaction; the browser's submission id makes a
+//! retried submit answer "done" instead of "used". Links are kept by the
+//! SHA-256 of their token, so the table cannot be read back into links.
+
+use closeloop_shared::survey::SurveyDefinition;
+use closeloop_shared::survey::defaults::default_survey;
+use sqlx::Row;
+
+use super::{Storage, StorageError};
+
+/// The survey sent after a record is closed or replied, stored on first use.
+pub const SATISFACTION: &str = "satisfaction";
+
+/// A link as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SurveyLink {
+    pub survey: String,
+    pub version: i64,
+    /// The record the survey evaluates; `None` for a campaign or anonymous link.
+    pub document_id: Option<String>,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub submission: Option<String>,
+}
+
+/// What storing an answer did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    Stored,
+    /// This submission was stored before (a retry).
+    AlreadyStored,
+    /// Another submission used the link.
+    Used,
+    Expired,
+    Unknown,
+}
+
+/// One answer to store, checked against its survey version by the caller.
+pub struct NewAnswer<'a> {
+    pub submission: &'a str,
+    /// The kept answers as JSON.
+    pub answers: &'a str,
+    pub dissatisfied: bool,
+}
+
+impl Storage {
+    /// The newest version of `survey` and its definition; the satisfaction
+    /// survey is stored from the default on first use.
+    pub async fn survey(
+        &self,
+        survey: &str,
+        now_ms: i64,
+    ) -> Result<Option<(i64, SurveyDefinition)>, StorageError> {
+        let row = sqlx::query(
+            "SELECT version, definition FROM survey_versions WHERE survey = $1
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(survey)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = row {
+            let version: i64 = row.try_get("version")?;
+            let json: String = row.try_get("definition")?;
+            return Ok(Some((version, parse(survey, &json)?)));
+        }
+        if survey != SATISFACTION {
+            return Ok(None);
+        }
+        let default = default_survey();
+        self.save_survey(survey, &default, "closeloop", now_ms)
+            .await?;
+        Ok(Some((1, default)))
+    }
+
+    /// One version of `survey`, as its answers were given.
+    pub async fn survey_version(
+        &self,
+        survey: &str,
+        version: i64,
+    ) -> Result<Option<SurveyDefinition>, StorageError> {
+        let json: Option<String> = sqlx::query_scalar(
+            "SELECT definition FROM survey_versions WHERE survey = $1 AND version = $2",
+        )
+        .bind(survey)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        json.map(|j| parse(survey, &j)).transpose()
+    }
+
+    /// Saves a new version of `survey` (checked by the caller); its number.
+    pub async fn save_survey(
+        &self,
+        survey: &str,
+        definition: &SurveyDefinition,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<i64, StorageError> {
+        let json = serde_json::to_string(definition)
+            .map_err(|e| StorageError::Corrupt(format!("survey {survey}: {e}")))?;
+        let mut tx = self.pool.begin().await?;
+        let newest: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM survey_versions WHERE survey = $1")
+                .bind(survey)
+                .fetch_one(&mut *tx)
+                .await?;
+        let version = newest.unwrap_or(0) + 1;
+        // Two saves at once: the second conflicts on the key and fails,
+        // rather than both writing one version number.
+        sqlx::query(
+            "INSERT INTO survey_versions (survey, version, definition, saved_by, saved_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(survey)
+        .bind(version)
+        .bind(json)
+        .bind(by)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    /// Keeps a new link, by its token's hash.
+    pub async fn issue_survey_link(
+        &self,
+        token_hash: &[u8],
+        link: &SurveyLink,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        sqlx::query(
+            "INSERT INTO survey_links (token_hash, survey, version, document_id, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(token_hash)
+        .bind(&link.survey)
+        .bind(link.version)
+        .bind(link.document_id.as_deref())
+        .bind(now_ms)
+        .bind(link.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The link with this token hash.
+    pub async fn survey_link(&self, token_hash: &[u8]) -> Result<Option<SurveyLink>, StorageError> {
+        let row = sqlx::query(
+            "SELECT survey, version, document_id, expires_at, used_at, submission
+             FROM survey_links WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(SurveyLink {
+                survey: r.try_get("survey")?,
+                version: r.try_get("version")?,
+                document_id: r.try_get("document_id")?,
+                expires_at: r.try_get("expires_at")?,
+                used_at: r.try_get("used_at")?,
+                submission: r.try_get("submission")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores an answer and consumes its link, at most once per link.
+    pub async fn answer_survey(
+        &self,
+        token_hash: &[u8],
+        answer: &NewAnswer<'_>,
+        now_ms: i64,
+    ) -> Result<Answered, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        let consumed = sqlx::query(
+            "UPDATE survey_links SET used_at = $2, submission = $3
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms)
+        .bind(answer.submission)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if consumed != 1 {
+            tx.rollback().await?;
+            return Ok(match self.survey_link(token_hash).await? {
+                None => Answered::Unknown,
+                Some(l) if l.submission.as_deref() == Some(answer.submission) => {
+                    Answered::AlreadyStored
+                }
+                Some(l) if l.used_at.is_some() => Answered::Used,
+                Some(_) => Answered::Expired,
+            });
+        }
+        sqlx::query(
+            "INSERT INTO survey_answers (survey, version, document_id, answers, dissatisfied, answered_at)
+             SELECT survey, version, document_id, $2, $3, $4 FROM survey_links WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .bind(answer.answers)
+        .bind(i64::from(answer.dissatisfied))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Answered::Stored)
+    }
+
+    /// The answers given about a record, newest first: `(answered_at,
+    /// version, answers JSON, dissatisfied)`.
+    pub async fn record_survey_answers(
+        &self,
+        document_id: &str,
+    ) -> Result<Vec<(i64, i64, String, bool)>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT answered_at, version, answers, dissatisfied FROM survey_answers
+             WHERE document_id = $1 ORDER BY answered_at DESC, id DESC",
+        )
+        .bind(document_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let dissatisfied: i64 = r.try_get("dissatisfied")?;
+                Ok((
+                    r.try_get("answered_at")?,
+                    r.try_get("version")?,
+                    r.try_get("answers")?,
+                    dissatisfied != 0,
+                ))
+            })
+            .collect()
+    }
+}
+
+fn parse(survey: &str, json: &str) -> Result<SurveyDefinition, StorageError> {
+    serde_json::from_str(json)
+        .map_err(|e| StorageError::Corrupt(format!("the stored survey {survey}: {e}")))
+}

@@ -1,0 +1,205 @@
+//! Survey links: issued by head office for a record they see, read any
+//! number of times without being used up, answered once (a retry of the
+//! same submission is told "done"), checked against the survey version the
+//! link asks, closed when used or expired, and unguessable.
+
+mod support;
+
+use closeloop_shared::survey::{SurveyLinkIssued, SurveyPage};
+use support::{Client, StepClock, TestApp, id, storage_for};
+
+const NOW: i64 = 1_790_000_000_000;
+const DAY: i64 = 24 * 3_600_000;
+
+/// Answers to the default survey as the public page sends them.
+fn submit(submission: &str, overall: u8) -> String {
+    serde_json::json!({
+        "submission": submission,
+        "answers": {
+            "overall": overall, "speed": 4, "attitude": 5, "solution": 4,
+            "recommend": 8, "disappointed": "等了太久", "comment": ""
+        }
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_link_is_read_freely_answered_once_and_closed_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = StepClock::at(NOW);
+    let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock.clone()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(1), "门店空调太冷").await;
+    let mut desk = Client::connect(app.addr, "office").await;
+    desk.fetch(id(1)).await.expect("office reaches it");
+    let (field, office) = (app.token("north").await, app.token("office").await);
+    let issue = format!("/api/records/{}/survey-link", id(1));
+
+    let (status, _): (u16, serde_json::Value) = app.call("POST", &issue, Some(&field), None).await;
+    assert_eq!(status, 403, "field staff do not send surveys");
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "POST",
+            &format!("/api/records/{}/survey-link", id(9)),
+            Some(&office),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404, "no such record");
+    let (status, link): (u16, SurveyLinkIssued) =
+        app.call("POST", &issue, Some(&office), None).await;
+    assert_eq!(status, 201);
+    assert_eq!(link.expires_at, NOW + 14 * DAY);
+    let token = link
+        .path
+        .strip_prefix("/s/")
+        .expect("a /s/ path")
+        .to_string();
+    assert_eq!(token.len(), 22, "128 bits in URL-safe base64");
+    let api = format!("/api/s/{token}");
+
+    // Reading, as a chat app's preview does, twice: the link stays open.
+    for _ in 0..2 {
+        let (status, page): (u16, SurveyPage) = app.call("GET", &api, None, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(page.version, 1);
+        assert_eq!(page.survey.questions[0].key, "overall");
+    }
+    let page_json = app
+        .call::<serde_json::Value>("GET", &api, None, None)
+        .await
+        .1
+        .to_string();
+    assert!(
+        !page_json.contains("门店空调太冷") && !page_json.contains(&id(1).to_string()),
+        "nothing of the record"
+    );
+
+    // Answers off the survey are refused, naming the question; nothing is used up.
+    let missing =
+        serde_json::json!({ "submission": "s-0", "answers": { "overall": 5 } }).to_string();
+    let (status, err): (u16, serde_json::Value) =
+        app.call("POST", &api, None, Some(&missing)).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("answer_required")),
+        "{err}"
+    );
+    let off_scale = submit("s-0", 9);
+    let (status, err): (u16, serde_json::Value) =
+        app.call("POST", &api, None, Some(&off_scale)).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (400, Some("answer_invalid")),
+        "{err}"
+    );
+
+    // Answered once; the same submission again is "done"; another is refused.
+    let (status, _): (u16, serde_json::Value) =
+        app.call("POST", &api, None, Some(&submit("s-1", 2))).await;
+    assert_eq!(status, 201);
+    let (status, _): (u16, serde_json::Value) =
+        app.call("POST", &api, None, Some(&submit("s-1", 2))).await;
+    assert_eq!(status, 200, "a retry of the stored submission");
+    let (status, err): (u16, serde_json::Value) =
+        app.call("POST", &api, None, Some(&submit("s-2", 5))).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (410, Some("survey_link_used"))
+    );
+    let (status, err): (u16, serde_json::Value) = app.call("GET", &api, None, None).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (410, Some("survey_link_used"))
+    );
+
+    // Head office sees the answer on the record, kept as checked.
+    let answers_path = format!("/api/records/{}/survey-answers", id(1));
+    let (status, given): (u16, serde_json::Value) =
+        app.call("GET", &answers_path, Some(&office), None).await;
+    assert_eq!(status, 200);
+    let list = given["answers"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{given}");
+    assert_eq!(list[0]["dissatisfied"], true, "overall 2");
+    assert_eq!(list[0]["answers"]["disappointed"], "等了太久");
+    assert!(
+        list[0]["answers"].get("comment").is_none(),
+        "a blank text is not kept"
+    );
+    let (status, _): (u16, serde_json::Value) = app
+        .call("GET", &answers_path, Some(&app.token("south").await), None)
+        .await;
+    assert_eq!(
+        status, 404,
+        "another team's field staff do not see the record"
+    );
+
+    // A newer version of the survey: a link issued before still asks its own.
+    let (_, second): (u16, SurveyLinkIssued) = app.call("POST", &issue, Some(&office), None).await;
+    let storage = storage_for(dir.path()).await;
+    let (_, mut changed) = storage.survey("satisfaction", NOW).await.unwrap().unwrap();
+    changed.questions.truncate(1);
+    assert_eq!(
+        storage
+            .save_survey("satisfaction", &changed, "office", NOW)
+            .await
+            .unwrap(),
+        2
+    );
+    let second_api = format!("/api{}", second.path);
+    let (_, page): (u16, SurveyPage) = app.call("GET", &second_api, None, None).await;
+    assert_eq!((page.version, page.survey.questions.len()), (1, 7));
+
+    // Expired: closed for reading and answering.
+    clock.set(NOW + 15 * DAY);
+    let (status, err): (u16, serde_json::Value) = app.call("GET", &second_api, None, None).await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (410, Some("survey_link_expired"))
+    );
+    let (status, _): (u16, serde_json::Value) = app
+        .call("POST", &second_api, None, Some(&submit("s-3", 5)))
+        .await;
+    assert_eq!(status, 410);
+    storage.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_and_malformed_tokens_say_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    for token in [
+        "AAAAAAAAAAAAAAAAAAAAAA",
+        "short",
+        "with%20space%20in%20it%20ok",
+        &"x".repeat(300),
+    ] {
+        let (status, err): (u16, serde_json::Value) = app
+            .call("GET", &format!("/api/s/{token}"), None, None)
+            .await;
+        assert_eq!(
+            (status, err["code"].as_str()),
+            (404, Some("not_found")),
+            "{token}"
+        );
+        let (status, _): (u16, serde_json::Value) = app
+            .call(
+                "POST",
+                &format!("/api/s/{token}"),
+                None,
+                Some(&submit("s", 5)),
+            )
+            .await;
+        assert_eq!(status, 404, "{token}");
+    }
+    let huge = format!(
+        r#"{{"submission":"s","answers":{{"comment":"{}"}}}}"#,
+        "x".repeat(70_000)
+    );
+    let (status, _): (u16, serde_json::Value) = app
+        .call("POST", "/api/s/AAAAAAAAAAAAAAAAAAAAAA", None, Some(&huge))
+        .await;
+    assert_eq!(status, 413, "bounded before it is read");
+    app.stop().await;
+}

@@ -1,0 +1,91 @@
+// The customer's survey page (issue 15 points 3, 4 and 9): a link head
+// office issued for a record opens on a phone without an account, one
+// question per screen in the browser's language; answers survive a reload;
+// a submit while offline is kept and sent once when the connection is back;
+// the link then shows a friendly "already answered" page.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SCREENSHOTS, capture, freePort, launchBrowser, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
+
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+
+async function api(url, token, method, path) {
+  const r = await fetch(url + path, { method, headers: { authorization: `Bearer ${token}` } });
+  return { status: r.status, body: await r.json() };
+}
+
+test("a customer answers a survey link once on a phone, through a dropped connection", { timeout: 150_000 }, async () => {
+  const server = await startServer(tempDir("closeloop-survey-"), await freePort());
+  const browser = await launchBrowser();
+  try {
+    const tablet = await (await browser.newContext()).newPage();
+    await signInTablet(tablet, server.url, "field-north");
+    await capture(tablet, { channel: "face_to_face", nickname: "周先生", description: "退货等了两周" });
+    const office = await tokenFor(server.url, "office");
+    let records = [];
+    for (let i = 0; i < 100 && records.length === 0; i++) {
+      records = (await api(server.url, office, "GET", "/api/records")).body.records;
+      if (records.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    const id = records[0].id;
+    const issued = await api(server.url, office, "POST", `/api/records/${id}/survey-link`);
+    assert.equal(issued.status, 201);
+    const link = server.url + issued.body.path;
+
+    // A phone in English: one question per screen with its progress.
+    const context = await browser.newContext({ ...PHONE, locale: "en-US" });
+    const phone = await context.newPage();
+    const downloaded = [];
+    phone.on("response", async (r) => downloaded.push((await r.body().catch(() => Buffer.alloc(0))).length));
+    await phone.goto(link);
+    await phone.waitForSelector("text=How did we do?");
+    assert.equal(await phone.textContent('[data-testid="progress"]'), "Question 1 of 6");
+    await phone.click('[data-testid="next"]');
+    await phone.waitForSelector("text=Please answer this question first.");
+    await phone.click('[data-score="2"]');
+    assert.equal(await phone.textContent('[data-testid="progress"]'), "Question 1 of 7", "a low score asks what disappointed");
+    await phone.screenshot({ path: `${SCREENSHOTS}/survey-question.png` });
+    await phone.click('[data-testid="next"]');
+    await phone.click('[data-score="3"]');
+    await phone.click('[data-testid="next"]');
+
+    // Closed and reopened half-way: the answers and the place are kept.
+    await phone.reload();
+    await phone.waitForSelector('[data-question="attitude"]');
+    assert.equal(await phone.textContent('[data-testid="progress"]'), "Question 3 of 7");
+    for (const score of ["4", "3"]) {
+      await phone.click(`[data-score="${score}"]`);
+      await phone.click('[data-testid="next"]');
+    }
+    await phone.click('[data-score="5"]');
+    await phone.screenshot({ path: `${SCREENSHOTS}/survey-nps.png` });
+    assert.doesNotMatch(await phone.textContent("main"), /null|undefined/);
+    await phone.click('[data-testid="next"]');
+    await phone.fill("textarea", "退货流程太慢");
+    await phone.click('[data-testid="next"]');
+
+    // Sent while offline: kept and said so, then sent once when back.
+    await context.setOffline(true);
+    await phone.click('[data-testid="send"]');
+    await phone.waitForSelector("text=No connection");
+    await phone.screenshot({ path: `${SCREENSHOTS}/survey-offline.png` });
+    await context.setOffline(false);
+    await phone.waitForSelector('[data-testid="thanks"]', { timeout: 30_000 });
+    await phone.screenshot({ path: `${SCREENSHOTS}/survey-thanks.png` });
+    const answers = await api(server.url, office, "GET", `/api/records/${id}/survey-answers`);
+    assert.equal(answers.body.answers.length, 1, JSON.stringify(answers.body));
+    assert.equal(answers.body.answers[0].answers.disappointed, "退货流程太慢");
+    assert.equal(answers.body.answers[0].dissatisfied, true);
+    const bytes = downloaded.reduce((a, b) => a + b, 0);
+    assert.ok(bytes < 150_000, `the page is light: ${bytes} bytes`);
+
+    // Opened again elsewhere, in Chinese: already answered.
+    const again = await (await browser.newContext({ ...PHONE, locale: "zh-CN" })).newPage();
+    await again.goto(link);
+    await again.waitForSelector('[data-testid="closed"] >> text=这份问卷已经提交过了');
+    await again.screenshot({ path: `${SCREENSHOTS}/survey-used.png` });
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
