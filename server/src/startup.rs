@@ -160,6 +160,15 @@ impl Application {
             shutdown: shutdown_rx.clone(),
             metrics: metrics.clone(),
         });
+        let survey_follow_ups = Arc::new(tokio::sync::Notify::new());
+        crate::jobs::survey_follow_up::spawn(crate::jobs::survey_follow_up::SurveyFollowUp {
+            storage: storage.clone(),
+            relay: relay.clone(),
+            clock: clock.clone(),
+            wake: survey_follow_ups.clone(),
+            every: Duration::from_secs(config.escalation_seconds.max(1)),
+            shutdown: shutdown_rx.clone(),
+        });
         let sessions = crate::sync::SessionWatch::default();
         crate::sync::sessions::spawn(crate::sync::sessions::Checker {
             watch: sessions.clone(),
@@ -182,6 +191,7 @@ impl Application {
             edge: Arc::new(edge),
             stored: stored_rx,
             vault: Arc::new(vault),
+            survey_follow_ups,
         };
         crate::jobs::housekeeping::spawn(
             state.clone(),

@@ -90,6 +90,8 @@ pub struct AppState {
     pub(crate) stored: watch::Receiver<u64>,
     /// Seals and opens customers' contact details.
     pub(crate) vault: Arc<crate::vault::Vault>,
+    /// Wakes the follow-up of dissatisfied survey answers.
+    pub(crate) survey_follow_ups: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

@@ -5,7 +5,7 @@
 
 mod support;
 
-use closeloop_shared::survey::{SurveyLinkIssued, SurveyPage};
+use closeloop_shared::survey::{RecordSurveyAnswer, SurveyLinkIssued, SurveyPage};
 use support::{Client, StepClock, TestApp, id, storage_for};
 
 const NOW: i64 = 1_790_000_000_000;
@@ -115,17 +115,15 @@ async fn a_link_is_read_freely_answered_once_and_closed_after() {
 
     // Head office sees the answer on the record, kept as checked.
     let answers_path = format!("/api/records/{}/survey-answers", id(1));
-    let (status, given): (u16, serde_json::Value) =
+    let (status, given): (u16, Vec<RecordSurveyAnswer>) =
         app.call("GET", &answers_path, Some(&office), None).await;
     assert_eq!(status, 200);
-    let list = given["answers"].as_array().unwrap();
-    assert_eq!(list.len(), 1, "{given}");
-    assert_eq!(list[0]["dissatisfied"], true, "overall 2");
-    assert_eq!(list[0]["answers"]["disappointed"], "等了太久");
-    assert!(
-        list[0]["answers"].get("comment").is_none(),
-        "a blank text is not kept"
-    );
+    assert_eq!(given.len(), 1, "{given:?}");
+    assert!(given[0].dissatisfied, "overall 2");
+    let values: Vec<&str> = given[0].lines.iter().map(|l| l.value.zh.as_str()).collect();
+    let want = ["2/5", "4/5", "5/5", "4/5", "8/10", "“等了太久”"];
+    assert_eq!(values, want, "a blank comment is not kept");
+    assert_eq!(given[0].lines[1].question.en, "How quickly we responded");
     let (status, _): (u16, serde_json::Value) = app
         .call("GET", &answers_path, Some(&app.token("south").await), None)
         .await;
@@ -201,5 +199,106 @@ async fn unknown_and_malformed_tokens_say_nothing() {
         .call("POST", "/api/s/AAAAAAAAAAAAAAAAAAAAAA", None, Some(&huge))
         .await;
     assert_eq!(status, 413, "bounded before it is read");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_dissatisfied_answer_reopens_the_record_and_tells_its_owner() {
+    use closeloop_shared::record::{self, Field};
+    use closeloop_shared::taxonomy::Taxonomy;
+    use closeloop_shared::workflow::Action;
+    const RECEIVED: i64 = 1_700_000_000_000;
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(1), "发票开错了").await;
+    let mut desk = Client::connect(app.addr, "office").await;
+    desk.fetch(id(1)).await.expect("office reaches it");
+    let fx = desk
+        .hub
+        .change(id(1), |d| {
+            record::set_field(
+                d,
+                &Taxonomy::default(),
+                Field::Priority,
+                "P2",
+                "office",
+                RECEIVED + 1,
+            )
+        })
+        .unwrap();
+    desk.run(fx).await;
+    let assign = Action::Assign {
+        owner: "office".into(),
+        department: "store_ops".into(),
+    };
+    for (n, step) in [Action::Register, assign, Action::Start, Action::Resolve]
+        .iter()
+        .enumerate()
+    {
+        desk.transition(id(1), step, RECEIVED + 2 + n as i64).await;
+    }
+    let office = app.token("office").await;
+    let (_, link): (u16, SurveyLinkIssued) = app
+        .call(
+            "POST",
+            &format!("/api/records/{}/survey-link", id(1)),
+            Some(&office),
+            None,
+        )
+        .await;
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "POST",
+            &format!("/api{}", link.path),
+            None,
+            Some(&submit("s-1", 1)),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    // The record is reopened by the system, with the customer's words in its log.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let detail = loop {
+        let (_, detail): (u16, serde_json::Value) = app
+            .call(
+                "GET",
+                &format!("/api/records/{}", id(1)),
+                Some(&office),
+                None,
+            )
+            .await;
+        if detail["status"] == "in_progress"
+            && detail["history"].to_string().contains("reopen")
+        {
+            break detail;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reopened: {detail}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let log = detail["log"].to_string();
+    assert!(
+        log.contains("满意度调查") && log.contains("总体来说") && log.contains("1/5"),
+        "{log}"
+    );
+    assert!(log.contains("等了太久"), "{log}");
+    // The owner and the supervisors are told, once.
+    for user in ["office", "supervisor"] {
+        let token = app.token(user).await;
+        let (_, bell): (u16, serde_json::Value) = app
+            .call("GET", "/api/notifications", Some(&token), None)
+            .await;
+        let told = bell["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "survey_dissatisfied")
+            .count();
+        assert_eq!(told, 1, "{user}: {bell}");
+    }
     app.stop().await;
 }

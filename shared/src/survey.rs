@@ -196,6 +196,16 @@ pub struct SurveyLinkIssued {
     pub expires_at: i64,
 }
 
+/// An answer about a record, as the record page shows it
+/// (`GET /api/records/<id>/survey-answers`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecordSurveyAnswer {
+    pub answered_at: i64,
+    pub version: i64,
+    pub dissatisfied: bool,
+    pub lines: Vec<answers::AnswerLine>,
+}
+
 fn key_ok(key: &str) -> bool {
     (1..=MAX_KEY_CHARS).contains(&key.len())
         && key

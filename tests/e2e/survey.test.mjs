@@ -1,11 +1,12 @@
-// The customer's survey page (issue 15 points 3, 4 and 9): a link head
-// office issued for a record opens on a phone without an account, one
-// question per screen in the browser's language; answers survive a reload;
-// a submit while offline is kept and sent once when the connection is back;
-// the link then shows a friendly "already answered" page.
+// Surveys end to end (issue 15 points 3, 4, 7 and 9): head office resolves a
+// record and creates a survey link on its page; the link opens on a phone
+// without an account, one question per screen in the browser's language;
+// answers survive a reload; a submit while offline is kept and sent once
+// when the connection is back; the dissatisfied answer reopens the record,
+// which shows it; the link then shows a friendly "already answered" page.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, capture, freePort, launchBrowser, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
+import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
@@ -28,9 +29,28 @@ test("a customer answers a survey link once on a phone, through a dropped connec
       if (records.length === 0) await new Promise((r) => setTimeout(r, 100));
     }
     const id = records[0].id;
-    const issued = await api(server.url, office, "POST", `/api/records/${id}/survey-link`);
-    assert.equal(issued.status, 201);
-    const link = server.url + issued.body.path;
+
+    // Head office works the record to resolved, then creates the link on its page.
+    const desk = await (await browser.newContext()).newPage();
+    await signIn(desk, server.url, "office");
+    await desk.goto(`${server.url}/office/records/${id}`);
+    await desk.waitForSelector("[data-record-loaded]");
+    const step = async (selector) => {
+      await desk.click(selector);
+      await desk.waitForSelector('[data-testid="work-outcome"].ok');
+    };
+    await step('input[name="priority"][value="P2"]');
+    await step('[data-step="register"]');
+    await desk.fill('[data-testid="assign-owner"]', "office");
+    await desk.fill('[data-testid="assign-department"]', "store_ops");
+    await step('[data-step="assign"]');
+    await step('[data-step="start"]');
+    await step('[data-step="resolve"]');
+    await desk.waitForSelector(".record-detail .status-pill >> text=已解决");
+    await desk.waitForSelector('[data-testid="survey-panel"] >> text=客户还没有回答');
+    await desk.click('[data-testid="survey-issue"]');
+    const link = await desk.inputValue('[data-testid="survey-link"]');
+    assert.match(link, /\/s\/[A-Za-z0-9_-]{22}$/);
 
     // A phone in English: one question per screen with its progress.
     const context = await browser.newContext({ ...PHONE, locale: "en-US" });
@@ -73,9 +93,14 @@ test("a customer answers a survey link once on a phone, through a dropped connec
     await phone.waitForSelector('[data-testid="thanks"]', { timeout: 30_000 });
     await phone.screenshot({ path: `${SCREENSHOTS}/survey-thanks.png` });
     const answers = await api(server.url, office, "GET", `/api/records/${id}/survey-answers`);
-    assert.equal(answers.body.answers.length, 1, JSON.stringify(answers.body));
-    assert.equal(answers.body.answers[0].answers.disappointed, "退货流程太慢");
-    assert.equal(answers.body.answers[0].dissatisfied, true);
+    assert.equal(answers.body.length, 1, JSON.stringify(answers.body));
+    assert.ok(answers.body[0].lines.some((l) => l.value.zh === "“退货流程太慢”"), JSON.stringify(answers.body));
+    assert.equal(answers.body[0].dissatisfied, true);
+    // Head office sees the answer and the reopened record, by server push.
+    await desk.waitForSelector('[data-testid="survey-answer"][data-dissatisfied="true"] >> text=“退货流程太慢”');
+    await desk.waitForSelector(".record-detail .status-pill >> text=处理中");
+    await desk.waitForSelector("text=系统（满意度调查） · 重新打开");
+    await desk.screenshot({ path: `${SCREENSHOTS}/office-survey-answer.png`, fullPage: true });
     const bytes = downloaded.reduce((a, b) => a + b, 0);
     assert.ok(bytes < 150_000, `the page is light: ${bytes} bytes`);
 

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use base64::Engine;
 use closeloop_shared::survey::answers::Answers;
-use closeloop_shared::survey::{SurveyLinkIssued, SurveyPage, SurveySubmit};
+use closeloop_shared::survey::{RecordSurveyAnswer, SurveyLinkIssued, SurveyPage, SurveySubmit};
 use closeloop_shared::sync::DocumentId;
 use sha2::{Digest, Sha256};
 
@@ -107,25 +107,29 @@ async fn record_answers(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> Result<AppJson<serde_json::Value>, AppError> {
+) -> Result<AppJson<Vec<RecordSurveyAnswer>>, AppError> {
     let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
     state
         .storage
         .record(&id, user.visibility())
         .await?
         .ok_or(AppError::NotFound)?;
-    let rows = state.storage.record_survey_answers(&id.to_string()).await?;
-    let answers: Vec<serde_json::Value> = rows
-        .into_iter()
-        .map(|(at, version, answers, dissatisfied)| {
-            let answers: Answers = serde_json::from_str(&answers).unwrap_or_default();
-            serde_json::json!({
-                "answered_at": at, "version": version,
-                "answers": answers, "dissatisfied": dissatisfied,
-            })
-        })
-        .collect();
-    Ok(AppJson(serde_json::json!({ "answers": answers })))
+    let mut shown = Vec::new();
+    for row in state.storage.record_survey_answers(&id.to_string()).await? {
+        let survey = state
+            .storage
+            .survey_version(&row.survey, row.version)
+            .await?;
+        let answers: Answers = serde_json::from_str(&row.answers)
+            .map_err(|e| AppError::Internal(format!("stored survey answers: {e}")))?;
+        shown.push(RecordSurveyAnswer {
+            answered_at: row.answered_at,
+            version: row.version,
+            dissatisfied: row.dissatisfied,
+            lines: survey.map(|s| s.lines(&answers)).unwrap_or_default(),
+        });
+    }
+    Ok(AppJson(shown))
 }
 
 /// Why a link cannot be answered, as the public page says it.
@@ -212,6 +216,7 @@ async fn answer(
         })?;
     let json = serde_json::to_string(&kept)
         .map_err(|e| AppError::Internal(format!("survey answers: {e}")))?;
+    let dissatisfied = survey.dissatisfied(&kept);
     let stored = state
         .storage
         .answer_survey(
@@ -219,16 +224,21 @@ async fn answer(
             &NewAnswer {
                 submission,
                 answers: &json,
-                dissatisfied: survey.dissatisfied(&kept),
+                dissatisfied,
             },
             state.now_ms(),
         )
         .await?;
     match stored {
-        Answered::Stored => Ok((
-            StatusCode::CREATED,
-            AppJson(serde_json::json!({ "answered": true })),
-        )),
+        Answered::Stored => {
+            if dissatisfied {
+                state.survey_follow_ups.notify_one();
+            }
+            Ok((
+                StatusCode::CREATED,
+                AppJson(serde_json::json!({ "answered": true })),
+            ))
+        }
         Answered::AlreadyStored => Ok((
             StatusCode::OK,
             AppJson(serde_json::json!({ "answered": true })),

@@ -353,7 +353,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         document_id TEXT,
         answers TEXT NOT NULL,
         dissatisfied INTEGER NOT NULL,
-        answered_at INTEGER NOT NULL
+        answered_at INTEGER NOT NULL,
+        followed_up_at INTEGER
     );
     CREATE INDEX survey_answers_by_survey ON survey_answers (survey, answered_at);
     CREATE INDEX survey_answers_by_document ON survey_answers (document_id);",

@@ -25,6 +25,17 @@ pub struct SurveyLink {
     pub submission: Option<String>,
 }
 
+/// An answer as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub survey: String,
+    pub version: i64,
+    /// The kept answers as JSON.
+    pub answers: String,
+    pub dissatisfied: bool,
+    pub answered_at: i64,
+}
+
 /// What storing an answer did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answered {
@@ -211,14 +222,13 @@ impl Storage {
         Ok(Answered::Stored)
     }
 
-    /// The answers given about a record, newest first: `(answered_at,
-    /// version, answers JSON, dissatisfied)`.
+    /// The answers given about a record, newest first.
     pub async fn record_survey_answers(
         &self,
         document_id: &str,
-    ) -> Result<Vec<(i64, i64, String, bool)>, StorageError> {
+    ) -> Result<Vec<StoredAnswer>, StorageError> {
         let rows = sqlx::query(
-            "SELECT answered_at, version, answers, dissatisfied FROM survey_answers
+            "SELECT survey, version, answers, dissatisfied, answered_at FROM survey_answers
              WHERE document_id = $1 ORDER BY answered_at DESC, id DESC",
         )
         .bind(document_id)
@@ -227,14 +237,64 @@ impl Storage {
         rows.iter()
             .map(|r| {
                 let dissatisfied: i64 = r.try_get("dissatisfied")?;
-                Ok((
-                    r.try_get("answered_at")?,
-                    r.try_get("version")?,
-                    r.try_get("answers")?,
-                    dissatisfied != 0,
-                ))
+                Ok(StoredAnswer {
+                    survey: r.try_get("survey")?,
+                    version: r.try_get("version")?,
+                    answers: r.try_get("answers")?,
+                    dissatisfied: dissatisfied != 0,
+                    answered_at: r.try_get("answered_at")?,
+                })
             })
             .collect()
+    }
+}
+
+/// A dissatisfied answer about a record not yet written into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingFollowUp {
+    pub id: i64,
+    pub document_id: String,
+    pub survey: String,
+    pub version: i64,
+    /// The kept answers as JSON.
+    pub answers: String,
+}
+
+impl Storage {
+    /// Dissatisfied answers about records that were not followed up yet, oldest first.
+    pub async fn pending_survey_follow_ups(
+        &self,
+        limit: i64,
+    ) -> Result<Vec<PendingFollowUp>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT id, document_id, survey, version, answers FROM survey_answers
+             WHERE dissatisfied = 1 AND document_id IS NOT NULL AND followed_up_at IS NULL
+             ORDER BY id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingFollowUp {
+                    id: r.try_get("id")?,
+                    document_id: r.try_get("document_id")?,
+                    survey: r.try_get("survey")?,
+                    version: r.try_get("version")?,
+                    answers: r.try_get("answers")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks an answer followed up.
+    pub async fn mark_followed_up(&self, id: i64, now_ms: i64) -> Result<(), StorageError> {
+        sqlx::query("UPDATE survey_answers SET followed_up_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::{Condition, Question, QuestionKind, SurveyDefinition};
+use crate::taxonomy::Label;
 
 /// Characters of a free-text answer at most.
 pub const MAX_ANSWER_CHARS: usize = 2000;
@@ -108,6 +109,81 @@ impl SurveyDefinition {
             }
         }
         Ok(kept)
+    }
+}
+
+/// One answered question as head office reads it, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnswerLine {
+    pub question: Label,
+    pub value: Label,
+}
+
+impl SurveyDefinition {
+    /// The kept answers question by question: scores as `2/5`, texts
+    /// quoted, options by their labels.
+    pub fn lines(&self, answers: &Answers) -> Vec<AnswerLine> {
+        self.questions
+            .iter()
+            .filter_map(|q| {
+                let a = answers.get(&q.key)?;
+                let same = |v: String| Label {
+                    zh: v.clone(),
+                    en: v,
+                };
+                let option = |key: &str| {
+                    q.kind
+                        .options()
+                        .iter()
+                        .find(|o| o.key == key)
+                        .map_or_else(|| same(key.to_string()), |o| o.text.clone())
+                };
+                let join = |labels: Vec<Label>| Label {
+                    zh: labels
+                        .iter()
+                        .map(|l| l.zh.as_str())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                    en: labels
+                        .iter()
+                        .map(|l| l.en.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                };
+                let value = match (a, q.kind.scale()) {
+                    (Answer::Score(s), Some((_, hi))) => same(format!("{s}/{hi}")),
+                    (Answer::Text(t), None) if q.kind.options().is_empty() => {
+                        same(format!("“{t}”"))
+                    }
+                    (Answer::Text(key), None) => option(key),
+                    (Answer::Choices(keys), _) => join(keys.iter().map(|k| option(k)).collect()),
+                    (Answer::Rows(rows), _) => same(
+                        rows.iter()
+                            .map(|(k, v)| format!("{k} {v}/5"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ),
+                    _ => return None,
+                };
+                Some(AnswerLine {
+                    question: q.text.clone(),
+                    value,
+                })
+            })
+            .collect()
+    }
+
+    /// The kept answers in one line for the record's log, in Chinese (head
+    /// office's language): `响应速度 2/5 · …`.
+    pub fn summary(&self, answers: &Answers) -> String {
+        self.lines(answers)
+            .iter()
+            .map(|l| {
+                let q = l.question.zh.trim_end_matches(['？', '?', '：', ':']);
+                format!("{q} {}", l.value.zh)
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
     }
 }
 
@@ -341,6 +417,22 @@ mod tests {
         assert_eq!(with_c(rows(&[("a", 4), ("b", 0)])), Err("answer_invalid"));
         assert_eq!(with_c(rows(&[("a", 4), ("z", 2)])), Err("answer_invalid"));
         assert!(with_c(rows(&[("a", 4), ("b", 1)])).is_ok());
+    }
+
+    #[test]
+    fn the_log_line_names_each_answer_in_order() {
+        let s = default_survey();
+        let mut given = scores(2);
+        given.push(("disappointed", Answer::Text("太慢".into())));
+        let line = s.summary(&answers(&given));
+        assert!(
+            line.starts_with("总体来说，您对这次反馈的处理满意吗 2/5 · 响应速度 4/5"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with("推荐我们 9/10 · 哪里让您不满意 “太慢”"),
+            "{line}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod record;
 mod register;
 mod reply;
 mod rows;
+mod survey;
 mod work;
 
 use closeloop_shared::api::{ErrorBody, RecordPage, RecordQuery};

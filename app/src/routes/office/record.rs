@@ -37,6 +37,8 @@ pub struct DeskPanels {
     pub file: fn(DocumentId) -> AnyView,
     /// The customer's contact, atop the side column.
     pub contact: fn(DocumentId, Option<String>) -> AnyView,
+    /// The satisfaction survey: answers, and a link to send.
+    pub survey: fn(DocumentId) -> AnyView,
 }
 
 /// The record page with the desk panels (head office's build).
@@ -47,6 +49,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
         contact: |id, contact_ref| {
             view! { <super::contact::ContactPanel id contact_ref /> }.into_any()
         },
+        survey: |id| view! { <super::survey::SurveyPanel id /> }.into_any(),
     };
     record_page(Some(desk))
 }
@@ -329,7 +332,7 @@ fn Detail(
                         {r.log.iter().map(|e| {
                             let kind = log_kind_key(&e.kind);
                             view! {
-                                <li data-kind=kind.unwrap_or("note")><time>{format_time(e.at_ms)}</time> " " {e.by.clone()} " · "
+                                <li data-kind=kind.unwrap_or("note")><time>{format_time(e.at_ms)}</time> " " {who(&e.by)} " · "
                                     {kind.map(|k| view! { <span class="kind">{move || t(k)}</span> " " })}
                                     {e.text.clone()}</li>
                             }
@@ -343,7 +346,7 @@ fn Detail(
         </div>
         <div class="record-side">
             {match desk {
-                Some(d) => (d.contact)(id, r.contact_ref.clone()),
+                Some(d) => view! { {(d.contact)(id, r.contact_ref.clone())} {(d.survey)(id)} }.into_any(),
                 None => view! {
                     <section class="card desk-link" data-testid="desk-link">
                         <p class="hint">{move || t("record.at_desk")}</p>
@@ -380,7 +383,9 @@ fn or_dash(v: String) -> String {
 fn who(by: &str) -> impl Fn() -> String + use<> {
     let by = by.to_string();
     move || {
-        if by.starts_with("system:") {
+        if by == "system:survey" {
+            t("record.system_survey").to_string()
+        } else if by.starts_with("system:") {
             t("record.system").to_string()
         } else {
             by.clone()
