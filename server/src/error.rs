@@ -52,6 +52,9 @@ pub enum AppError {
     /// Too many failed sign-ins; try again after this many seconds.
     #[error("too many failed sign-ins")]
     TooManyRequests(u64),
+    /// Too many requests from this address or to this link; seconds to wait.
+    #[error("too many requests")]
+    RateLimited(u64),
     /// The user holds the most connections allowed (sync and push).
     #[error("too many open connections")]
     TooManyConnections,
@@ -113,6 +116,14 @@ impl IntoResponse for AppError {
                     StatusCode::TOO_MANY_REQUESTS,
                     "too_many_requests",
                     "too many failed sign-ins; wait before trying again",
+                    *secs,
+                );
+            }
+            AppError::RateLimited(secs) => {
+                return limited(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "too many requests; wait a moment and try again",
                     *secs,
                 );
             }

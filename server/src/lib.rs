@@ -21,6 +21,7 @@ mod jobs;
 mod login_guard;
 pub mod metrics;
 mod random;
+mod rate_limit;
 pub mod seed;
 mod startup;
 pub mod state;

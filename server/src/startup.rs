@@ -192,6 +192,7 @@ impl Application {
             stored: stored_rx,
             vault: Arc::new(vault),
             survey_follow_ups,
+            public_limits: Arc::default(),
         };
         crate::jobs::housekeeping::spawn(
             state.clone(),

@@ -269,9 +269,7 @@ async fn a_dissatisfied_answer_reopens_the_record_and_tells_its_owner() {
                 None,
             )
             .await;
-        if detail["status"] == "in_progress"
-            && detail["history"].to_string().contains("reopen")
-        {
+        if detail["status"] == "in_progress" && detail["history"].to_string().contains("reopen") {
             break detail;
         }
         assert!(
@@ -300,5 +298,33 @@ async fn a_dissatisfied_answer_reopens_the_record_and_tells_its_owner() {
             .count();
         assert_eq!(told, 1, "{user}: {bell}");
     }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_to_links_are_limited_per_address_and_per_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    // One link, asked again and again (in-process: no address to count).
+    let mut statuses = Vec::new();
+    for _ in 0..61 {
+        let (status, _): (u16, serde_json::Value) = app
+            .call("GET", "/api/s/BBBBBBBBBBBBBBBBBBBBBB", None, None)
+            .await;
+        statuses.push(status);
+    }
+    assert!(statuses[..60].iter().all(|s| *s == 404), "{statuses:?}");
+    assert_eq!(statuses[60], 429);
+    // One address, trying ever new links.
+    let mut last = String::new();
+    for n in 0..121 {
+        last = support::http_get(app.addr, &format!("/api/s/{n:0>22}")).await;
+        if n < 120 {
+            assert!(last.starts_with("HTTP/1.1 404"), "{n}: {last}");
+        }
+    }
+    assert!(last.starts_with("HTTP/1.1 429"), "{last}");
+    assert!(last.to_ascii_lowercase().contains("retry-after:"), "{last}");
+    assert!(last.contains("rate_limited"), "{last}");
     app.stop().await;
 }

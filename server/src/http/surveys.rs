@@ -5,10 +5,13 @@
 //! links) and answers it once (`POST /api/s/{token}`). A token is 128
 //! random bits; only its SHA-256 is stored, and an unknown, malformed,
 //! used or expired token says nothing about any other link or record.
+//! Requests to links are limited per address and per link.
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{Extensions, StatusCode};
 use axum::routing::{get, post};
 use base64::Engine;
 use closeloop_shared::survey::answers::Answers;
@@ -170,11 +173,24 @@ async fn usable(
     Ok((link, survey))
 }
 
+/// Counts a request to a link against the limits per address and per link.
+fn limit(state: &AppState, extensions: &Extensions, token: &str) -> Result<(), AppError> {
+    let addr = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    state
+        .public_limits
+        .allow(addr, token, state.now_ms())
+        .map_err(AppError::RateLimited)
+}
+
 /// Reading a link changes nothing.
 async fn open_link(
     State(state): State<AppState>,
+    extensions: Extensions,
     Path(token): Path<String>,
 ) -> Result<AppJson<SurveyPage>, AppError> {
+    limit(&state, &extensions, &token)?;
     let (link, survey) = usable(&state, &token_hash(&token)?).await?;
     Ok(AppJson(SurveyPage {
         version: link.version,
@@ -186,9 +202,11 @@ async fn open_link(
 /// Stores the answers, checked against the version the link asks.
 async fn answer(
     State(state): State<AppState>,
+    extensions: Extensions,
     Path(token): Path<String>,
     AppJson(submit): AppJson<SurveySubmit>,
 ) -> Result<(StatusCode, AppJson<serde_json::Value>), AppError> {
+    limit(&state, &extensions, &token)?;
     let hash = token_hash(&token)?;
     let submission = submit.submission.trim();
     if submission.is_empty() || submission.chars().count() > MAX_SUBMISSION_CHARS {

@@ -30,6 +30,7 @@ const WORDS = {
   unknown: ["这个问卷链接无效。", "This survey link is not valid."],
   offline: ["无法打开问卷：请检查网络后重试。", "Cannot open the survey: check your connection and try again."],
   retry: ["重试", "Try again"],
+  busy: ["请求太频繁或服务器繁忙，请稍后重试。", "Too many attempts or the server is busy; please try again in a moment."],
   contact: ["如需帮助，请联系为您服务的门店或客服热线。", "If you need help, please contact the store or our service line."],
   chars: ["{n}/{m} 字", "{n}/{m} characters"],
 };
@@ -218,8 +219,10 @@ async function send() {
     if (at >= 0) state.step = at;
     return render(w(err.code));
   }
-  render(w("waiting"));
-  retry = setTimeout(send, 3000);
+  // Too many requests or a server fault: kept here, tried again later.
+  render(w(resp.status === 429 || resp.status >= 500 ? "busy" : "waiting"));
+  const wait = Number(resp.headers.get("retry-after")) || 3;
+  retry = setTimeout(send, Math.min(wait, 60) * 1000);
 }
 
 function thanks() {
@@ -241,6 +244,11 @@ async function open() {
     return;
   }
   const body = await resp.json().catch(() => ({}));
+  if (resp.status === 429 || resp.status >= 500) {
+    main.replaceChildren(el("section", { class: "card" }, el("p", { class: "problem" }, w("busy")),
+      el("button", { type: "button", class: "primary", onclick: open }, w("retry"))));
+    return;
+  }
   if (resp.status === 410) return page(w(body.code === "survey_link_expired" ? "expired" : "used"), "closed");
   if (!resp.ok) return page(w("unknown"), "closed");
   survey = body.survey;
