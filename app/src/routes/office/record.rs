@@ -51,6 +51,7 @@ pub fn OfficeRecordPage() -> impl IntoView {
         },
         survey: |id| view! { <super::survey::SurveyPanel id /> }.into_any(),
     };
+    super::survey::provide_links();
     record_page(Some(desk))
 }
 

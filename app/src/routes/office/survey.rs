@@ -10,6 +10,16 @@ use leptos::task::spawn_local;
 use crate::i18n::{Lang, format_time, lang, t};
 use crate::session;
 
+/// Links created on this page, by record: the record page redraws its
+/// panels whenever the record changes, and a link must outlive that.
+#[derive(Clone, Copy)]
+pub struct IssuedLinks(RwSignal<Vec<(DocumentId, String)>>);
+
+/// Keeps links created on the record page (call once per page).
+pub fn provide_links() {
+    provide_context(IssuedLinks(RwSignal::new(Vec::new())));
+}
+
 /// What the panel knows of the answers.
 #[derive(Debug, Clone, PartialEq)]
 enum Answers {
@@ -37,12 +47,13 @@ pub fn SurveyPanel(id: DocumentId) -> impl IntoView {
             });
         });
     });
-    move || match answers.get() {
-        Answers::Hidden => None,
-        shown => Some(view! {
+    // Only the answers are redrawn when they are read again.
+    let shown = Memo::new(move |_| answers.get() != Answers::Hidden);
+    view! {
+        <Show when=move || shown.get()>
             <section class="card survey-panel" data-testid="survey-panel">
                 <h3>{move || t("survey.title")}</h3>
-                {match shown {
+                {move || match answers.get() {
                     Answers::Loading => view! { <p class="loading">{move || t("survey.loading")}</p> }.into_any(),
                     Answers::Shown(list) if list.is_empty() => {
                         view! { <p class="hint">{move || t("survey.none")}</p> }.into_any()
@@ -52,7 +63,7 @@ pub fn SurveyPanel(id: DocumentId) -> impl IntoView {
                 }}
                 <SendLink id />
             </section>
-        }),
+        </Show>
     }
 }
 
@@ -81,7 +92,10 @@ fn Answer(a: RecordSurveyAnswer) -> impl IntoView {
 /// Issues a link and shows it to copy into a message to the customer.
 #[component]
 fn SendLink(id: DocumentId) -> impl IntoView {
-    let link = RwSignal::new(None::<String>);
+    let IssuedLinks(links) = expect_context::<IssuedLinks>();
+    let link = Signal::derive(move || {
+        links.with(|l| l.iter().find(|(d, _)| *d == id).map(|(_, url)| url.clone()))
+    });
     let problem = RwSignal::new(None::<&'static str>);
     let busy = RwSignal::new(false);
     let issue = move |_| {
@@ -97,7 +111,10 @@ fn SendLink(id: DocumentId) -> impl IntoView {
                         .and_then(|w| w.location().origin().ok())
                         .unwrap_or_default();
                     match issued {
-                        Some(i) => link.set(Some(format!("{origin}{}", i.path))),
+                        Some(i) => links.update(|l| {
+                            l.retain(|(d, _)| *d != id);
+                            l.push((id, format!("{origin}{}", i.path)));
+                        }),
                         None => problem.set(Some("survey.unavailable")),
                     }
                 }
