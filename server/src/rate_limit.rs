@@ -1,5 +1,5 @@
 //! Request limits for what anyone may call without an account (the
-//! customer's survey links): at most so many requests per window per key,
+//! customer's survey links, the website's feedback form): at most so many requests per window per key,
 //! counted in this process's memory (several relays each count their own).
 //! Past a bound on keys tracked, keys whose window ended are forgotten, and
 //! if all are current the oldest window goes: memory stays bounded under a
@@ -68,10 +68,14 @@ pub(crate) const PER_ADDRESS: u32 = 120;
 /// To one link.
 pub(crate) const PER_LINK: u32 = 60;
 
-/// The limits on the public survey endpoints.
+/// Feedback sent from one address through the website's form, per hour.
+pub(crate) const FEEDBACK_PER_ADDRESS: u32 = 10;
+
+/// The limits on the public endpoints.
 pub(crate) struct PublicLimits {
     addresses: Limiter<IpAddr>,
     links: Limiter<String>,
+    feedback: Limiter<IpAddr>,
 }
 
 impl Default for PublicLimits {
@@ -79,6 +83,7 @@ impl Default for PublicLimits {
         Self {
             addresses: Limiter::new(PER_ADDRESS, WINDOW_MS),
             links: Limiter::new(PER_LINK, WINDOW_MS),
+            feedback: Limiter::new(FEEDBACK_PER_ADDRESS, 3_600_000),
         }
     }
 }
@@ -92,6 +97,11 @@ impl PublicLimits {
         // Only the start of a link is kept as its key: enough to tell links apart.
         let key: String = link.chars().take(32).collect();
         self.links.allow(&key, now_ms)
+    }
+
+    /// Counts a feedback form sent from `addr`; `Err(seconds)` when over.
+    pub(crate) fn allow_feedback(&self, addr: Option<IpAddr>, now_ms: i64) -> Result<(), u64> {
+        addr.map_or(Ok(()), |a| self.feedback.allow(&a, now_ms))
     }
 }
 

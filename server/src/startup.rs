@@ -59,7 +59,7 @@ pub fn app(state: AppState, dist: &Path) -> Router {
         .route("/healthz", get(crate::http::healthz))
         .route("/metrics", get(crate::http::metrics))
         .nest("/api", crate::http::api())
-        .merge(crate::http::survey_page::router())
+        .merge(crate::http::public_pages::router())
         .merge(crate::http::static_files::router(dist))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -12,11 +12,12 @@ mod events;
 pub(crate) mod export;
 mod feed;
 mod notifications;
+mod public_feedback;
+pub(crate) mod public_pages;
 pub(crate) mod records;
 mod settings;
 pub(crate) mod static_files;
 mod stats;
-pub(crate) mod survey_page;
 mod surveys;
 pub(crate) mod web_edge;
 
@@ -47,6 +48,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(archive::router())
         .merge(audit::router())
         .merge(surveys::router())
+        .merge(public_feedback::router())
 }
 
 /// Liveness for load balancers and `cargo xtask serve`.

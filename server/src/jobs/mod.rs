@@ -5,5 +5,5 @@
 
 pub(crate) mod escalation;
 pub(crate) mod housekeeping;
-mod peer;
+pub(crate) mod peer;
 pub(crate) mod survey_follow_up;
