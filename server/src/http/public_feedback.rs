@@ -13,12 +13,12 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{Extensions, StatusCode};
 use axum::routing::post;
 use closeloop_shared::FeedbackDraft;
-use closeloop_shared::access::{Principal, Role};
+use closeloop_shared::access::Role;
 use closeloop_shared::record::RecordError;
 use closeloop_shared::sync::DocumentId;
 
 use crate::error::{AppError, AppJson};
-use crate::jobs::peer::InProcessPeer;
+use crate::jobs::peer::{InProcessPeer, system_account};
 use crate::state::AppState;
 
 /// The account website feedback is written as (no sign-in name has a `:`).
@@ -48,16 +48,6 @@ pub(super) fn router() -> Router<AppState> {
         "/feedback",
         post(submit).layer(DefaultBodyLimit::max(MAX_BYTES)),
     )
-}
-
-/// A head-office capture of no team: it creates and fills the record.
-fn system() -> Principal {
-    Principal {
-        user_id: 0,
-        username: SYSTEM_USER.into(),
-        role: Role::HeadOffice,
-        team: None,
-    }
 }
 
 /// The reference the customer is shown: the start of the record's id.
@@ -109,9 +99,10 @@ async fn submit(
     };
     let taxonomy = state.taxonomy.get();
     let draft = draft.validate(&taxonomy).map_err(refused)?;
-    let mut peer = InProcessPeer::connect(&state.relay, system())
-        .await
-        .map_err(|e| AppError::Internal(format!("website feedback: {e}")))?;
+    let mut peer =
+        InProcessPeer::connect(&state.relay, system_account(SYSTEM_USER, Role::HeadOffice))
+            .await
+            .map_err(|e| AppError::Internal(format!("website feedback: {e}")))?;
     let written = peer
         .change(id, |d| draft.write_new(d, &taxonomy, SYSTEM_USER, now))
         .await;

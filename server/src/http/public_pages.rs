@@ -1,6 +1,6 @@
 //! The pages customers open without an account: a survey link
 //! (`/s/<token>`) and the website's feedback form (`/feedback`). Each is a
-//! small HTML page with its own script and a shared style, built into the
+//! small HTML page with its own script and a shared script and style, built into the
 //! server, so a customer's phone downloads a few kilobytes and none of the
 //! PWA. They talk to `/api/s/<token>` ([`super::surveys`]) and
 //! `/api/feedback` ([`super::public_feedback`]).
@@ -17,6 +17,7 @@ const SURVEY_SCRIPT: &str = include_str!("public_pages/survey.js");
 const FEEDBACK: &str = include_str!("public_pages/feedback.html");
 const FEEDBACK_SCRIPT: &str = include_str!("public_pages/feedback.js");
 const STYLE: &str = include_str!("public_pages/page.css");
+const COMMON_SCRIPT: &str = include_str!("public_pages/common.js");
 
 const HTML: &str = "text/html; charset=utf-8";
 const SCRIPT: &str = "text/javascript; charset=utf-8";
@@ -31,6 +32,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/survey.js", get(|| served(SCRIPT, SURVEY_SCRIPT)))
         .route("/feedback", get(|| served(HTML, FEEDBACK)))
         .route("/feedback.js", get(|| served(SCRIPT, FEEDBACK_SCRIPT)))
+        .route("/public-page.js", get(|| served(SCRIPT, COMMON_SCRIPT)))
         .route(
             "/public-page.css",
             get(|| served("text/css; charset=utf-8", STYLE)),

@@ -7,13 +7,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use closeloop_shared::access::{Principal, Role};
+use closeloop_shared::access::Role;
 use closeloop_shared::record;
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::workflow::Action;
 use tokio::sync::watch;
 
-use super::peer::{InProcessPeer, PeerError};
+use super::peer::{InProcessPeer, PeerError, system_account};
 use crate::metrics::Metrics;
 use crate::state::Clock;
 use crate::storage::{Overdue, Storage, StorageError};
@@ -70,17 +70,6 @@ pub(crate) fn spawn(mut job: Escalation) {
     });
 }
 
-/// The system's principal: a supervisor (escalating is a supervisor's
-/// step) of no team.
-fn system() -> Principal {
-    Principal {
-        user_id: 0,
-        username: SYSTEM_USER.into(),
-        role: Role::Supervisor,
-        team: None,
-    }
-}
-
 impl Escalation {
     /// Escalates what is due now; returns how many records it escalated.
     pub(crate) async fn run_once(&self) -> Result<usize, EscalationError> {
@@ -90,7 +79,9 @@ impl Escalation {
             return Ok(0);
         }
         let supervisors = self.storage.usernames_with_role(Role::Supervisor).await?;
-        let mut peer = InProcessPeer::connect(&self.relay, system()).await?;
+        let mut peer =
+            InProcessPeer::connect(&self.relay, system_account(SYSTEM_USER, Role::Supervisor))
+                .await?;
         let mut escalated = 0;
         for record in due {
             match self.escalate(&mut peer, &record, now).await {

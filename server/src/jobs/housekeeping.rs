@@ -7,14 +7,14 @@
 
 use std::time::Duration;
 
-use closeloop_shared::access::{Principal, Role};
+use closeloop_shared::access::Role;
 use closeloop_shared::audit::{AuditAction, SYSTEM_ACTOR};
 use closeloop_shared::record;
 use closeloop_shared::retention::{AtRetentionEnd, RetentionPolicy};
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::workflow::Status;
 
-use super::peer::{InProcessPeer, PeerError};
+use super::peer::{InProcessPeer, PeerError, system_account};
 use crate::erasure::{Removed, remove};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -89,12 +89,7 @@ async fn archive(state: &AppState, policy: &RetentionPolicy, now: i64) -> Result
     if due.is_empty() {
         return Ok(0);
     }
-    let job = Principal {
-        user_id: 0,
-        username: ARCHIVE_USER.into(),
-        role: Role::Supervisor,
-        team: None,
-    };
+    let job = system_account(ARCHIVE_USER, Role::Supervisor);
     let mut peer = InProcessPeer::connect(&state.relay, job)
         .await
         .map_err(peer_error)?;

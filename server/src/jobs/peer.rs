@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use automerge::Automerge;
-use closeloop_shared::access::Principal;
+use closeloop_shared::access::{Principal, Role};
 use closeloop_shared::record::RecordError;
 use closeloop_shared::sync::{DocumentId, Effect, Message, SharePolicy, SyncHub};
 use tokio::sync::mpsc;
@@ -31,6 +31,17 @@ pub(crate) enum PeerError {
     Refused(String),
     #[error(transparent)]
     Record(#[from] RecordError),
+}
+
+/// A system account as the relay sees it: a name no sign-in can hold (it
+/// has a `:`), the role the write rule judges its edits by, no team.
+pub(crate) fn system_account(username: &str, role: Role) -> Principal {
+    Principal {
+        user_id: 0,
+        username: username.into(),
+        role,
+        team: None,
+    }
 }
 
 pub(crate) struct InProcessPeer {

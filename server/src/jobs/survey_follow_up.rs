@@ -8,18 +8,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use closeloop_shared::access::{Principal, Role};
+use closeloop_shared::access::Role;
 use closeloop_shared::record::{self, CustomerAnswer, MAX_TEXT_CHARS};
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::workflow::Action;
 use tokio::sync::{Notify, watch};
 
-use super::peer::{InProcessPeer, PeerError};
+use super::peer::{InProcessPeer, PeerError, system_account};
 use crate::state::Clock;
 use crate::storage::{PendingFollowUp, Storage, StorageError};
 use crate::sync::RelayHandle;
 
-/// The account the follow-up writes as (no sign-in name has a `:`).
+/// The account the follow-up writes as, a supervisor (reopening is head
+/// office's step).
 pub(crate) const SYSTEM_USER: &str = "system:survey";
 /// What the notification is called (the app translates it).
 pub(crate) const DISSATISFIED: &str = "survey_dissatisfied";
@@ -62,16 +63,6 @@ pub(crate) fn spawn(mut job: SurveyFollowUp) {
     });
 }
 
-/// A supervisor of no team: reopening is head office's step.
-fn system() -> Principal {
-    Principal {
-        user_id: 0,
-        username: SYSTEM_USER.into(),
-        role: Role::Supervisor,
-        team: None,
-    }
-}
-
 impl SurveyFollowUp {
     /// Follows up what is pending; how many answers it followed up.
     pub(crate) async fn run_once(&self) -> Result<usize, FollowUpError> {
@@ -80,7 +71,9 @@ impl SurveyFollowUp {
             return Ok(0);
         }
         let supervisors = self.storage.usernames_with_role(Role::Supervisor).await?;
-        let mut peer = InProcessPeer::connect(&self.relay, system()).await?;
+        let mut peer =
+            InProcessPeer::connect(&self.relay, system_account(SYSTEM_USER, Role::Supervisor))
+                .await?;
         let mut done = 0;
         for answer in pending {
             let now = self.clock.now_ms();

@@ -5,9 +5,6 @@
 // again; `website` is a honeypot people never see.
 "use strict";
 
-const preferred = (navigator.languages || [navigator.language]).find((l) => /^(zh|en)/i.test(l));
-const zh = !preferred || /^zh/i.test(preferred);
-document.documentElement.lang = zh ? "zh-CN" : "en";
 const key = "closeloop.feedback";
 const MAX = 2000;
 
@@ -30,22 +27,12 @@ const WORDS = {
   next: ["我们会在 1 个工作日内查看并处理。", "We will look at it within one working day."],
   chars: ["{n}/{m} 字", "{n}/{m} characters"],
 };
-const w = (k, vars = {}) => WORDS[k][zh ? 0 : 1].replace(/\{(\w+)\}/g, (_, v) => vars[v]);
+const w = wordsOf(WORDS);
 const main = document.getElementById("feedback");
 
 let form = (() => { try { return JSON.parse(localStorage.getItem(key)); } catch { return null; } })() ||
   { description: "", order_number: "", nickname: "", pending: false };
 const keep = () => { try { localStorage.setItem(key, JSON.stringify(form)); } catch { /* kept in memory */ } };
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c != null) e.append(c);
-  return e;
-}
 
 function field(name, label, input) {
   return el("label", { class: "field" }, el("span", {}, label), input);

@@ -8,10 +8,6 @@
 
 const token = location.pathname.split("/").pop();
 const key = "closeloop.survey." + token;
-// The browser's first Chinese or English preference; Chinese by default.
-const preferred = (navigator.languages || [navigator.language]).find((l) => /^(zh|en)/i.test(l));
-const zh = !preferred || /^zh/i.test(preferred);
-document.documentElement.lang = zh ? "zh-CN" : "en";
 
 const WORDS = {
   loading: ["正在打开问卷…", "Opening the survey…"],
@@ -34,7 +30,7 @@ const WORDS = {
   contact: ["如需帮助，请联系为您服务的门店或客服热线。", "If you need help, please contact the store or our service line."],
   chars: ["{n}/{m} 字", "{n}/{m} characters"],
 };
-const w = (k, vars = {}) => WORDS[k][zh ? 0 : 1].replace(/\{(\w+)\}/g, (_, v) => vars[v]);
+const w = wordsOf(WORDS);
 const text = (label) => (zh ? label.zh : label.en);
 const main = document.getElementById("survey");
 
@@ -46,16 +42,6 @@ function load() {
 }
 function save() {
   try { localStorage.setItem(key, JSON.stringify(state)); } catch { /* private mode: kept in memory */ }
-}
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (v !== false && v != null) e.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c != null) e.append(c);
-  return e;
 }
 
 function holds(c, answers) {
