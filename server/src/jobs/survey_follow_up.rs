@@ -87,6 +87,11 @@ impl SurveyFollowUp {
                     self.storage.mark_followed_up(answer.id, now).await?;
                     done += 1;
                 }
+                // An erased record: nothing left to follow up, and it must
+                // not hold back the answers after it.
+                Err(PeerError::Unavailable(_)) => {
+                    self.storage.mark_followed_up(answer.id, now).await?;
+                }
                 Err(e) => {
                     tracing::warn!(document = %answer.document_id, error = %e, "following up a survey answer failed");
                 }
