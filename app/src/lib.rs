@@ -34,6 +34,7 @@ use crate::repo::Repo;
 use crate::routes::{
     AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage, FieldPage,
     FieldRecordPage, LoginPage, OfficePage, OfficeRecordPage, RegisterPage, SignInFirst,
+    SurveyResultsPage,
 };
 use closeloop_shared::bundle::Bundle;
 
@@ -75,6 +76,7 @@ fn App(pages: fn() -> AnyView) -> impl IntoView {
                 <nav>
                     <A href="/">{move || t("nav.field")}</A>
                     <A href="/office">{move || t("nav.office")}</A>
+                    <A href="/office/surveys">{move || t("nav.surveys")}</A>
                     <A href="/admin/users">{move || t("nav.admin")}</A>
                 </nav>
                 <button
@@ -135,6 +137,7 @@ fn office_pages() -> AnyView {
             <Route path=path!("/records/:id") view=OfficeRecordPage />
             <Route path=path!("/office/new") view=RegisterPage />
             <Route path=path!("/office/audit") view=AuditLogPage />
+            <Route path=path!("/office/surveys") view=SurveyResultsPage />
             <Route path=path!("/admin/users") view=AdminUsersPage />
             <Route path=path!("/admin/sla") view=AdminSlaPage />
             <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />

@@ -8,4 +8,6 @@ pub mod office;
 pub use admin::{AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage};
 pub use field::FieldPage;
 pub use login::{LoginPage, SignInFirst};
-pub use office::{AuditLogPage, FieldRecordPage, OfficePage, OfficeRecordPage, RegisterPage};
+pub use office::{
+    AuditLogPage, FieldRecordPage, OfficePage, OfficeRecordPage, RegisterPage, SurveyResultsPage,
+};

@@ -328,3 +328,96 @@ async fn requests_to_links_are_limited_per_address_and_per_link() {
     assert!(last.contains("rate_limited"), "{last}");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn results_score_the_answers_by_the_records_they_are_about() {
+    use closeloop_shared::survey::results::SurveyResults;
+    let dir = tempfile::tempdir().unwrap();
+    let app = TestApp::spawn(dir.path()).await;
+    let mut north = Client::connect(app.addr, "north").await;
+    north.capture(id(1), "门店空调太冷").await;
+    let by_phone = closeloop_shared::FeedbackDraft {
+        channel: "phone".into(),
+        nickname: "王女士".into(),
+        description: "热线一直占线".into(),
+        ..Default::default()
+    };
+    north.capture_draft(id(2), by_phone).await;
+    let mut desk = Client::connect(app.addr, "office").await;
+    for n in [1, 2] {
+        desk.fetch(id(n)).await.expect("office reaches it");
+    }
+    let office = app.token("office").await;
+    for (n, overall, recommend) in [(1, 5, 10), (2, 2, 3)] {
+        let (_, link): (u16, SurveyLinkIssued) = app
+            .call(
+                "POST",
+                &format!("/api/records/{}/survey-link", id(n)),
+                Some(&office),
+                None,
+            )
+            .await;
+        let body = serde_json::json!({ "submission": "s", "answers": {
+            "overall": overall, "speed": 4, "attitude": 4, "solution": 4, "recommend": recommend,
+            "comment": format!("第 {n} 位客户") } })
+        .to_string();
+        let (status, _): (u16, serde_json::Value) = app
+            .call("POST", &format!("/api{}", link.path), None, Some(&body))
+            .await;
+        assert_eq!(status, 201);
+    }
+
+    let (status, r): (u16, SurveyResults) = app
+        .call(
+            "GET",
+            "/api/surveys/satisfaction/results?by=channel",
+            Some(&office),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!((r.answers, r.csat.satisfied, r.csat.answered), (2, 1, 2));
+    assert_eq!(r.nps.score(), Some(0.0), "one promoter, one detractor");
+    let groups: Vec<(&str, u64)> = r
+        .groups
+        .iter()
+        .map(|g| (g.group.as_str(), g.csat.satisfied))
+        .collect();
+    assert_eq!(groups, [("phone", 0), ("store_box", 1)]);
+    let comment = r.questions.iter().find(|q| q.key == "comment").unwrap();
+    assert_eq!(comment.texts.len(), 2);
+    let (_, r): (u16, SurveyResults) = app
+        .call(
+            "GET",
+            "/api/surveys/satisfaction/results?by=quarter",
+            Some(&office),
+            None,
+        )
+        .await;
+    assert_eq!(r.groups.len(), 1, "both this quarter");
+    assert!(r.groups[0].group.contains("-Q"), "{:?}", r.groups);
+
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "GET",
+            "/api/surveys/satisfaction/results?by=salary",
+            Some(&office),
+            None,
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "GET",
+            "/api/surveys/satisfaction/results",
+            Some(&app.token("north").await),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "field staff do not read results");
+    let (status, _): (u16, serde_json::Value) = app
+        .call("GET", "/api/surveys/nosuch/results", Some(&office), None)
+        .await;
+    assert_eq!(status, 404);
+    app.stop().await;
+}

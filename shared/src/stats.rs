@@ -189,32 +189,6 @@ pub fn repeat_complaint_rate_of(mut complaints: Vec<ComplaintFact>, window_ms: i
     Some(repeats as f64 / complaints.len() as f64)
 }
 
-/// Satisfaction from CSAT scores (1–5): satisfied means 4 or 5 (S001: target ≥ 90 %).
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
-pub struct Csat {
-    pub responses: usize,
-    pub average: Option<f64>,
-    pub share_satisfied: Option<f64>,
-}
-
-/// Summarises CSAT scores; scores outside 1–5 are ignored.
-pub fn csat(scores: &[u8]) -> Csat {
-    let valid: Vec<u8> = scores
-        .iter()
-        .copied()
-        .filter(|s| (1..=5).contains(s))
-        .collect();
-    if valid.is_empty() {
-        return Csat::default();
-    }
-    let n = valid.len() as f64;
-    Csat {
-        responses: valid.len(),
-        average: Some(valid.iter().map(|&s| f64::from(s)).sum::<f64>() / n),
-        share_satisfied: Some(valid.iter().filter(|&&s| s >= 4).count() as f64 / n),
-    }
-}
-
 /// Share of answered replies where the customer said "satisfied".
 pub fn reply_satisfaction(records: &[FeedbackRecord]) -> Option<f64> {
     let answers: Vec<CustomerAnswer> = records
@@ -243,6 +217,19 @@ pub enum Dimension {
     Quarter,
 }
 
+impl Dimension {
+    /// The local calendar month (`2026-11`) or quarter (`2026-Q4`) an
+    /// instant falls in; `None` for the other dimensions.
+    pub fn period_of(self, at_ms: i64, calendar: &WorkingCalendar) -> Option<String> {
+        let d = calendar.local_date(at_ms);
+        match self {
+            Dimension::Month => Some(format!("{:04}-{:02}", d.year(), d.month())),
+            Dimension::Quarter => Some(format!("{:04}-Q{}", d.year(), d.month0() / 3 + 1)),
+            _ => None,
+        }
+    }
+}
+
 /// Volume per value of a dimension; unset values count under `"-"`.
 pub fn counts_by(
     records: &[FeedbackRecord],
@@ -256,13 +243,8 @@ pub fn counts_by(
             Dimension::Channel => Some(r.channel.clone()),
             Dimension::Department => r.department.clone(),
             Dimension::Status => Some(r.workflow.status.key().to_string()),
-            Dimension::Month => {
-                let d = calendar.local_date(r.received_at_ms);
-                Some(format!("{:04}-{:02}", d.year(), d.month()))
-            }
-            Dimension::Quarter => {
-                let d = calendar.local_date(r.received_at_ms);
-                Some(format!("{:04}-Q{}", d.year(), d.month0() / 3 + 1))
+            Dimension::Month | Dimension::Quarter => {
+                dimension.period_of(r.received_at_ms, calendar)
             }
         };
         *out.entry(key.unwrap_or_else(|| "-".into())).or_insert(0) += 1;

@@ -7,6 +7,7 @@
 
 pub mod answers;
 pub mod defaults;
+pub mod results;
 pub mod score;
 
 use std::collections::HashSet;

@@ -7,6 +7,7 @@ use closeloop_shared::calendar::WorkingCalendar;
 use closeloop_shared::record::{self, CustomerAnswer, FeedbackDraft, FeedbackRecord, Field};
 use closeloop_shared::sla::SlaPolicy;
 use closeloop_shared::stats::{self, Dimension, SlaTarget};
+use closeloop_shared::survey::score::Csat;
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 
@@ -186,10 +187,10 @@ fn first_contact_and_repeat_complaints() {
 fn satisfaction_and_volumes() {
     let r = records();
     assert_eq!(stats::reply_satisfaction(&r), Some(0.5));
-    let c = stats::csat(&[5, 4, 3, 1, 5, 9, 0]);
-    assert_eq!(c.responses, 5);
-    assert_eq!(c.share_satisfied, Some(0.6));
-    assert!((c.average.unwrap() - 3.6).abs() < 1e-9);
+    let c = Csat::of([5, 4, 3, 1, 5]);
+    assert_eq!(c.answered, 5);
+    assert_eq!(c.share(), Some(0.6));
+    assert!((c.average().unwrap() - 3.6).abs() < 1e-9);
     let cal = WorkingCalendar::default();
     let by_channel = stats::counts_by(&r, Dimension::Channel, &cal);
     assert_eq!(by_channel.get("phone"), Some(&3));

@@ -108,6 +108,15 @@ test("a customer answers a survey link once on a phone, through a dropped connec
     const bytes = downloaded.reduce((a, b) => a + b, 0);
     assert.ok(bytes < 150_000, `the page is light: ${bytes} bytes`);
 
+    // The results at head office: CSAT against the 90 % line, by channel.
+    await desk.goto(`${server.url}/office/surveys`);
+    await desk.waitForSelector('[data-testid="results-csat"] >> text=0 %');
+    assert.match(await desk.textContent('[data-testid="results-csat"]'), /\(0\/1\)/);
+    await desk.selectOption('[data-testid="results-by"]', "channel");
+    await desk.waitForSelector('[data-testid="results-groups"] tr[data-group="face_to_face"] >> text=面对面访谈');
+    await desk.waitForSelector('[data-question="disappointed"] >> text=退货流程太慢');
+    await desk.screenshot({ path: `${SCREENSHOTS}/office-survey-results.png`, fullPage: true });
+
     // Opened again elsewhere, in Chinese: already answered.
     const again = await (await browser.newContext({ ...PHONE, locale: "zh-CN" })).newPage();
     await again.goto(link);

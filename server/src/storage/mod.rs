@@ -35,7 +35,7 @@ pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
 pub use sessions::{SESSION_DAYS, SESSION_IDLE_HOURS, SessionRow, session_id};
 pub use sql::Backend;
 pub(crate) use sql::Sql;
-pub use surveys::{Answered, NewAnswer, PendingFollowUp, SATISFACTION, SurveyLink};
+pub use surveys::{Answered, NewAnswer, PendingFollowUp, ResultRow, SATISFACTION, SurveyLink};
 pub use users::UserError;
 
 use std::path::Path;

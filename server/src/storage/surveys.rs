@@ -36,6 +36,21 @@ pub struct StoredAnswer {
     pub answered_at: i64,
 }
 
+/// An answer as results read it, with what it is grouped by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultRow {
+    pub answered_at: i64,
+    /// The kept answers as JSON.
+    pub answers: String,
+    /// Of the linked record, if any.
+    pub department: Option<String>,
+    pub channel: Option<String>,
+    pub feedback_type: Option<String>,
+}
+
+/// Answers results read at most (newest first), so memory stays bounded.
+pub const MAX_RESULT_ROWS: i64 = 200_000;
+
 /// What storing an answer did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answered {
@@ -243,6 +258,41 @@ impl Storage {
                     answers: r.try_get("answers")?,
                     dissatisfied: dissatisfied != 0,
                     answered_at: r.try_get("answered_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Storage {
+    /// The answers to `survey` given in `[from, to)`, newest first, with the
+    /// department, channel and type of the record each is about.
+    pub async fn survey_result_rows(
+        &self,
+        survey: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<ResultRow>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT a.answered_at, a.answers, r.department, r.channel, r.feedback_type
+             FROM survey_answers a LEFT JOIN records r ON r.document_id = a.document_id
+             WHERE a.survey = $1 AND a.answered_at >= $2 AND a.answered_at < $3
+             ORDER BY a.answered_at DESC, a.id DESC LIMIT $4",
+        )
+        .bind(survey)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(MAX_RESULT_ROWS)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ResultRow {
+                    answered_at: r.try_get("answered_at")?,
+                    answers: r.try_get("answers")?,
+                    department: r.try_get("department")?,
+                    channel: r.try_get("channel")?,
+                    feedback_type: r.try_get("feedback_type")?,
                 })
             })
             .collect()

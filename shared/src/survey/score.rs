@@ -20,19 +20,28 @@ pub struct Csat {
     /// Scores of 4 or 5.
     pub satisfied: u64,
     pub answered: u64,
+    /// The scores added up (for the average).
+    pub total: u64,
 }
 
 impl Csat {
     pub fn of(scores: impl IntoIterator<Item = u8>) -> Self {
-        let (mut satisfied, mut answered) = (0, 0);
+        let (mut satisfied, mut answered, mut total) = (0, 0, 0);
         for s in scores {
             answered += 1;
             satisfied += u64::from(s >= 4);
+            total += u64::from(s);
         }
         Self {
             satisfied,
             answered,
+            total,
         }
+    }
+
+    /// The average score, 1–5; `None` without answers.
+    pub fn average(&self) -> Option<f64> {
+        (self.answered > 0).then(|| self.total as f64 / self.answered as f64)
     }
 
     /// The share satisfied, 0–1; `None` without answers.
@@ -130,6 +139,7 @@ mod tests {
         assert_eq!((c.satisfied, c.answered), (7, 10));
         assert_eq!(c.share(), Some(0.7));
         assert_eq!(c.meets_target(), Some(false));
+        assert_eq!(c.average(), Some(3.7));
         assert_eq!(
             Csat::of([5; 9].into_iter().chain([3])).meets_target(),
             Some(true)

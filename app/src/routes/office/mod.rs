@@ -16,6 +16,7 @@ mod register;
 mod reply;
 mod rows;
 mod survey;
+mod survey_results;
 mod work;
 
 use closeloop_shared::api::{ErrorBody, RecordPage, RecordQuery};
@@ -30,6 +31,7 @@ use crate::session::{self, Session};
 pub use audit::AuditLogPage;
 pub use record::{FieldRecordPage, OfficeRecordPage};
 pub use register::RegisterPage;
+pub use survey_results::SurveyResultsPage;
 
 /// The inbox.
 #[component]
