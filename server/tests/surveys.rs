@@ -397,6 +397,38 @@ async fn results_score_the_answers_by_the_records_they_are_about() {
     assert_eq!(r.groups.len(), 1, "both this quarter");
     assert!(r.groups[0].group.contains("-Q"), "{:?}", r.groups);
 
+    // Every answer as a file, formulas made inert.
+    let csv_path = "/api/surveys/satisfaction/answers.csv";
+    let csv = support::http(app.addr, "GET", csv_path, Some(&office), None).await;
+    assert!(
+        csv.starts_with("HTTP/1.1 200") && csv.contains("text/csv"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("总体来说") && csv.contains("5/5") && csv.contains("2/5"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains(&id(1).to_string()) && csv.contains("是 yes"),
+        "{csv}"
+    );
+    let xlsx_path = "/api/surveys/satisfaction/answers.xlsx";
+    let (head, body) = support::binary::send(
+        app.addr,
+        "GET",
+        xlsx_path,
+        Some(&office),
+        "application/json",
+        &[],
+    )
+    .await;
+    assert!(
+        head.starts_with("HTTP/1.1 200") && body.starts_with(b"PK"),
+        "{head}"
+    );
+    let north = app.token("north").await;
+    let refused = support::http(app.addr, "GET", csv_path, Some(&north), None).await;
+    assert!(refused.starts_with("HTTP/1.1 403"), "{refused}");
     let (status, _): (u16, serde_json::Value) = app
         .call(
             "GET",

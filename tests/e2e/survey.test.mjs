@@ -116,6 +116,8 @@ test("a customer answers a survey link once on a phone, through a dropped connec
     await desk.waitForSelector('[data-testid="results-groups"] tr[data-group="face_to_face"] >> text=面对面访谈');
     await desk.waitForSelector('[data-question="disappointed"] >> text=退货流程太慢');
     await desk.screenshot({ path: `${SCREENSHOTS}/office-survey-results.png`, fullPage: true });
+    const [download] = await Promise.all([desk.waitForEvent("download"), desk.click('[data-testid="results-xlsx"]')]);
+    assert.equal(download.suggestedFilename(), "closeloop-survey-answers.xlsx");
 
     // Opened again elsewhere, in Chinese: already answered.
     const again = await (await browser.newContext({ ...PHONE, locale: "zh-CN" })).newPage();

@@ -127,32 +127,36 @@ fn fits_xlsx(cell: &str) -> std::borrow::Cow<'_, str> {
     cut.into()
 }
 
-/// The records as CSV with a UTF-8 byte-order mark, so spreadsheet
-/// programs read the Chinese correctly.
-fn csv_bytes(records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+/// A table as CSV with a UTF-8 byte-order mark, so spreadsheet programs
+/// read the Chinese correctly; every cell made inert.
+fn csv_table(headings: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    w.write_record(HEADINGS).map_err(|e| e.to_string())?;
-    for r in records {
-        w.write_record(cells(r).map(inert))
+    w.write_record(headings).map_err(|e| e.to_string())?;
+    for row in rows {
+        w.write_record(row.iter().cloned().map(inert))
             .map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())
 }
 
-/// The records as an XLSX workbook with a bold, frozen heading row.
-fn xlsx_bytes(records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+/// A table as an XLSX workbook with a bold, frozen heading row.
+fn xlsx_table(
+    sheet_name: &str,
+    headings: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, String> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
     let fail = |e: rust_xlsxwriter::XlsxError| e.to_string();
-    sheet.set_name("反馈 Feedback").map_err(fail)?;
+    sheet.set_name(sheet_name).map_err(fail)?;
     let bold = Format::new().set_bold();
-    for (c, h) in HEADINGS.iter().enumerate() {
+    for (c, h) in headings.iter().enumerate() {
         sheet
             .write_string_with_format(0, c as u16, *h, &bold)
             .map_err(fail)?;
     }
-    for (i, r) in records.iter().enumerate() {
-        for (c, v) in cells(r).iter().enumerate() {
+    for (i, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
             // A string cell is never run as a formula; only its length matters.
             sheet
                 .write_string(i as u32 + 1, c as u16, fits_xlsx(v))
@@ -193,7 +197,7 @@ pub(super) enum FileKind {
 }
 
 impl FileKind {
-    fn named(name: &str) -> Option<Self> {
+    pub(super) fn named(name: &str) -> Option<Self> {
         match name {
             "csv" => Some(FileKind::Csv),
             "xlsx" => Some(FileKind::Xlsx),
@@ -202,13 +206,24 @@ impl FileKind {
     }
 
     pub(super) fn bytes(self, records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+        let rows: Vec<Vec<String>> = records.iter().map(|r| cells(r).to_vec()).collect();
+        self.table("反馈 Feedback", &HEADINGS, &rows)
+    }
+
+    /// Any table in this format (`sheet` names the XLSX sheet).
+    pub(super) fn table(
+        self,
+        sheet: &str,
+        headings: &[&str],
+        rows: &[Vec<String>],
+    ) -> Result<Vec<u8>, String> {
         match self {
-            FileKind::Csv => csv_bytes(records),
-            FileKind::Xlsx => xlsx_bytes(records),
+            FileKind::Csv => csv_table(headings, rows),
+            FileKind::Xlsx => xlsx_table(sheet, headings, rows),
         }
     }
 
-    fn content_type(self) -> &'static str {
+    pub(super) fn content_type(self) -> &'static str {
         match self {
             FileKind::Csv => "text/csv; charset=utf-8",
             FileKind::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

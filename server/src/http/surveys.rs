@@ -14,15 +14,13 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{Extensions, StatusCode};
 use axum::routing::{get, post};
 use base64::Engine;
-use closeloop_shared::stats::Dimension;
 use closeloop_shared::survey::answers::Answers;
-use closeloop_shared::survey::results::{AnsweredSurvey, SurveyResults, results};
 use closeloop_shared::survey::{RecordSurveyAnswer, SurveyLinkIssued, SurveyPage, SurveySubmit};
 use closeloop_shared::sync::DocumentId;
 use sha2::{Digest, Sha256};
 
 use super::auth::CurrentUser;
-use crate::error::{AppError, AppJson, AppQuery};
+use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use crate::storage::{Answered, NewAnswer, SATISFACTION, SurveyLink};
 
@@ -37,7 +35,6 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/records/{id}/survey-link", post(issue_link))
         .route("/records/{id}/survey-answers", get(record_answers))
-        .route("/surveys/{survey}/results", get(survey_results))
         .route(
             "/s/{token}",
             get(open_link)
@@ -136,70 +133,6 @@ async fn record_answers(
         });
     }
     Ok(AppJson(shown))
-}
-
-/// How results are grouped (`?by=`).
-#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum GroupBy {
-    Month,
-    #[default]
-    Quarter,
-    Department,
-    Channel,
-    Type,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct ResultsQuery {
-    #[serde(default)]
-    by: GroupBy,
-    /// Answers given from this moment (ms) …
-    from: Option<i64>,
-    /// … until before this one.
-    to: Option<i64>,
-}
-
-/// A survey's results, for head office, supervisors and admins.
-async fn survey_results(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-    Path(survey): Path<String>,
-    AppQuery(q): AppQuery<ResultsQuery>,
-) -> Result<AppJson<SurveyResults>, AppError> {
-    if !user.role.sees_everything() {
-        return Err(AppError::Forbidden);
-    }
-    let now = state.now_ms();
-    let (_, definition) = state
-        .storage
-        .survey(&survey, now)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (from, to) = (q.from.unwrap_or(0), q.to.unwrap_or(i64::MAX));
-    let rows = state.storage.survey_result_rows(&survey, from, to).await?;
-    let calendar = state.sla.get().calendar.clone();
-    let answered: Vec<AnsweredSurvey> = rows
-        .into_iter()
-        .filter_map(|row| {
-            let answers: Answers = serde_json::from_str(&row.answers)
-                .inspect_err(|e| tracing::warn!(error = %e, "a stored survey answer does not read"))
-                .ok()?;
-            let group = match q.by {
-                GroupBy::Month => Dimension::Month.period_of(row.answered_at, &calendar),
-                GroupBy::Quarter => Dimension::Quarter.period_of(row.answered_at, &calendar),
-                GroupBy::Department => row.department,
-                GroupBy::Channel => row.channel,
-                GroupBy::Type => row.feedback_type,
-            };
-            Some(AnsweredSurvey {
-                answered_at_ms: row.answered_at,
-                group,
-                answers,
-            })
-        })
-        .collect();
-    Ok(AppJson(results(&definition, &answered)))
 }
 
 /// Why a link cannot be answered, as the public page says it.

@@ -40,6 +40,8 @@ pub struct StoredAnswer {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultRow {
     pub answered_at: i64,
+    /// The record answered about, if any.
+    pub document_id: Option<String>,
     /// The kept answers as JSON.
     pub answers: String,
     /// Of the linked record, if any.
@@ -274,7 +276,7 @@ impl Storage {
         to_ms: i64,
     ) -> Result<Vec<ResultRow>, StorageError> {
         let rows = sqlx::query(
-            "SELECT a.answered_at, a.answers, r.department, r.channel, r.feedback_type
+            "SELECT a.answered_at, a.document_id, a.answers, r.department, r.channel, r.feedback_type
              FROM survey_answers a LEFT JOIN records r ON r.document_id = a.document_id
              WHERE a.survey = $1 AND a.answered_at >= $2 AND a.answered_at < $3
              ORDER BY a.answered_at DESC, a.id DESC LIMIT $4",
@@ -289,6 +291,7 @@ impl Storage {
             .map(|r| {
                 Ok(ResultRow {
                     answered_at: r.try_get("answered_at")?,
+                    document_id: r.try_get("document_id")?,
                     answers: r.try_get("answers")?,
                     department: r.try_get("department")?,
                     channel: r.try_get("channel")?,

@@ -119,57 +119,61 @@ pub struct AnswerLine {
     pub value: Label,
 }
 
+impl Question {
+    /// One answer to this question as head office reads it: a score as
+    /// `2/5`, a text quoted, options by their labels; `None` when the
+    /// answer is not of this question's kind.
+    pub fn line(&self, a: &Answer) -> Option<AnswerLine> {
+        let same = |v: String| Label {
+            zh: v.clone(),
+            en: v,
+        };
+        let option = |key: &str| {
+            self.kind
+                .options()
+                .iter()
+                .find(|o| o.key == key)
+                .map_or_else(|| same(key.to_string()), |o| o.text.clone())
+        };
+        let join = |labels: Vec<Label>| Label {
+            zh: labels
+                .iter()
+                .map(|l| l.zh.as_str())
+                .collect::<Vec<_>>()
+                .join("、"),
+            en: labels
+                .iter()
+                .map(|l| l.en.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let value = match (a, self.kind.scale()) {
+            (Answer::Score(s), Some((_, hi))) => same(format!("{s}/{hi}")),
+            (Answer::Text(t), None) if self.kind.options().is_empty() => same(format!("“{t}”")),
+            (Answer::Text(key), None) => option(key),
+            (Answer::Choices(keys), _) => join(keys.iter().map(|k| option(k)).collect()),
+            (Answer::Rows(rows), _) => same(
+                rows.iter()
+                    .map(|(k, v)| format!("{k} {v}/5"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            _ => return None,
+        };
+        Some(AnswerLine {
+            question: self.text.clone(),
+            value,
+        })
+    }
+}
+
 impl SurveyDefinition {
     /// The kept answers question by question: scores as `2/5`, texts
     /// quoted, options by their labels.
     pub fn lines(&self, answers: &Answers) -> Vec<AnswerLine> {
         self.questions
             .iter()
-            .filter_map(|q| {
-                let a = answers.get(&q.key)?;
-                let same = |v: String| Label {
-                    zh: v.clone(),
-                    en: v,
-                };
-                let option = |key: &str| {
-                    q.kind
-                        .options()
-                        .iter()
-                        .find(|o| o.key == key)
-                        .map_or_else(|| same(key.to_string()), |o| o.text.clone())
-                };
-                let join = |labels: Vec<Label>| Label {
-                    zh: labels
-                        .iter()
-                        .map(|l| l.zh.as_str())
-                        .collect::<Vec<_>>()
-                        .join("、"),
-                    en: labels
-                        .iter()
-                        .map(|l| l.en.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                };
-                let value = match (a, q.kind.scale()) {
-                    (Answer::Score(s), Some((_, hi))) => same(format!("{s}/{hi}")),
-                    (Answer::Text(t), None) if q.kind.options().is_empty() => {
-                        same(format!("“{t}”"))
-                    }
-                    (Answer::Text(key), None) => option(key),
-                    (Answer::Choices(keys), _) => join(keys.iter().map(|k| option(k)).collect()),
-                    (Answer::Rows(rows), _) => same(
-                        rows.iter()
-                            .map(|(k, v)| format!("{k} {v}/5"))
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                    ),
-                    _ => return None,
-                };
-                Some(AnswerLine {
-                    question: q.text.clone(),
-                    value,
-                })
-            })
+            .filter_map(|q| q.line(answers.get(&q.key)?))
             .collect()
     }
 

@@ -75,7 +75,14 @@ pub fn SurveyResultsPage() -> impl IntoView {
     let taxonomy = expect_context::<Repo>().taxonomy();
     view! {
         <section class="card survey-results" data-testid="survey-results">
-            <h2>{move || t("results.title")}</h2>
+            <div class="inbox-head">
+                <h2>{move || t("results.title")}</h2>
+                <span>
+                    <a class="button secondary" href="/api/surveys/satisfaction/answers.csv" download data-testid="results-csv">"CSV"</a>
+                    " "
+                    <a class="button secondary" href="/api/surveys/satisfaction/answers.xlsx" download data-testid="results-xlsx">"XLSX"</a>
+                </span>
+            </div>
             <label class="inline">
                 <span>{move || t("results.by")}</span>
                 <select data-testid="results-by" on:change=move |e| by.set(event_target_value(&e))>
