@@ -24,6 +24,9 @@ const NOT_YET_KEPT = `<!doctype html><meta charset="utf-8"><meta name="viewport"
 <h1 lang="en">Needs a connection once</h1><p lang="en">Head-office pages must be opened online once; after that they work offline too.</p>
 <p><a href="/">返回现场页面 · Back to the field page</a></p></main>`;
 
+/** Pages the server serves to customers (server/src/http/public_pages.rs). */
+const CUSTOMER_PAGES = ["/s", "/feedback"];
+
 const ALWAYS = ["/", "/index.html", "/sw.js", "/manifest.webmanifest", "/icons/icon-192.png", "/icons/icon-512.png"];
 
 /** The files an index.html names, with those every version has. */
@@ -83,6 +86,10 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(req.url);
   if (req.method !== "GET" || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/api/") || url.pathname === "/sync") return;
+  // The customers' pages are the server's, not the app's: never kept, and
+  // never answered with (or kept as) the app's shell.
+  if (CUSTOMER_PAGES.some((p) => url.pathname === p || url.pathname.startsWith(p + "/"))) return;
+  if (["/survey.js", "/feedback.js", "/public-page.js", "/public-page.css"].includes(url.pathname)) return;
   event.respondWith(networkFirst(req, event));
 });
 

@@ -119,6 +119,16 @@ test("a customer answers a survey link once on a phone, through a dropped connec
     const [download] = await Promise.all([desk.waitForEvent("download"), desk.click('[data-testid="results-xlsx"]')]);
     assert.equal(download.suggestedFilename(), "closeloop-survey-answers.xlsx");
 
+    // Opened on a device that runs the app, the customer's page never takes
+    // the app's place: offline, the app still starts.
+    const staff = await desk.context().newPage();
+    await staff.goto(link);
+    await staff.waitForSelector('[data-testid="closed"]');
+    await desk.context().setOffline(true);
+    await staff.goto(`${server.url}/`).catch(() => {});
+    await staff.waitForSelector('[data-testid="sync-status"]');
+    await desk.context().setOffline(false);
+
     // Opened again elsewhere, in Chinese: already answered.
     const again = await (await browser.newContext({ ...PHONE, locale: "zh-CN" })).newPage();
     await again.goto(link);
