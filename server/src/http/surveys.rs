@@ -143,16 +143,20 @@ fn closed(code: &'static str, message: &str) -> AppError {
     }
 }
 
-/// A usable link and its survey version.
-async fn usable(
-    state: &AppState,
-    hash: &[u8],
-) -> Result<(SurveyLink, closeloop_shared::survey::SurveyDefinition), AppError> {
-    let link = state
+/// The link with this hash (any other: not found).
+async fn link_of(state: &AppState, hash: &[u8]) -> Result<SurveyLink, AppError> {
+    state
         .storage
         .survey_link(hash)
         .await?
-        .ok_or(AppError::NotFound)?;
+        .ok_or(AppError::NotFound)
+}
+
+/// The survey version of a link that can still be answered.
+async fn usable(
+    state: &AppState,
+    link: &SurveyLink,
+) -> Result<closeloop_shared::survey::SurveyDefinition, AppError> {
     if link.used_at.is_some() {
         return Err(closed(
             "survey_link_used",
@@ -165,12 +169,11 @@ async fn usable(
             "this survey link has expired",
         ));
     }
-    let survey = state
+    state
         .storage
         .survey_version(&link.survey, link.version)
         .await?
-        .ok_or(AppError::NotFound)?;
-    Ok((link, survey))
+        .ok_or(AppError::NotFound)
 }
 
 /// Counts a request to a link against the limits per address and per link.
@@ -191,7 +194,8 @@ async fn open_link(
     Path(token): Path<String>,
 ) -> Result<AppJson<SurveyPage>, AppError> {
     limit(&state, &extensions, &token)?;
-    let (link, survey) = usable(&state, &token_hash(&token)?).await?;
+    let link = link_of(&state, &token_hash(&token)?).await?;
+    let survey = usable(&state, &link).await?;
     Ok(AppJson(SurveyPage {
         version: link.version,
         survey,
@@ -214,18 +218,14 @@ async fn answer(
             "submission: 1 to {MAX_SUBMISSION_CHARS} characters"
         )));
     }
-    let link = state
-        .storage
-        .survey_link(&hash)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let link = link_of(&state, &hash).await?;
     if link.submission.as_deref() == Some(submission) {
         return Ok((
             StatusCode::OK,
             AppJson(serde_json::json!({ "answered": true })),
         ));
     }
-    let (_, survey) = usable(&state, &hash).await?;
+    let survey = usable(&state, &link).await?;
     let kept = survey
         .check_answers(&submit.answers)
         .map_err(|e| AppError::Invalid {
