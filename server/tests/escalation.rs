@@ -8,8 +8,7 @@ mod support;
 use std::time::Duration;
 
 use closeloop_shared::api::{Notifications, RecordPage};
-use closeloop_shared::record::{self, Field};
-use closeloop_shared::taxonomy::Taxonomy;
+use closeloop_shared::record::Field;
 use closeloop_shared::workflow::Action;
 use support::{Client, METRICS_TOKEN, StepClock, TestApp, http, id};
 
@@ -55,21 +54,8 @@ async fn an_overdue_record_is_escalated_once_by_the_system_and_its_people_are_to
     north.capture(id(2), "建议延长营业时间").await;
     let mut desk = Client::connect(app.addr, "office").await;
     desk.fetch(id(1)).await.expect("office reaches it");
-    let fx = desk
-        .hub
-        .change(id(1), |d| {
-            record::set_field(
-                d,
-                &Taxonomy::default(),
-                Field::Priority,
-                "P0",
-                "office",
-                RECEIVED + 1,
-            )
-        })
-        .unwrap();
-    desk.run(fx).await;
-    desk.acked(id(1)).await;
+    desk.set_field(id(1), Field::Priority, "P0", RECEIVED + 1)
+        .await;
     desk.transition(id(1), &Action::Register, RECEIVED + 2)
         .await;
     desk.transition(

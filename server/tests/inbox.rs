@@ -7,10 +7,9 @@ mod support;
 use std::time::Duration;
 
 use closeloop_shared::api::RecordPage;
-use closeloop_shared::record::{self, Field};
+use closeloop_shared::record::Field;
 use closeloop_shared::sla::SlaState;
 use closeloop_shared::sync::DocumentId;
-use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 use support::{Client, StepClock, TestApp, id};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,15 +32,7 @@ fn ids(page: &RecordPage) -> Vec<String> {
 }
 
 async fn set(desk: &mut Client, doc: DocumentId, field: Field, value: &str) {
-    let t = Taxonomy::default();
-    let fx = desk
-        .hub
-        .change(doc, |d| {
-            record::set_field(d, &t, field, value, "office", RECEIVED + 1)
-        })
-        .unwrap();
-    desk.run(fx).await;
-    desk.acked(doc).await;
+    desk.set_field(doc, field, value, RECEIVED + 1).await;
 }
 
 #[tokio::test]

@@ -364,6 +364,27 @@ impl Client {
         self.run(fx).await;
     }
 
+    /// Sets a classification field here (as this client's user, default
+    /// taxonomy) and waits for the relay's acknowledgement.
+    pub async fn set_field(
+        &mut self,
+        id: DocumentId,
+        field: closeloop_shared::record::Field,
+        value: &str,
+        at_ms: i64,
+    ) {
+        let me = self.hub.peer_id().to_string();
+        let taxonomy = Taxonomy::default();
+        let fx = self
+            .hub
+            .change(id, |d| {
+                closeloop_shared::record::set_field(d, &taxonomy, field, value, &me, at_ms)
+            })
+            .unwrap();
+        self.run(fx).await;
+        self.acked(id).await;
+    }
+
     /// Applies a workflow step here and sends it.
     pub async fn transition(
         &mut self,
