@@ -71,9 +71,22 @@ pub struct Config {
     /// same one (a relay with another refuses to start).
     #[arg(long, env = "CLOSELOOP_CONTACT_KEY_FILE")]
     pub contact_key_file: Option<PathBuf>,
+    /// The SMTP server survey emails go through (`smtp://host:25`,
+    /// `smtp://user:password@host:587?tls=required`, `smtps://host`);
+    /// without one they are written to `outbox/email.jsonl` in the data
+    /// directory, as text messages always are.
+    #[arg(long, env = "CLOSELOOP_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of survey emails.
+    #[arg(
+        long,
+        env = "CLOSELOOP_MAIL_FROM",
+        default_value = "Closeloop <surveys@localhost>"
+    )]
+    pub mail_from: String,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
     /// demo_data, log, memory_documents, idle_seconds, password_queue,
-    /// public_url, metrics_token, contact_key_file.
+    /// public_url, metrics_token, contact_key_file, smtp_url, mail_from.
     /// Flags and environment variables win over it.
     #[arg(long, env = "CLOSELOOP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -97,6 +110,8 @@ struct FileConfig {
     public_url: Option<String>,
     metrics_token: Option<String>,
     contact_key_file: Option<PathBuf>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 /// Whether a flag or environment variable set `id` (then the file must not).
@@ -127,6 +142,8 @@ impl Config {
             escalation_seconds: 1,
             housekeeping_seconds: 1,
             contact_key_file: None,
+            smtp_url: None,
+            mail_from: "Closeloop <surveys@localhost>".into(),
             config: None,
         }
     }
@@ -194,6 +211,12 @@ impl Config {
             .filter(|_| !given(matches, "contact_key_file"))
         {
             self.contact_key_file = Some(v);
+        }
+        if let Some(v) = file.smtp_url.filter(|_| !given(matches, "smtp_url")) {
+            self.smtp_url = Some(v);
+        }
+        if let Some(v) = file.mail_from.filter(|_| !given(matches, "mail_from")) {
+            self.mail_from = v;
         }
         Ok(())
     }

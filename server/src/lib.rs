@@ -26,6 +26,7 @@ pub mod seed;
 mod startup;
 pub mod state;
 pub mod storage;
+mod survey_sending;
 mod sync;
 pub mod telemetry;
 pub mod vault;

@@ -45,6 +45,8 @@ pub enum StartError {
     OtherContactKey(String),
     #[error("no random source for the relay's peer id: {0}")]
     Random(getrandom::Error),
+    #[error("survey sending: {0}")]
+    Outbox(String),
     #[error("cannot listen on {addr}: {source} (is another server using that port? try --port)")]
     Bind {
         addr: SocketAddr,
@@ -193,16 +195,34 @@ impl Application {
             vault: Arc::new(vault),
             survey_follow_ups,
             public_limits: Arc::default(),
+            survey_sending: Arc::default(),
         };
         crate::jobs::housekeeping::spawn(
             state.clone(),
             Duration::from_secs(config.housekeeping_seconds.max(1)),
         );
+        let sending_state = state.clone();
+        let sending_wake = state.survey_sending.clone();
         let router = app(state, &config.dist_dir);
         let addr = SocketAddr::new(config.host, config.port);
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
+        crate::survey_sending::spawn(crate::survey_sending::SurveySending {
+            state: sending_state,
+            outbox: crate::survey_sending::outbox::Outbox::new(
+                config.data_dir.join("outbox"),
+                config.smtp_url.as_deref(),
+                &config.mail_from,
+            )
+            .map_err(StartError::Outbox)?,
+            base_url: match &config.public_url {
+                Some(url) => url.clone(),
+                None => format!("http://{}", listener.local_addr().unwrap_or(addr)),
+            },
+            wake: sending_wake,
+            every: Duration::from_secs(config.escalation_seconds.max(1)),
+        });
         Ok(Self {
             listener,
             router,

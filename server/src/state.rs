@@ -92,6 +92,8 @@ pub struct AppState {
     pub(crate) vault: Arc<crate::vault::Vault>,
     /// Wakes the follow-up of dissatisfied survey answers.
     pub(crate) survey_follow_ups: Arc<tokio::sync::Notify>,
+    /// Wakes the sending of surveys (rules changed, a campaign started).
+    pub(crate) survey_sending: Arc<tokio::sync::Notify>,
     /// Request limits on what anyone may call without an account.
     pub(crate) public_limits: Arc<crate::rate_limit::PublicLimits>,
 }

@@ -140,6 +140,12 @@ impl Principal {
         matches!(self.role, Role::HeadOffice | Role::Supervisor)
     }
 
+    /// May this user edit surveys, decide when they are sent and start
+    /// campaigns? Supervisors and administrators.
+    pub fn may_design_surveys(&self) -> bool {
+        matches!(self.role, Role::Supervisor | Role::Admin)
+    }
+
     /// May this user erase a customer (a PIPL/GDPR request) or read the
     /// audit log? Supervisors and administrators.
     pub fn may_govern_records(&self) -> bool {

@@ -7,8 +7,10 @@
 
 pub mod answers;
 pub mod defaults;
+pub mod editing;
 pub mod results;
 pub mod score;
+pub mod sending;
 
 use std::collections::HashSet;
 
@@ -205,6 +207,29 @@ pub struct RecordSurveyAnswer {
     pub version: i64,
     pub dissatisfied: bool,
     pub lines: Vec<answers::AnswerLine>,
+}
+
+/// A survey for the builder (`GET /api/surveys/<survey>`): its newest
+/// version and who saved each one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SurveyVersions {
+    pub survey: String,
+    pub version: i64,
+    pub definition: SurveyDefinition,
+    /// Newest first.
+    pub versions: Vec<SavedVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedVersion {
+    pub version: i64,
+    pub saved_by: String,
+    pub saved_at: i64,
+}
+
+/// Whether `name` can name a survey (`[a-z0-9_]`, 1 to 32 characters).
+pub fn is_survey_name(name: &str) -> bool {
+    key_ok(name)
 }
 
 fn key_ok(key: &str) -> bool {

@@ -18,6 +18,7 @@ pub(crate) mod records;
 mod settings;
 pub(crate) mod static_files;
 mod stats;
+mod survey_design;
 mod survey_results;
 mod surveys;
 pub(crate) mod web_edge;
@@ -49,6 +50,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(archive::router())
         .merge(audit::router())
         .merge(surveys::router())
+        .merge(survey_design::router())
         .merge(survey_results::router())
         .merge(public_feedback::router())
 }

@@ -3,7 +3,7 @@
 //! it; a customer's browser, with no account, reads the survey behind a
 //! link (`GET /api/s/{token}`, which never consumes it: chat apps prefetch
 //! links) and answers it once (`POST /api/s/{token}`). A token is 128
-//! random bits; only its SHA-256 is stored, and an unknown, malformed,
+//! random bits ([`crate::survey_sending::token`]), and an unknown, malformed,
 //! used or expired token says nothing about any other link or record.
 //! Requests to links are limited per address and per link.
 
@@ -13,19 +13,15 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{Extensions, StatusCode};
 use axum::routing::{get, post};
-use base64::Engine;
 use closeloop_shared::survey::answers::Answers;
 use closeloop_shared::survey::{RecordSurveyAnswer, SurveyLinkIssued, SurveyPage, SurveySubmit};
 use closeloop_shared::sync::DocumentId;
-use sha2::{Digest, Sha256};
 
 use super::auth::CurrentUser;
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use crate::storage::{Answered, NewAnswer, SATISFACTION, SurveyLink};
 
-/// How long a link can be answered.
-pub const LINK_DAYS: i64 = 14;
 /// Bytes of an answer's body at most (a full survey of long texts fits).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 /// Characters of a submission id.
@@ -43,23 +39,9 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-/// A new token: 128 random bits, URL-safe.
-fn new_token() -> Result<String, AppError> {
-    let bytes = crate::random::bytes::<16>()
-        .map_err(|e| AppError::Internal(format!("no randomness for a survey link: {e}")))?;
-    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
 /// The stored key of a well-formed token; a malformed one is simply unknown.
 fn token_hash(token: &str) -> Result<Vec<u8>, AppError> {
-    let well_formed = token.len() == 22
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !well_formed {
-        return Err(AppError::NotFound);
-    }
-    Ok(Sha256::digest(token.as_bytes()).to_vec())
+    crate::survey_sending::token::token_hash(token).ok_or(AppError::NotFound)
 }
 
 /// Head office, supervisors and admins send surveys about records they see.
@@ -83,19 +65,19 @@ async fn issue_link(
         .survey(SATISFACTION, now)
         .await?
         .ok_or(AppError::NotFound)?;
-    let token = new_token()?;
+    let (token, hash) = crate::survey_sending::token::new_token().map_err(AppError::Internal)?;
+    let rules = state.storage.sending_rules(now).await?;
     let link = SurveyLink {
         survey: SATISFACTION.into(),
         version,
         document_id: Some(id.to_string()),
-        expires_at: now + LINK_DAYS * 24 * 3_600_000,
+        campaign: None,
+        contact_ref: None,
+        expires_at: rules.expires_at(now),
         used_at: None,
         submission: None,
     };
-    state
-        .storage
-        .issue_survey_link(&token_hash(&token)?, &link, now)
-        .await?;
+    state.storage.issue_survey_link(&hash, &link, now).await?;
     Ok((
         StatusCode::CREATED,
         AppJson(SurveyLinkIssued {

@@ -359,6 +359,51 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX survey_answers_by_survey ON survey_answers (survey, answered_at);
     CREATE INDEX survey_answers_by_document ON survey_answers (document_id);",
     ),
+    (
+        23,
+        // Surveys sent on their own: campaigns to a segment, and the audit
+        // of every send. `claim` makes one relay send each survey once;
+        // `period_slot` (customer and period) keeps a customer to one
+        // survey per period; a failed send gives both back for a retry.
+        // Links and answers of a campaign keep it, and the customer only
+        // when the campaign is not anonymous.
+        "CREATE TABLE survey_campaigns (
+        id TEXT PRIMARY KEY,
+        survey TEXT NOT NULL,
+        name TEXT NOT NULL,
+        segment TEXT NOT NULL,
+        anonymous INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        done_at INTEGER
+    );
+    CREATE TABLE survey_sends (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        survey TEXT NOT NULL,
+        document_id TEXT,
+        campaign TEXT,
+        customer_key TEXT,
+        claim TEXT,
+        period_slot TEXT,
+        channel TEXT,
+        recipient TEXT,
+        status TEXT NOT NULL,
+        detail TEXT
+    );
+    CREATE UNIQUE INDEX survey_sends_claim ON survey_sends (claim);
+    CREATE UNIQUE INDEX survey_sends_period ON survey_sends (period_slot);
+    CREATE INDEX survey_sends_by_document ON survey_sends (document_id);
+    CREATE INDEX survey_sends_by_campaign ON survey_sends (campaign);
+    CREATE INDEX survey_sends_by_time ON survey_sends (at);
+    CREATE INDEX record_history_by_action_time ON record_history (action, at);
+    ALTER TABLE survey_links ADD COLUMN campaign TEXT;
+    ALTER TABLE survey_links ADD COLUMN contact_ref TEXT;
+    ALTER TABLE survey_answers ADD COLUMN campaign TEXT;
+    ALTER TABLE survey_answers ADD COLUMN contact_ref TEXT;",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

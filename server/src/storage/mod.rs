@@ -21,6 +21,7 @@ mod retention;
 mod sessions;
 mod settings;
 mod sql;
+mod survey_sends;
 mod surveys;
 mod users;
 mod visibility;
@@ -35,6 +36,9 @@ pub use read_model::{CountBy, RecordOrder, RecordRow, SlaColumns, StatsSample};
 pub use sessions::{SESSION_DAYS, SESSION_IDLE_HOURS, SessionRow, session_id};
 pub use sql::Backend;
 pub(crate) use sql::Sql;
+pub use survey_sends::{
+    CampaignCustomer, Claimed, DueRecord, NewSend, SendOutcome, SendingCampaign, SurveyContact,
+};
 pub use surveys::{Answered, NewAnswer, PendingFollowUp, ResultRow, SATISFACTION, SurveyLink};
 pub use users::UserError;
 

@@ -5,6 +5,7 @@
 
 use closeloop_shared::retention::RetentionPolicy;
 use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::survey::sending::SendingRules;
 use closeloop_shared::taxonomy::Taxonomy;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,6 +16,7 @@ const SLA_KEY: &str = "sla";
 const TAXONOMY_KEY: &str = "taxonomy";
 const CONTACT_KEY_CHECK: &str = "contact_key_check";
 const RETENTION_KEY: &str = "retention";
+const SURVEY_SENDING_KEY: &str = "survey_sending";
 
 impl Storage {
     /// The SLA policy and calendar.
@@ -49,6 +51,20 @@ impl Storage {
         now_ms: i64,
     ) -> Result<(), StorageError> {
         self.put_setting(RETENTION_KEY, policy, now_ms).await
+    }
+
+    /// When surveys go out on their own.
+    pub async fn sending_rules(&self, now_ms: i64) -> Result<SendingRules, StorageError> {
+        self.setting(SURVEY_SENDING_KEY, now_ms).await
+    }
+
+    /// Saves the sending rules (checked by the caller).
+    pub async fn set_sending_rules(
+        &self,
+        rules: &SendingRules,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        self.put_setting(SURVEY_SENDING_KEY, rules, now_ms).await
     }
 
     /// Whether `check` identifies the contact master key this database was

@@ -20,6 +20,10 @@ pub struct SurveyLink {
     pub version: i64,
     /// The record the survey evaluates; `None` for a campaign or anonymous link.
     pub document_id: Option<String>,
+    /// The campaign that sent it, if any.
+    pub campaign: Option<String>,
+    /// Whom a campaign sent it to; `None` when anonymous or about a record.
+    pub contact_ref: Option<String>,
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub submission: Option<String>,
@@ -118,6 +122,29 @@ impl Storage {
         json.map(|j| parse(survey, &j)).transpose()
     }
 
+    /// Every saved version of `survey`, newest first.
+    pub async fn survey_versions(
+        &self,
+        survey: &str,
+    ) -> Result<Vec<closeloop_shared::survey::SavedVersion>, StorageError> {
+        let rows = sqlx::query(
+            "SELECT version, saved_by, saved_at FROM survey_versions WHERE survey = $1
+             ORDER BY version DESC",
+        )
+        .bind(survey)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(closeloop_shared::survey::SavedVersion {
+                    version: r.try_get("version")?,
+                    saved_by: r.try_get("saved_by")?,
+                    saved_at: r.try_get("saved_at")?,
+                })
+            })
+            .collect()
+    }
+
     /// Saves a new version of `survey` (checked by the caller); its number.
     pub async fn save_survey(
         &self,
@@ -160,13 +187,16 @@ impl Storage {
         now_ms: i64,
     ) -> Result<(), StorageError> {
         sqlx::query(
-            "INSERT INTO survey_links (token_hash, survey, version, document_id, issued_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO survey_links
+             (token_hash, survey, version, document_id, campaign, contact_ref, issued_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(token_hash)
         .bind(&link.survey)
         .bind(link.version)
         .bind(link.document_id.as_deref())
+        .bind(link.campaign.as_deref())
+        .bind(link.contact_ref.as_deref())
         .bind(now_ms)
         .bind(link.expires_at)
         .execute(&self.pool)
@@ -177,7 +207,7 @@ impl Storage {
     /// The link with this token hash.
     pub async fn survey_link(&self, token_hash: &[u8]) -> Result<Option<SurveyLink>, StorageError> {
         let row = sqlx::query(
-            "SELECT survey, version, document_id, expires_at, used_at, submission
+            "SELECT survey, version, document_id, campaign, contact_ref, expires_at, used_at, submission
              FROM survey_links WHERE token_hash = $1",
         )
         .bind(token_hash)
@@ -188,6 +218,8 @@ impl Storage {
                 survey: r.try_get("survey")?,
                 version: r.try_get("version")?,
                 document_id: r.try_get("document_id")?,
+                campaign: r.try_get("campaign")?,
+                contact_ref: r.try_get("contact_ref")?,
                 expires_at: r.try_get("expires_at")?,
                 used_at: r.try_get("used_at")?,
                 submission: r.try_get("submission")?,
@@ -226,8 +258,10 @@ impl Storage {
             });
         }
         sqlx::query(
-            "INSERT INTO survey_answers (survey, version, document_id, answers, dissatisfied, answered_at)
-             SELECT survey, version, document_id, $2, $3, $4 FROM survey_links WHERE token_hash = $1",
+            "INSERT INTO survey_answers
+             (survey, version, document_id, campaign, contact_ref, answers, dissatisfied, answered_at)
+             SELECT survey, version, document_id, campaign, contact_ref, $2, $3, $4
+             FROM survey_links WHERE token_hash = $1",
         )
         .bind(token_hash)
         .bind(answer.answers)
