@@ -10,6 +10,7 @@ mod contact;
 mod device;
 mod keeping;
 mod office;
+mod survey_design;
 
 pub use contact::contact_error;
 
@@ -137,6 +138,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             .or_else(|| admin::admin(other))
             .or_else(|| contact::contact(other))
             .or_else(|| keeping::keeping(other))
+            .or_else(|| survey_design::survey_design(other))
             .or_else(|| device::device(other))
             .or_else(|| capture::capture(other))
             .unwrap_or(("?", "?")),

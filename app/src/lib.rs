@@ -34,7 +34,7 @@ use crate::repo::Repo;
 use crate::routes::{
     AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage, FieldPage,
     FieldRecordPage, LoginPage, OfficePage, OfficeRecordPage, RegisterPage, SignInFirst,
-    SurveyResultsPage,
+    SurveyBuilderPage, SurveyResultsPage, SurveySendingPage,
 };
 use closeloop_shared::bundle::Bundle;
 
@@ -138,6 +138,8 @@ fn office_pages() -> AnyView {
             <Route path=path!("/office/new") view=RegisterPage />
             <Route path=path!("/office/audit") view=AuditLogPage />
             <Route path=path!("/office/surveys") view=SurveyResultsPage />
+            <Route path=path!("/office/surveys/edit") view=SurveyBuilderPage />
+            <Route path=path!("/office/surveys/sending") view=SurveySendingPage />
             <Route path=path!("/admin/users") view=AdminUsersPage />
             <Route path=path!("/admin/sla") view=AdminSlaPage />
             <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />

@@ -275,6 +275,23 @@ async fn a_closed_record_sends_its_customer_one_survey_a_period_and_the_audit_sa
         .call("GET", "/api/survey-sends", Some(&field), None)
         .await;
     assert_eq!(status, 403, "field staff do not read the audit of sends");
+
+    // Erasing the customer leaves no address or key of theirs in the audit.
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "POST",
+            &format!("/api/contacts/{a2}/erase"),
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let sends = sends_until(&app, &office, |_| true).await;
+    let two = about(&sends, id(2)).unwrap();
+    assert_eq!(
+        (two.status.as_str(), two.recipient.as_deref()),
+        ("sent", None)
+    );
     app.stop().await;
 }
 
@@ -387,7 +404,14 @@ async fn survey_emails_go_through_an_smtp_server_when_one_is_given() {
         l.local_addr().unwrap().port()
     };
     let printed_to = tempfile::NamedTempFile::new().unwrap();
-    let mut smtp = std::process::Command::new("python3")
+    // Debian 12's Python 3.11 still has `smtpd`, a real SMTP server that
+    // prints what it receives.
+    let python = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let mut smtp = std::process::Command::new(python)
         .args([
             "-W",
             "ignore",

@@ -166,8 +166,8 @@ impl Storage {
     }
 
     /// Erases a contact: its key is deleted (the sealed details can never be
-    /// opened again), the sealed bytes, lookups and consents go too, and the
-    /// erasure is audited. False if there is no such contact or it was
+    /// opened again), the sealed bytes, lookups and consents go too, surveys
+    /// sent to it forget it, and the erasure is audited. False if there is no such contact or it was
     /// erased already.
     pub async fn erase_contact(
         &self,
@@ -176,6 +176,24 @@ impl Storage {
         now_ms: i64,
     ) -> Result<bool, StorageError> {
         let mut tx = self.pool.begin().await?;
+        // Surveys sent to them keep no key to the customer, masked address
+        // or link to their answers.
+        sqlx::query(
+            "UPDATE survey_sends SET customer_key = NULL, period_slot = NULL, recipient = NULL
+             WHERE customer_key IN (SELECT COALESCE(email_lookup, phone_lookup, contact_ref)
+                                    FROM contacts WHERE contact_ref = $1)",
+        )
+        .bind(contact_ref)
+        .execute(&mut *tx)
+        .await?;
+        for table in ["survey_links", "survey_answers"] {
+            sqlx::query(&format!(
+                "UPDATE {table} SET contact_ref = NULL WHERE contact_ref = $1"
+            ))
+            .bind(contact_ref)
+            .execute(&mut *tx)
+            .await?;
+        }
         let erased = sqlx::query(
             "UPDATE contacts SET sealed = NULL, phone_lookup = NULL, email_lookup = NULL,
                 erased_at = $2, erased_by = $3

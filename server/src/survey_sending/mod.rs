@@ -115,10 +115,6 @@ impl SurveySending {
             let customers = storage
                 .campaign_customers(&campaign.id, &segment, PER_RUN)
                 .await?;
-            if customers.is_empty() {
-                storage.campaign_done(&campaign.id, now).await?;
-                continue;
-            }
             for customer in &customers {
                 let target = Target {
                     reason: campaign.reason,
@@ -131,6 +127,13 @@ impl SurveySending {
                 };
                 self.reach(&target, &rules, &calendar).await?;
                 handled += 1;
+            }
+            // Done as soon as nobody is left (a failed send comes back for a retry).
+            let left = storage
+                .campaign_customers(&campaign.id, &segment, 1)
+                .await?;
+            if left.is_empty() {
+                storage.campaign_done(&campaign.id, now).await?;
             }
         }
         Ok(handled)

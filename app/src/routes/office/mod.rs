@@ -16,6 +16,7 @@ mod register;
 mod reply;
 mod rows;
 mod survey;
+mod survey_design;
 mod survey_results;
 mod work;
 
@@ -31,6 +32,7 @@ use crate::session::{self, Session};
 pub use audit::AuditLogPage;
 pub use record::{FieldRecordPage, OfficeRecordPage};
 pub use register::RegisterPage;
+pub use survey_design::{SurveyBuilderPage, SurveySendingPage};
 pub use survey_results::SurveyResultsPage;
 
 /// The inbox.

@@ -74,6 +74,7 @@ pub fn SurveyResultsPage() -> impl IntoView {
     });
     let taxonomy = expect_context::<Repo>().taxonomy();
     view! {
+        <super::survey_design::DesignNav />
         <section class="card survey-results" data-testid="survey-results">
             <div class="inbox-head">
                 <h2>{move || t("results.title")}</h2>

@@ -1,0 +1,170 @@
+//! Strings of survey design: the builder and its preview, when surveys go
+//! out, campaigns and the audit of sends.
+
+/// `(zh, en)` of a survey-design key, if it is one.
+pub(super) fn survey_design(key: &str) -> Option<(&'static str, &'static str)> {
+    Some(match key {
+        "design.nav.results" => ("结果", "Results"),
+        "design.nav.edit" => ("编辑问卷", "Edit the survey"),
+        "design.nav.sending" => ("发送", "Sending"),
+        "design.title" => ("编辑满意度问卷", "Edit the satisfaction survey"),
+        "design.hint" => (
+            "保存后成为新版本；已收到的回答保留它们回答的版本。每个问题都需要中文和英文。",
+            "Saving makes a new version; answers already given keep the version they answered. Every text needs Chinese and English.",
+        ),
+        "design.version" => ("版本", "Version"),
+        "design.versions" => ("历史版本", "Earlier versions"),
+        "design.loading" => ("正在读取问卷…", "Reading the survey…"),
+        "design.offline" => (
+            "需要联网才能编辑问卷。",
+            "Editing surveys needs a connection.",
+        ),
+        "design.forbidden" => (
+            "只有主管和管理员可以修改问卷和发送设置。",
+            "Only supervisors and admins change surveys and sending.",
+        ),
+        "design.survey_title" => ("标题", "Title"),
+        "design.intro" => ("开场白", "Introduction"),
+        "design.thanks" => ("感谢语", "Thank-you text"),
+        "design.add" => ("添加问题：", "Add a question:"),
+        "design.kind" => ("题型", "Kind"),
+        "design.kind.csat" => ("满意度 1–5", "Satisfaction 1–5"),
+        "design.kind.nps" => ("推荐度 0–10", "Recommend 0–10"),
+        "design.kind.single" => ("单选", "Single choice"),
+        "design.kind.multiple" => ("多选", "Multiple choice"),
+        "design.kind.matrix" => ("矩阵评分", "Rating matrix"),
+        "design.kind.text" => ("文字", "Free text"),
+        "design.key" => ("编号", "Key"),
+        "design.required" => ("必答", "Required"),
+        "design.up" => ("上移", "Move up"),
+        "design.down" => ("下移", "Move down"),
+        "design.remove" => ("删除问题", "Remove the question"),
+        "design.question" => ("问题", "Question"),
+        "design.low" => ("最低分说明", "Lowest score means"),
+        "design.high" => ("最高分说明", "Highest score means"),
+        "design.options" => ("选项", "Options"),
+        "design.rows" => ("评分项", "Rows"),
+        "design.options_hint" => ("每行一个：中文 | English", "One per line: 中文 | English"),
+        "design.show_if" => ("显示条件", "Show"),
+        "design.always" => ("总是显示", "always"),
+        "design.chose" => ("选了", "chose"),
+        "design.valid" => (
+            "问卷完整，可以保存。",
+            "The survey is complete and can be saved.",
+        ),
+        "design.save" => ("保存为新版本", "Save as a new version"),
+        "design.saving" => ("正在保存…", "Saving…"),
+        "design.saved" => ("已保存为版本", "Saved as version"),
+        "design.unchanged" => ("没有改动，仍是版本", "Nothing changed; still version"),
+        "design.preview" => ("预览", "Preview"),
+        "design.preview_thanks" => ("提交后：", "After submitting:"),
+        "design.preview_when" => ("仅当第", "Shown only when question"),
+        "design.error.survey_question_count" => (
+            "问卷需要 1 到 40 个问题",
+            "A survey needs 1 to 40 questions",
+        ),
+        "design.error.survey_bad_key" => (
+            "编号只能用小写字母、数字和下划线（最多 32 个）",
+            "A key is 1 to 32 of a–z, 0–9 and _",
+        ),
+        "design.error.survey_duplicate_key" => ("编号重复", "A key is used twice"),
+        "design.error.survey_bad_text" => (
+            "有文字为空或太长（每种语言 1–500 字）",
+            "A text is empty or too long (1–500 characters in each language)",
+        ),
+        "design.error.survey_option_count" => {
+            ("选项或评分项需要 1 到 20 个", "Options or rows: 1 to 20")
+        }
+        "design.error.survey_bad_max" => (
+            "可选数量或字数上限不合理",
+            "The most choices or characters allowed does not fit",
+        ),
+        "design.error.survey_bad_condition" => (
+            "显示条件要看前面的满意度、推荐度或选择题，分数在量表内",
+            "A condition looks at an earlier satisfaction, recommend or choice question, with a score on its scale",
+        ),
+        "design.error.sending_bad_delay" => (
+            "延迟最多 720 小时（30 天）",
+            "A delay is at most 720 hours (30 days)",
+        ),
+        "design.error.sending_bad_link_days" => {
+            ("链接有效期 1 到 90 天", "A link stays open 1 to 90 days")
+        }
+        "design.error.campaign_bad_name" => (
+            "请给活动起个名字（最多 80 字）",
+            "Give the campaign a name (at most 80 characters)",
+        ),
+        "design.error.campaign_bad_range" => {
+            ("时间范围的结束早于开始", "The period ends before it starts")
+        }
+        "sending.title" => ("自动发送问卷", "When surveys go out"),
+        "sending.hint" => (
+            "链接发到顾客同意接收调查的邮箱或手机；同一顾客每个周期最多收到一份。",
+            "Links go to the email or phone of customers who agreed to surveys; a customer gets at most one per period.",
+        ),
+        "sending.after_close" => (
+            "结案后几小时发送（空 = 不发）",
+            "Hours after closing (empty = off)",
+        ),
+        "sending.after_reply" => (
+            "答复后几小时发送（空 = 不发）",
+            "Hours after the reply (empty = off)",
+        ),
+        "sending.off" => ("不发送", "off"),
+        "sending.periodic" => ("定期调查", "Periodic survey"),
+        "sending.period.off" => ("不做", "Off"),
+        "sending.period.quarter" => ("每季度", "Every quarter"),
+        "sending.period.half_year" => ("每半年", "Every half year"),
+        "sending.once_per" => ("同一顾客最多一份，每", "At most one per customer every"),
+        "sending.link_days" => ("链接有效天数", "Days a link stays open"),
+        "sending.save" => ("保存", "Save"),
+        "campaign.title" => ("发起调查活动", "Start a campaign"),
+        "campaign.hint" => (
+            "例如新功能上线后：发给有符合条件反馈、且同意接收调查的顾客。",
+            "For example after a release: to customers with matching feedback who agreed to surveys.",
+        ),
+        "campaign.name" => ("活动名称", "Campaign"),
+        "campaign.name_hint" => ("例如：新版小程序上线", "e.g. New mini-program released"),
+        "campaign.any" => ("全部", "Any"),
+        "campaign.anonymous" => ("匿名", "anonymous"),
+        "campaign.anonymous_hint" => (
+            "匿名：回答不关联顾客或记录",
+            "Anonymous: answers keep no link to the customer or a record",
+        ),
+        "campaign.start" => ("发起", "Start"),
+        "campaign.started" => ("活动已发起，正在发送。", "Started; sending now."),
+        "campaign.list" => ("调查活动", "Campaigns"),
+        "campaign.none" => ("还没有调查活动。", "No campaigns yet."),
+        "sends.channel.email" => ("邮件", "Email"),
+        "sends.channel.sms" => ("短信", "Text"),
+        "campaign.created" => ("发起", "Started"),
+        "campaign.state" => ("状态", "State"),
+        "campaign.sending" => ("发送中", "Sending"),
+        "campaign.done" => ("已完成", "Done"),
+        "campaign.sent" => ("已发送", "Sent"),
+        "campaign.skipped" => ("跳过", "Skipped"),
+        "campaign.failed" => ("失败", "Failed"),
+        "campaign.answered" => ("已回答", "Answered"),
+        "sends.title" => ("发送记录", "What was sent"),
+        "sends.at" => ("时间", "When"),
+        "sends.reason" => ("原因", "Why"),
+        "sends.about" => ("关于", "About"),
+        "sends.to" => ("发往", "To"),
+        "sends.status" => ("结果", "Outcome"),
+        "sends.reason.after_close" => ("结案后", "After closing"),
+        "sends.reason.after_reply" => ("答复后", "After the reply"),
+        "sends.reason.campaign" => ("活动", "Campaign"),
+        "sends.reason.periodic" => ("定期", "Periodic"),
+        "sends.status.sent" => ("已发送", "Sent"),
+        "sends.status.failed" => ("失败", "Failed"),
+        "sends.status.skipped" => ("未发送", "Not sent"),
+        "sends.status.sending" => ("发送中断", "Interrupted"),
+        "sends.detail.no_contact" => ("没有联系方式", "no contact details"),
+        "sends.detail.no_consent" => ("顾客未同意接收调查", "no consent to surveys"),
+        "sends.detail.no_address" => ("没有邮箱或手机", "no email or phone"),
+        "sends.detail.contact_unreadable" => ("联系方式无法读取", "contact details unreadable"),
+        "sends.detail.surveyed_this_period" => ("本周期已调查过", "surveyed this period already"),
+        "sends.detail.unknown_survey" => ("问卷不存在", "no such survey"),
+        _ => return None,
+    })
+}
