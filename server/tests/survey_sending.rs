@@ -114,6 +114,19 @@ fn about(sends: &[SendView], doc: DocumentId) -> Option<&SendView> {
         .find(|s| s.document_id.as_deref() == Some(doc.as_str()))
 }
 
+/// The campaigns once the newest has reached everyone (20 s at most).
+async fn campaigns_until_done(app: &TestApp, token: &str) -> Vec<CampaignView> {
+    let path = "/api/surveys/satisfaction/campaigns";
+    for _ in 0..200 {
+        let (_, list): (u16, Vec<CampaignView>) = app.call("GET", path, Some(token), None).await;
+        if list.first().is_some_and(|c| !c.sending) {
+            return list;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the campaign never finished");
+}
+
 /// The links written to an outbox file.
 fn outbox_links(dir: &std::path::Path, file: &str) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("outbox").join(file)).unwrap_or_default();
@@ -346,15 +359,7 @@ async fn a_campaign_reaches_its_segment_once_and_an_anonymous_one_keeps_no_custo
         .await;
     assert_eq!(status, 201);
 
-    let mut done = Vec::new();
-    for _ in 0..200 {
-        let (_, list): (u16, Vec<CampaignView>) = app.call("GET", path, Some(&office), None).await;
-        if list.first().is_some_and(|c| !c.sending) {
-            done = list;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let done = campaigns_until_done(&app, &office).await;
     assert_eq!(done.len(), 1, "the campaign finished");
     assert_eq!((done[0].sent, done[0].skipped, done[0].failed), (1, 0, 0));
     assert!(done[0].anonymous);
@@ -531,16 +536,7 @@ async fn a_periodic_survey_goes_once_a_quarter_to_customers_with_consent() {
         )
         .await;
     assert_eq!(status, 200);
-    let path = "/api/surveys/satisfaction/campaigns";
-    let mut done = Vec::new();
-    for _ in 0..200 {
-        let (_, list): (u16, Vec<CampaignView>) = app.call("GET", path, Some(&office), None).await;
-        if list.first().is_some_and(|c| !c.sending) {
-            done = list;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let done = campaigns_until_done(&app, &office).await;
     assert_eq!(
         done.len(),
         1,

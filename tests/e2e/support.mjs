@@ -264,3 +264,38 @@ export function dumpStorage(page) {
     return out.join("\n");
   });
 }
+
+/** The id of the first record `token`'s user sees, once the relay has stored it (10 s at most). */
+export async function firstRecordId(url, token) {
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`${url}/api/records`, { headers: { authorization: `Bearer ${token}` } });
+    const { records } = await r.json();
+    if (records.length > 0) return records[0].id;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("no record reached head office");
+}
+
+/**
+ * Opens a record at head office (signed in as `office`) and works it to
+ * resolved at `priority`; the page, and `step`, which clicks and waits for
+ * the step's outcome.
+ */
+export async function resolveAtDesk(browser, url, id, priority) {
+  const desk = await (await browser.newContext()).newPage();
+  await signIn(desk, url, "office");
+  await desk.goto(`${url}/office/records/${id}`);
+  await desk.waitForSelector("[data-record-loaded]");
+  const step = async (selector) => {
+    await desk.click(selector);
+    await desk.waitForSelector('[data-testid="work-outcome"].ok');
+  };
+  await step(`input[name="priority"][value="${priority}"]`);
+  await step('[data-step="register"]');
+  await desk.fill('[data-testid="assign-owner"]', "office");
+  await desk.fill('[data-testid="assign-department"]', "store_ops");
+  await step('[data-step="assign"]');
+  await step('[data-step="start"]');
+  await step('[data-step="resolve"]');
+  return { desk, step };
+}

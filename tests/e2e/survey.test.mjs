@@ -6,7 +6,7 @@
 // which shows it; the link then shows a friendly "already answered" page.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
+import { SCREENSHOTS, capture, firstRecordId, freePort, launchBrowser, resolveAtDesk, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
@@ -23,29 +23,10 @@ test("a customer answers a survey link once on a phone, through a dropped connec
     await signInTablet(tablet, server.url, "field-north");
     await capture(tablet, { channel: "face_to_face", nickname: "周先生", description: "退货等了两周" });
     const office = await tokenFor(server.url, "office");
-    let records = [];
-    for (let i = 0; i < 100 && records.length === 0; i++) {
-      records = (await api(server.url, office, "GET", "/api/records")).body.records;
-      if (records.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    const id = records[0].id;
+    const id = await firstRecordId(server.url, office);
 
     // Head office works the record to resolved, then creates the link on its page.
-    const desk = await (await browser.newContext()).newPage();
-    await signIn(desk, server.url, "office");
-    await desk.goto(`${server.url}/office/records/${id}`);
-    await desk.waitForSelector("[data-record-loaded]");
-    const step = async (selector) => {
-      await desk.click(selector);
-      await desk.waitForSelector('[data-testid="work-outcome"].ok');
-    };
-    await step('input[name="priority"][value="P2"]');
-    await step('[data-step="register"]');
-    await desk.fill('[data-testid="assign-owner"]', "office");
-    await desk.fill('[data-testid="assign-department"]', "store_ops");
-    await step('[data-step="assign"]');
-    await step('[data-step="start"]');
-    await step('[data-step="resolve"]');
+    const { desk, step } = await resolveAtDesk(browser, server.url, id, "P2");
     await desk.waitForSelector(".record-detail .status-pill >> text=已解决");
     await desk.waitForSelector('[data-testid="survey-panel"] >> text=客户还没有回答');
     await desk.click('[data-testid="survey-issue"]');

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { SCREENSHOTS, capture, freePort, launchBrowser, signIn, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
+import { SCREENSHOTS, capture, firstRecordId, freePort, launchBrowser, resolveAtDesk, signIn, signInTablet, startServer, tempDir, tokenFor } from "./support.mjs";
 
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
 
@@ -85,30 +85,10 @@ test("a survey edited in the builder goes out by itself after closing and is ans
     await capture(tablet, { channel: "face_to_face", nickname: "周先生", description: "安装师傅很准时" });
     await tablet.waitForSelector('[data-testid="contacts-waiting"][data-count="0"]', { timeout: 30_000 });
     const office = await tokenFor(server.url, "office");
-    let records = [];
-    for (let i = 0; i < 100 && records.length === 0; i++) {
-      const r = await fetch(`${server.url}/api/records`, { headers: { authorization: `Bearer ${office}` } });
-      records = (await r.json()).records;
-      if (records.length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    const id = records[0].id;
+    const id = await firstRecordId(server.url, office);
 
     // Head office works it to closed.
-    const desk = await (await browser.newContext()).newPage();
-    await signIn(desk, server.url, "office");
-    await desk.goto(`${server.url}/office/records/${id}`);
-    await desk.waitForSelector("[data-record-loaded]");
-    const step = async (selector) => {
-      await desk.click(selector);
-      await desk.waitForSelector('[data-testid="work-outcome"].ok');
-    };
-    await step('input[name="priority"][value="P3"]');
-    await step('[data-step="register"]');
-    await desk.fill('[data-testid="assign-owner"]', "office");
-    await desk.fill('[data-testid="assign-department"]', "store_ops");
-    await step('[data-step="assign"]');
-    await step('[data-step="start"]');
-    await step('[data-step="resolve"]');
+    const { desk, step } = await resolveAtDesk(browser, server.url, id, "P3");
     await desk.click('[data-testid="reply-template"][data-lang="zh"]');
     await step('[data-testid="save-reply"]');
     await step('[data-step="close"]');

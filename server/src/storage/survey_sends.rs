@@ -83,7 +83,8 @@ pub struct SendOutcome<'a> {
 
 impl Storage {
     /// Records with `action` (close or reply) in `[from, to]` that were not
-    /// surveyed yet nor given up on, oldest first.
+    /// surveyed yet (sent, or a link created on the record's page) nor
+    /// given up on, oldest first.
     pub async fn records_due_for_survey(
         &self,
         action: &str,
@@ -97,6 +98,7 @@ impl Storage {
              WHERE h.action = $1 AND h.at >= $2 AND h.at <= $3 AND r.archived_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM survey_sends s
                                WHERE s.document_id = r.document_id AND s.claim IS NOT NULL)
+               AND NOT EXISTS (SELECT 1 FROM survey_links l WHERE l.document_id = r.document_id)
                AND (SELECT COUNT(*) FROM survey_sends s
                     WHERE s.document_id = r.document_id AND s.status = 'failed') < $4
              GROUP BY r.document_id, r.contact_ref ORDER BY at LIMIT $5",

@@ -4,7 +4,7 @@
 //! (keys kept by position, so an edited text still counts with earlier
 //! answers), and moving questions without breaking display logic order.
 
-use super::{Choice, Question, QuestionKind, SurveyDefinition, SurveyError};
+use super::{Choice, Condition, Question, QuestionKind, SurveyDefinition, SurveyError};
 use crate::taxonomy::Label;
 
 /// The kinds the builder offers, by the key its menu uses.
@@ -135,6 +135,26 @@ pub fn move_question(survey: &mut SurveyDefinition, at: usize, by: isize) -> boo
     true
 }
 
+/// Renames question `at`'s key, and the display logic that looks at it.
+pub fn rename_key(survey: &mut SurveyDefinition, at: usize, key: &str) {
+    let Some(old) = survey.questions.get(at).map(|q| q.key.clone()) else {
+        return;
+    };
+    for q in &mut survey.questions {
+        if let Some(c) = &mut q.show_if {
+            let looks_at = match c {
+                Condition::ScoreAtMost { question, .. }
+                | Condition::ScoreAtLeast { question, .. }
+                | Condition::Chose { question, .. } => question,
+            };
+            if *looks_at == old {
+                *looks_at = key.to_string();
+            }
+        }
+    }
+    survey.questions[at].key = key.to_string();
+}
+
 /// Options as the builder's text box shows them: `中文 | English` per line.
 pub fn choices_text(choices: &[Choice]) -> String {
     choices
@@ -188,7 +208,6 @@ impl SurveyError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::survey::Condition;
     use crate::survey::defaults::default_survey;
 
     #[test]
@@ -250,6 +269,20 @@ mod tests {
         assert!(!move_question(&mut s, 0, -1));
         let last = s.questions.len() - 1;
         assert!(!move_question(&mut s, last, 1));
+    }
+
+    #[test]
+    fn renaming_a_question_keeps_the_logic_that_looks_at_it() {
+        let mut s = default_survey();
+        let at = s.questions.iter().position(|q| q.key == "overall").unwrap();
+        rename_key(&mut s, at, "overall_2026");
+        assert_eq!(s.validate(), Ok(()));
+        assert!(
+            s.questions
+                .iter()
+                .filter_map(|q| q.show_if.as_ref())
+                .all(|c| c.question() == "overall_2026")
+        );
     }
 
     #[test]

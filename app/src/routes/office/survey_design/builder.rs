@@ -10,6 +10,7 @@
 
 use closeloop_shared::survey::editing::{
     KINDS, add_question, change_kind, choices_text, kind_key, move_question, parse_choices,
+    rename_key,
 };
 use closeloop_shared::survey::{
     Choice, Condition, Question, QuestionKind, SurveyDefinition, SurveyVersions,
@@ -269,7 +270,7 @@ fn QuestionEditor(draft: Draft, i: usize) -> impl IntoView {
             <div class="row">
                 <label class="inline"><span>{move || t("design.key")}</span>
                     <input type="text" class="key" data-testid=format!("key-{i}") prop:value=q.key.clone()
-                        on:change=move |e| { let v = event_target_value(&e); draft.reshape(|d| if let Some(q) = nth(d, i) { q.key = v; }); } />
+                        on:change=move |e| { let v = event_target_value(&e); draft.reshape(|d| rename_key(d, i, &v)); } />
                 </label>
                 <label class="inline"><span>{move || t("design.kind")}</span>
                     <select data-testid=format!("kind-{i}") on:change=move |e| { let v = event_target_value(&e); draft.reshape(|d| if let Some(q) = nth(d, i) { change_kind(q, &v); }); }>
