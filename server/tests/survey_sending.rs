@@ -204,7 +204,22 @@ async fn a_closed_record_sends_its_customer_one_survey_a_period_and_the_audit_sa
     ] {
         capture(&mut tablet, n, "store_box", who.map(String::as_str)).await;
     }
+    // Record 6's customer was sent a link from its page before it was closed.
+    let d = contact(
+        &app,
+        &field,
+        serde_json::json!({ "phone": "137 0000 1111" }),
+        true,
+    )
+    .await;
+    capture(&mut tablet, 6, "store_box", Some(&d)).await;
     let mut desk = Client::connect(app.addr, "office").await;
+    support::wait_stored(app.addr, id(6)).await;
+    let by_hand = format!("/api/records/{}/survey-link", id(6));
+    let (status, _): (u16, serde_json::Value) =
+        app.call("POST", &by_hand, Some(&office), None).await;
+    assert_eq!(status, 201);
+    close(&mut desk, id(6), NOW - 2 * HOUR).await;
     // Record 1 closed half an hour ago: not due yet. The others two hours ago.
     close(&mut desk, id(1), NOW - HOUR / 2).await;
     for n in 2..=5 {
@@ -215,6 +230,10 @@ async fn a_closed_record_sends_its_customer_one_survey_a_period_and_the_audit_sa
     })
     .await;
     assert!(about(&sends, id(1)).is_none(), "not due before its delay");
+    assert!(
+        about(&sends, id(6)).is_none(),
+        "its link was created by hand"
+    );
     let shown = |n: u8| {
         let s = about(&sends, id(n)).unwrap();
         (
