@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 mod admin;
 mod capture;
+mod cases;
 mod contact;
 mod device;
 mod keeping;
@@ -139,6 +140,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             .or_else(|| contact::contact(other))
             .or_else(|| keeping::keeping(other))
             .or_else(|| survey_design::survey_design(other))
+            .or_else(|| cases::cases(other))
             .or_else(|| device::device(other))
             .or_else(|| capture::capture(other))
             .unwrap_or(("?", "?")),

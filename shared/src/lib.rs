@@ -11,6 +11,7 @@ pub mod audit;
 pub mod authorize;
 pub mod bundle;
 pub mod calendar;
+pub mod cases;
 pub mod contact;
 pub mod duplicates;
 pub mod inbox;

@@ -6,6 +6,7 @@ mod archive;
 pub(crate) mod attachments;
 mod audit;
 pub(crate) mod auth;
+mod cases;
 mod contacts;
 mod customers;
 mod events;
@@ -50,6 +51,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(archive::router())
         .merge(audit::router())
         .merge(surveys::router())
+        .merge(cases::router())
         .merge(survey_design::router())
         .merge(survey_results::router())
         .merge(public_feedback::router())

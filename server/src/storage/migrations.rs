@@ -404,6 +404,19 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE survey_answers ADD COLUMN campaign TEXT;
     ALTER TABLE survey_answers ADD COLUMN contact_ref TEXT;",
     ),
+    (
+        24,
+        // The typical-case library: records head office marked as examples
+        // or lessons, with why.
+        "CREATE TABLE typical_cases (
+        document_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        note TEXT NOT NULL,
+        marked_by TEXT NOT NULL,
+        marked_at INTEGER NOT NULL
+    );
+    CREATE INDEX typical_cases_by_time ON typical_cases (marked_at);",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod blobs;
+mod cases;
 mod contacts;
 mod customers;
 mod documents;

@@ -4,6 +4,7 @@
 //! fetched for the list; opening a record loads that one over sync.
 
 mod audit;
+mod cases;
 mod changes;
 mod contact;
 mod customer_file;
@@ -30,6 +31,7 @@ use crate::i18n::{Lang, lang, t, tr};
 use crate::session::{self, Session};
 
 pub use audit::AuditLogPage;
+pub use cases::CaseLibraryPage;
 pub use record::{FieldRecordPage, OfficeRecordPage};
 pub use register::RegisterPage;
 pub use survey_design::{SurveyBuilderPage, SurveySendingPage};

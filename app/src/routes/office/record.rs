@@ -39,6 +39,8 @@ pub struct DeskPanels {
     pub contact: fn(DocumentId, Option<String>) -> AnyView,
     /// The satisfaction survey: answers, and a link to send.
     pub survey: fn(DocumentId) -> AnyView,
+    /// Marking the record as a typical case.
+    pub case: fn(DocumentId) -> AnyView,
 }
 
 /// The record page with the desk panels (head office's build).
@@ -50,8 +52,10 @@ pub fn OfficeRecordPage() -> impl IntoView {
             view! { <super::contact::ContactPanel id contact_ref /> }.into_any()
         },
         survey: |id| view! { <super::survey::SurveyPanel id /> }.into_any(),
+        case: |id| view! { <super::cases::CasePanel id /> }.into_any(),
     };
     super::survey::provide_links();
+    super::cases::provide_draft();
     record_page(Some(desk))
 }
 
@@ -347,7 +351,7 @@ fn Detail(
         </div>
         <div class="record-side">
             {match desk {
-                Some(d) => view! { {(d.contact)(id, r.contact_ref.clone())} {(d.survey)(id)} }.into_any(),
+                Some(d) => view! { {(d.contact)(id, r.contact_ref.clone())} {(d.survey)(id)} {(d.case)(id)} }.into_any(),
                 None => view! {
                     <section class="card desk-link" data-testid="desk-link">
                         <p class="hint">{move || t("record.at_desk")}</p>
