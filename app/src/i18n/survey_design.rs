@@ -45,6 +45,8 @@ pub(super) fn survey_design(key: &str) -> Option<(&'static str, &'static str)> {
         "design.options" => ("选项", "Options"),
         "design.rows" => ("评分项", "Rows"),
         "design.options_hint" => ("每行一个：中文 | English", "One per line: 中文 | English"),
+        "design.max_choices" => ("最多选几项（空 = 不限）", "Most choices (empty = any)"),
+        "design.max_chars" => ("最多字数", "Most characters"),
         "design.show_if" => ("显示条件", "Show"),
         "design.always" => ("总是显示", "always"),
         "design.chose" => ("选了", "chose"),
@@ -126,6 +128,8 @@ pub(super) fn survey_design(key: &str) -> Option<(&'static str, &'static str)> {
         "campaign.name" => ("活动名称", "Campaign"),
         "campaign.name_hint" => ("例如：新版小程序上线", "e.g. New mini-program released"),
         "campaign.any" => ("全部", "Any"),
+        "campaign.received_from" => ("反馈收到自", "Feedback received from"),
+        "campaign.received_to" => ("至", "until"),
         "campaign.anonymous" => ("匿名", "anonymous"),
         "campaign.anonymous_hint" => (
             "匿名：回答不关联顾客或记录",

@@ -257,6 +257,12 @@ fn QuestionEditor(draft: Draft, i: usize) -> impl IntoView {
     let kind = kind_key(&q.kind);
     let id = q.key.clone();
     let scored = q.kind.scale().is_some();
+    // How many choices (empty: any number), or how many characters.
+    let limit = match &q.kind {
+        QuestionKind::Multiple { max, .. } => Some(("design.max_choices", *max)),
+        QuestionKind::Text { max_chars } => Some(("design.max_chars", Some(*max_chars))),
+        _ => None,
+    };
     let choice_text = match &q.kind {
         QuestionKind::Single { options } | QuestionKind::Multiple { options, .. } => {
             Some(choices_text(options))
@@ -302,6 +308,22 @@ fn QuestionEditor(draft: Draft, i: usize) -> impl IntoView {
                             });
                         }></textarea>
                     <span class="hint">{move || t("design.options_hint")}</span>
+                </label>
+            })}
+            {limit.map(|(key, value)| view! {
+                <label class="inline"><span>{move || t(key)}</span>
+                    <input type="number" min="1" inputmode="numeric" class="short" data-testid=format!("limit-{i}")
+                        prop:value=value.map(|n| n.to_string()).unwrap_or_default()
+                        on:input=move |e| {
+                            let v = event_target_value(&e);
+                            // Not a number: 0, which the rule refuses with its reason.
+                            let n = (!v.trim().is_empty()).then(|| v.trim().parse().unwrap_or(0));
+                            draft.edit(|d| match nth(d, i).map(|q| &mut q.kind) {
+                                Some(QuestionKind::Multiple { max, .. }) => *max = n,
+                                Some(QuestionKind::Text { max_chars }) => *max_chars = n.unwrap_or(0),
+                                _ => {}
+                            });
+                        } />
                 </label>
             })}
             {(i > 0).then(|| view! { <ConditionEditor draft i q=q.clone() /> })}

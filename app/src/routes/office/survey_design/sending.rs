@@ -241,7 +241,12 @@ fn CampaignForm(on_started: impl Fn() + Copy + Send + Sync + 'static) -> impl In
         .iter()
         .map(|c| c.key.clone())
         .collect();
-    let (t1, t2) = (taxonomy.clone(), taxonomy.clone());
+    let departments: Vec<String> = taxonomy
+        .list(TermList::Department)
+        .iter()
+        .map(|c| c.key.clone())
+        .collect();
+    let (t1, t2, t3) = (taxonomy.clone(), taxonomy.clone(), taxonomy.clone());
     view! {
         <section class="card" data-testid="campaign-form">
             <h2>{move || t("campaign.title")}</h2>
@@ -262,6 +267,22 @@ fn CampaignForm(on_started: impl Fn() + Copy + Send + Sync + 'static) -> impl In
                         <option value="">{move || t("campaign.any")}</option>
                         {types.into_iter().map(|k| { let (t2, key) = (t2.clone(), k.clone()); view! { <option value=k>{move || term_label(lang().get(), &t2, TermList::FeedbackType, &key)}</option> } }).collect_view()}
                     </select>
+                </label>
+                <label class="filter"><span>{move || t("results.by.department")}</span>
+                    <select data-testid="campaign-department" on:change=move |e| { let v = pick(event_target_value(&e)); campaign.update(|c| c.segment.department = v); }>
+                        <option value="">{move || t("campaign.any")}</option>
+                        {departments.into_iter().map(|k| { let (t3, key) = (t3.clone(), k.clone()); view! { <option value=k>{move || term_label(lang().get(), &t3, TermList::Department, &key)}</option> } }).collect_view()}
+                    </select>
+                </label>
+                <label class="filter"><span>{move || t("campaign.received_from")}</span>
+                    <input type="date" data-testid="campaign-from" on:change=move |e| { let v = local_time::parse(&event_target_value(&e)); campaign.update(|c| c.segment.received_from_ms = v); } />
+                </label>
+                <label class="filter"><span>{move || t("campaign.received_to")}</span>
+                    <input type="date" data-testid="campaign-to" on:change=move |e| {
+                        // The whole last day counts.
+                        let v = local_time::parse(&event_target_value(&e)).map(|ms| ms + 24 * 3_600_000);
+                        campaign.update(|c| c.segment.received_to_ms = v);
+                    } />
                 </label>
                 <label class="inline check">
                     <input type="checkbox" data-testid="campaign-anonymous" on:change=move |e| { let v = event_target_checked(&e); campaign.update(|c| c.anonymous = v); } />
