@@ -63,7 +63,12 @@ async fn capture(tablet: &mut Client, n: u8, channel: &str, contact: Option<&str
 
 /// Works a record through to closed, the close at `closed_at`.
 async fn close(desk: &mut Client, doc: DocumentId, closed_at: i64) {
-    desk.fetch(doc).await.expect("the desk reaches it");
+    if desk.fetch(doc).await.is_none() {
+        panic!(
+            "the desk does not reach {doc}: closed {} ({:?}), unavailable {:?}",
+            desk.closed, desk.close_reason, desk.unavailable
+        );
+    }
     desk.set_field(
         doc,
         closeloop_shared::record::Field::Priority,
@@ -398,6 +403,15 @@ async fn a_campaign_reaches_its_segment_once_and_an_anonymous_one_keeps_no_custo
     assert_eq!(status, 201);
     let (_, list): (u16, Vec<CampaignView>) = app.call("GET", path, Some(&office), None).await;
     assert_eq!(list[0].answered, 1);
+    // The link keeps no customer, and its moments only the day: they pair
+    // it with neither its send nor its answer.
+    let storage = support::storage_for(dir.path()).await;
+    let hash = <sha2::Sha256 as sha2::Digest>::digest(links[0].as_bytes()).to_vec();
+    let link = storage.survey_link(&hash).await.unwrap().expect("the link");
+    assert!(link.anonymous(), "{link:?}");
+    let used = link.used_at.expect("used");
+    assert_eq!(used % (24 * HOUR), 0, "kept to the day");
+    storage.close().await;
     // Anonymous: the answer is about no record, so nothing is reopened or shown there.
     let (_, given): (u16, Vec<serde_json::Value>) = app
         .call(

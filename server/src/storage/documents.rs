@@ -241,6 +241,18 @@ impl Storage {
         Ok(chunk_ids)
     }
 
+    /// A transaction that reads before it writes (SQLite: holding the write
+    /// lock from the start; see [`take_write_lock`]).
+    pub(super) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'_, sqlx::Any>, StorageError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Sqlite {
+            take_write_lock(&mut tx).await?;
+        }
+        Ok(tx)
+    }
+
     /// A transaction that writes chunks. On PostgreSQL it holds the feed
     /// lock, so positions (chunk ids and feed sequence) are allocated and
     /// become visible in commit order: a reader that saw position n+1 never
@@ -254,6 +266,8 @@ impl Storage {
                 .bind(FEED_LOCK)
                 .execute(&mut *tx)
                 .await?;
+        } else {
+            take_write_lock(&mut tx).await?;
         }
         Ok(tx)
     }
@@ -325,4 +339,16 @@ fn in_list<'a>(q: &mut Sql<'a>, values: &'a [String]) {
         q.bind(v.as_str());
     }
     q.push(")");
+}
+
+/// SQLite: takes the write lock now, waiting for other writers under the
+/// busy timeout. A transaction that reads first and writes later cannot
+/// wait: if another connection committed in between, its first write fails
+/// at once with "database is locked". A write statement that changes
+/// nothing takes the lock without changing anything.
+async fn take_write_lock(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StorageError> {
+    sqlx::query("UPDATE documents SET seq = seq WHERE 1 = 0")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -29,6 +29,22 @@ pub struct SurveyLink {
     pub submission: Option<String>,
 }
 
+impl SurveyLink {
+    /// A link of an anonymous campaign: about no record and no customer.
+    pub fn anonymous(&self) -> bool {
+        self.campaign.is_some() && self.contact_ref.is_none() && self.document_id.is_none()
+    }
+}
+
+/// [`SurveyLink::anonymous`] in SQL.
+const ANONYMOUS: &str = "campaign IS NOT NULL AND contact_ref IS NULL AND document_id IS NULL";
+
+/// An anonymous link's moments are kept to the day (UTC), so they cannot
+/// pair a link with the send that carried it or the answer it took.
+fn day_of(ms: i64) -> i64 {
+    ms - ms.rem_euclid(24 * 3_600_000)
+}
+
 /// An answer as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAnswer {
@@ -155,7 +171,7 @@ impl Storage {
     ) -> Result<i64, StorageError> {
         let json = serde_json::to_string(definition)
             .map_err(|e| StorageError::Corrupt(format!("survey {survey}: {e}")))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let newest: Option<i64> =
             sqlx::query_scalar("SELECT MAX(version) FROM survey_versions WHERE survey = $1")
                 .bind(survey)
@@ -197,7 +213,11 @@ impl Storage {
         .bind(link.document_id.as_deref())
         .bind(link.campaign.as_deref())
         .bind(link.contact_ref.as_deref())
-        .bind(now_ms)
+        .bind(if link.anonymous() {
+            day_of(now_ms)
+        } else {
+            now_ms
+        })
         .bind(link.expires_at)
         .execute(&self.pool)
         .await?;
@@ -237,12 +257,16 @@ impl Storage {
     ) -> Result<Answered, StorageError> {
         let mut tx = self.pool.begin().await?;
         let consumed = sqlx::query(
-            "UPDATE survey_links SET used_at = $2, submission = $3
-             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            "UPDATE survey_links SET submission = $3,
+                 used_at = CASE WHEN {ANONYMOUS} THEN $4 ELSE $2 END
+             WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2"
+                .replace("{ANONYMOUS}", ANONYMOUS)
+                .as_str(),
         )
         .bind(token_hash)
         .bind(now_ms)
         .bind(answer.submission)
+        .bind(day_of(now_ms))
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -260,13 +284,17 @@ impl Storage {
         sqlx::query(
             "INSERT INTO survey_answers
              (survey, version, document_id, campaign, contact_ref, answers, dissatisfied, answered_at)
-             SELECT survey, version, document_id, campaign, contact_ref, $2, $3, $4
-             FROM survey_links WHERE token_hash = $1",
+             SELECT survey, version, document_id, campaign, contact_ref, $2, $3,
+                    CASE WHEN {ANONYMOUS} THEN $5 ELSE $4 END
+             FROM survey_links WHERE token_hash = $1"
+                .replace("{ANONYMOUS}", ANONYMOUS)
+                .as_str(),
         )
         .bind(token_hash)
         .bind(answer.answers)
         .bind(i64::from(answer.dissatisfied))
         .bind(now_ms)
+        .bind(day_of(now_ms))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
