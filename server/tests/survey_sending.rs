@@ -6,6 +6,7 @@
 
 mod support;
 
+use closeloop_server::storage::RETRY_AFTER_MS;
 use closeloop_shared::contact::contact_ref;
 use closeloop_shared::record::FeedbackDraft;
 use closeloop_shared::survey::sending::{CampaignView, SendView, SendingRules};
@@ -578,5 +579,76 @@ async fn a_periodic_survey_goes_once_a_quarter_to_customers_with_consent() {
     assert_eq!(done[0].id, "periodic-2023-Q4");
     assert_eq!(done[0].sent, 1, "only the customer who agreed to surveys");
     assert_eq!(outbox_links(dir.path(), "email.jsonl").len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_failed_send_is_tried_again_after_a_pause_not_at_once() {
+    // A port nobody listens on: the mail server is down.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let clock = StepClock::at(NOW);
+    let app = TestApp::spawn_with_clock(
+        dir.path(),
+        |c| c.smtp_url = Some(format!("smtp://127.0.0.1:{port}")),
+        clock.clone(),
+    )
+    .await;
+    let (field, office, supervisor) = (
+        app.token("north").await,
+        app.token("office").await,
+        app.token("supervisor").await,
+    );
+    let rules = serde_json::to_string(&SendingRules {
+        after_close_hours: Some(0),
+        ..SendingRules::default()
+    })
+    .unwrap();
+    let (status, _): (u16, serde_json::Value) = app
+        .call(
+            "PUT",
+            "/api/survey-sending",
+            Some(&supervisor),
+            Some(&rules),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let a = contact(
+        &app,
+        &field,
+        serde_json::json!({ "email": "a@example.com" }),
+        true,
+    )
+    .await;
+    let mut tablet = Client::connect(app.addr, "north").await;
+    capture(&mut tablet, 1, "store_box", Some(&a)).await;
+    capture(&mut tablet, 2, "store_box", None).await;
+    let mut desk = Client::connect(app.addr, "office").await;
+    close(&mut desk, id(1), NOW - 1_000).await;
+    let failed = |s: &[SendView]| {
+        let one = id(1).to_string();
+        s.iter()
+            .filter(|v| v.document_id.as_deref() == Some(one.as_str()) && v.status == "failed")
+            .count()
+    };
+    let sends = sends_until(&app, &office, |s| failed(s) == 1).await;
+    let first = sends.iter().find(|v| v.status == "failed").unwrap();
+    assert!(
+        first
+            .detail
+            .as_deref()
+            .is_some_and(|d| d.contains("mail server")),
+        "{first:?}"
+    );
+    // Later runs (one surveys record 2) do not try record 1 again at once.
+    close(&mut desk, id(2), NOW - 1_000).await;
+    let sends = sends_until(&app, &office, |s| about(s, id(2)).is_some()).await;
+    assert_eq!(failed(&sends), 1, "not retried within the pause");
+    // After the pause it is tried again.
+    clock.set(NOW + RETRY_AFTER_MS + 60_000);
+    sends_until(&app, &office, |s| failed(s) == 2).await;
     app.stop().await;
 }

@@ -38,7 +38,8 @@ pub use sessions::{SESSION_DAYS, SESSION_IDLE_HOURS, SessionRow, session_id};
 pub use sql::Backend;
 pub(crate) use sql::Sql;
 pub use survey_sends::{
-    CampaignCustomer, Claimed, DueRecord, NewSend, SendOutcome, SendingCampaign, SurveyContact,
+    CampaignCustomer, Claimed, DueRecord, NewSend, RETRY_AFTER_MS, SendOutcome, SendingCampaign,
+    SurveyContact,
 };
 pub use surveys::{Answered, NewAnswer, PendingFollowUp, ResultRow, SATISFACTION, SurveyLink};
 pub use users::UserError;

@@ -12,6 +12,9 @@ use super::{Storage, StorageError};
 
 /// Failed sends about one record before its survey is given up.
 pub const MAX_ATTEMPTS: i64 = 3;
+/// How long after a failed send it is tried again: an outage of the mail
+/// server does not use up every attempt at once.
+pub const RETRY_AFTER_MS: i64 = 15 * 60_000;
 
 /// A record due for a survey, and where its customer's details are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,14 +86,15 @@ pub struct SendOutcome<'a> {
 
 impl Storage {
     /// Records with `action` (close or reply) in `[from, to]` that were not
-    /// surveyed yet (sent, or a link created on the record's page) nor
-    /// given up on, oldest first.
+    /// surveyed yet (sent, or a link created on the record's page), given
+    /// up on, or failed within [`RETRY_AFTER_MS`], oldest first.
     pub async fn records_due_for_survey(
         &self,
         action: &str,
         from_ms: i64,
         to_ms: i64,
         limit: i64,
+        now_ms: i64,
     ) -> Result<Vec<DueRecord>, StorageError> {
         let rows = sqlx::query(
             "SELECT r.document_id, r.contact_ref, MIN(h.at) AS at
@@ -101,6 +105,8 @@ impl Storage {
                AND NOT EXISTS (SELECT 1 FROM survey_links l WHERE l.document_id = r.document_id)
                AND (SELECT COUNT(*) FROM survey_sends s
                     WHERE s.document_id = r.document_id AND s.status = 'failed') < $4
+               AND NOT EXISTS (SELECT 1 FROM survey_sends s WHERE s.document_id = r.document_id
+                               AND s.status = 'failed' AND s.at > $6)
              GROUP BY r.document_id, r.contact_ref ORDER BY at LIMIT $5",
         )
         .bind(action)
@@ -108,6 +114,7 @@ impl Storage {
         .bind(to_ms)
         .bind(MAX_ATTEMPTS)
         .bind(limit)
+        .bind(now_ms - RETRY_AFTER_MS)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -311,12 +318,14 @@ impl Storage {
     }
 
     /// Customers with survey consent and a record in the segment whom the
-    /// campaign has not reached yet, one contact each.
+    /// campaign has not reached yet, one contact each; not those whose send
+    /// failed after `failed_after` (`i64::MAX`: every one still to reach).
     pub async fn campaign_customers(
         &self,
         campaign: &str,
         segment: &closeloop_shared::survey::sending::Segment,
         limit: i64,
+        failed_after: i64,
     ) -> Result<Vec<CampaignCustomer>, StorageError> {
         let rows = sqlx::query(
             "SELECT COALESCE(c.email_lookup, c.phone_lookup, c.contact_ref) AS customer,
@@ -335,6 +344,9 @@ impl Storage {
                AND (SELECT COUNT(*) FROM survey_sends s WHERE s.campaign = $1
                    AND s.customer_key = COALESCE(c.email_lookup, c.phone_lookup, c.contact_ref)
                    AND s.status = 'failed') < $8
+               AND NOT EXISTS (SELECT 1 FROM survey_sends s WHERE s.campaign = $1
+                   AND s.customer_key = COALESCE(c.email_lookup, c.phone_lookup, c.contact_ref)
+                   AND s.status = 'failed' AND s.at > $9)
              GROUP BY COALESCE(c.email_lookup, c.phone_lookup, c.contact_ref)
              ORDER BY customer LIMIT $7",
         )
@@ -346,6 +358,7 @@ impl Storage {
         .bind(segment.received_to_ms)
         .bind(limit)
         .bind(MAX_ATTEMPTS)
+        .bind(failed_after)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

@@ -224,6 +224,15 @@ impl Storage {
         Ok(())
     }
 
+    /// Takes back a link that never reached its customer (its send failed).
+    pub async fn withdraw_survey_link(&self, token_hash: &[u8]) -> Result<(), StorageError> {
+        sqlx::query("DELETE FROM survey_links WHERE token_hash = $1 AND used_at IS NULL")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The link with this token hash.
     pub async fn survey_link(&self, token_hash: &[u8]) -> Result<Option<SurveyLink>, StorageError> {
         let row = sqlx::query(

@@ -20,7 +20,7 @@ use closeloop_shared::survey::sending::{
 use tokio::sync::Notify;
 
 use crate::state::AppState;
-use crate::storage::{Claimed, NewSend, SendOutcome, StorageError, SurveyLink};
+use crate::storage::{Claimed, NewSend, RETRY_AFTER_MS, SendOutcome, StorageError, SurveyLink};
 use outbox::{Address, Outbox, Outgoing};
 
 /// Records or customers handled per trigger or campaign and run at most.
@@ -90,7 +90,7 @@ impl SurveySending {
             let Some(hours) = hours else { continue };
             let (from, to) = due_window(hours, now);
             for due in storage
-                .records_due_for_survey(action, from, to, PER_RUN)
+                .records_due_for_survey(action, from, to, PER_RUN, now)
                 .await?
             {
                 let target = Target {
@@ -113,7 +113,7 @@ impl SurveySending {
             let segment: Segment = serde_json::from_str(&campaign.segment)
                 .map_err(|e| StorageError::Corrupt(format!("campaign segment: {e}")))?;
             let customers = storage
-                .campaign_customers(&campaign.id, &segment, PER_RUN)
+                .campaign_customers(&campaign.id, &segment, PER_RUN, now - RETRY_AFTER_MS)
                 .await?;
             for customer in &customers {
                 let target = Target {
@@ -130,7 +130,7 @@ impl SurveySending {
             }
             // Done as soon as nobody is left (a failed send comes back for a retry).
             let left = storage
-                .campaign_customers(&campaign.id, &segment, 1)
+                .campaign_customers(&campaign.id, &segment, 1, i64::MAX)
                 .await?;
             if left.is_empty() {
                 storage.campaign_done(&campaign.id, now).await?;
@@ -263,6 +263,8 @@ impl SurveySending {
             Ok(()) => finish("sent", None).await,
             Err(e) => {
                 tracing::warn!(error = %e, channel = address.channel(), "a survey was not sent");
+                // The link never left: a retry sends a new one.
+                storage.withdraw_survey_link(&hash).await?;
                 finish("failed", Some(e.to_string())).await
             }
         }
