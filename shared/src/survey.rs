@@ -90,6 +90,18 @@ fn default_text_chars() -> usize {
 }
 
 impl QuestionKind {
+    /// The kind's name, as its JSON `type` says it.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Csat { .. } => "csat",
+            Self::Nps { .. } => "nps",
+            Self::Single { .. } => "single",
+            Self::Multiple { .. } => "multiple",
+            Self::Matrix { .. } => "matrix",
+            Self::Text { .. } => "text",
+        }
+    }
+
     /// The scale of a scored question, `(lowest, highest)`.
     pub fn scale(&self) -> Option<(u8, u8)> {
         match self {
@@ -465,5 +477,14 @@ mod tests {
         assert!(json.contains(r#""type":"csat""#), "{json}");
         assert!(json.contains(r#""when":"score_at_most""#), "{json}");
         assert_eq!(serde_json::from_str::<SurveyDefinition>(&json).unwrap(), s);
+        for kind in editing::KINDS {
+            let k = editing::kind_of(kind).unwrap();
+            assert_eq!(k.key(), kind);
+            assert_eq!(
+                serde_json::to_value(&k).unwrap()["type"],
+                kind,
+                "the key is the JSON type"
+            );
+        }
     }
 }

@@ -68,18 +68,6 @@ pub fn kind_of(key: &str) -> Option<QuestionKind> {
     })
 }
 
-/// The builder's key of a kind.
-pub fn kind_key(kind: &QuestionKind) -> &'static str {
-    match kind {
-        QuestionKind::Csat { .. } => "csat",
-        QuestionKind::Nps { .. } => "nps",
-        QuestionKind::Single { .. } => "single",
-        QuestionKind::Multiple { .. } => "multiple",
-        QuestionKind::Matrix { .. } => "matrix",
-        QuestionKind::Text { .. } => "text",
-    }
-}
-
 /// A key `q1`, `q2`, … that no question of `survey` has.
 fn free_key(survey: &SurveyDefinition) -> String {
     (1..)
@@ -215,7 +203,7 @@ mod tests {
         let mut s = default_survey();
         for kind in KINDS {
             assert!(add_question(&mut s, kind), "{kind}");
-            assert_eq!(kind_key(&s.questions.last().unwrap().kind), kind);
+            assert_eq!(s.questions.last().unwrap().kind.key(), kind);
         }
         assert!(!add_question(&mut s, "slider"));
         assert_eq!(s.validate(), Ok(()));

@@ -67,17 +67,6 @@ pub struct SurveyResults {
     pub groups: Vec<GroupResult>,
 }
 
-fn kind_key(kind: &QuestionKind) -> &'static str {
-    match kind {
-        QuestionKind::Csat { .. } => "csat",
-        QuestionKind::Nps { .. } => "nps",
-        QuestionKind::Single { .. } => "single",
-        QuestionKind::Multiple { .. } => "multiple",
-        QuestionKind::Matrix { .. } => "matrix",
-        QuestionKind::Text { .. } => "text",
-    }
-}
-
 /// The first CSAT question's score in some answers.
 fn headline(survey: &SurveyDefinition, answers: &Answers) -> Option<u8> {
     let q = survey
@@ -101,7 +90,7 @@ pub fn results(survey: &SurveyDefinition, answered: &[AnsweredSurvey]) -> Survey
             let mut r = QuestionResult {
                 key: q.key.clone(),
                 text: q.text.clone(),
-                kind: kind_key(&q.kind).into(),
+                kind: q.kind.key().into(),
                 answered: 0,
                 counts: BTreeMap::new(),
                 csat: None,

@@ -9,8 +9,7 @@
 //! changing its kind redraws it.
 
 use closeloop_shared::survey::editing::{
-    KINDS, add_question, change_kind, choices_text, kind_key, move_question, parse_choices,
-    rename_key,
+    KINDS, add_question, change_kind, choices_text, move_question, parse_choices, rename_key,
 };
 use closeloop_shared::survey::{
     Choice, Condition, Question, QuestionKind, SurveyDefinition, SurveyVersions,
@@ -254,7 +253,7 @@ fn QuestionEditor(draft: Draft, i: usize) -> impl IntoView {
     let Some(q) = draft.read(|d| d.questions.get(i).cloned()) else {
         return ().into_any();
     };
-    let kind = kind_key(&q.kind);
+    let kind = q.kind.key();
     let id = q.key.clone();
     let scored = q.kind.scale().is_some();
     // How many choices (empty: any number), or how many characters.
