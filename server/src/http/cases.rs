@@ -8,9 +8,9 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use closeloop_shared::access::Principal;
 use closeloop_shared::cases::{CaseKind, MarkCase, TypicalCase, check_query};
-use closeloop_shared::sync::DocumentId;
 
 use super::auth::CurrentUser;
+use super::records::{record_id, seen_record};
 use crate::error::{AppError, AppJson, AppQuery};
 use crate::state::AppState;
 
@@ -23,17 +23,17 @@ pub(super) fn router() -> Router<AppState> {
         .route("/typical-cases", get(library))
 }
 
-/// The record, if this head-office user sees it.
-async fn seen_record(state: &AppState, user: &Principal, id: &str) -> Result<String, AppError> {
+/// The record, if this user works at head office and sees it.
+async fn head_office_record(
+    state: &AppState,
+    user: &Principal,
+    id: &str,
+) -> Result<String, AppError> {
     if !user.role.sees_everything() {
         return Err(AppError::Forbidden);
     }
-    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
-    state
-        .storage
-        .record(&id, user.visibility())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let id = record_id(id)?;
+    seen_record(state, user, &id).await?;
     Ok(id.to_string())
 }
 
@@ -42,7 +42,7 @@ async fn read_mark(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<AppJson<Option<TypicalCase>>, AppError> {
-    let id = seen_record(&state, &user, &id).await?;
+    let id = head_office_record(&state, &user, &id).await?;
     Ok(AppJson(state.storage.typical_case(&id).await?))
 }
 
@@ -52,7 +52,7 @@ async fn mark(
     Path(id): Path<String>,
     AppJson(case): AppJson<MarkCase>,
 ) -> Result<AppJson<Option<TypicalCase>>, AppError> {
-    let id = seen_record(&state, &user, &id).await?;
+    let id = head_office_record(&state, &user, &id).await?;
     let case = case.checked().map_err(|e| AppError::Invalid {
         code: e.code(),
         message: e.to_string(),
@@ -70,7 +70,7 @@ async fn unmark(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<AppJson<Option<TypicalCase>>, AppError> {
-    let id = seen_record(&state, &user, &id).await?;
+    let id = head_office_record(&state, &user, &id).await?;
     state.storage.unmark_case(&id).await?;
     Ok(AppJson(None))
 }

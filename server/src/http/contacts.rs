@@ -9,9 +9,9 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use closeloop_shared::contact::{ContactDetails, ContactView, NewContact, is_contact_ref};
-use closeloop_shared::sync::DocumentId;
 
 use super::auth::CurrentUser;
+use super::records::{record_id, seen_record};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use crate::storage::{ContactRow, Stored};
@@ -95,12 +95,8 @@ async fn record_contact(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Json<ContactView>, AppError> {
-    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
-    let record = state
-        .storage
-        .record(&id, user.visibility())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let id = record_id(&id)?;
+    let record = seen_record(&state, &user, &id).await?;
     if !user.may_see_contact(record.owner.as_deref()) {
         return Err(AppError::Forbidden);
     }

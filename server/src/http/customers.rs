@@ -13,7 +13,7 @@ use closeloop_shared::record::REDACTED;
 use closeloop_shared::sync::DocumentId;
 
 use super::auth::CurrentUser;
-use super::records::summary;
+use super::records::{record_id, seen_record, summary};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 
@@ -37,12 +37,8 @@ async fn reachable(
     if !user.sees_customer_files() {
         return Err(AppError::Forbidden);
     }
-    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
-    let row = state
-        .storage
-        .record(&id, user.visibility())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let id = record_id(id)?;
+    let row = seen_record(state, user, &id).await?;
     Ok((id, summary(row, &state.sla.get(), state.now_ms())))
 }
 

@@ -210,18 +210,33 @@ async fn records_list(
     }))
 }
 
+/// A record id from a path; a malformed one answers like a record the
+/// caller may not see.
+pub(super) fn record_id(id: &str) -> Result<DocumentId, AppError> {
+    id.parse().map_err(|_| AppError::NotFound)
+}
+
+/// The record, if `user` sees it; one they do not see answers "not
+/// found", as an unknown one does.
+pub(super) async fn seen_record(
+    state: &AppState,
+    user: &Principal,
+    id: &DocumentId,
+) -> Result<RecordRow, AppError> {
+    state
+        .storage
+        .record(id, user.visibility())
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
 async fn records_get(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<AppJson<RecordDetail>, AppError> {
-    // A malformed id and a record the caller may not see answer alike.
-    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
-    let row = state
-        .storage
-        .record(&id, user.visibility())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let id = record_id(&id)?;
+    let row = seen_record(&state, &user, &id).await?;
     Ok(AppJson(RecordDetail {
         summary: summary(row, &state.sla.get(), state.now_ms()),
         history: state.storage.record_history(&id).await?,
@@ -236,14 +251,10 @@ async fn record_changes(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<AppJson<Vec<ChangeItem>>, AppError> {
-    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
+    let id = record_id(&id)?;
     if !user.role.sees_everything() {
         return Err(AppError::Forbidden);
     }
-    state
-        .storage
-        .record(&id, user.visibility())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    seen_record(&state, &user, &id).await?;
     Ok(AppJson(state.storage.record_changes(&id).await?))
 }

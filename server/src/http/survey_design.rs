@@ -15,9 +15,9 @@ use closeloop_shared::survey::sending::{
     CampaignView, NewCampaign, SendReason, SendView, SendingRules,
 };
 use closeloop_shared::survey::{SurveyDefinition, SurveyVersions, is_survey_name};
-use closeloop_shared::sync::DocumentId;
 
 use super::auth::CurrentUser;
+use super::records::record_id;
 use crate::error::{AppError, AppJson, AppQuery};
 use crate::state::AppState;
 use crate::storage::AuditNote;
@@ -228,10 +228,7 @@ async fn sends(
 ) -> Result<AppJson<Vec<SendView>>, AppError> {
     reader(&user)?;
     let record = match &q.record {
-        Some(id) => {
-            let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
-            Some(id.to_string())
-        }
+        Some(id) => Some(record_id(id)?.to_string()),
         None => None,
     };
     Ok(AppJson(

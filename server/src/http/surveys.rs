@@ -15,9 +15,9 @@ use axum::http::{Extensions, StatusCode};
 use axum::routing::{get, post};
 use closeloop_shared::survey::answers::Answers;
 use closeloop_shared::survey::{RecordSurveyAnswer, SurveyLinkIssued, SurveyPage, SurveySubmit};
-use closeloop_shared::sync::DocumentId;
 
 use super::auth::CurrentUser;
+use super::records::{record_id, seen_record};
 use crate::error::{AppError, AppJson};
 use crate::state::AppState;
 use crate::storage::{Answered, NewAnswer, SATISFACTION, SurveyLink};
@@ -50,16 +50,12 @@ async fn issue_link(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, AppJson<SurveyLinkIssued>), AppError> {
-    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
+    let id = record_id(&id)?;
     if !user.role.sees_everything() {
         return Err(AppError::Forbidden);
     }
     let now = state.now_ms();
-    state
-        .storage
-        .record(&id, user.visibility())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    seen_record(&state, &user, &id).await?;
     let (version, _) = state
         .storage
         .survey(SATISFACTION, now)
@@ -93,12 +89,8 @@ async fn record_answers(
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
 ) -> Result<AppJson<Vec<RecordSurveyAnswer>>, AppError> {
-    let id: DocumentId = id.parse().map_err(|_| AppError::NotFound)?;
-    state
-        .storage
-        .record(&id, user.visibility())
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let id = record_id(&id)?;
+    seen_record(&state, &user, &id).await?;
     let mut shown = Vec::new();
     for row in state.storage.record_survey_answers(&id.to_string()).await? {
         let survey = state
