@@ -50,6 +50,24 @@ async fn contact_at(
     reference
 }
 
+/// Sign-in tokens of a field user, head office and a supervisor.
+async fn tokens(app: &TestApp) -> (String, String, String) {
+    (
+        app.token("north").await,
+        app.token("office").await,
+        app.token("supervisor").await,
+    )
+}
+
+/// Saves the sending rules as `token`'s user; the status.
+async fn set_rules(app: &TestApp, token: &str, rules: &SendingRules) -> u16 {
+    let body = serde_json::to_string(rules).expect("rules as JSON");
+    let (status, _): (u16, serde_json::Value) = app
+        .call("PUT", "/api/survey-sending", Some(token), Some(&body))
+        .await;
+    status
+}
+
 /// Captures a record for a contact (or none) on a given channel.
 async fn capture(tablet: &mut Client, n: u8, channel: &str, contact: Option<&str>) {
     let draft = FeedbackDraft {
@@ -151,29 +169,23 @@ async fn a_closed_record_sends_its_customer_one_survey_a_period_and_the_audit_sa
     let dir = tempfile::tempdir().unwrap();
     let clock = StepClock::at(NOW);
     let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock.clone()).await;
-    let (field, office, supervisor) = (
-        app.token("north").await,
-        app.token("office").await,
-        app.token("supervisor").await,
-    );
+    let (field, office, supervisor) = tokens(&app).await;
 
     // Head office reads the rules; a supervisor sets them: one hour after closing.
     let (status, rules): (u16, SendingRules) = app
         .call("GET", "/api/survey-sending", Some(&office), None)
         .await;
     assert_eq!((status, rules.after_close_hours), (200, Some(2)));
-    let one_hour = serde_json::to_string(&SendingRules {
+    let one_hour = SendingRules {
         after_close_hours: Some(1),
         ..rules
-    })
-    .unwrap();
+    };
     for (token, want) in [(&field, 403), (&office, 403), (&supervisor, 200)] {
-        let (status, _): (u16, serde_json::Value) = app
-            .call("PUT", "/api/survey-sending", Some(token), Some(&one_hour))
-            .await;
-        assert_eq!(status, want);
+        assert_eq!(set_rules(&app, token, &one_hour).await, want);
     }
-    let bad = one_hour.replace(r#""link_days":14"#, r#""link_days":0"#);
+    let bad = serde_json::to_string(&one_hour)
+        .unwrap()
+        .replace(r#""link_days":14"#, r#""link_days":0"#);
     let (status, err): (u16, serde_json::Value) = app
         .call("PUT", "/api/survey-sending", Some(&supervisor), Some(&bad))
         .await;
@@ -337,11 +349,7 @@ async fn a_closed_record_sends_its_customer_one_survey_a_period_and_the_audit_sa
 async fn a_campaign_reaches_its_segment_once_and_an_anonymous_one_keeps_no_customer() {
     let dir = tempfile::tempdir().unwrap();
     let app = TestApp::spawn(dir.path()).await;
-    let (field, office, supervisor) = (
-        app.token("north").await,
-        app.token("office").await,
-        app.token("supervisor").await,
-    );
+    let (field, office, supervisor) = tokens(&app).await;
     let a = contact(
         &app,
         &field,
@@ -479,25 +487,12 @@ async fn survey_emails_go_through_an_smtp_server_when_one_is_given() {
         c.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
     })
     .await;
-    let (field, office, supervisor) = (
-        app.token("north").await,
-        app.token("office").await,
-        app.token("supervisor").await,
-    );
-    let rules = serde_json::to_string(&SendingRules {
+    let (field, office, supervisor) = tokens(&app).await;
+    let rules = SendingRules {
         after_close_hours: Some(0),
         ..SendingRules::default()
-    })
-    .unwrap();
-    let (status, _): (u16, serde_json::Value) = app
-        .call(
-            "PUT",
-            "/api/survey-sending",
-            Some(&supervisor),
-            Some(&rules),
-        )
-        .await;
-    assert_eq!(status, 200);
+    };
+    assert_eq!(set_rules(&app, &supervisor, &rules).await, 200);
     let a = contact(
         &app,
         &field,
@@ -541,11 +536,7 @@ async fn a_periodic_survey_goes_once_a_quarter_to_customers_with_consent() {
     let dir = tempfile::tempdir().unwrap();
     let clock = StepClock::at(RECEIVED + 24 * HOUR);
     let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock).await;
-    let (field, office, supervisor) = (
-        app.token("north").await,
-        app.token("office").await,
-        app.token("supervisor").await,
-    );
+    let (field, office, supervisor) = tokens(&app).await;
     let (a, b) = (
         serde_json::json!({ "email": "a@example.com" }),
         serde_json::json!({ "email": "b@example.com" }),
@@ -556,20 +547,11 @@ async fn a_periodic_survey_goes_once_a_quarter_to_customers_with_consent() {
     capture(&mut tablet, 1, "store_box", Some(&a)).await;
     capture(&mut tablet, 2, "store_box", Some(&b)).await;
     support::wait_stored(app.addr, id(2)).await;
-    let rules = serde_json::to_string(&SendingRules {
+    let rules = SendingRules {
         periodic: Some(closeloop_shared::survey::sending::Period::Quarter),
         ..SendingRules::default()
-    })
-    .unwrap();
-    let (status, _): (u16, serde_json::Value) = app
-        .call(
-            "PUT",
-            "/api/survey-sending",
-            Some(&supervisor),
-            Some(&rules),
-        )
-        .await;
-    assert_eq!(status, 200);
+    };
+    assert_eq!(set_rules(&app, &supervisor, &rules).await, 200);
     let done = campaigns_until_done(&app, &office).await;
     assert_eq!(
         done.len(),
@@ -597,25 +579,12 @@ async fn a_failed_send_is_tried_again_after_a_pause_not_at_once() {
         clock.clone(),
     )
     .await;
-    let (field, office, supervisor) = (
-        app.token("north").await,
-        app.token("office").await,
-        app.token("supervisor").await,
-    );
-    let rules = serde_json::to_string(&SendingRules {
+    let (field, office, supervisor) = tokens(&app).await;
+    let rules = SendingRules {
         after_close_hours: Some(0),
         ..SendingRules::default()
-    })
-    .unwrap();
-    let (status, _): (u16, serde_json::Value) = app
-        .call(
-            "PUT",
-            "/api/survey-sending",
-            Some(&supervisor),
-            Some(&rules),
-        )
-        .await;
-    assert_eq!(status, 200);
+    };
+    assert_eq!(set_rules(&app, &supervisor, &rules).await, 200);
     let a = contact(
         &app,
         &field,
