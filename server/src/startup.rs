@@ -222,6 +222,7 @@ impl Application {
             },
             wake: sending_wake,
             every: Duration::from_secs(config.escalation_seconds.max(1)),
+            periodic_started: std::sync::Mutex::default(),
         });
         Ok(Self {
             listener,

@@ -36,6 +36,9 @@ pub(crate) struct SurveySending {
     /// Woken when rules change or a campaign is created.
     pub wake: Arc<Notify>,
     pub every: Duration,
+    /// The periodic campaign this relay last made sure of: a run (after
+    /// every stored change) does not write it again within its period.
+    pub periodic_started: std::sync::Mutex<Option<String>>,
 }
 
 /// Runs whenever woken, when a change was stored (a record may just have
@@ -147,6 +150,11 @@ impl SurveySending {
         calendar: &WorkingCalendar,
     ) -> Result<(), StorageError> {
         let key = period.key(now, calendar);
+        let id = format!("periodic-{key}");
+        let done = |started: &Option<String>| started.as_deref() == Some(id.as_str());
+        if self.periodic_started.lock().is_ok_and(|s| done(&s)) {
+            return Ok(());
+        }
         let campaign = NewCampaign {
             name: format!("定期调查 {key} / Periodic survey {key}"),
             segment: Segment {
@@ -158,7 +166,7 @@ impl SurveySending {
         self.state
             .storage
             .create_campaign(
-                &format!("periodic-{key}"),
+                &id,
                 crate::storage::SATISFACTION,
                 &campaign,
                 SendReason::Periodic,
@@ -166,6 +174,9 @@ impl SurveySending {
                 now,
             )
             .await?;
+        if let Ok(mut started) = self.periodic_started.lock() {
+            *started = Some(id);
+        }
         Ok(())
     }
 
