@@ -144,6 +144,51 @@ impl RecordQuery {
     }
 }
 
+impl RecordQuery {
+    /// The query a link carries, as decoded `(name, value)` pairs (the
+    /// browser decodes the URL); `None` for none, or for a name or value
+    /// that is not a record query's.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Option<Self> {
+        let mut q = RecordQuery::default();
+        let mut any = false;
+        for (k, v) in pairs {
+            any = true;
+            let text = Some(v.clone());
+            let flag = || v.parse::<bool>().ok();
+            let num = || v.parse::<i64>().ok();
+            match k.as_str() {
+                "status" => q.status = text,
+                "priority" => q.priority = text,
+                "channel" => q.channel = text,
+                "feedback_type" => q.feedback_type = text,
+                "department" => q.department = text,
+                "owner" => q.owner = text,
+                "nature" => q.nature = text,
+                "q" => q.q = text,
+                "sort" => q.sort = text,
+                "unassigned" => q.unassigned = Some(flag()?),
+                "open" => q.open = Some(flag()?),
+                "escalated" => q.escalated = Some(flag()?),
+                "archived" => q.archived = Some(flag()?),
+                "overdue" => q.overdue = Some(flag()?),
+                "from" => q.from = Some(num()?),
+                "to" => q.to = Some(num()?),
+                "page" => q.page = Some(num()?),
+                "per_page" => q.per_page = Some(num()?),
+                "due" => {
+                    q.due = Some(match v.as_str() {
+                        "overdue" => DueFilter::Overdue,
+                        "near" => DueFilter::Near,
+                        _ => return None,
+                    })
+                }
+                _ => return None,
+            }
+        }
+        any.then_some(q)
+    }
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
@@ -176,6 +221,20 @@ mod tests {
         let back: RecordQuery = serde_urlencoded::from_str(&dept.to_query_string()).unwrap();
         assert_eq!(back, dept);
         assert_eq!(RecordQuery::default().to_query_string(), "");
+        let pairs = |q: &RecordQuery| -> Vec<(String, String)> {
+            serde_urlencoded::from_str(&q.to_query_string()).unwrap()
+        };
+        for view in SavedView::ALL {
+            let mut q = view.query("王 office&=?");
+            (q.from, q.q, q.page) = (Some(7), Some("空调 50%".into()), Some(2));
+            assert_eq!(RecordQuery::from_pairs(pairs(&q)), Some(q), "{view:?}");
+        }
+        assert_eq!(RecordQuery::from_pairs(pairs(&dept)), Some(dept));
+        assert_eq!(RecordQuery::from_pairs([]), None);
+        let one = |k: &str, v: &str| RecordQuery::from_pairs([(k.to_string(), v.to_string())]);
+        assert_eq!(one("color", "red"), None);
+        assert_eq!(one("from", "soon"), None);
+        assert_eq!(one("due", "later"), None);
     }
 
     #[test]

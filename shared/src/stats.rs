@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use chrono::Datelike;
 
+use crate::analytics::Share;
 use crate::calendar::{CalendarError, WorkingCalendar};
 use crate::record::{CustomerAnswer, FeedbackRecord};
 use crate::sla::{Priority, SlaFacts, SlaPolicy, SlaState};
@@ -114,9 +115,21 @@ pub fn sla_compliance_of(
             None => {}
         }
     }
+    Ok(add_compliance(c, Compliance::default()))
+}
+
+/// Two compliance tallies together, with the rate of the sum.
+pub fn add_compliance(a: Compliance, b: Compliance) -> Compliance {
+    let mut c = Compliance {
+        met: a.met + b.met,
+        breached: a.breached + b.breached,
+        overdue: a.overdue + b.overdue,
+        open_in_time: a.open_in_time + b.open_in_time,
+        rate: None,
+    };
     let decided = c.met + c.breached + c.overdue;
     c.rate = (decided > 0).then(|| c.met as f64 / decided as f64);
-    Ok(c)
+    c
 }
 
 /// Share of resolved records resolved by their first owner without a reopen.
@@ -141,8 +154,9 @@ pub fn first_contact_resolution_rate(records: &[FeedbackRecord]) -> Option<f64> 
     Some(first_contact as f64 / resolved.len() as f64)
 }
 
-fn is_complaint(r: &FeedbackRecord) -> bool {
-    r.nature.as_deref() == Some("complaint") || r.feedback_type.as_deref() == Some("complaint")
+/// A complaint by its nature or, unclassified, by its type.
+pub fn is_complaint(nature: Option<&str>, feedback_type: Option<&str>) -> bool {
+    nature == Some("complaint") || feedback_type == Some("complaint")
 }
 
 /// What the repeat-complaint rate needs of one complaint.
@@ -159,7 +173,7 @@ pub struct ComplaintFact {
 pub fn repeat_complaint_rate(records: &[FeedbackRecord], window_ms: i64) -> Option<f64> {
     let complaints = records
         .iter()
-        .filter(|r| is_complaint(r))
+        .filter(|r| is_complaint(r.nature.as_deref(), r.feedback_type.as_deref()))
         .map(|r| ComplaintFact {
             customer: r.customer.clone(),
             kind: r.complaint_kind.clone().or_else(|| r.feedback_type.clone()),
@@ -169,24 +183,34 @@ pub fn repeat_complaint_rate(records: &[FeedbackRecord], window_ms: i64) -> Opti
 }
 
 /// [`repeat_complaint_rate`] over complaints already picked out.
-pub fn repeat_complaint_rate_of(mut complaints: Vec<ComplaintFact>, window_ms: i64) -> Option<f64> {
-    if complaints.is_empty() {
-        return None;
-    }
+pub fn repeat_complaint_rate_of(complaints: Vec<ComplaintFact>, window_ms: i64) -> Option<f64> {
+    repeat_complaints(complaints, window_ms, i64::MIN).rate()
+}
+
+/// How many of the complaints received at or after `counted_from_ms` are
+/// repeats; earlier complaints only make later ones repeats.
+pub fn repeat_complaints(
+    mut complaints: Vec<ComplaintFact>,
+    window_ms: i64,
+    counted_from_ms: i64,
+) -> Share {
     complaints.sort_by_key(|c| c.received_at_ms);
     let mut last_seen: BTreeMap<(&str, Option<&str>), i64> = BTreeMap::new();
-    let mut repeats = 0;
+    let mut share = Share::default();
     for c in &complaints {
         let key = (c.customer.as_str(), c.kind.as_deref());
-        if last_seen
-            .get(&key)
-            .is_some_and(|&t| c.received_at_ms - t <= window_ms)
-        {
-            repeats += 1;
+        if c.received_at_ms >= counted_from_ms {
+            share.whole += 1;
+            if last_seen
+                .get(&key)
+                .is_some_and(|&t| c.received_at_ms - t <= window_ms)
+            {
+                share.part += 1;
+            }
         }
         last_seen.insert(key, c.received_at_ms);
     }
-    Some(repeats as f64 / complaints.len() as f64)
+    share
 }
 
 /// Share of answered replies where the customer said "satisfied".

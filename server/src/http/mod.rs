@@ -2,6 +2,7 @@
 //! and domain calls and their results into JSON; no SQL lives here.
 
 mod admin;
+mod analytics;
 mod archive;
 pub(crate) mod attachments;
 mod audit;
@@ -42,6 +43,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(export::router())
         .merge(attachments::router())
         .merge(stats::router())
+        .merge(analytics::router())
         .merge(admin::router())
         .merge(settings::router())
         .merge(events::router())

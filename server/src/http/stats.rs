@@ -6,7 +6,8 @@ use axum::extract::State;
 use axum::routing::get;
 use closeloop_shared::api::{RecordQuery, Stats};
 use closeloop_shared::stats::{
-    ComplaintFact, SlaTarget, duration_stats, repeat_complaint_rate_of, sla_compliance_of,
+    ComplaintFact, SlaTarget, duration_stats, is_complaint, repeat_complaint_rate_of,
+    sla_compliance_of,
 };
 
 use super::auth::CurrentUser;
@@ -54,9 +55,7 @@ async fn stats(
         if let Some(priority) = s.sla.priority {
             clocks.push((priority, facts.clone()));
         }
-        let is_complaint = s.nature.as_deref() == Some("complaint")
-            || s.feedback_type.as_deref() == Some("complaint");
-        if is_complaint {
+        if is_complaint(s.nature.as_deref(), s.feedback_type.as_deref()) {
             complaints.push(ComplaintFact {
                 customer: s.customer.clone(),
                 kind: s.complaint_kind.clone().or_else(|| s.feedback_type.clone()),

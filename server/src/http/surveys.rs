@@ -14,6 +14,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::{Extensions, StatusCode};
 use axum::routing::{get, post};
 use closeloop_shared::survey::answers::Answers;
+use closeloop_shared::survey::score::{Csat, Nps};
 use closeloop_shared::survey::{RecordSurveyAnswer, SurveyLinkIssued, SurveyPage, SurveySubmit};
 
 use super::auth::CurrentUser;
@@ -217,6 +218,8 @@ async fn answer(
                 submission,
                 answers: &json,
                 dissatisfied,
+                csat: Csat::of(survey.csat_scores(&kept)),
+                nps: Nps::of(survey.nps_scores(&kept)),
             },
             state.now_ms(),
         )

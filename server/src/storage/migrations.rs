@@ -417,6 +417,24 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX typical_cases_by_time ON typical_cases (marked_at);",
     ),
+    (
+        25,
+        // The dashboard's aggregates: each record's problem class and
+        // whether it left its first owner, an index that covers the
+        // per-day figures, and each survey answer's CSAT and NPS tallies
+        // (filled for earlier answers at start-up).
+        "ALTER TABLE records ADD COLUMN problem_class TEXT;
+    ALTER TABLE records ADD COLUMN detoured INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX records_for_analytics ON records (received_at, channel, feedback_type, nature,
+        department, first_response_at, resolved_at, detoured);
+    ALTER TABLE survey_answers ADD COLUMN csat_answered INTEGER;
+    ALTER TABLE survey_answers ADD COLUMN csat_satisfied INTEGER;
+    ALTER TABLE survey_answers ADD COLUMN csat_total INTEGER;
+    ALTER TABLE survey_answers ADD COLUMN nps_promoters INTEGER;
+    ALTER TABLE survey_answers ADD COLUMN nps_passives INTEGER;
+    ALTER TABLE survey_answers ADD COLUMN nps_detractors INTEGER;
+    CREATE INDEX survey_answers_by_time ON survey_answers (answered_at);",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its
@@ -435,7 +453,7 @@ const APPEND_ONLY: &[(i64, &str, &str)] = &[(
 
 /// Migrations that add projected columns or tables: rows written before
 /// them lack the new values, so the projection is rebuilt after applying one.
-const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13, 16, 17, 19];
+const REPROJECT_AFTER: &[i64] = &[6, 7, 8, 12, 13, 16, 17, 19, 25];
 
 /// SQLite's column types as PostgreSQL spells them: 64-bit integers,
 /// identity keys, byte arrays.

@@ -6,6 +6,7 @@
 //! drops the document from memory, so the client resends later).
 
 mod accounts;
+mod analytics;
 mod audit;
 mod blobs;
 mod cases;
@@ -125,6 +126,10 @@ impl Storage {
                 skipped,
                 "rebuilt the projection for the new schema"
             );
+        }
+        let scored = storage.score_unscored_answers().await?;
+        if scored > 0 {
+            tracing::info!(scored, "kept the scores of earlier survey answers");
         }
         Ok(storage)
     }

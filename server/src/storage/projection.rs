@@ -2,6 +2,7 @@
 //! the same transaction as the change that produced them, and rebuildable
 //! from the documents at any time with identical results.
 
+use closeloop_shared::analytics::pure::detoured;
 use closeloop_shared::record::FeedbackRecord;
 use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::DocumentId;
@@ -176,8 +177,9 @@ async fn record_row(
         "INSERT INTO records (document_id, schema_version, received_at, channel, source, customer, description,
             feedback_type, nature, urgency, impact, priority, status, owner, department, assigned_at,
             first_response_at, resolved_at, closed_at, escalation, reopen_count, conflicts, workflow_issues, pauses,
-            complaint_kind, first_response_due_at, resolution_due_at, clock_due_at, clock_near_at, order_number, contact_ref, archived_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)
+            complaint_kind, first_response_due_at, resolution_due_at, clock_due_at, clock_near_at, order_number, contact_ref, archived_at,
+            problem_class, detoured)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)
          ON CONFLICT (document_id) DO UPDATE SET schema_version = excluded.schema_version,
             received_at = excluded.received_at, channel = excluded.channel, source = excluded.source,
             customer = excluded.customer, description = excluded.description,
@@ -191,7 +193,8 @@ async fn record_row(
             complaint_kind = excluded.complaint_kind, first_response_due_at = excluded.first_response_due_at,
             resolution_due_at = excluded.resolution_due_at, clock_due_at = excluded.clock_due_at,
             clock_near_at = excluded.clock_near_at, order_number = excluded.order_number,
-            contact_ref = excluded.contact_ref, archived_at = excluded.archived_at",
+            contact_ref = excluded.contact_ref, archived_at = excluded.archived_at,
+            problem_class = excluded.problem_class, detoured = excluded.detoured",
     )
     .bind(key)
     .bind(r.schema_version as i64)
@@ -225,6 +228,8 @@ async fn record_row(
     .bind(&r.order_number)
     .bind(&r.contact_ref)
     .bind(r.archived_at_ms)
+    .bind(r.root_cause.as_ref().map(|c| c.class.as_str()))
+    .bind(i64::from(detoured(r)))
     .execute(&mut **tx)
     .await?;
     Ok(())

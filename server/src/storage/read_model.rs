@@ -325,9 +325,7 @@ impl Storage {
     ) -> Result<Vec<StatsSample>, StorageError> {
         let mut qb = self.sql(
             "SELECT r.document_id, r.received_at, r.first_response_at, r.resolved_at, r.priority, \
-             r.pauses, r.customer, r.nature, r.feedback_type, r.complaint_kind, \
-             CASE WHEN EXISTS (SELECT 1 FROM record_history h WHERE h.document_id = r.document_id \
-                     AND h.action IN ('reassign', 'reopen')) THEN 1 ELSE 0 END AS detoured",
+             r.pauses, r.customer, r.nature, r.feedback_type, r.complaint_kind, r.detoured",
         );
         filter(&mut qb, q, visible, 0);
         qb.fetch_all(&self.pool)

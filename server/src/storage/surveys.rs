@@ -5,7 +5,9 @@
 //! SHA-256 of their token, so the table cannot be read back into links.
 
 use closeloop_shared::survey::SurveyDefinition;
+use closeloop_shared::survey::answers::Answers;
 use closeloop_shared::survey::defaults::default_survey;
+use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
 
 use super::{Storage, StorageError};
@@ -91,6 +93,9 @@ pub struct NewAnswer<'a> {
     /// The kept answers as JSON.
     pub answers: &'a str,
     pub dissatisfied: bool,
+    /// The answer's CSAT and NPS tallies, for the dashboard's sums.
+    pub csat: Csat,
+    pub nps: Nps,
 }
 
 impl Storage {
@@ -292,9 +297,10 @@ impl Storage {
         }
         sqlx::query(
             "INSERT INTO survey_answers
-             (survey, version, document_id, campaign, contact_ref, answers, dissatisfied, answered_at)
+             (survey, version, document_id, campaign, contact_ref, answers, dissatisfied, answered_at,
+              csat_answered, csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors)
              SELECT survey, version, document_id, campaign, contact_ref, $2, $3,
-                    CASE WHEN {ANONYMOUS} THEN $5 ELSE $4 END
+                    CASE WHEN {ANONYMOUS} THEN $5 ELSE $4 END, $6, $7, $8, $9, $10, $11
              FROM survey_links WHERE token_hash = $1"
                 .replace("{ANONYMOUS}", ANONYMOUS)
                 .as_str(),
@@ -304,10 +310,60 @@ impl Storage {
         .bind(i64::from(answer.dissatisfied))
         .bind(now_ms)
         .bind(day_of(now_ms))
+        .bind(answer.csat.answered as i64)
+        .bind(answer.csat.satisfied as i64)
+        .bind(answer.csat.total as i64)
+        .bind(answer.nps.promoters as i64)
+        .bind(answer.nps.passives as i64)
+        .bind(answer.nps.detractors as i64)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(Answered::Stored)
+    }
+
+    /// Fills the CSAT and NPS tallies of answers stored before they were
+    /// kept (once, at start-up, in batches); an answer its survey version
+    /// cannot read scores nothing. Returns how many it filled.
+    pub async fn score_unscored_answers(&self) -> Result<usize, StorageError> {
+        let mut scored = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, survey, version, answers FROM survey_answers
+                 WHERE csat_answered IS NULL ORDER BY id LIMIT 500",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(scored);
+            }
+            for row in &rows {
+                let (survey, version): (String, i64) =
+                    (row.try_get("survey")?, row.try_get("version")?);
+                let json: String = row.try_get("answers")?;
+                let definition = self.survey_version(&survey, version).await?;
+                let answers = serde_json::from_str::<Answers>(&json).ok();
+                let (csat, nps) = match (definition, answers) {
+                    (Some(d), Some(a)) => (Csat::of(d.csat_scores(&a)), Nps::of(d.nps_scores(&a))),
+                    _ => (Csat::default(), Nps::default()),
+                };
+                sqlx::query(
+                    "UPDATE survey_answers SET csat_answered = $2, csat_satisfied = $3,
+                        csat_total = $4, nps_promoters = $5, nps_passives = $6, nps_detractors = $7
+                     WHERE id = $1",
+                )
+                .bind(row.try_get::<i64, _>("id")?)
+                .bind(csat.answered as i64)
+                .bind(csat.satisfied as i64)
+                .bind(csat.total as i64)
+                .bind(nps.promoters as i64)
+                .bind(nps.passives as i64)
+                .bind(nps.detractors as i64)
+                .execute(&self.pool)
+                .await?;
+            }
+            scored += rows.len();
+        }
     }
 
     /// The answers given about a record, newest first.

@@ -15,7 +15,7 @@ pub const NPS_DETRACTOR_AT_MOST: u8 = 6;
 pub const NPS_PROMOTER_AT_LEAST: u8 = 9;
 
 /// CSAT over some answers.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Csat {
     /// Scores of 4 or 5.
     pub satisfied: u64,
@@ -56,7 +56,7 @@ impl Csat {
 }
 
 /// NPS over some answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Nps {
     pub promoters: u64,
     pub passives: u64,

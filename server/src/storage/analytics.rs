@@ -1,0 +1,355 @@
+//! The dashboard from SQL aggregates: one grouped scan per figure over the
+//! covering index `records_for_analytics`, folded by the shared
+//! [`SeriesBuilder`]. The property test `server/tests/analytics.rs` holds
+//! the result equal to [`closeloop_shared::analytics::pure::dashboard`].
+
+use std::collections::BTreeMap;
+
+use closeloop_shared::analytics::{
+    DAY_MS, Dashboard, DashboardFilter, DayFigures, DayScores, Granularity, PrioritySla,
+    REPEAT_WINDOW_MS, SeriesBuilder, Share,
+};
+use closeloop_shared::sla::{Priority, SlaConfig};
+use closeloop_shared::stats::{
+    ComplaintFact, Compliance, SlaTarget, duration_stats, repeat_complaints, sla_compliance_of,
+};
+use closeloop_shared::survey::score::{Csat, Nps};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Sql, Storage, StorageError};
+
+/// Which records a query reads: the facet filters and, unless `None`, the
+/// received period.
+fn records_where<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter, period: Option<(i64, i64)>) {
+    qb.push(" FROM records r WHERE 1 = 1");
+    if let Some((from, to)) = period {
+        qb.push(" AND r.received_at >= ").bind(from);
+        qb.push(" AND r.received_at < ").bind(to);
+    }
+    for (column, value) in [
+        ("r.department", &f.department),
+        ("r.channel", &f.channel),
+        ("r.feedback_type", &f.feedback_type),
+    ] {
+        if let Some(v) = value {
+            qb.push(format!(" AND {column} = ")).bind(v.as_str());
+        }
+    }
+}
+
+/// `SUM` as a 64-bit integer on both databases (PostgreSQL sums BIGINT as
+/// NUMERIC).
+fn sum(expr: &str, name: &str) -> String {
+    format!("CAST(SUM({expr}) AS BIGINT) AS {name}")
+}
+
+/// Milliseconds from receipt to a moment, negative (clock skew) as zero.
+fn elapsed(column: &str) -> String {
+    format!(
+        "CASE WHEN {column} IS NULL THEN 0 WHEN {column} > r.received_at \
+         THEN {column} - r.received_at ELSE 0 END"
+    )
+}
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl Storage {
+    /// The dashboard of `filter` at `now_ms`; head office sees every
+    /// record, so no visibility applies.
+    pub async fn dashboard(
+        &self,
+        filter: &DashboardFilter,
+        sla: &SlaConfig,
+        now_ms: i64,
+    ) -> Result<Dashboard, StorageError> {
+        let offset = i64::from(sla.calendar.utc_offset_minutes) * 60_000;
+        let (days, scores, (first, resolved), compliance, complaints, classes, overdue) = tokio::try_join!(
+            self.day_figures(filter, offset),
+            self.day_scores(filter, offset),
+            self.durations(filter),
+            self.compliance(filter, sla, now_ms),
+            self.complaints(filter),
+            self.problem_classes(filter),
+            self.overdue_now(filter, now_ms),
+        )?;
+        let mut series = SeriesBuilder::new(filter, &sla.calendar);
+        for d in &days {
+            series.add_day(d);
+        }
+        let (mut csat, mut nps) = (Csat::default(), Nps::default());
+        for s in &scores {
+            csat = closeloop_shared::analytics::add_csat(csat, s.csat);
+            nps = closeloop_shared::analytics::add_nps(nps, s.nps);
+            series.add_scores(s);
+        }
+        Ok(Dashboard {
+            filter: filter.clone(),
+            granularity: Granularity::for_period(filter.from_ms, filter.to_ms),
+            total: series.total,
+            volumes: series.volumes.clone(),
+            first_contact: series.first_contact,
+            first_response: duration_stats(first),
+            resolution: duration_stats(resolved),
+            sla: compliance,
+            repeat_complaints: repeat_complaints(complaints, REPEAT_WINDOW_MS, filter.from_ms),
+            csat,
+            nps,
+            problem_classes: classes,
+            overdue_now: overdue,
+            series: series.series(),
+        })
+    }
+
+    /// Records of the period per local day and facet.
+    async fn day_figures(
+        &self,
+        f: &DashboardFilter,
+        offset: i64,
+    ) -> Result<Vec<DayFigures>, StorageError> {
+        let mut qb = self.sql(format!(
+            "SELECT (r.received_at + {offset}) / {DAY_MS} AS day, r.feedback_type, r.channel, \
+             r.nature, r.department, COUNT(*) AS n, {}, {}, {}, {}, {}",
+            sum(
+                "CASE WHEN r.first_response_at IS NULL THEN 0 ELSE 1 END",
+                "fr_n"
+            ),
+            sum(&elapsed("r.first_response_at"), "fr_ms"),
+            sum("CASE WHEN r.resolved_at IS NULL THEN 0 ELSE 1 END", "res_n"),
+            sum(&elapsed("r.resolved_at"), "res_ms"),
+            sum(
+                "CASE WHEN r.resolved_at IS NOT NULL AND r.detoured = 0 THEN 1 ELSE 0 END",
+                "first_contact"
+            ),
+        ));
+        records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+        qb.push(" GROUP BY 1, r.feedback_type, r.channel, r.nature, r.department");
+        let rows = qb.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(DayFigures {
+                    day: r.try_get("day")?,
+                    feedback_type: r.try_get("feedback_type")?,
+                    channel: r.try_get("channel")?,
+                    nature: r.try_get("nature")?,
+                    department: r.try_get("department")?,
+                    received: count(r.try_get("n")?),
+                    first_response: (count(r.try_get("fr_n")?), r.try_get("fr_ms")?),
+                    resolution: (count(r.try_get("res_n")?), r.try_get("res_ms")?),
+                    first_contact: Share {
+                        part: count(r.try_get("first_contact")?),
+                        whole: count(r.try_get("res_n")?),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Survey scores per local day of answering; with a facet filter, only
+    /// answers about a record that passes it.
+    async fn day_scores(
+        &self,
+        f: &DashboardFilter,
+        offset: i64,
+    ) -> Result<Vec<DayScores>, StorageError> {
+        let sums = [
+            "csat_answered",
+            "csat_satisfied",
+            "csat_total",
+            "nps_promoters",
+            "nps_passives",
+            "nps_detractors",
+        ]
+        .map(|c| sum(&format!("COALESCE(a.{c}, 0)"), c))
+        .join(", ");
+        let mut qb = self.sql(format!(
+            "SELECT (a.answered_at + {offset}) / {DAY_MS} AS day, {sums} FROM survey_answers a"
+        ));
+        let facets = f.department.is_some() || f.channel.is_some() || f.feedback_type.is_some();
+        if facets {
+            qb.push(" JOIN records r ON r.document_id = a.document_id");
+        }
+        qb.push(" WHERE a.answered_at >= ").bind(f.from_ms);
+        qb.push(" AND a.answered_at < ").bind(f.to_ms);
+        for (column, value) in [
+            ("r.department", &f.department),
+            ("r.channel", &f.channel),
+            ("r.feedback_type", &f.feedback_type),
+        ] {
+            if let Some(v) = value {
+                qb.push(format!(" AND {column} = ")).bind(v.as_str());
+            }
+        }
+        qb.push(" GROUP BY 1");
+        let rows = qb.fetch_all(&self.pool).await?;
+        let get = |r: &AnyRow, c: &str| -> Result<u64, StorageError> { Ok(count(r.try_get(c)?)) };
+        rows.iter()
+            .map(|r| {
+                Ok(DayScores {
+                    day: r.try_get("day")?,
+                    csat: Csat {
+                        answered: get(r, "csat_answered")?,
+                        satisfied: get(r, "csat_satisfied")?,
+                        total: get(r, "csat_total")?,
+                    },
+                    nps: Nps {
+                        promoters: get(r, "nps_promoters")?,
+                        passives: get(r, "nps_passives")?,
+                        detractors: get(r, "nps_detractors")?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Every first-response and resolution time of the period, for the
+    /// median and 90th percentile.
+    async fn durations(&self, f: &DashboardFilter) -> Result<(Vec<i64>, Vec<i64>), StorageError> {
+        let mut out = Vec::new();
+        for column in ["r.first_response_at", "r.resolved_at"] {
+            let mut qb = self.sql(format!("SELECT {} AS d", elapsed(column)));
+            records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+            qb.push(format!(" AND {column} IS NOT NULL"));
+            let rows = qb.fetch_all(&self.pool).await?;
+            out.push(
+                rows.iter()
+                    .map(|r| r.try_get::<i64, _>("d"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        let resolved = out.pop().unwrap_or_default();
+        Ok((out.pop().unwrap_or_default(), resolved))
+    }
+
+    /// SLA compliance per priority: records whose clocks both stopped
+    /// against a fixed due moment are counted in SQL; the rest (still
+    /// running, waiting, or without a due moment) are evaluated with the
+    /// policy, as the inbox does.
+    async fn compliance(
+        &self,
+        f: &DashboardFilter,
+        sla: &SlaConfig,
+        now_ms: i64,
+    ) -> Result<Vec<PrioritySla>, StorageError> {
+        const DECIDED: &str = "r.first_response_at IS NOT NULL AND r.resolved_at IS NOT NULL \
+             AND r.first_response_due_at IS NOT NULL AND r.resolution_due_at IS NOT NULL";
+        let mut qb = self.sql(format!(
+            "SELECT r.priority, {}, {}, {}, {}",
+            sum(
+                "CASE WHEN r.first_response_at <= r.first_response_due_at THEN 1 ELSE 0 END",
+                "fr_met"
+            ),
+            sum(
+                "CASE WHEN r.first_response_at > r.first_response_due_at THEN 1 ELSE 0 END",
+                "fr_breached"
+            ),
+            sum(
+                "CASE WHEN r.resolved_at <= r.resolution_due_at THEN 1 ELSE 0 END",
+                "res_met"
+            ),
+            sum(
+                "CASE WHEN r.resolved_at > r.resolution_due_at THEN 1 ELSE 0 END",
+                "res_breached"
+            ),
+        ));
+        records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+        qb.push(format!(" AND {DECIDED} GROUP BY r.priority"));
+        let mut counted: BTreeMap<Priority, [Compliance; 2]> = BTreeMap::new();
+        for row in qb.fetch_all(&self.pool).await? {
+            let key: Option<String> = row.try_get("priority")?;
+            let Some(p) = key.as_deref().and_then(Priority::from_key) else {
+                continue;
+            };
+            let both = counted.entry(p).or_default();
+            both[0].met += count(row.try_get("fr_met")?) as usize;
+            both[0].breached += count(row.try_get("fr_breached")?) as usize;
+            both[1].met += count(row.try_get("res_met")?) as usize;
+            both[1].breached += count(row.try_get("res_breached")?) as usize;
+        }
+        let mut qb = self.sql(
+            "SELECT r.document_id, r.priority, r.received_at, r.first_response_at, \
+             r.resolved_at, r.pauses",
+        );
+        records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+        qb.push(format!(" AND r.priority IS NOT NULL AND NOT ({DECIDED})"));
+        let mut open: BTreeMap<Priority, Vec<_>> = BTreeMap::new();
+        for row in qb.fetch_all(&self.pool).await? {
+            let clock = super::read_model::sla_columns(&row)?;
+            if let Some(p) = clock.priority {
+                open.entry(p).or_default().push((p, clock.facts));
+            }
+        }
+        let calendar = |e| StorageError::Corrupt(format!("SLA calendar: {e}"));
+        Priority::ALL
+            .into_iter()
+            .map(|priority| {
+                let [mut fr, mut res] = counted.get(&priority).copied().unwrap_or_default();
+                let facts = open.remove(&priority).unwrap_or_default();
+                for (target, into) in [
+                    (SlaTarget::FirstResponse, &mut fr),
+                    (SlaTarget::Resolution, &mut res),
+                ] {
+                    let evaluated = sla_compliance_of(
+                        facts.iter().cloned(),
+                        &sla.policy,
+                        &sla.calendar,
+                        target,
+                        now_ms,
+                    )
+                    .map_err(calendar)?;
+                    *into = closeloop_shared::stats::add_compliance(*into, evaluated);
+                }
+                Ok(PrioritySla {
+                    priority,
+                    first_response: fr,
+                    resolution: res,
+                })
+            })
+            .collect()
+    }
+
+    /// Complaints of the period and of the repeat window before it.
+    async fn complaints(&self, f: &DashboardFilter) -> Result<Vec<ComplaintFact>, StorageError> {
+        let mut qb =
+            self.sql("SELECT r.customer, r.complaint_kind, r.feedback_type, r.received_at");
+        records_where(&mut qb, f, Some((f.from_ms - REPEAT_WINDOW_MS, f.to_ms)));
+        // `stats::is_complaint`: by nature, else by type.
+        qb.push(" AND (r.nature = 'complaint' OR r.feedback_type = 'complaint')");
+        let rows = qb.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let kind: Option<String> = r.try_get("complaint_kind")?;
+                Ok(ComplaintFact {
+                    customer: r.try_get("customer")?,
+                    kind: kind.or(r.try_get("feedback_type")?),
+                    received_at_ms: r.try_get("received_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn problem_classes(
+        &self,
+        f: &DashboardFilter,
+    ) -> Result<BTreeMap<String, u64>, StorageError> {
+        let mut qb = self.sql("SELECT r.problem_class AS k, COUNT(*) AS n");
+        records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+        qb.push(" AND r.problem_class IS NOT NULL GROUP BY r.problem_class");
+        let rows = qb.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("k")?, count(r.try_get("n")?))))
+            .collect()
+    }
+
+    /// Open records past their running clock's due moment (the inbox's
+    /// `due=overdue`), whenever received.
+    async fn overdue_now(&self, f: &DashboardFilter, now_ms: i64) -> Result<u64, StorageError> {
+        let mut qb = self.sql("SELECT COUNT(*)");
+        records_where(&mut qb, f, None);
+        qb.push(" AND r.status <> 'closed' AND r.clock_due_at < ")
+            .bind(now_ms);
+        Ok(count(qb.fetch_i64(&self.pool).await?))
+    }
+}
