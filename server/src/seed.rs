@@ -23,7 +23,7 @@ use std::sync::Arc;
 use automerge::Automerge;
 use closeloop_shared::record::{
     CustomerAnswer, Field, add_reply, append_log, edit_solution, record_answer, set_field,
-    transition,
+    set_root_cause, transition,
 };
 use closeloop_shared::relay::{ChunkWrite, RecordUpdate};
 use closeloop_shared::sla::SlaConfig;
@@ -228,6 +228,18 @@ impl Rng {
         weights.len() - 1
     }
 }
+
+/// Problem classes (S001 §5) with what was found; weighted by repetition.
+const PROBLEM_CLASSES: [(&str, &str); 8] = [
+    ("service_quality", "服务人员未按规范操作"),
+    ("technical", "系统接口超时"),
+    ("service_quality", "上门时间未提前确认"),
+    ("information_delivery", "活动规则说明不清"),
+    ("organisation", "排班不足导致等待过长"),
+    ("technical", "配送系统状态未同步"),
+    ("participant_experience", "现场指引不足"),
+    ("service_quality", "回访不及时"),
+];
 
 /// Every channel of the default taxonomy with its share: field channels
 /// (captured on tablets of team north or south) more often than online ones.
@@ -624,6 +636,10 @@ fn write(
         }
         let at = life.at;
         edit_solution(&mut life.doc, life.rng.pick(SOLUTIONS), at)?;
+        // The problem class follows from the moment, not the generator, so
+        // the records drawn before root causes were kept stay the same.
+        let class = PROBLEM_CLASSES[(at / 60_000) as usize % PROBLEM_CLASSES.len()];
+        set_root_cause(&mut life.doc, taxonomy, class.0, class.1, at)?;
         life.step(&Action::Resolve, owner)?;
         if target == 4 || !life.wait(10 * MINUTE, 36 * HOUR) {
             return Ok((life.doc, team));
