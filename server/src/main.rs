@@ -97,16 +97,24 @@ async fn export(config: &Config, format: &str, out: &std::path::Path) -> Result<
     let storage = Storage::connect(config.database.as_deref(), &config.data_dir)
         .await
         .map_err(|e| e.to_string())?;
-    let exported = closeloop_server::export_records(&storage, format).await;
-    storage.close().await;
-    let (bytes, count) = exported?;
-    if out.as_os_str() == "-" {
-        use std::io::Write;
-        std::io::stdout()
-            .write_all(&bytes)
-            .map_err(|e| format!("writing the export: {e}"))?;
+    let exported = if out.as_os_str() == "-" {
+        let mut stdout = std::io::stdout();
+        closeloop_server::export_records(&storage, format, &mut stdout).await
     } else {
-        std::fs::write(out, &bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()));
+        match file {
+            Ok(file) => {
+                let mut file = std::io::BufWriter::new(file);
+                let n = closeloop_server::export_records(&storage, format, &mut file).await;
+                let flushed = std::io::Write::flush(&mut file).map_err(|e| e.to_string());
+                n.and_then(|n| flushed.map(|()| n))
+            }
+            Err(e) => Err(e),
+        }
+    };
+    storage.close().await;
+    let count = exported?;
+    if out.as_os_str() != "-" {
         eprintln!("exported {count} records to {}", out.display());
     }
     Ok(())

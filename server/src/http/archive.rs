@@ -12,12 +12,14 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use closeloop_shared::access::Principal;
 use closeloop_shared::api::RecordQuery;
 use closeloop_shared::audit::AuditAction;
 use zip::write::SimpleFileOptions;
 
 use super::auth::CurrentUser;
-use super::export::{FileKind, rows};
+use super::export::FileKind;
+use super::records::summaries;
 use crate::error::{AppError, AppQuery};
 use crate::state::AppState;
 use crate::storage::AuditNote;
@@ -116,4 +118,31 @@ async fn export_zip(
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// Records one archive zip may hold; more needs a narrower period.
+const MAX_ARCHIVE_ROWS: i64 = 100_000;
+
+/// The caller's archived records of the period, at most [`MAX_ARCHIVE_ROWS`].
+async fn rows(
+    state: &AppState,
+    user: &Principal,
+    q: &RecordQuery,
+) -> Result<Vec<closeloop_shared::api::RecordSummary>, AppError> {
+    let rows = summaries(
+        &state.storage,
+        &state.sla.get(),
+        state.now_ms(),
+        user,
+        q,
+        MAX_ARCHIVE_ROWS + 1,
+        0,
+    )
+    .await?;
+    if rows.len() as i64 > MAX_ARCHIVE_ROWS {
+        return Err(AppError::BadRequest(format!(
+            "more than {MAX_ARCHIVE_ROWS} records match; narrow the period"
+        )));
+    }
+    Ok(rows)
 }

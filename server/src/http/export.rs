@@ -1,24 +1,33 @@
 //! `/api/records/export.csv` and `.xlsx`: the filtered list for analysis in
 //! a spreadsheet (S002 §7), with the same filters and visibility as the list.
+//! Both read the records a page at a time, newest first, and never hold
+//! them all: CSV is streamed as it is written; XLSX is written row by row
+//! to a temporary file (the workbook's constant-memory mode) and then
+//! streamed. `X-Total-Count` tells the page how many rows to expect.
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use closeloop_shared::access::Principal;
 use closeloop_shared::api::{RecordQuery, RecordSummary};
+use futures_util::StreamExt;
 use rust_xlsxwriter::{Format, Workbook};
 
 use super::auth::CurrentUser;
-use super::records::summaries;
+use super::records::summary;
 use crate::error::{AppError, AppQuery};
 use crate::state::{AppState, Clock, SystemClock};
-use crate::storage::{AuditNote, Storage};
+use crate::storage::{AuditNote, RecordOrder, Storage};
 use closeloop_shared::audit::AuditAction;
 
-/// Rows one export may hold; more needs a narrower filter.
-const MAX_EXPORT_ROWS: i64 = 100_000;
+/// Records read per page of an export.
+const EXPORT_PAGE: i64 = 2_000;
+/// Data rows on one XLSX sheet (Excel's limit less the heading); more go
+/// on the next sheet.
+const SHEET_ROWS: u32 = 1_048_575;
 
 /// The routes, mounted under `/api`.
 pub(super) fn router() -> Router<AppState> {
@@ -62,28 +71,57 @@ fn cells(r: &RecordSummary) -> [String; 11] {
     ]
 }
 
-pub(super) async fn rows(
-    state: &AppState,
-    user: &Principal,
-    q: &RecordQuery,
-) -> Result<Vec<RecordSummary>, AppError> {
-    let now = state.now_ms();
-    let rows = summaries(
-        &state.storage,
-        &state.sla.get(),
-        now,
-        user,
-        q,
-        MAX_EXPORT_ROWS + 1,
-        0,
-    )
-    .await?;
-    if rows.len() as i64 > MAX_EXPORT_ROWS {
-        return Err(AppError::BadRequest(format!(
-            "more than {MAX_EXPORT_ROWS} records match; narrow the filter"
-        )));
+/// The caller's filtered records a page at a time, newest first, with
+/// their SLA clocks at the moment the export began.
+pub(super) struct Pages {
+    storage: Storage,
+    sla: std::sync::Arc<closeloop_shared::sla::SlaConfig>,
+    now_ms: i64,
+    user: Principal,
+    q: RecordQuery,
+    after: Option<(i64, String)>,
+    done: bool,
+}
+
+impl Pages {
+    pub(super) fn new(state: &AppState, user: &Principal, q: &RecordQuery) -> Self {
+        Pages {
+            storage: state.storage.clone(),
+            sla: state.sla.get(),
+            now_ms: state.now_ms(),
+            user: user.clone(),
+            q: q.clone(),
+            after: None,
+            done: false,
+        }
     }
-    Ok(rows)
+
+    /// The next page; `None` after the last.
+    pub(super) async fn next(&mut self) -> Result<Option<Vec<RecordSummary>>, AppError> {
+        if self.done {
+            return Ok(None);
+        }
+        let rows = self
+            .storage
+            .records_after(
+                &self.q,
+                self.user.visibility(),
+                self.after.as_ref(),
+                EXPORT_PAGE,
+                self.now_ms,
+            )
+            .await;
+        let rows = rows.inspect_err(|_| self.done = true)?;
+        self.done = rows.len() < EXPORT_PAGE as usize;
+        self.after = rows
+            .last()
+            .map(|r| (r.sla.facts.received_at_ms, r.id.clone()));
+        Ok((!rows.is_empty()).then(|| {
+            rows.into_iter()
+                .map(|r| summary(r, &self.sla, self.now_ms))
+                .collect()
+        }))
+    }
 }
 
 pub(super) fn attachment(content_type: &'static str, name: &str, body: Vec<u8>) -> Response {
@@ -167,26 +205,149 @@ fn xlsx_table(
     book.save_to_buffer().map_err(fail)
 }
 
-/// Every record, for `closeloop-server export`: `(file bytes, record count)`.
-pub async fn export_records(storage: &Storage, format: &str) -> Result<(Vec<u8>, usize), String> {
-    let everyone = Principal {
-        user_id: 0,
-        username: "export".into(),
-        role: closeloop_shared::access::Role::Admin,
-        team: None,
-    };
+/// Every record, for `closeloop-server export`, written to `out` a page at
+/// a time; returns how many.
+pub async fn export_records(
+    storage: &Storage,
+    format: &str,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<usize, String> {
+    let kind = FileKind::named(format)
+        .ok_or_else(|| format!("unknown export format `{format}`: use csv or xlsx"))?;
     let now = SystemClock.now_ms();
     let sla = storage
         .sla_config(now)
         .await
         .map_err(|e| format!("reading the SLA settings: {e}"))?;
-    let all = RecordQuery::default();
-    let records = summaries(storage, &sla, now, &everyone, &all, i64::MAX, 0)
-        .await
-        .map_err(|e| format!("reading the records: {e}"))?;
-    let kind = FileKind::named(format)
-        .ok_or_else(|| format!("unknown export format `{format}`: use csv or xlsx"))?;
-    Ok((kind.bytes(&records)?, records.len()))
+    let mut pages = Pages {
+        storage: storage.clone(),
+        sla: std::sync::Arc::new(sla),
+        now_ms: now,
+        user: Principal {
+            user_id: 0,
+            username: "export".into(),
+            role: closeloop_shared::access::Role::Admin,
+            team: None,
+        },
+        q: RecordQuery::default(),
+        after: None,
+        done: false,
+    };
+    let read = |e: AppError| format!("reading the records: {e}");
+    let mut count = 0;
+    match kind {
+        FileKind::Csv => {
+            out.write_all(&csv_rows(Some(&HEADINGS), &[])?)
+                .map_err(|e| e.to_string())?;
+            while let Some(page) = pages.next().await.map_err(read)? {
+                count += page.len();
+                out.write_all(&csv_rows(None, &page)?)
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        FileKind::Xlsx => {
+            let mut book = XlsxRows::new()?;
+            while let Some(page) = pages.next().await.map_err(read)? {
+                count += page.len();
+                book.add(&page)?;
+            }
+            let mut file = book.finish()?;
+            std::io::copy(&mut file, out).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(count)
+}
+
+/// Record rows as CSV, after the byte-order mark and headings when given
+/// (the start of the file); every cell made inert.
+fn csv_rows(headings: Option<&[&str]>, records: &[RecordSummary]) -> Result<Vec<u8>, String> {
+    let start = if headings.is_some() {
+        b"\xEF\xBB\xBF".to_vec()
+    } else {
+        Vec::new()
+    };
+    let mut w = csv::Writer::from_writer(start);
+    if let Some(h) = headings {
+        w.write_record(h).map_err(|e| e.to_string())?;
+    }
+    for r in records {
+        w.write_record(cells(r).map(inert))
+            .map_err(|e| e.to_string())?;
+    }
+    w.into_inner().map_err(|e| e.to_string())
+}
+
+/// A records workbook written row by row to temporary files, so memory
+/// stays flat however many rows; a new sheet past Excel's row limit.
+struct XlsxRows {
+    book: Workbook,
+    sheets: u16,
+    row: u32,
+}
+
+impl XlsxRows {
+    fn new() -> Result<Self, String> {
+        let mut rows = XlsxRows {
+            book: Workbook::new(),
+            sheets: 0,
+            row: 0,
+        };
+        rows.next_sheet()?;
+        Ok(rows)
+    }
+
+    fn next_sheet(&mut self) -> Result<(), String> {
+        let fail = |e: rust_xlsxwriter::XlsxError| e.to_string();
+        self.sheets += 1;
+        let name = match self.sheets {
+            1 => "反馈 Feedback".to_string(),
+            n => format!("反馈 Feedback {n}"),
+        };
+        let sheet = self
+            .book
+            .add_worksheet_with_constant_memory()
+            .map_err(fail)?;
+        sheet.set_name(name).map_err(fail)?;
+        sheet.set_freeze_panes(1, 0).map_err(fail)?;
+        let bold = Format::new().set_bold();
+        for (c, h) in HEADINGS.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, c as u16, *h, &bold)
+                .map_err(fail)?;
+        }
+        self.row = 0;
+        Ok(())
+    }
+
+    fn add(&mut self, records: &[RecordSummary]) -> Result<(), String> {
+        for r in records {
+            if self.row == SHEET_ROWS {
+                self.next_sheet()?;
+            }
+            self.row += 1;
+            let sheet = self
+                .book
+                .worksheet_from_index(usize::from(self.sheets - 1))
+                .map_err(|e| e.to_string())?;
+            for (c, v) in cells(r).iter().enumerate() {
+                sheet
+                    .write_string(self.row, c as u16, fits_xlsx(v))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The finished workbook, in an unnamed temporary file, read from the start.
+    fn finish(mut self) -> Result<std::fs::File, String> {
+        use std::io::Seek;
+        let mut file = tempfile::tempfile().map_err(|e| e.to_string())?;
+        self.book
+            .save_to_writer(&mut file)
+            .map_err(|e| e.to_string())?;
+        file.rewind().map_err(|e| e.to_string())?;
+        Ok(file)
+    }
 }
 
 /// The two file formats of an export.
@@ -238,32 +399,84 @@ impl FileKind {
     }
 }
 
-/// The caller's filtered records as a file, built off the async workers
-/// (100,000 rows take a while).
+/// The caller's filtered records as a file, streamed: CSV as its pages
+/// are written, XLSX once its temporary file is complete.
 async fn export(
     state: &AppState,
     user: &Principal,
     q: &RecordQuery,
     kind: FileKind,
 ) -> Result<Response, AppError> {
-    let records = rows(state, user, q).await?;
+    RecordOrder::from_param(q.sort.as_deref()).ok_or_else(|| {
+        AppError::BadRequest(format!(
+            "cannot sort by `{}`",
+            q.sort.as_deref().unwrap_or_default()
+        ))
+    })?;
+    let now = state.now_ms();
+    let total = state
+        .storage
+        .count_records(q, user.visibility(), now)
+        .await?;
     let note = AuditNote {
         actor: &user.username,
         action: AuditAction::RecordsExported,
         subject: None,
         detail: Some(format!(
-            "{} rows as {}; filter {}",
-            records.len(),
+            "{total} rows as {}; filter {}",
             kind.file_name(),
             serde_json::to_string(q).unwrap_or_default()
         )),
     };
-    state.storage.audit(note, state.now_ms()).await?;
-    let body = tokio::task::spawn_blocking(move || kind.bytes(&records))
-        .await
-        .map_err(|e| AppError::Internal(format!("export task: {e}")))?
-        .map_err(|e| AppError::Internal(format!("export: {e}")))?;
-    Ok(attachment(kind.content_type(), kind.file_name(), body))
+    state.storage.audit(note, now).await?;
+    let mut pages = Pages::new(state, user, q);
+    let (body, length) = match kind {
+        FileKind::Csv => {
+            let heading = futures_util::stream::once(async {
+                csv_rows(Some(&HEADINGS), &[]).map_err(std::io::Error::other)
+            });
+            let rest = futures_util::stream::unfold(pages, |mut pages| async move {
+                let chunk = match pages.next().await {
+                    Ok(Some(page)) => csv_rows(None, &page).map_err(std::io::Error::other),
+                    Ok(None) => return None,
+                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                };
+                Some((chunk, pages))
+            });
+            (Body::from_stream(heading.chain(rest)), None)
+        }
+        FileKind::Xlsx => {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<RecordSummary>>(2);
+            let writer = tokio::task::spawn_blocking(move || {
+                let mut book = XlsxRows::new()?;
+                while let Some(page) = rx.blocking_recv() {
+                    book.add(&page)?;
+                }
+                book.finish()
+            });
+            while let Some(page) = pages.next().await? {
+                if tx.send(page).await.is_err() {
+                    break;
+                }
+            }
+            drop(tx);
+            let file = writer
+                .await
+                .map_err(|e| AppError::Internal(format!("export task: {e}")))?
+                .map_err(|e| AppError::Internal(format!("export: {e}")))?;
+            let length = file.metadata().map(|m| m.len()).ok();
+            let stream = tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file));
+            (Body::from_stream(stream), length)
+        }
+    };
+    let mut response = attachment(kind.content_type(), kind.file_name(), Vec::new());
+    *response.body_mut() = body;
+    let headers = response.headers_mut();
+    headers.insert("x-total-count", header::HeaderValue::from(total));
+    if let Some(n) = length {
+        headers.insert(header::CONTENT_LENGTH, header::HeaderValue::from(n));
+    }
+    Ok(response)
 }
 
 async fn export_csv(

@@ -153,6 +153,38 @@ impl Storage {
             .collect()
     }
 
+    /// The next page of an export: visible records matching `q`, newest
+    /// first, after `after` (the last page's last `(received_at, id)`).
+    /// Keyset paging keeps every page as cheap as the first, however deep
+    /// into a million records.
+    pub async fn records_after(
+        &self,
+        q: &RecordQuery,
+        visible: Visibility<'_>,
+        after: Option<&(i64, String)>,
+        limit: i64,
+        now_ms: i64,
+    ) -> Result<Vec<RecordRow>, StorageError> {
+        let mut page = self.sql(format!("SELECT {ROW_COLUMNS}"));
+        filter(&mut page, q, visible, now_ms);
+        if let Some((received, id)) = after {
+            page.push(" AND (r.received_at < ")
+                .bind(*received)
+                .push(" OR (r.received_at = ")
+                .bind(*received)
+                .push(" AND r.document_id > ")
+                .bind(id.as_str())
+                .push("))");
+        }
+        page.push(" ORDER BY r.received_at DESC, r.document_id LIMIT ")
+            .bind(limit);
+        page.fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(record_row)
+            .collect()
+    }
+
     /// Visible records of `customer` or with `order_number` received
     /// within `window_ms` of `at_ms`: the candidates for likely duplicates
     /// (the text is compared by the caller), nearest in time first.

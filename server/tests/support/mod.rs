@@ -480,8 +480,34 @@ pub async fn http(
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    String::from_utf8(dechunked(out)).expect("a UTF-8 response")
+}
+
+/// A raw response with a chunked body (a streamed export) as if it had
+/// been sent whole: the chunks joined, the sizes gone.
+pub fn dechunked(response: Vec<u8>) -> Vec<u8> {
+    let Some(split) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return response;
+    };
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    if !head.contains("transfer-encoding: chunked") {
+        return response;
+    }
+    let mut out = response[..split + 4].to_vec();
+    let mut rest = &response[split + 4..];
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|h| usize::from_str_radix(h.split(';').next()?.trim(), 16).ok())
+            .expect("a chunk size");
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&rest[eol + 2..eol + 2 + size]);
+        rest = &rest[eol + 2 + size + 2..];
+    }
     out
 }
 
