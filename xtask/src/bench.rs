@@ -25,6 +25,7 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
             "Relay work per sync message as load grows (`cargo xtask bench relay-scaling`)",
         ),
         Some("relay") => relay_load(),
+        Some("analytics") => analytics(),
         Some("compare") => compare(),
         Some("office") => office(),
         Some("app") => app::run(),
@@ -34,7 +35,7 @@ pub fn run_bench(args: &[String]) -> Result<(), String> {
             "One more change on a long record, and loading before and after compaction (`cargo xtask bench projection`, SQLite)",
         ),
         _ => Err(
-            "usage: cargo xtask bench <pwa|domain|relay-scaling|relay|projection|compare|office|app>"
+            "usage: cargo xtask bench <pwa|domain|relay-scaling|relay|projection|analytics|compare|office|app>"
                 .into(),
         ),
     }
@@ -112,6 +113,40 @@ fn relay_load() -> Result<(), String> {
     write_section(
         "relay",
         "Relay under load: 10 tablets × 100 records × 20 changes (`cargo xtask bench relay`, release build, loopback)",
+        &tables,
+    )
+}
+
+/// The dashboard on 1,000,000 records, on SQLite and on a throwaway
+/// PostgreSQL cluster (`server/benches/analytics.rs`).
+fn analytics() -> Result<(), String> {
+    let bench = |database: Option<String>| -> Result<String, String> {
+        let mut c = cmd(
+            "cargo",
+            &["bench", "-p", "closeloop-server", "--bench", "analytics"],
+        );
+        if let Some(url) = database {
+            c.env("CLOSELOOP_BENCH_DATABASE", url);
+        }
+        let (result, out) = run_captured(c);
+        result?;
+        Ok(out
+            .lines()
+            .filter(|l| l.starts_with('|') || l.starts_with("> ") || l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .trim()
+            .to_string())
+    };
+    let mut tables = bench(None)?;
+    let cluster = crate::postgres::Cluster::start()?;
+    tables.push_str("\n\n");
+    tables.push_str(&bench(Some(cluster.create_database("analytics")?))?);
+    tables.push('\n');
+    drop(cluster);
+    write_section(
+        "analytics",
+        "The dashboard on 1,000,000 records (`cargo xtask bench analytics`, release build)",
         &tables,
     )
 }

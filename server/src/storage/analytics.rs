@@ -27,6 +27,11 @@ fn records_where<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter, period: Option<(i
         qb.push(" AND r.received_at >= ").bind(from);
         qb.push(" AND r.received_at < ").bind(to);
     }
+    facets_where(qb, f);
+}
+
+/// ` AND` the filter's department, channel and type on records `r`.
+fn facets_where<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter) {
     for (column, value) in [
         ("r.department", &f.department),
         ("r.channel", &f.channel),
@@ -103,6 +108,41 @@ impl Storage {
         })
     }
 
+    /// Each of the dashboard's queries run alone and timed (for
+    /// `cargo xtask bench analytics`), in the order the dashboard shows them.
+    pub async fn dashboard_panels(
+        &self,
+        filter: &DashboardFilter,
+        sla: &SlaConfig,
+        now_ms: i64,
+    ) -> Result<Vec<(&'static str, std::time::Duration)>, StorageError> {
+        let offset = i64::from(sla.calendar.utc_offset_minutes) * 60_000;
+        let mut out = Vec::new();
+        let mut time = |name, started: std::time::Instant| out.push((name, started.elapsed()));
+        let t = std::time::Instant::now();
+        self.day_figures(filter, offset).await?;
+        time("volumes, series, first contact", t);
+        let t = std::time::Instant::now();
+        self.durations(filter).await?;
+        time("response and resolution times", t);
+        let t = std::time::Instant::now();
+        self.compliance(filter, sla, now_ms).await?;
+        time("SLA per priority", t);
+        let t = std::time::Instant::now();
+        self.complaints(filter).await?;
+        time("repeat complaints", t);
+        let t = std::time::Instant::now();
+        self.day_scores(filter, offset).await?;
+        time("CSAT and NPS", t);
+        let t = std::time::Instant::now();
+        self.problem_classes(filter).await?;
+        time("problem classes", t);
+        let t = std::time::Instant::now();
+        self.overdue_now(filter, now_ms).await?;
+        time("overdue now", t);
+        Ok(out)
+    }
+
     /// Records of the period per local day and facet.
     async fn day_figures(
         &self,
@@ -173,15 +213,7 @@ impl Storage {
         }
         qb.push(" WHERE a.answered_at >= ").bind(f.from_ms);
         qb.push(" AND a.answered_at < ").bind(f.to_ms);
-        for (column, value) in [
-            ("r.department", &f.department),
-            ("r.channel", &f.channel),
-            ("r.feedback_type", &f.feedback_type),
-        ] {
-            if let Some(v) = value {
-                qb.push(format!(" AND {column} = ")).bind(v.as_str());
-            }
-        }
+        facets_where(&mut qb, f);
         qb.push(" GROUP BY 1");
         let rows = qb.fetch_all(&self.pool).await?;
         let get = |r: &AnyRow, c: &str| -> Result<u64, StorageError> { Ok(count(r.try_get(c)?)) };

@@ -1,0 +1,216 @@
+//! `cargo xtask bench analytics`: the dashboard on 1,000,000 records.
+//!
+//! 100,000 records are seeded as the relay stores them (real documents,
+//! `closeloop::seed`), over the 90 days before the bench's `now`; their
+//! read-model rows are then copied nine times, each copy moved 91 days
+//! further back, so the read model holds 1,000,000 records over about two
+//! and a half years (the dashboard reads only the read model). One survey
+//! answer is added for every third closed record. Then each dashboard is
+//! asked five times (median reported), and each query of the twelve-month
+//! dashboard is timed alone. SQLite in a temporary directory, or the
+//! PostgreSQL database `CLOSELOOP_BENCH_DATABASE` names. Prints Markdown
+//! tables for `docs/benchmarks.md`.
+
+use std::time::{Duration, Instant};
+
+use closeloop_server::seed::{SeedOptions, seed_records};
+use closeloop_server::storage::Storage;
+use closeloop_shared::analytics::{DAY_MS, DashboardFilter};
+use closeloop_shared::sla::SlaConfig;
+use sqlx::{Column, Row};
+
+/// Records seeded as documents.
+const SEEDED: usize = 100_000;
+/// Copies of their read-model rows, each 91 days further back.
+const COPIES: i64 = 9;
+/// Runs per dashboard; the median is reported.
+const RUNS: usize = 5;
+/// 2026-11-29 00:00 in UTC+8.
+const NOW: i64 = 1_795_881_600_000;
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+/// The process's peak resident memory since the last reset, in MiB.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
+/// Forgets the peak so far (Linux: writing 5 to `clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn run(sql: &sqlx::AnyPool, text: &str) {
+    sqlx::raw_sql(text)
+        .execute(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+}
+
+/// Copies every seeded read-model row `COPIES` times, moved back in time,
+/// and adds survey answers.
+async fn grow(sql: &sqlx::AnyPool) {
+    let row = sqlx::query("SELECT * FROM records LIMIT 1")
+        .fetch_one(sql)
+        .await
+        .expect("a seeded record");
+    let columns: Vec<String> = row.columns().iter().map(|c| c.name().to_string()).collect();
+    for k in 1..=COPIES {
+        let shift = k * 91 * DAY_MS;
+        let values: Vec<String> = columns
+            .iter()
+            .map(|c| match c.as_str() {
+                "document_id" => format!("document_id || '-{k}'"),
+                c if c.ends_with("_at") => format!("{c} - {shift}"),
+                c => c.to_string(),
+            })
+            .collect();
+        run(
+            sql,
+            &format!(
+                "INSERT INTO records ({}) SELECT {} FROM records WHERE document_id NOT LIKE '%-%'",
+                columns.join(", "),
+                values.join(", ")
+            ),
+        )
+        .await;
+    }
+    // A third of closed records answered an hour after closing; nine in
+    // ten satisfied, NPS from the received minute.
+    run(
+        sql,
+        "INSERT INTO survey_answers (survey, version, document_id, answers, dissatisfied, answered_at,
+            csat_answered, csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors)
+         SELECT 'satisfaction', 1, document_id, '{}', 0, closed_at + 3600000,
+            1, CASE WHEN received_at % 10 = 0 THEN 0 ELSE 1 END,
+            CASE WHEN received_at % 10 = 0 THEN 2 ELSE 5 END,
+            CASE WHEN received_at % 7 < 4 THEN 1 ELSE 0 END,
+            CASE WHEN received_at % 7 IN (4, 5) THEN 1 ELSE 0 END,
+            CASE WHEN received_at % 7 = 6 THEN 1 ELSE 0 END
+         FROM records WHERE closed_at IS NOT NULL AND received_at % 3 = 0",
+    )
+    .await;
+    run(sql, "ANALYZE").await;
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = std::env::var("CLOSELOOP_BENCH_DATABASE").ok();
+    let backend = if database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let storage = Storage::connect(database.as_deref(), dir.path())
+        .await
+        .expect("storage");
+    let sla = SlaConfig::default();
+    let started = Instant::now();
+    let options = SeedOptions {
+        records: SEEDED,
+        seed: 1,
+        now_ms: NOW,
+    };
+    seed_records(&storage, &sla, options, |n| {
+        if n % 20_000 == 0 {
+            eprintln!("seeded {n}");
+        }
+    })
+    .await
+    .expect("seeded");
+    let seeding = started.elapsed();
+    let url = database.unwrap_or_else(|| {
+        format!(
+            "sqlite://{}",
+            dir.path().join("closeloop.sqlite3").to_string_lossy()
+        )
+    });
+    sqlx::any::install_default_drivers();
+    let sql = sqlx::AnyPool::connect(&url)
+        .await
+        .expect("the bench database");
+    let started = Instant::now();
+    grow(&sql).await;
+    let growing = started.elapsed();
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records")
+        .fetch_one(&sql)
+        .await
+        .expect("count");
+    sql.close().await;
+
+    let period = |days: i64| DashboardFilter {
+        from_ms: NOW + DAY_MS - days * DAY_MS,
+        to_ms: NOW + DAY_MS,
+        ..DashboardFilter::default()
+    };
+    let asks = [
+        ("last 12 weeks", period(84)),
+        ("last 12 months", period(365)),
+        (
+            "last 12 months, one department",
+            DashboardFilter {
+                department: Some("after_sales".into()),
+                ..period(365)
+            },
+        ),
+        ("all 2½ years", period(1_000)),
+    ];
+    reset_peak_rss();
+    println!(
+        "> {backend}: {total} records ({SEEDED} seeded in {:.0} s, copied in {:.0} s)\n",
+        seeding.as_secs_f64(),
+        growing.as_secs_f64()
+    );
+    println!("| Dashboard ({backend}) | Records in period | Whole dashboard, median of {RUNS} |");
+    println!("|---|---:|---:|");
+    for (name, filter) in &asks {
+        let mut times = Vec::new();
+        let mut received = 0;
+        for _ in 0..RUNS {
+            let t = Instant::now();
+            let d = storage
+                .dashboard(filter, &sla, NOW)
+                .await
+                .expect("dashboard");
+            times.push(t.elapsed());
+            received = d.total;
+        }
+        println!("| {name} | {received} | {:.0} ms |", ms(median(times)));
+    }
+    println!();
+    println!("| Panel of the 12-month dashboard ({backend}) | Alone, median of 3 |");
+    println!("|---|---:|");
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        runs.push(
+            storage
+                .dashboard_panels(&asks[1].1, &sla, NOW)
+                .await
+                .expect("panels"),
+        );
+    }
+    for (i, (name, _)) in runs[0].iter().enumerate() {
+        let times = runs.iter().map(|r| r[i].1).collect();
+        println!("| {name} | {:.0} ms |", ms(median(times)));
+    }
+    println!(
+        "| Peak RSS of the process while answering the dashboards | {} MiB |",
+        peak_rss_mib()
+    );
+    storage.close().await;
+}
