@@ -8,6 +8,7 @@ mod admin;
 mod capture;
 mod cases;
 mod contact;
+mod dashboard;
 mod device;
 mod keeping;
 mod office;
@@ -141,6 +142,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             .or_else(|| keeping::keeping(other))
             .or_else(|| survey_design::survey_design(other))
             .or_else(|| cases::cases(other))
+            .or_else(|| dashboard::dashboard(other))
             .or_else(|| device::device(other))
             .or_else(|| capture::capture(other))
             .unwrap_or(("?", "?")),

@@ -33,8 +33,9 @@ use crate::i18n::{Lang, t};
 use crate::repo::Repo;
 use crate::routes::{
     AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage,
-    CaseLibraryPage, FieldPage, FieldRecordPage, LoginPage, OfficePage, OfficeRecordPage,
-    RegisterPage, SignInFirst, SurveyBuilderPage, SurveyResultsPage, SurveySendingPage,
+    CaseLibraryPage, DashboardPage, FieldPage, FieldRecordPage, LoginPage, OfficePage,
+    OfficeRecordPage, RegisterPage, SignInFirst, SurveyBuilderPage, SurveyResultsPage,
+    SurveySendingPage,
 };
 use closeloop_shared::bundle::Bundle;
 
@@ -76,6 +77,7 @@ fn App(pages: fn() -> AnyView) -> impl IntoView {
                 <nav>
                     <A href="/">{move || t("nav.field")}</A>
                     <A href="/office" exact=true>{move || t("nav.office")}</A>
+                    <A href="/office/dashboard">{move || t("nav.dashboard")}</A>
                     <A href="/office/surveys">{move || t("nav.surveys")}</A>
                     <A href="/office/cases">{move || t("nav.cases")}</A>
                     <A href="/admin/users">{move || t("nav.admin")}</A>
@@ -142,6 +144,7 @@ fn office_pages() -> AnyView {
             <Route path=path!("/office/surveys/edit") view=SurveyBuilderPage />
             <Route path=path!("/office/surveys/sending") view=SurveySendingPage />
             <Route path=path!("/office/cases") view=CaseLibraryPage />
+            <Route path=path!("/office/dashboard") view=DashboardPage />
             <Route path=path!("/admin/users") view=AdminUsersPage />
             <Route path=path!("/admin/sla") view=AdminSlaPage />
             <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />

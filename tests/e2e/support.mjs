@@ -105,6 +105,14 @@ export function userCommand(dataDir, ...args) {
   return r.stdout;
 }
 
+/** Seeds `records` realistic records of the last 90 days (`closeloop-server seed`). */
+export function seedRecords(dataDir, records, seed = 7) {
+  const r = spawnSync(SERVER_BIN, ["--data-dir", dataDir, "--log", "warn", "seed", "--records", String(records), "--seed", String(seed)], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`seed failed: ${r.stderr}`);
+}
+
 /**
  * Starts closeloop-server and waits until /healthz answers (30 s at most);
  * `database` (a postgres:// URL) replaces SQLite in the data directory;

@@ -8,6 +8,8 @@ mod cases;
 mod changes;
 mod contact;
 mod customer_file;
+mod dashboard;
+mod export;
 mod filters;
 mod keys;
 pub mod live;
@@ -32,6 +34,7 @@ use crate::session::{self, Session};
 
 pub use audit::AuditLogPage;
 pub use cases::CaseLibraryPage;
+pub use dashboard::DashboardPage;
 pub use record::{FieldRecordPage, OfficeRecordPage};
 pub use register::RegisterPage;
 pub use survey_design::{SurveyBuilderPage, SurveySendingPage};
@@ -50,7 +53,25 @@ pub fn OfficePage() -> impl IntoView {
         _ => session::cached_user().map(|u| u.username),
     });
     let view = RwSignal::new(SavedView::All);
-    let query = RwSignal::new(SavedView::All.query(""));
+    // A dashboard figure links here with its list's filters in the URL.
+    let search = leptos_router::hooks::use_location().search.get_untracked();
+    let decode = |s: &str| {
+        js_sys::decode_uri_component(&s.replace('+', " "))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default()
+    };
+    let linked = RecordQuery::from_pairs(
+        search
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k), decode(v))
+            }),
+    );
+    let query = RwSignal::new(linked.unwrap_or_else(|| SavedView::All.query("")));
     // Server push: the same query, read again.
     let push = expect_context::<live::Push>();
     let live = push.live;
@@ -165,6 +186,7 @@ pub fn OfficePage() -> impl IntoView {
                 </select>
             </nav>
             <filters::Filters query />
+            <export::Export query />
             {move || (view.get() == SavedView::Archived && queue.with(String::is_empty)).then(|| {
                 let href = move || {
                     let (from, to) = query.with(|q| (q.from, q.to));
