@@ -27,13 +27,14 @@ use closeloop_shared::record::{
 };
 use closeloop_shared::relay::{ChunkWrite, RecordUpdate};
 use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::survey::answers::Answer;
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::taxonomy::Taxonomy;
 use closeloop_shared::workflow::Action;
 use closeloop_shared::{FeedbackDraft, FeedbackRecord, RecordError};
 use tokio::sync::mpsc;
 
-use crate::storage::{Storage, StorageError};
+use crate::storage::{SeededAnswer, Storage, StorageError};
 
 /// Records stored per transaction.
 pub const BATCH: usize = 1_000;
@@ -157,6 +158,14 @@ pub async fn seed_records(
             result = Err(e.into());
             break;
         }
+        let answers: Vec<SeededAnswer> = updates
+            .iter()
+            .filter_map(|u| survey_answer(&u.id, &u.after, options.now_ms))
+            .collect();
+        if let Err(e) = storage.add_seeded_answers(&answers, options.now_ms).await {
+            result = Err(e.into());
+            break;
+        }
         stored += writes.len();
         progress(stored);
     }
@@ -166,6 +175,39 @@ pub async fn seed_records(
         let _ = tokio::task::spawn_blocking(move || t.join()).await;
     }
     result.map(|()| stored)
+}
+
+/// The survey a customer answered after their record was closed, when
+/// they answered its reply: scores that agree with what they said, three
+/// hours after closing (none if that is after `now`). The scores vary with
+/// the record's received second, so a seed gives the same answers.
+fn survey_answer(id: &DocumentId, r: &FeedbackRecord, now_ms: i64) -> Option<SeededAnswer> {
+    let at = r.workflow.closed_at_ms? + 3 * HOUR;
+    let said = r.last_reply()?.customer_answer?;
+    if at >= now_ms {
+        return None;
+    }
+    let k = (r.received_at_ms / 1000).unsigned_abs() as usize;
+    let (overall, recommend) = match said {
+        CustomerAnswer::Satisfied => ([5, 5, 4, 5, 4, 3][k % 6], [10, 9, 9, 8, 10, 7][k / 6 % 6]),
+        CustomerAnswer::HasQuestions => ([2, 3, 1, 3][k % 4], [5, 6, 3, 7][k / 4 % 4]),
+    };
+    let aspect = |shift: u32| (overall + [0, 1, -1][(k >> shift) % 3]).clamp(1, 5) as u8;
+    let answers = [
+        ("overall", overall as u8),
+        ("speed", aspect(3)),
+        ("attitude", aspect(5)),
+        ("solution", aspect(7)),
+        ("recommend", recommend),
+    ]
+    .into_iter()
+    .map(|(q, s)| (q.to_string(), Answer::Score(s)))
+    .collect();
+    Some(SeededAnswer {
+        document_id: id.to_string(),
+        answers,
+        answered_at: at,
+    })
 }
 
 /// One record ready to store.

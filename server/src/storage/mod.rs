@@ -42,7 +42,9 @@ pub use survey_sends::{
     CampaignCustomer, Claimed, DueRecord, NewSend, RETRY_AFTER_MS, SendOutcome, SendingCampaign,
     SurveyContact,
 };
-pub use surveys::{Answered, NewAnswer, PendingFollowUp, ResultRow, SATISFACTION, SurveyLink};
+pub use surveys::{
+    Answered, NewAnswer, PendingFollowUp, ResultRow, SATISFACTION, SeededAnswer, SurveyLink,
+};
 pub use users::UserError;
 
 use std::path::Path;

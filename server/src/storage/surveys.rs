@@ -98,6 +98,13 @@ pub struct NewAnswer<'a> {
     pub nps: Nps,
 }
 
+/// An answer to the satisfaction survey about a seeded record.
+pub struct SeededAnswer {
+    pub document_id: String,
+    pub answers: Answers,
+    pub answered_at: i64,
+}
+
 impl Storage {
     /// The newest version of `survey` and its definition; the satisfaction
     /// survey is stored from the default on first use.
@@ -320,6 +327,50 @@ impl Storage {
         .await?;
         tx.commit().await?;
         Ok(Answered::Stored)
+    }
+
+    /// Stores answers to the satisfaction survey given outside a link —
+    /// the seeded records' customers (demos and benchmarks) — in one
+    /// transaction, already followed up.
+    pub async fn add_seeded_answers(
+        &self,
+        answers: &[SeededAnswer],
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let Some((version, survey)) = self.survey(SATISFACTION, now_ms).await? else {
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        for a in answers {
+            let json = serde_json::to_string(&a.answers)
+                .map_err(|e| StorageError::Corrupt(format!("seeded answers: {e}")))?;
+            let (csat, nps) = (
+                Csat::of(survey.csat_scores(&a.answers)),
+                Nps::of(survey.nps_scores(&a.answers)),
+            );
+            sqlx::query(
+                "INSERT INTO survey_answers (survey, version, document_id, answers, dissatisfied,
+                    answered_at, followed_up_at, csat_answered, csat_satisfied, csat_total,
+                    nps_promoters, nps_passives, nps_detractors)
+                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)",
+            )
+            .bind(SATISFACTION)
+            .bind(version)
+            .bind(&a.document_id)
+            .bind(json)
+            .bind(i64::from(survey.dissatisfied(&a.answers)))
+            .bind(a.answered_at)
+            .bind(csat.answered as i64)
+            .bind(csat.satisfied as i64)
+            .bind(csat.total as i64)
+            .bind(nps.promoters as i64)
+            .bind(nps.passives as i64)
+            .bind(nps.detractors as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Fills the CSAT and NPS tallies of answers stored before they were
