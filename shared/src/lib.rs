@@ -6,6 +6,7 @@
 //! tested without a browser or a network.
 
 pub mod access;
+pub mod actions;
 pub mod analytics;
 pub mod api;
 pub mod audit;

@@ -1,6 +1,7 @@
 //! HTTP: one router per resource. Handlers translate requests into storage
 //! and domain calls and their results into JSON; no SQL lives here.
 
+mod actions;
 mod admin;
 mod analytics;
 mod archive;
@@ -44,6 +45,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(attachments::router())
         .merge(stats::router())
         .merge(analytics::router())
+        .merge(actions::router())
         .merge(admin::router())
         .merge(settings::router())
         .merge(events::router())

@@ -435,6 +435,34 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE survey_answers ADD COLUMN nps_detractors INTEGER;
     CREATE INDEX survey_answers_by_time ON survey_answers (answered_at);",
     ),
+    (
+        26,
+        // Improvement actions: what head office decided to change, who
+        // owns it by when, and the records behind it.
+        "CREATE TABLE improvement_actions (
+        id TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        deadline_at INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        department TEXT,
+        channel TEXT,
+        feedback_type TEXT,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        done_at INTEGER
+    );
+    CREATE INDEX improvement_actions_by_time ON improvement_actions (created_at);
+    CREATE TABLE improvement_action_records (
+        action_id TEXT NOT NULL,
+        document_id TEXT NOT NULL,
+        PRIMARY KEY (action_id, document_id)
+    );
+    CREATE INDEX improvement_action_records_by_document ON improvement_action_records (document_id);",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

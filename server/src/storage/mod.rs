@@ -6,6 +6,7 @@
 //! drops the document from memory, so the client resends later).
 
 mod accounts;
+mod actions;
 mod analytics;
 mod audit;
 mod blobs;
