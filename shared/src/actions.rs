@@ -98,6 +98,38 @@ impl Metric {
         Self::ALL.into_iter().find(|k| k.key() == s)
     }
 
+    /// The figure's name in Chinese or English, for screens and reports.
+    pub fn name(self, en: bool) -> &'static str {
+        let (zh, english) = match self {
+            Metric::Volume => ("反馈量", "Feedback received"),
+            Metric::FirstResponseMedian => ("首次响应（中位数）", "First response (median)"),
+            Metric::ResolutionMedian => ("解决时间（中位数）", "Resolution (median)"),
+            Metric::SlaResolution => ("解决时限达标率", "Resolution SLA met"),
+            Metric::FirstContact => ("一次解决率", "First-contact resolution"),
+            Metric::RepeatComplaints => ("重复投诉率", "Repeat complaints"),
+            Metric::Csat => ("满意度 (CSAT)", "Satisfied (CSAT)"),
+        };
+        if en { english } else { zh }
+    }
+
+    /// The figure as people read it: a count, a time or a percentage.
+    pub fn show(self, v: Option<f64>) -> String {
+        let Some(v) = v else { return "—".into() };
+        match self {
+            Metric::Volume => format!("{v:.0}"),
+            Metric::FirstResponseMedian | Metric::ResolutionMedian => {
+                let minutes = v as i64 / 60_000;
+                let (d, h, m) = (minutes / 1_440, minutes / 60 % 24, minutes % 60);
+                match (d, h) {
+                    (0, 0) => format!("{m} m"),
+                    (0, _) => format!("{h} h {m} m"),
+                    _ => format!("{d} d {h} h"),
+                }
+            }
+            _ => format!("{:.0} %", v * 100.0),
+        }
+    }
+
     /// Whether a fall is an improvement (volumes of feedback, times,
     /// repeats); shares met and satisfied should rise.
     pub fn lower_is_better(self) -> bool {

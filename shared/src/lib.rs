@@ -20,6 +20,7 @@ pub mod inbox;
 pub mod personal_data;
 pub mod record;
 pub mod relay;
+pub mod reports;
 pub mod retention;
 pub mod sla;
 pub mod stats;

@@ -18,6 +18,7 @@ mod notifications;
 mod public_feedback;
 pub(crate) mod public_pages;
 pub(crate) mod records;
+mod reports;
 mod settings;
 pub(crate) mod static_files;
 mod stats;
@@ -46,6 +47,7 @@ pub(crate) fn api() -> Router<AppState> {
         .merge(stats::router())
         .merge(analytics::router())
         .merge(actions::router())
+        .merge(reports::router())
         .merge(admin::router())
         .merge(settings::router())
         .merge(events::router())
