@@ -10,9 +10,7 @@ use closeloop_shared::analytics::{
     REPEAT_WINDOW_MS, SeriesBuilder, Share,
 };
 use closeloop_shared::sla::{Priority, SlaConfig};
-use closeloop_shared::stats::{
-    ComplaintFact, Compliance, SlaTarget, duration_stats, repeat_complaints, sla_compliance_of,
-};
+use closeloop_shared::stats::{Compliance, SlaTarget, duration_stats, sla_compliance_of};
 use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -99,7 +97,7 @@ impl Storage {
             first_response: duration_stats(first),
             resolution: duration_stats(resolved),
             sla: compliance,
-            repeat_complaints: repeat_complaints(complaints, REPEAT_WINDOW_MS, filter.from_ms),
+            repeat_complaints: complaints,
             csat,
             nps,
             problem_classes: classes,
@@ -342,24 +340,36 @@ impl Storage {
             .collect()
     }
 
-    /// Complaints of the period and of the repeat window before it.
-    async fn complaints(&self, f: &DashboardFilter) -> Result<Vec<ComplaintFact>, StorageError> {
-        let mut qb =
-            self.sql("SELECT r.customer, r.complaint_kind, r.feedback_type, r.received_at");
+    /// Complaints of the period, and how many are repeats: each complaint
+    /// is paired in SQL with the one before it of the same customer and
+    /// kind (`LAG`), looking back into the window before the period, so no
+    /// complaint leaves the database (`stats::repeat_complaints`' rule).
+    async fn complaints(&self, f: &DashboardFilter) -> Result<Share, StorageError> {
+        let mut qb = self.sql(
+            "SELECT COUNT(*) AS whole, COALESCE(CAST(SUM(CASE WHEN t.prev IS NOT NULL \
+             AND t.received_at - t.prev <= ",
+        );
+        qb.bind(REPEAT_WINDOW_MS).push(
+            " THEN 1 ELSE 0 END) AS BIGINT), 0) AS part FROM (SELECT r.received_at, \
+                 LAG(r.received_at) OVER (PARTITION BY r.customer, \
+                 COALESCE(r.complaint_kind, r.feedback_type) ORDER BY r.received_at) AS prev",
+        );
         records_where(&mut qb, f, Some((f.from_ms - REPEAT_WINDOW_MS, f.to_ms)));
         // `stats::is_complaint`: by nature, else by type.
-        qb.push(" AND (r.nature = 'complaint' OR r.feedback_type = 'complaint')");
-        let rows = qb.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                let kind: Option<String> = r.try_get("complaint_kind")?;
-                Ok(ComplaintFact {
-                    customer: r.try_get("customer")?,
-                    kind: kind.or(r.try_get("feedback_type")?),
-                    received_at_ms: r.try_get("received_at")?,
-                })
-            })
-            .collect()
+        qb.push(" AND (r.nature = 'complaint' OR r.feedback_type = 'complaint')) t");
+        qb.push(" WHERE t.received_at >= ").bind(f.from_ms);
+        let row = qb.fetch_optional(&self.pool).await?;
+        let get = |c: &str| -> Result<u64, StorageError> {
+            Ok(row
+                .as_ref()
+                .map(|r| r.try_get::<i64, _>(c))
+                .transpose()?
+                .map_or(0, count))
+        };
+        Ok(Share {
+            part: get("part")?,
+            whole: get("whole")?,
+        })
     }
 
     async fn problem_classes(
