@@ -4,6 +4,7 @@ use closeloop_shared::RecordError;
 use closeloop_shared::record::{MAX_DESCRIPTION_CHARS, MAX_NICKNAME_CHARS};
 use leptos::prelude::*;
 
+mod actions;
 mod admin;
 mod capture;
 mod cases;
@@ -142,6 +143,7 @@ pub fn tr(lang: Lang, key: &str) -> &'static str {
             .or_else(|| keeping::keeping(other))
             .or_else(|| survey_design::survey_design(other))
             .or_else(|| cases::cases(other))
+            .or_else(|| actions::actions(other))
             .or_else(|| dashboard::dashboard(other))
             .or_else(|| device::device(other))
             .or_else(|| capture::capture(other))

@@ -32,7 +32,7 @@ use crate::components::StatusBadge;
 use crate::i18n::{Lang, t};
 use crate::repo::Repo;
 use crate::routes::{
-    AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage,
+    ActionsPage, AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersPage, AuditLogPage,
     CaseLibraryPage, DashboardPage, FieldPage, FieldRecordPage, LoginPage, OfficePage,
     OfficeRecordPage, RegisterPage, SignInFirst, SurveyBuilderPage, SurveyResultsPage,
     SurveySendingPage,
@@ -80,6 +80,7 @@ fn App(pages: fn() -> AnyView) -> impl IntoView {
                     <A href="/office/dashboard">{move || t("nav.dashboard")}</A>
                     <A href="/office/surveys">{move || t("nav.surveys")}</A>
                     <A href="/office/cases">{move || t("nav.cases")}</A>
+                    <A href="/office/actions">{move || t("nav.actions")}</A>
                     <A href="/admin/users">{move || t("nav.admin")}</A>
                 </nav>
                 <button
@@ -145,6 +146,7 @@ fn office_pages() -> AnyView {
             <Route path=path!("/office/surveys/sending") view=SurveySendingPage />
             <Route path=path!("/office/cases") view=CaseLibraryPage />
             <Route path=path!("/office/dashboard") view=DashboardPage />
+            <Route path=path!("/office/actions") view=ActionsPage />
             <Route path=path!("/admin/users") view=AdminUsersPage />
             <Route path=path!("/admin/sla") view=AdminSlaPage />
             <Route path=path!("/admin/taxonomy") view=AdminTaxonomyPage />

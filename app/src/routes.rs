@@ -9,6 +9,6 @@ pub use admin::{AdminRetentionPage, AdminSlaPage, AdminTaxonomyPage, AdminUsersP
 pub use field::FieldPage;
 pub use login::{LoginPage, SignInFirst};
 pub use office::{
-    AuditLogPage, CaseLibraryPage, DashboardPage, FieldRecordPage, OfficePage, OfficeRecordPage,
-    RegisterPage, SurveyBuilderPage, SurveyResultsPage, SurveySendingPage,
+    ActionsPage, AuditLogPage, CaseLibraryPage, DashboardPage, FieldRecordPage, OfficePage,
+    OfficeRecordPage, RegisterPage, SurveyBuilderPage, SurveyResultsPage, SurveySendingPage,
 };

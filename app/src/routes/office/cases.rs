@@ -190,6 +190,11 @@ pub fn CaseLibraryPage() -> impl IntoView {
                                     <li data-case=c.id.clone()>
                                         <p>{kind_pill(c.kind)} " " <strong>{c.note.clone()}</strong></p>
                                         <p class="what"><a href=format!("/office/records/{}", c.id)>{c.description.chars().take(120).collect::<String>()}</a></p>
+                                        <p><a class="button secondary" data-testid="case-start-action" href=format!(
+                                            "/office/actions?new=1&records={}&title={}",
+                                            c.id,
+                                            js_sys::encode_uri_component(&c.note.chars().take(100).collect::<String>())
+                                        )>{move || t("action.start")}</a></p>
                                         <p class="hint">{move || {
                                             // Type and department only when the record has them.
                                             let ty = ty.as_deref().map(|k| term_label(lang().get(), &tax, TermList::FeedbackType, k));

@@ -3,6 +3,7 @@
 //! pushes that a change was stored (`/api/events`). No record document is
 //! fetched for the list; opening a record loads that one over sync.
 
+mod actions;
 mod audit;
 mod cases;
 mod changes;
@@ -32,6 +33,7 @@ use crate::components::choices;
 use crate::i18n::{Lang, lang, t, tr};
 use crate::session::{self, Session};
 
+pub use actions::ActionsPage;
 pub use audit::AuditLogPage;
 pub use cases::CaseLibraryPage;
 pub use dashboard::DashboardPage;
@@ -186,7 +188,12 @@ pub fn OfficePage() -> impl IntoView {
                 </select>
             </nav>
             <filters::Filters query />
-            <export::Export query />
+            <div class="list-tools">
+                <export::Export query />
+                <a class="button secondary" data-testid="action-for-list" href=move || actions::for_list(&query.get())>
+                    {move || t("action.for_list")}
+                </a>
+            </div>
             {move || (view.get() == SavedView::Archived && queue.with(String::is_empty)).then(|| {
                 let href = move || {
                     let (from, to) = query.with(|q| (q.from, q.to));

@@ -12,16 +12,10 @@ use leptos::prelude::*;
 use super::{inbox, label, narrow};
 use crate::i18n::{Lang, t, tr};
 
-/// `3 h 20 m`, or `2 d 5 h` from two days on; `—` without a value.
+/// `3 h 20 m`, or `2 d 5 h` from two days on; `—` without a value (as
+/// reports and improvement actions show times).
 pub fn span(ms: Option<i64>) -> String {
-    let Some(ms) = ms else { return "—".into() };
-    let minutes = ms / 60_000;
-    let (d, h, m) = (minutes / 1_440, minutes / 60 % 24, minutes % 60);
-    match (d, h) {
-        (0, 0) => format!("{m} m"),
-        (0, _) => format!("{h} h {m} m"),
-        _ => format!("{d} d {h} h"),
-    }
+    closeloop_shared::actions::Metric::ResolutionMedian.show(ms.map(|v| v as f64))
 }
 
 fn percent(share: Option<f64>) -> String {

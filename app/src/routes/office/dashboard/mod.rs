@@ -4,6 +4,7 @@
 
 mod charts;
 mod figures;
+mod reports;
 
 use std::sync::Arc;
 
@@ -229,7 +230,17 @@ pub fn DashboardPage() -> impl IntoView {
         <section class="card dashboard" data-testid="dashboard">
             <div class="inbox-head">
                 <h2>{move || t("dash.title")}</h2>
+                <a class="button secondary" data-testid="dash-start-action" href=move || {
+                    let mut path = "/office/actions?new=1".to_string();
+                    for (k, v) in [("department", department.get()), ("channel", channel.get()), ("type", kind.get())] {
+                        if !v.is_empty() {
+                            path.push_str(&format!("&{k}={}", js_sys::encode_uri_component(&v)));
+                        }
+                    }
+                    path
+                }>{move || t("action.start")}</a>
             </div>
+            <reports::ReportLinks />
             <div class="filters" role="search">
                 <label class="filter">
                     <span>{move || t("dash.period")}</span>
