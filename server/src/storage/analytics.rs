@@ -253,88 +253,104 @@ impl Storage {
         Ok((out.pop().unwrap_or_default(), resolved))
     }
 
-    /// SLA compliance per priority: records whose clocks both stopped
-    /// against a fixed due moment are counted in SQL; the rest (still
-    /// running, waiting, or without a due moment) are evaluated with the
-    /// policy, as the inbox does.
+    /// SLA compliance per priority. A clock with a fixed due moment (every
+    /// first-response clock; a resolution clock unless the record waits for
+    /// the customer) is counted in SQL against `now`, which gives the
+    /// policy's states exactly: met or breached when stopped, overdue when
+    /// past due, in time otherwise. Only clocks without one — waiting
+    /// records — are evaluated with the policy here.
     async fn compliance(
         &self,
         f: &DashboardFilter,
         sla: &SlaConfig,
         now_ms: i64,
     ) -> Result<Vec<PrioritySla>, StorageError> {
-        const DECIDED: &str = "r.first_response_at IS NOT NULL AND r.resolved_at IS NOT NULL \
-             AND r.first_response_due_at IS NOT NULL AND r.resolution_due_at IS NOT NULL";
-        let mut qb = self.sql(format!(
-            "SELECT r.priority, {}, {}, {}, {}",
-            sum(
-                "CASE WHEN r.first_response_at <= r.first_response_due_at THEN 1 ELSE 0 END",
-                "fr_met"
-            ),
-            sum(
-                "CASE WHEN r.first_response_at > r.first_response_due_at THEN 1 ELSE 0 END",
-                "fr_breached"
-            ),
-            sum(
-                "CASE WHEN r.resolved_at <= r.resolution_due_at THEN 1 ELSE 0 END",
-                "res_met"
-            ),
-            sum(
-                "CASE WHEN r.resolved_at > r.resolution_due_at THEN 1 ELSE 0 END",
-                "res_breached"
-            ),
-        ));
+        let mut sums = Vec::new();
+        for (clock, done, due) in [
+            ("fr", "r.first_response_at", "r.first_response_due_at"),
+            ("res", "r.resolved_at", "r.resolution_due_at"),
+        ] {
+            for (state, when) in [
+                ("met", format!("{done} <= {due}")),
+                ("breached", format!("{done} > {due}")),
+                ("overdue", format!("{done} IS NULL AND {due} < {now_ms}")),
+                ("open", format!("{done} IS NULL AND {due} >= {now_ms}")),
+            ] {
+                sums.push(sum(
+                    &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
+                    &format!("{clock}_{state}"),
+                ));
+            }
+        }
+        let mut qb = self.sql(format!("SELECT r.priority, {}", sums.join(", ")));
         records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
-        qb.push(format!(" AND {DECIDED} GROUP BY r.priority"));
+        qb.push(" AND r.priority IS NOT NULL GROUP BY r.priority");
         let mut counted: BTreeMap<Priority, [Compliance; 2]> = BTreeMap::new();
         for row in qb.fetch_all(&self.pool).await? {
             let key: Option<String> = row.try_get("priority")?;
             let Some(p) = key.as_deref().and_then(Priority::from_key) else {
                 continue;
             };
+            let get =
+                |c: &str| -> Result<usize, StorageError> { Ok(count(row.try_get(c)?) as usize) };
             let both = counted.entry(p).or_default();
-            both[0].met += count(row.try_get("fr_met")?) as usize;
-            both[0].breached += count(row.try_get("fr_breached")?) as usize;
-            both[1].met += count(row.try_get("res_met")?) as usize;
-            both[1].breached += count(row.try_get("res_breached")?) as usize;
+            for (i, clock) in ["fr", "res"].into_iter().enumerate() {
+                both[i].met += get(&format!("{clock}_met"))?;
+                both[i].breached += get(&format!("{clock}_breached"))?;
+                both[i].overdue += get(&format!("{clock}_overdue"))?;
+                both[i].open_in_time += get(&format!("{clock}_open"))?;
+            }
         }
-        let mut qb = self.sql(
-            "SELECT r.document_id, r.priority, r.received_at, r.first_response_at, \
-             r.resolved_at, r.pauses",
-        );
-        records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
-        qb.push(format!(" AND r.priority IS NOT NULL AND NOT ({DECIDED})"));
-        let mut open: BTreeMap<Priority, Vec<_>> = BTreeMap::new();
-        for row in qb.fetch_all(&self.pool).await? {
-            let clock = super::read_model::sla_columns(&row)?;
-            if let Some(p) = clock.priority {
-                open.entry(p).or_default().push((p, clock.facts));
+        // Resolution clocks without a due moment, of priorities that have
+        // a resolution target.
+        let timed: Vec<&str> = Priority::ALL
+            .into_iter()
+            .filter(|p| {
+                sla.policy
+                    .targets
+                    .get(p)
+                    .is_some_and(|t| t.resolution.is_some())
+            })
+            .map(Priority::key)
+            .collect();
+        let mut waiting: BTreeMap<Priority, Vec<_>> = BTreeMap::new();
+        if !timed.is_empty() {
+            let mut qb = self.sql(
+                "SELECT r.document_id, r.priority, r.received_at, r.first_response_at, \
+                 r.resolved_at, r.pauses",
+            );
+            records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+            qb.push(" AND r.resolution_due_at IS NULL AND r.priority IN (");
+            for (i, p) in timed.into_iter().enumerate() {
+                qb.push(if i == 0 { "" } else { ", " }).bind(p);
+            }
+            qb.push(")");
+            for row in qb.fetch_all(&self.pool).await? {
+                let clock = super::read_model::sla_columns(&row)?;
+                if let Some(p) = clock.priority {
+                    waiting.entry(p).or_default().push((p, clock.facts));
+                }
             }
         }
         let calendar = |e| StorageError::Corrupt(format!("SLA calendar: {e}"));
         Priority::ALL
             .into_iter()
             .map(|priority| {
-                let [mut fr, mut res] = counted.get(&priority).copied().unwrap_or_default();
-                let facts = open.remove(&priority).unwrap_or_default();
-                for (target, into) in [
-                    (SlaTarget::FirstResponse, &mut fr),
-                    (SlaTarget::Resolution, &mut res),
-                ] {
-                    let evaluated = sla_compliance_of(
-                        facts.iter().cloned(),
-                        &sla.policy,
-                        &sla.calendar,
-                        target,
-                        now_ms,
-                    )
-                    .map_err(calendar)?;
-                    *into = closeloop_shared::stats::add_compliance(*into, evaluated);
-                }
+                let [fr, res] = counted.get(&priority).copied().unwrap_or_default();
+                let facts = waiting.remove(&priority).unwrap_or_default();
+                let evaluated = sla_compliance_of(
+                    facts,
+                    &sla.policy,
+                    &sla.calendar,
+                    SlaTarget::Resolution,
+                    now_ms,
+                )
+                .map_err(calendar)?;
+                let add = closeloop_shared::stats::add_compliance;
                 Ok(PrioritySla {
                     priority,
-                    first_response: fr,
-                    resolution: res,
+                    first_response: add(fr, Compliance::default()),
+                    resolution: add(res, evaluated),
                 })
             })
             .collect()
