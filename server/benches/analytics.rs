@@ -164,7 +164,7 @@ async fn main() {
         (
             "last 12 months, one department",
             DashboardFilter {
-                department: Some("after_sales".into()),
+                department: Some("售后服务部".into()),
                 ..period(365)
             },
         ),
