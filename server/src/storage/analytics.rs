@@ -242,12 +242,7 @@ impl Storage {
             let mut qb = self.sql(format!("SELECT {} AS d", elapsed(column)));
             records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
             qb.push(format!(" AND {column} IS NOT NULL"));
-            let rows = qb.fetch_all(&self.pool).await?;
-            out.push(
-                rows.iter()
-                    .map(|r| r.try_get::<i64, _>("d"))
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
+            out.push(qb.fetch_i64s(&self.pool).await?);
         }
         let resolved = out.pop().unwrap_or_default();
         Ok((out.pop().unwrap_or_default(), resolved))
