@@ -47,6 +47,23 @@ fn day_of(ms: i64) -> i64 {
     ms - ms.rem_euclid(24 * 3_600_000)
 }
 
+/// Binds an answer's CSAT and NPS tallies, in the columns' order
+/// (`csat_answered` … `nps_detractors`).
+trait BindScores {
+    fn scores(self, csat: Csat, nps: Nps) -> Self;
+}
+
+impl<'q> BindScores for sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    fn scores(self, csat: Csat, nps: Nps) -> Self {
+        self.bind(csat.answered as i64)
+            .bind(csat.satisfied as i64)
+            .bind(csat.total as i64)
+            .bind(nps.promoters as i64)
+            .bind(nps.passives as i64)
+            .bind(nps.detractors as i64)
+    }
+}
+
 /// An answer as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredAnswer {
@@ -317,12 +334,7 @@ impl Storage {
         .bind(i64::from(answer.dissatisfied))
         .bind(now_ms)
         .bind(day_of(now_ms))
-        .bind(answer.csat.answered as i64)
-        .bind(answer.csat.satisfied as i64)
-        .bind(answer.csat.total as i64)
-        .bind(answer.nps.promoters as i64)
-        .bind(answer.nps.passives as i64)
-        .bind(answer.nps.detractors as i64)
+        .scores(answer.csat, answer.nps)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -360,12 +372,7 @@ impl Storage {
             .bind(json)
             .bind(i64::from(survey.dissatisfied(&a.answers)))
             .bind(a.answered_at)
-            .bind(csat.answered as i64)
-            .bind(csat.satisfied as i64)
-            .bind(csat.total as i64)
-            .bind(nps.promoters as i64)
-            .bind(nps.passives as i64)
-            .bind(nps.detractors as i64)
+            .scores(csat, nps)
             .execute(&mut *tx)
             .await?;
         }
@@ -404,12 +411,7 @@ impl Storage {
                      WHERE id = $1",
                 )
                 .bind(row.try_get::<i64, _>("id")?)
-                .bind(csat.answered as i64)
-                .bind(csat.satisfied as i64)
-                .bind(csat.total as i64)
-                .bind(nps.promoters as i64)
-                .bind(nps.passives as i64)
-                .bind(nps.detractors as i64)
+                .scores(csat, nps)
                 .execute(&self.pool)
                 .await?;
             }
