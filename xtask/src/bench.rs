@@ -83,17 +83,22 @@ fn cargo_bench(package: &str, bench: &str, title: &str) -> Result<(), String> {
     write_section(bench, title, &table)
 }
 
-/// The load generator against the release relay, on SQLite and on a
-/// throwaway PostgreSQL cluster; one table each.
-fn relay_load() -> Result<(), String> {
-    tools::build_server_release()?;
-    let bin = tools::server_release_bin();
+/// `cargo bench -p closeloop-server --bench {name}` on SQLite, then on a
+/// database of a throwaway PostgreSQL cluster (`CLOSELOOP_BENCH_DATABASE`);
+/// the lines `keep` takes from each run's output, the two runs apart.
+fn on_both_databases(
+    name: &str,
+    env: &[(&str, &std::path::Path)],
+    keep: fn(&str) -> bool,
+) -> Result<String, String> {
     let bench = |database: Option<String>| -> Result<String, String> {
         let mut c = cmd(
             "cargo",
-            &["bench", "-p", "closeloop-server", "--bench", "relay_load"],
+            &["bench", "-p", "closeloop-server", "--bench", name],
         );
-        c.env("CLOSELOOP_SERVER_BIN", &bin);
+        for (k, v) in env {
+            c.env(k, v);
+        }
         if let Some(url) = database {
             c.env("CLOSELOOP_BENCH_DATABASE", url);
         }
@@ -101,15 +106,31 @@ fn relay_load() -> Result<(), String> {
         result?;
         Ok(out
             .lines()
-            .filter(|l| l.starts_with('|'))
+            .filter(|l| keep(l))
             .map(|l| format!("{l}\n"))
-            .collect())
+            .collect::<String>()
+            .trim()
+            .to_string())
     };
     let mut tables = bench(None)?;
     let cluster = crate::postgres::Cluster::start()?;
+    tables.push_str("\n\n");
+    tables.push_str(&bench(Some(cluster.create_database(name)?))?);
     tables.push('\n');
-    tables.push_str(&bench(Some(cluster.create_database("bench")?))?);
     drop(cluster);
+    Ok(tables)
+}
+
+/// The load generator against the release relay, on SQLite and on a
+/// throwaway PostgreSQL cluster; one table each.
+fn relay_load() -> Result<(), String> {
+    tools::build_server_release()?;
+    let bin = tools::server_release_bin();
+    let tables = on_both_databases(
+        "relay_load",
+        &[("CLOSELOOP_SERVER_BIN", bin.as_path())],
+        |l| l.starts_with('|'),
+    )?;
     write_section(
         "relay",
         "Relay under load: 10 tablets × 100 records × 20 changes (`cargo xtask bench relay`, release build, loopback)",
@@ -120,30 +141,9 @@ fn relay_load() -> Result<(), String> {
 /// The dashboard on 1,000,000 records, on SQLite and on a throwaway
 /// PostgreSQL cluster (`server/benches/analytics.rs`).
 fn analytics() -> Result<(), String> {
-    let bench = |database: Option<String>| -> Result<String, String> {
-        let mut c = cmd(
-            "cargo",
-            &["bench", "-p", "closeloop-server", "--bench", "analytics"],
-        );
-        if let Some(url) = database {
-            c.env("CLOSELOOP_BENCH_DATABASE", url);
-        }
-        let (result, out) = run_captured(c);
-        result?;
-        Ok(out
-            .lines()
-            .filter(|l| l.starts_with('|') || l.starts_with("> ") || l.is_empty())
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
-            .trim()
-            .to_string())
-    };
-    let mut tables = bench(None)?;
-    let cluster = crate::postgres::Cluster::start()?;
-    tables.push_str("\n\n");
-    tables.push_str(&bench(Some(cluster.create_database("analytics")?))?);
-    tables.push('\n');
-    drop(cluster);
+    let tables = on_both_databases("analytics", &[], |l| {
+        l.starts_with('|') || l.starts_with("> ") || l.is_empty()
+    })?;
     write_section(
         "analytics",
         "The dashboard on 1,000,000 records (`cargo xtask bench analytics`, release build)",
