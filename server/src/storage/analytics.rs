@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use closeloop_shared::analytics::{
-    DAY_MS, Dashboard, DashboardFilter, DayFigures, DayScores, Granularity, PrioritySla,
+    CountedBy, DAY_MS, Dashboard, DashboardFilter, DayScores, DayTotals, Granularity, PrioritySla,
     REPEAT_WINDOW_MS, SeriesBuilder, Share,
 };
 use closeloop_shared::sla::{Priority, SlaConfig};
@@ -55,6 +55,14 @@ fn elapsed(column: &str) -> String {
     )
 }
 
+/// Records of one day with one value of a dimension.
+struct DayCount {
+    dim: CountedBy,
+    day: i64,
+    value: Option<String>,
+    n: u64,
+}
+
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
@@ -79,8 +87,12 @@ impl Storage {
             self.overdue_now(filter, now_ms),
         )?;
         let mut series = SeriesBuilder::new(filter, &sla.calendar);
-        for d in &days {
-            series.add_day(d);
+        let (totals, counts) = days;
+        for t in &totals {
+            series.add_totals(t);
+        }
+        for c in &counts {
+            series.add_count(c.dim, c.day, c.value.as_deref(), c.n);
         }
         let (mut csat, mut nps) = (Csat::default(), Nps::default());
         for s in &scores {
@@ -141,48 +153,79 @@ impl Storage {
         Ok(out)
     }
 
-    /// Records of the period per local day and facet.
+    /// The period's records per local day: totals, times and first
+    /// contacts in one query, the counts by each dimension in four more —
+    /// a few rows a day each, where grouping by every facet at once would
+    /// return nearly a row per record.
     async fn day_figures(
         &self,
         f: &DashboardFilter,
         offset: i64,
-    ) -> Result<Vec<DayFigures>, StorageError> {
-        let mut qb = self.sql(format!(
-            "SELECT (r.received_at + {offset}) / {DAY_MS} AS day, r.feedback_type, r.channel, \
-             r.nature, r.department, COUNT(*) AS n, {}, {}, {}, {}, {}",
-            sum(
-                "CASE WHEN r.first_response_at IS NULL THEN 0 ELSE 1 END",
-                "fr_n"
-            ),
-            sum(&elapsed("r.first_response_at"), "fr_ms"),
-            sum("CASE WHEN r.resolved_at IS NULL THEN 0 ELSE 1 END", "res_n"),
-            sum(&elapsed("r.resolved_at"), "res_ms"),
-            sum(
-                "CASE WHEN r.resolved_at IS NOT NULL AND r.detoured = 0 THEN 1 ELSE 0 END",
-                "first_contact"
-            ),
-        ));
-        records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
-        qb.push(" GROUP BY 1, r.feedback_type, r.channel, r.nature, r.department");
-        let rows = qb.fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(DayFigures {
-                    day: r.try_get("day")?,
-                    feedback_type: r.try_get("feedback_type")?,
-                    channel: r.try_get("channel")?,
-                    nature: r.try_get("nature")?,
-                    department: r.try_get("department")?,
-                    received: count(r.try_get("n")?),
-                    first_response: (count(r.try_get("fr_n")?), r.try_get("fr_ms")?),
-                    resolution: (count(r.try_get("res_n")?), r.try_get("res_ms")?),
-                    first_contact: Share {
-                        part: count(r.try_get("first_contact")?),
-                        whole: count(r.try_get("res_n")?),
-                    },
+    ) -> Result<(Vec<DayTotals>, Vec<DayCount>), StorageError> {
+        let day = format!("(r.received_at + {offset}) / {DAY_MS}");
+        let totals = async {
+            let mut qb = self.sql(format!(
+                "SELECT {day} AS day, COUNT(*) AS n, {}, {}, {}, {}, {}",
+                sum(
+                    "CASE WHEN r.first_response_at IS NULL THEN 0 ELSE 1 END",
+                    "fr_n"
+                ),
+                sum(&elapsed("r.first_response_at"), "fr_ms"),
+                sum("CASE WHEN r.resolved_at IS NULL THEN 0 ELSE 1 END", "res_n"),
+                sum(&elapsed("r.resolved_at"), "res_ms"),
+                sum(
+                    "CASE WHEN r.resolved_at IS NOT NULL AND r.detoured = 0 THEN 1 ELSE 0 END",
+                    "first_contact"
+                ),
+            ));
+            records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+            qb.push(" GROUP BY 1");
+            let rows = qb.fetch_all(&self.pool).await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(DayTotals {
+                        day: r.try_get("day")?,
+                        received: count(r.try_get("n")?),
+                        first_response: (count(r.try_get("fr_n")?), r.try_get("fr_ms")?),
+                        resolution: (count(r.try_get("res_n")?), r.try_get("res_ms")?),
+                        first_contact: Share {
+                            part: count(r.try_get("first_contact")?),
+                            whole: count(r.try_get("res_n")?),
+                        },
+                    })
                 })
-            })
-            .collect()
+                .collect::<Result<Vec<_>, StorageError>>()
+        };
+        let by = |dim: CountedBy, column: &'static str| {
+            let day = day.clone();
+            async move {
+                let mut qb = self.sql(format!("SELECT {day} AS day, {column} AS v, COUNT(*) AS n"));
+                records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
+                qb.push(format!(" GROUP BY 1, {column}"));
+                let rows = qb.fetch_all(&self.pool).await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(DayCount {
+                            dim,
+                            day: r.try_get("day")?,
+                            value: r.try_get("v")?,
+                            n: count(r.try_get("n")?),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StorageError>>()
+            }
+        };
+        let (totals, types, channels, natures, departments) = tokio::try_join!(
+            totals,
+            by(CountedBy::FeedbackType, "r.feedback_type"),
+            by(CountedBy::Channel, "r.channel"),
+            by(CountedBy::Nature, "r.nature"),
+            by(CountedBy::Department, "r.department"),
+        )?;
+        let counts = [types, channels, natures, departments]
+            .into_iter()
+            .flatten();
+        Ok((totals, counts.collect()))
     }
 
     /// Survey scores per local day of answering; with a facet filter, only

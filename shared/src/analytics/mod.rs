@@ -10,7 +10,7 @@
 pub mod pure;
 mod series;
 
-pub use series::{DayFigures, DayScores, SeriesBuilder, add_csat, add_nps};
+pub use series::{CountedBy, DayFigures, DayScores, DayTotals, SeriesBuilder, add_csat, add_nps};
 
 use std::collections::BTreeMap;
 

@@ -11,8 +11,8 @@ use super::{
 use crate::calendar::WorkingCalendar;
 use crate::survey::score::{Csat, Nps};
 
-/// What one day (or one record) adds to the time series; the SQL read model
-/// returns these per day and facet, [`pure`] builds one per record.
+/// What one record adds to the time series ([`super::pure`] builds one per
+/// record; the SQL read model adds [`DayTotals`] and [`CountedBy`] counts).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DayFigures {
     pub day: i64,
@@ -24,6 +24,43 @@ pub struct DayFigures {
     pub first_response: (u64, i64),
     pub resolution: (u64, i64),
     pub first_contact: Share,
+}
+
+/// What one day's records add together, whatever their facets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DayTotals {
+    pub day: i64,
+    pub received: u64,
+    pub first_response: (u64, i64),
+    pub resolution: (u64, i64),
+    pub first_contact: Share,
+}
+
+/// What records are counted by over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountedBy {
+    FeedbackType,
+    Channel,
+    Nature,
+    Department,
+}
+
+impl CountedBy {
+    pub const ALL: [CountedBy; 4] = [
+        CountedBy::FeedbackType,
+        CountedBy::Channel,
+        CountedBy::Nature,
+        CountedBy::Department,
+    ];
+
+    fn of(self, v: &mut Volumes) -> &mut BTreeMap<String, u64> {
+        match self {
+            CountedBy::FeedbackType => &mut v.by_type,
+            CountedBy::Channel => &mut v.by_channel,
+            CountedBy::Nature => &mut v.by_nature,
+            CountedBy::Department => &mut v.by_department,
+        }
+    }
 }
 
 /// One answer's scores on the day it was given.
@@ -83,28 +120,45 @@ impl SeriesBuilder {
         self.buckets.get_mut(&start)
     }
 
+    /// One record's (or one day and facet's) figures.
     pub fn add_day(&mut self, d: &DayFigures) {
-        let add = |v: &mut Volumes| {
-            let keys = [
-                (&mut v.by_type, key_of(d.feedback_type.as_deref())),
-                (&mut v.by_channel, d.channel.clone()),
-                (&mut v.by_nature, key_of(d.nature.as_deref())),
-                (&mut v.by_department, key_of(d.department.as_deref())),
-            ];
-            for (map, key) in keys {
-                *map.entry(key).or_insert(0) += d.received;
-            }
-        };
+        self.add_totals(&DayTotals {
+            day: d.day,
+            received: d.received,
+            first_response: d.first_response,
+            resolution: d.resolution,
+            first_contact: d.first_contact,
+        });
+        let values = [
+            d.feedback_type.as_deref(),
+            Some(d.channel.as_str()),
+            d.nature.as_deref(),
+            d.department.as_deref(),
+        ];
+        for (dim, value) in CountedBy::ALL.into_iter().zip(values) {
+            self.add_count(dim, d.day, value, d.received);
+        }
+    }
+
+    /// A day's records together: the total, times and first contacts.
+    pub fn add_totals(&mut self, d: &DayTotals) {
         self.total += d.received;
-        add(&mut self.volumes);
         self.first_contact.part += d.first_contact.part;
         self.first_contact.whole += d.first_contact.whole;
-        if let Some((bucket, times)) = self.bucket(d.day) {
-            add(&mut bucket.received);
+        if let Some((_, times)) = self.bucket(d.day) {
             for (sum, (n, ms)) in times.iter_mut().zip([d.first_response, d.resolution]) {
                 sum.0 += n;
                 sum.1 += ms;
             }
+        }
+    }
+
+    /// `n` records of a day with `value` (`None`: unset, counted as `-`).
+    pub fn add_count(&mut self, dim: CountedBy, day: i64, value: Option<&str>, n: u64) {
+        let key = key_of(value);
+        *dim.of(&mut self.volumes).entry(key.clone()).or_insert(0) += n;
+        if let Some((bucket, _)) = self.bucket(day) {
+            *dim.of(&mut bucket.received).entry(key).or_insert(0) += n;
         }
     }
 
