@@ -51,6 +51,8 @@ pub struct RecordQuery {
     pub owner: Option<String>,
     /// Complaint, suggestion, praise… (the taxonomy's natures).
     pub nature: Option<String>,
+    /// The root cause's problem class (S001 §5).
+    pub problem_class: Option<String>,
     /// Only records nobody owns.
     pub unassigned: Option<bool>,
     /// Only records not closed (`true`), or only closed ones (`false`).

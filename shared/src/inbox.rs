@@ -115,7 +115,7 @@ impl RecordQuery {
             }
             .to_string()
         });
-        let pairs: [(&str, Option<String>); 19] = [
+        let pairs: [(&str, Option<String>); 20] = [
             ("status", text(&self.status)),
             ("priority", text(&self.priority)),
             ("channel", text(&self.channel)),
@@ -123,6 +123,7 @@ impl RecordQuery {
             ("department", text(&self.department)),
             ("owner", text(&self.owner)),
             ("nature", text(&self.nature)),
+            ("problem_class", text(&self.problem_class)),
             ("unassigned", flag(self.unassigned)),
             ("open", flag(self.open)),
             ("due", due),
@@ -164,6 +165,7 @@ impl RecordQuery {
                 "department" => q.department = text,
                 "owner" => q.owner = text,
                 "nature" => q.nature = text,
+                "problem_class" => q.problem_class = text,
                 "q" => q.q = text,
                 "sort" => q.sort = text,
                 "unassigned" => q.unassigned = Some(flag()?),

@@ -55,6 +55,15 @@ test("the dashboard shows the period's figures and drills down to the inbox", { 
     await desk.waitForURL(/\/office\?department=/);
     assert.equal(await inboxTotal(desk), inDepartment);
 
+    // So does a problem class (the records' root causes).
+    await desk.goto(`${server.url}/office/dashboard`);
+    await desk.waitForSelector('[data-testid="dash-by-class"] dl.bars dt a');
+    const inClass = Number((await desk.locator('[data-testid="dash-by-class"] dl.bars dd').first().textContent()).match(/\d+/)[0]);
+    await desk.locator('[data-testid="dash-by-class"] dl.bars dt a').first().click();
+    await desk.waitForURL(/\/office\?problem_class=/);
+    assert.equal(await inboxTotal(desk), inClass);
+    assert.notEqual(await desk.inputValue("#f-class"), "", "the inbox shows the filter");
+
     // The received tile: every record of the period.
     await desk.goto(`${server.url}/office/dashboard`);
     await desk.click('[data-testid="tile-received"]');

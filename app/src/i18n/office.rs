@@ -32,6 +32,7 @@ pub(super) fn office(key: &str) -> Option<(&'static str, &'static str)> {
         "inbox.f.channel" => ("渠道", "Channel"),
         "inbox.f.type" => ("类型", "Type"),
         "inbox.f.nature" => ("性质", "Nature"),
+        "inbox.f.class" => ("问题分类", "Problem class"),
         "inbox.f.due" => ("时限", "SLA"),
         "inbox.f.department" => ("部门", "Department"),
         "inbox.f.owner" => ("负责人", "Owner"),

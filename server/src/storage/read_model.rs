@@ -397,6 +397,7 @@ fn filter<'a>(qb: &mut Sql<'a>, q: &'a RecordQuery, visible: Visibility<'a>, now
         ("r.department", &q.department),
         ("r.owner", &q.owner),
         ("r.nature", &q.nature),
+        ("r.problem_class", &q.problem_class),
     ];
     for (column, value) in exact {
         if let Some(v) = value {

@@ -74,6 +74,9 @@ pub fn Filters(query: RwSignal<RecordQuery>) -> impl IntoView {
             <Select id="f-nature" label="inbox.f.nature" options=terms(&taxonomy.natures)
                 value=Signal::derive(move || query.with(|q| q.nature.clone()))
                 on_change=set(|q, v| q.nature = v) />
+            <Select id="f-class" label="inbox.f.class" options=terms(&taxonomy.problem_classes)
+                value=Signal::derive(move || query.with(|q| q.problem_class.clone()))
+                on_change=set(|q, v| q.problem_class = v) />
             <Select id="f-due" label="inbox.f.due" options=due
                 value=Signal::derive(move || query.with(|q| q.due.map(|d| match d {
                     DueFilter::Overdue => "overdue".to_string(),

@@ -138,8 +138,7 @@ pub fn breakdown(
             {rows.is_empty().then(|| view! { <p class="hint">{tr(l, "dash.none")}</p> })}
             <dl class="bars">
                 {rows.into_iter().take(10).map(|(key, n)| {
-                    // Problem classes are not an inbox filter: their rows open the period's list.
-                    let href = inbox(&d.filter.drill(|q| if by != "class" && key != "-" { narrow(q, by, key) }));
+                    let href = inbox(&d.filter.drill(|q| if key != "-" { narrow(q, by, key) }));
                     view! {
                         <dt><a href=href>{label(l, taxonomy, by, key)}</a></dt>
                         <dd><progress max="1" value={*n as f64 / max}></progress> " " {*n}</dd>

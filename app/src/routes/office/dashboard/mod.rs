@@ -79,6 +79,7 @@ fn narrow(q: &mut closeloop_shared::api::RecordQuery, by: &str, key: &str) {
         "channel" => q.channel = v,
         "department" => q.department = v,
         "nature" => q.nature = v,
+        "class" => q.problem_class = v,
         _ => q.feedback_type = v,
     }
 }
