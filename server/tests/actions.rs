@@ -111,6 +111,10 @@ async fn an_action_is_followed_and_its_effect_measured_before_and_after() {
         .call("GET", &list("open=true"), Some(&office), None)
         .await;
     assert_eq!((all.len(), by_record.len(), open.len()), (1, 1, 0));
+    assert_eq!(all[0].records, ["r1", "r2"], "listed with its records");
+    let long = list(&format!("record={}", "x".repeat(65)));
+    let (status, _): (u16, serde_json::Value) = app.call("GET", &long, Some(&office), None).await;
+    assert_eq!(status, 400);
 
     // Reopened, it is open again and its done moment is gone.
     let (_, reopened): (u16, ImprovementAction) = app

@@ -51,10 +51,14 @@ async fn list(
     AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<AppJson<Vec<ImprovementAction>>, AppError> {
     head_office(&user)?;
-    let record = q.record.filter(|r| r.len() <= 64);
+    if q.record.as_ref().is_some_and(|r| r.len() > 64) {
+        return Err(AppError::BadRequest(
+            "a record id is at most 64 characters".into(),
+        ));
+    }
     let actions = state
         .storage
-        .actions(q.open.unwrap_or(false), record.as_deref())
+        .actions(q.open.unwrap_or(false), q.record.as_deref())
         .await?;
     Ok(AppJson(actions))
 }

@@ -118,21 +118,35 @@ impl Storage {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        let Some(mut a) = row.as_ref().map(action).transpose()? else {
-            return Ok(None);
-        };
-        a.records = sqlx::query_scalar(
-            "SELECT document_id FROM improvement_action_records WHERE action_id = $1
-             ORDER BY document_id",
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(a))
+        let mut found: Vec<ImprovementAction> =
+            row.as_ref().map(action).transpose()?.into_iter().collect();
+        self.with_records(&mut found).await?;
+        Ok(found.pop())
     }
 
-    /// Actions, newest first: only those still to be done when `open`; only
-    /// those linking `record` when given (without their record lists).
+    /// Fills in each action's records, in one query.
+    async fn with_records(&self, actions: &mut [ImprovementAction]) -> Result<(), StorageError> {
+        if actions.is_empty() {
+            return Ok(());
+        }
+        let mut q = self.sql(
+            "SELECT action_id, document_id FROM improvement_action_records WHERE action_id IN (",
+        );
+        for (i, a) in actions.iter().enumerate() {
+            q.push(if i == 0 { "" } else { ", " }).bind(a.id.clone());
+        }
+        q.push(") ORDER BY action_id, document_id");
+        for row in q.fetch_all(&self.pool).await? {
+            let id: String = row.try_get("action_id")?;
+            if let Some(a) = actions.iter_mut().find(|a| a.id == id) {
+                a.records.push(row.try_get("document_id")?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Actions with their records, newest first: only those still to be
+    /// done when `open`; only those linking `record` when given.
     pub async fn actions(
         &self,
         open: bool,
@@ -151,6 +165,13 @@ impl Storage {
         }
         q.push(" ORDER BY created_at DESC, id LIMIT ")
             .bind(MAX_ACTIONS_LISTED);
-        q.fetch_all(&self.pool).await?.iter().map(action).collect()
+        let mut list = q
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(action)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.with_records(&mut list).await?;
+        Ok(list)
     }
 }
