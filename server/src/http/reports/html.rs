@@ -90,6 +90,20 @@ fn chart(
     svg
 }
 
+/// Opens a section: its heading, and a table (of `class`) with these
+/// column heads; the caller writes the rows and closes it.
+fn table_section(o: &mut String, title: &str, class: &str, heads: &[&str]) {
+    let _ = write!(
+        o,
+        "<section><h2>{}</h2><table class=\"{class}\"><thead><tr>",
+        esc(title)
+    );
+    for h in heads {
+        let _ = write!(o, "<th>{}</th>", esc(h));
+    }
+    o.push_str("</tr></thead><tbody>");
+}
+
 fn counts_table(r: &Report, by: &str, title: &str, counts: &BTreeMap<String, u64>) -> String {
     let mut rows: Vec<(&String, &u64)> = counts.iter().collect();
     rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -124,13 +138,16 @@ pub(super) fn page(r: &Report) -> String {
         r.day(r.generated_at),
     );
     // Key figures against the period before.
-    let _ = write!(
-        o,
-        "<section><h2>{}</h2><table class=\"figures\"><thead><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+    table_section(
+        &mut o,
         r.say("关键指标", "Key figures"),
-        r.say("本期", "This period"),
-        r.say("上期", "Period before"),
-        r.say("变化", "Change"),
+        "figures",
+        &[
+            "",
+            r.say("本期", "This period"),
+            r.say("上期", "Period before"),
+            r.say("变化", "Change"),
+        ],
     );
     for c in &r.comparisons {
         let change = match (c.now, c.before) {
@@ -219,12 +236,15 @@ pub(super) fn page(r: &Report) -> String {
     }
     o.push_str("</tbody></table></section>");
     // SLA per priority.
-    let _ = write!(
-        o,
-        "<section><h2>{}</h2><table><thead><tr><th></th><th>{}</th><th>{}</th></tr></thead><tbody>",
+    table_section(
+        &mut o,
         r.say("各优先级 SLA 达标", "SLA met by priority"),
-        r.say("响应", "First response"),
-        r.say("解决", "Resolution"),
+        "sla",
+        &[
+            "",
+            r.say("响应", "First response"),
+            r.say("解决", "Resolution"),
+        ],
     );
     for p in &d.sla {
         let cell = |c: closeloop_shared::stats::Compliance| {
@@ -307,15 +327,17 @@ pub(super) fn page(r: &Report) -> String {
     }
     o.push_str("</ul></section>");
     // Improvement actions.
-    let _ = write!(
-        o,
-        "<section><h2>{}</h2><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+    table_section(
+        &mut o,
         r.say("改进措施", "Improvement actions"),
-        r.say("措施", "Action"),
-        r.say("负责人", "Owner"),
-        r.say("截止", "Deadline"),
-        r.say("状态", "Status"),
-        r.say("衡量指标", "Figure"),
+        "actions",
+        &[
+            r.say("措施", "Action"),
+            r.say("负责人", "Owner"),
+            r.say("截止", "Deadline"),
+            r.say("状态", "Status"),
+            r.say("衡量指标", "Figure"),
+        ],
     );
     for a in &r.actions {
         let status = match a.status {
