@@ -96,6 +96,11 @@ test("the dashboard shows the period's figures and drills down to the inbox", { 
     const bad = await fetch(`${server.url}/api/dashboard?from=10&to=5`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(bad.status, 400);
     assert.equal((await bad.json()).code, "period_empty");
+    const far = await fetch(`${server.url}/api/dashboard?from=-9223372036854775807&to=-9223372036800000000`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(far.status, 400);
+    assert.equal((await far.json()).code, "period_out_of_range");
   } finally {
     await browser.close();
     await server.stop();

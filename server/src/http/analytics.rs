@@ -43,7 +43,7 @@ async fn dashboard(
     let end_of_today = (day_number(now, &sla.calendar) + 1) * DAY_MS - offset;
     let to = p.to.unwrap_or(end_of_today);
     let filter = DashboardFilter {
-        from_ms: p.from.unwrap_or(to - DEFAULT_DAYS * DAY_MS),
+        from_ms: p.from.unwrap_or(to.saturating_sub(DEFAULT_DAYS * DAY_MS)),
         to_ms: to,
         department: p.department.filter(|v| !v.is_empty()),
         channel: p.channel.filter(|v| !v.is_empty()),

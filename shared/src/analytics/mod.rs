@@ -49,7 +49,12 @@ pub enum FilterError {
     TooLong,
     #[error("a filter value is longer than {MAX_FACET_CHARS} characters")]
     Value,
+    #[error("the period must lie between 1970 and 3000")]
+    Range,
 }
+
+/// The latest moment a period may reach: 3000-01-01 UTC.
+pub const MAX_PERIOD_MS: i64 = 32_503_680_000_000;
 
 /// The longest department, channel or type a filter names.
 pub const MAX_FACET_CHARS: usize = 100;
@@ -61,12 +66,18 @@ impl FilterError {
             FilterError::Empty => "period_empty",
             FilterError::TooLong => "period_too_long",
             FilterError::Value => "filter_value_too_long",
+            FilterError::Range => "period_out_of_range",
         }
     }
 }
 
 impl DashboardFilter {
     pub fn validate(&self) -> Result<(), FilterError> {
+        // Kept far from the integer limits, so day and window arithmetic
+        // cannot overflow.
+        if self.from_ms < 0 || self.to_ms > MAX_PERIOD_MS {
+            return Err(FilterError::Range);
+        }
         if self.to_ms <= self.from_ms {
             return Err(FilterError::Empty);
         }
@@ -309,5 +320,13 @@ mod tests {
             Err(FilterError::TooLong)
         );
         assert_eq!(f(0, DAY_MS).validate(), Ok(()));
+        assert_eq!(
+            f(i64::MIN + 1, i64::MIN + DAY_MS).validate(),
+            Err(FilterError::Range)
+        );
+        assert_eq!(
+            f(i64::MAX - DAY_MS, i64::MAX).validate(),
+            Err(FilterError::Range)
+        );
     }
 }
