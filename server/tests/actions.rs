@@ -5,10 +5,8 @@
 
 mod support;
 
-use closeloop_server::seed::{SeedOptions, seed_records};
 use closeloop_shared::actions::{ActionDetail, ActionStatus, ImprovementAction};
 use closeloop_shared::analytics::{DAY_MS, Dashboard};
-use closeloop_shared::sla::SlaConfig;
 use support::{StepClock, TestApp};
 
 /// 2026-11-29 00:00 in UTC+8: the seeded records lie in the 90 days before.
@@ -17,16 +15,7 @@ const T0: i64 = 1_795_881_600_000;
 #[tokio::test]
 async fn an_action_is_followed_and_its_effect_measured_before_and_after() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = support::storage_for(dir.path()).await;
-    let options = SeedOptions {
-        records: 600,
-        seed: 5,
-        now_ms: T0,
-    };
-    seed_records(&storage, &SlaConfig::default(), options, |_| {})
-        .await
-        .expect("seeded");
-    storage.close().await;
+    support::seed(dir.path(), 600, 5, T0).await;
     let clock = StepClock::at(T0);
     let app = TestApp::spawn_with_clock(dir.path(), |_| {}, clock.clone()).await;
     let (office, field) = (app.token("office").await, app.token("north").await);

@@ -4,8 +4,6 @@
 
 mod support;
 
-use closeloop_server::seed::{SeedOptions, seed_records};
-use closeloop_shared::sla::SlaConfig;
 use support::{TestApp, http, login};
 
 /// More than two pages (pages hold 2,000) and not a multiple of one.
@@ -14,16 +12,7 @@ const RECORDS: usize = 4_321;
 #[tokio::test]
 async fn a_large_export_streams_every_record_once_newest_first() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = support::storage_for(dir.path()).await;
-    let options = SeedOptions {
-        records: RECORDS,
-        seed: 3,
-        now_ms: 1_795_881_600_000,
-    };
-    seed_records(&storage, &SlaConfig::default(), options, |_| {})
-        .await
-        .expect("seeded");
-    storage.close().await;
+    support::seed(dir.path(), RECORDS, 3, 1_795_881_600_000).await;
     let app = TestApp::spawn(dir.path()).await;
     let office = login(app.addr, "office").await;
     let csv = http(

@@ -5,11 +5,9 @@
 
 mod support;
 
-use closeloop_server::seed::{SeedOptions, seed_records};
 use closeloop_shared::analytics::Dashboard;
 use closeloop_shared::calendar::WorkingCalendar;
 use closeloop_shared::reports::ReportPeriod;
-use closeloop_shared::sla::SlaConfig;
 use support::{StepClock, TestApp, http, login};
 
 /// 2026-11-29 00:00 in UTC+8: the seeded records lie in the 90 days before.
@@ -18,16 +16,7 @@ const T0: i64 = 1_795_881_600_000;
 #[tokio::test]
 async fn the_quarter_and_the_half_year_report_their_figures() {
     let dir = tempfile::tempdir().unwrap();
-    let storage = support::storage_for(dir.path()).await;
-    let options = SeedOptions {
-        records: 400,
-        seed: 9,
-        now_ms: T0,
-    };
-    seed_records(&storage, &SlaConfig::default(), options, |_| {})
-        .await
-        .expect("seeded");
-    storage.close().await;
+    support::seed(dir.path(), 400, 9, T0).await;
     let app = TestApp::spawn_with_clock(dir.path(), |_| {}, StepClock::at(T0)).await;
     let (office, field) = (
         login(app.addr, "office").await,

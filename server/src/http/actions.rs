@@ -13,7 +13,7 @@ use closeloop_shared::actions::{
 };
 use closeloop_shared::analytics::DashboardFilter;
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, head_office};
 use crate::error::{AppError, AppJson, AppQuery};
 use crate::state::AppState;
 
@@ -27,14 +27,6 @@ fn refused(e: ActionError) -> AppError {
     AppError::Invalid {
         code: e.code(),
         message: e.to_string(),
-    }
-}
-
-fn head_office(user: &closeloop_shared::access::Principal) -> Result<(), AppError> {
-    if user.role.sees_everything() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
     }
 }
 

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::get;
 use closeloop_shared::analytics::{DAY_MS, Dashboard, DashboardFilter, day_number};
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, head_office};
 use crate::error::{AppError, AppJson, AppQuery};
 use crate::state::AppState;
 
@@ -33,9 +33,7 @@ async fn dashboard(
     CurrentUser(user): CurrentUser,
     AppQuery(p): AppQuery<Params>,
 ) -> Result<AppJson<Dashboard>, AppError> {
-    if !user.role.sees_everything() {
-        return Err(AppError::Forbidden);
-    }
+    head_office(&user)?;
     let sla = state.sla.get();
     let now = state.now_ms();
     // Without a period: up to the end of today, local time.

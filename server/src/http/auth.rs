@@ -34,6 +34,15 @@ pub struct CurrentUser(pub Principal);
 
 /// The session token a request carries: the cookie, or `Authorization: Bearer`
 /// (for clients that are not browsers).
+/// Head office, supervisors and admins (who see every record) only.
+pub(crate) fn head_office(user: &Principal) -> Result<(), AppError> {
+    if user.role.sees_everything() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
 pub(crate) fn token_from(headers: &HeaderMap) -> Option<String> {
     if let Some(bearer) = headers
         .get(header::AUTHORIZATION)

@@ -16,7 +16,7 @@ use closeloop_shared::survey::sending::{
 };
 use closeloop_shared::survey::{SurveyDefinition, SurveyVersions, is_survey_name};
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, head_office};
 use super::records::record_id;
 use crate::error::{AppError, AppJson, AppQuery};
 use crate::state::AppState;
@@ -34,14 +34,6 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/survey-sending", get(read_rules).put(save_rules))
         .route("/survey-sends", get(sends))
-}
-
-fn reader(user: &Principal) -> Result<(), AppError> {
-    if user.role.sees_everything() {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 fn designer(user: &Principal) -> Result<(), AppError> {
@@ -81,7 +73,7 @@ async fn read_survey(
     CurrentUser(user): CurrentUser,
     Path(survey): Path<String>,
 ) -> Result<AppJson<SurveyVersions>, AppError> {
-    reader(&user)?;
+    head_office(&user)?;
     survey_name(&survey)?;
     let (version, definition) = state
         .storage
@@ -137,7 +129,7 @@ async fn read_rules(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
 ) -> Result<AppJson<SendingRules>, AppError> {
-    reader(&user)?;
+    head_office(&user)?;
     Ok(AppJson(state.storage.sending_rules(state.now_ms()).await?))
 }
 
@@ -167,7 +159,7 @@ async fn campaigns(
     CurrentUser(user): CurrentUser,
     Path(survey): Path<String>,
 ) -> Result<AppJson<Vec<CampaignView>>, AppError> {
-    reader(&user)?;
+    head_office(&user)?;
     survey_name(&survey)?;
     Ok(AppJson(state.storage.campaigns(&survey).await?))
 }
@@ -226,7 +218,7 @@ async fn sends(
     CurrentUser(user): CurrentUser,
     AppQuery(q): AppQuery<SendsQuery>,
 ) -> Result<AppJson<Vec<SendView>>, AppError> {
-    reader(&user)?;
+    head_office(&user)?;
     let record = match &q.record {
         Some(id) => Some(record_id(id)?.to_string()),
         None => None,

@@ -65,6 +65,23 @@ pub async fn storage_for(data_dir: &Path) -> Storage {
         .expect("storage")
 }
 
+/// Stores `records` generated records in the storage of `data_dir`, as
+/// `closeloop-server seed` does, dated up to `now_ms`; for a test server
+/// started on the directory afterwards.
+pub async fn seed(data_dir: &Path, records: usize, seed: u64, now_ms: i64) {
+    let storage = storage_for(data_dir).await;
+    let options = closeloop_server::seed::SeedOptions {
+        records,
+        seed,
+        now_ms,
+    };
+    let sla = closeloop_shared::sla::SlaConfig::default();
+    closeloop_server::seed::seed_records(&storage, &sla, options, |_| {})
+        .await
+        .expect("seeded");
+    storage.close().await;
+}
+
 /// `--data-dir` and, on PostgreSQL, `--database` for a server process.
 pub async fn storage_args(data_dir: &Path) -> Vec<std::ffi::OsString> {
     let mut args = vec!["--data-dir".into(), data_dir.into()];

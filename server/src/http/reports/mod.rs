@@ -20,7 +20,7 @@ use closeloop_shared::cases::TypicalCase;
 use closeloop_shared::reports::{Comparison, ReportKind, ReportPeriod, compare};
 use closeloop_shared::taxonomy::Taxonomy;
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, head_office};
 use super::export::attachment;
 use crate::error::{AppError, AppQuery};
 use crate::state::AppState;
@@ -133,9 +133,7 @@ async fn report(
     Path(file): Path<String>,
     AppQuery(p): AppQuery<Params>,
 ) -> Result<Response, AppError> {
-    if !user.role.sees_everything() {
-        return Err(AppError::Forbidden);
-    }
+    head_office(&user)?;
     let (name, format) = file.rsplit_once('.').unwrap_or((file.as_str(), ""));
     let period = ReportPeriod::parse(name).ok_or_else(|| AppError::Invalid {
         code: "report_bad_period",
