@@ -26,6 +26,25 @@ pub enum SignInError {
     Unreachable,
 }
 
+/// An API refusal in the user's words: `forbidden` for a 403, what
+/// `known` says of a status and error code it knows, else that the answer
+/// was not understood.
+pub(crate) fn refusal(
+    l: crate::i18n::Lang,
+    status: u16,
+    body: &str,
+    forbidden: &str,
+    known: impl Fn(u16, &str) -> Option<String>,
+) -> String {
+    if status == 403 {
+        return crate::i18n::tr(l, forbidden).into();
+    }
+    let code = serde_json::from_str::<ErrorBody>(body)
+        .map(|e| e.code)
+        .unwrap_or_default();
+    known(status, &code).unwrap_or_else(|| crate::i18n::tr(l, "inbox.bad_answer").into())
+}
+
 /// One API call with the session cookie: the status and the body text;
 /// `Err` when the server cannot be reached.
 pub(crate) async fn call(

@@ -8,7 +8,6 @@ mod sla;
 mod taxonomy;
 mod users;
 
-use closeloop_shared::api::ErrorBody;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -36,19 +35,23 @@ fn AdminNav() -> impl IntoView {
 
 /// An API error in the user's language.
 fn problem(l: Lang, status: u16, body: &str) -> String {
-    let code = serde_json::from_str::<ErrorBody>(body)
-        .map(|e| e.code)
-        .unwrap_or_default();
-    match (status, code.as_str()) {
-        (403, _) => tr(l, "admin.forbidden").to_string(),
-        (401, _) => tr(l, "inbox.sign_in").to_string(),
-        (
-            _,
-            "bad_username" | "weak_password" | "missing_team" | "user_exists" | "not_found"
-            | "bad_sla" | "bad_taxonomy" | "bad_retention",
-        ) => tr(l, &format!("admin.error.{code}")).to_string(),
-        _ => tr(l, "inbox.bad_answer").to_string(),
-    }
+    session::refusal(l, status, body, "admin.forbidden", |status, c| {
+        if status == 401 {
+            return Some(tr(l, "inbox.sign_in").to_string());
+        }
+        matches!(
+            c,
+            "bad_username"
+                | "weak_password"
+                | "missing_team"
+                | "user_exists"
+                | "not_found"
+                | "bad_sla"
+                | "bad_taxonomy"
+                | "bad_retention"
+        )
+        .then(|| tr(l, &format!("admin.error.{c}")).to_string())
+    })
 }
 
 /// Reads a setting as `T`, or says why not.

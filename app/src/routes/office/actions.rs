@@ -8,7 +8,7 @@ use closeloop_shared::actions::{
     ActionChange, ActionDetail, ActionStatus, ImprovementAction, MAX_LINKED, Metric, NewAction,
 };
 use closeloop_shared::analytics::DAY_MS;
-use closeloop_shared::api::{ErrorBody, RecordPage, RecordQuery};
+use closeloop_shared::api::{RecordPage, RecordQuery};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
@@ -19,14 +19,10 @@ use crate::session;
 
 /// An API answer in the user's words.
 fn problem(l: Lang, status: u16, body: &str) -> String {
-    let code = serde_json::from_str::<ErrorBody>(body)
-        .map(|e| e.code)
-        .unwrap_or_default();
-    match (status, code.as_str()) {
-        (403, _) => tr(l, "action.forbidden").into(),
-        (_, c) if c.starts_with("action_") => tr(l, &format!("action.error.{c}")).into(),
-        _ => tr(l, "inbox.bad_answer").into(),
-    }
+    session::refusal(l, status, body, "action.forbidden", |_, c| {
+        c.starts_with("action_")
+            .then(|| tr(l, &format!("action.error.{c}")).into())
+    })
 }
 
 async fn call<T: serde::de::DeserializeOwned>(

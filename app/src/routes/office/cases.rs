@@ -2,7 +2,6 @@
 //! page's panel marks a record as an example or a lesson with why, and
 //! `/office/cases` searches the library.
 
-use closeloop_shared::api::ErrorBody;
 use closeloop_shared::cases::{CaseKind, MarkCase, TypicalCase};
 use closeloop_shared::sync::DocumentId;
 use closeloop_shared::taxonomy::TermList;
@@ -25,14 +24,10 @@ pub fn provide_draft() {
 
 /// An API answer in the user's language.
 fn problem(l: Lang, status: u16, body: &str) -> String {
-    let code = serde_json::from_str::<ErrorBody>(body)
-        .map(|e| e.code)
-        .unwrap_or_default();
-    match (status, code.as_str()) {
-        (403, _) => tr(l, "case.forbidden").into(),
-        (_, "case_bad_note" | "case_bad_query") => tr(l, &format!("case.error.{code}")).into(),
-        _ => tr(l, "inbox.bad_answer").into(),
-    }
+    session::refusal(l, status, body, "case.forbidden", |_, c| {
+        matches!(c, "case_bad_note" | "case_bad_query")
+            .then(|| tr(l, &format!("case.error.{c}")).into())
+    })
 }
 
 /// Calls the case API; the mark as it is now, or the message why not.

@@ -8,7 +8,6 @@ mod builder;
 mod preview;
 mod sending;
 
-use closeloop_shared::api::ErrorBody;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -34,19 +33,13 @@ pub fn DesignNav() -> impl IntoView {
 
 /// An API error in the user's language.
 fn problem(l: Lang, status: u16, body: &str) -> String {
-    let code = serde_json::from_str::<ErrorBody>(body)
-        .map(|e| e.code)
-        .unwrap_or_default();
-    match (status, code.as_str()) {
-        (403, _) => tr(l, "design.forbidden").to_string(),
-        (401, _) => tr(l, "inbox.sign_in").to_string(),
-        (_, c)
-            if c.starts_with("survey_")
-                || c.starts_with("sending_")
-                || c.starts_with("campaign_") =>
-        {
-            tr(l, &format!("design.error.{c}")).to_string()
+    crate::session::refusal(l, status, body, "design.forbidden", |status, c| {
+        if status == 401 {
+            return Some(tr(l, "inbox.sign_in").to_string());
         }
-        _ => tr(l, "inbox.bad_answer").to_string(),
-    }
+        ["survey_", "sending_", "campaign_"]
+            .iter()
+            .any(|p| c.starts_with(p))
+            .then(|| tr(l, &format!("design.error.{c}")).to_string())
+    })
 }
