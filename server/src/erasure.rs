@@ -129,11 +129,17 @@ pub(crate) async fn remove(
         let replacement = copy
             .as_ref()
             .map(|(id, save, record)| Replacement { id, save, record });
+        let attached = state.storage.attachments_of(&[old.to_string()]).await?;
         let replaced = state
             .storage
             .replace_document(old, last_chunk, replacement, now, &state.sla.get())
             .await?;
         if replaced {
+            // The copy keeps no attachments: photos and documents go with
+            // the history, unless another record shows them too.
+            let hashes: Vec<String> = attached.into_iter().map(|(sha256, _)| sha256).collect();
+            let forgotten = state.storage.forget_blobs(&hashes).await?;
+            state.blobs.discard(&forgotten).await;
             // This relay drops it now; others hear of it from the database.
             state
                 .relay

@@ -12,6 +12,7 @@
 //! - [`vault`]: the contact store's keys (details sealed per customer).
 //! - [`seed`]: many generated records for benchmarks and demos.
 
+mod blob_store;
 mod config;
 mod demo;
 mod erasure;

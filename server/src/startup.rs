@@ -118,6 +118,14 @@ impl Application {
                 config.contact_key_path().display().to_string(),
             ));
         }
+        let blobs = crate::blob_store::BlobStore::new(&storage, &config.data_dir);
+        let moved = blobs.move_in_local_files().await?;
+        if moved > 0 {
+            tracing::info!(
+                moved,
+                "moved attachments kept on this relay's disk into the database"
+            );
+        }
         let sla = Live::new(storage.sla_config(clock.now_ms()).await?);
         let taxonomy = Live::new(storage.taxonomy(clock.now_ms()).await?);
         if config.demo_data {
@@ -144,7 +152,7 @@ impl Application {
             stored,
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        crate::sync::other_relays::spawn(
+        crate::sync::other_relays::start(
             crate::sync::other_relays::SharedSettings {
                 storage: storage.clone(),
                 clock: clock.clone(),
@@ -153,7 +161,8 @@ impl Application {
             },
             relay.clone(),
             shutdown_rx.clone(),
-        );
+        )
+        .await?;
         crate::jobs::escalation::spawn(crate::jobs::escalation::Escalation {
             storage: storage.clone(),
             relay: relay.clone(),
@@ -180,7 +189,7 @@ impl Application {
             shutdown: shutdown_rx.clone(),
         });
         let state = AppState {
-            data_dir: config.data_dir.clone(),
+            blobs,
             metrics,
             relay,
             sessions,

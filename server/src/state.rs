@@ -69,8 +69,8 @@ impl<T> Live<T> {
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// Where blobs (attachments) live beside the database.
-    pub(crate) data_dir: std::path::PathBuf,
+    /// Where attachments' bytes live: files beside SQLite, or the shared database.
+    pub(crate) blobs: crate::blob_store::BlobStore,
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) relay: RelayHandle,
     /// The sessions of open sync sockets, closed when they end.

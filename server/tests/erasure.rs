@@ -1,7 +1,7 @@
 //! Erasure that really erases (S002 §8, PIPL/GDPR requests): after a
 //! supervisor erases a customer, their phone number and nickname are
 //! nowhere the server keeps anything — database files, chunk store, blob
-//! store, exports — the record lives on redacted under a new id, the old id
+//! store (a photo of their receipt is deleted), exports — the record lives on redacted under a new id, the old id
 //! is refused to every replica, and a tablet still holding it is told.
 
 mod support;
@@ -9,7 +9,8 @@ mod support;
 use closeloop_shared::FeedbackDraft;
 use closeloop_shared::api::{RecordDetail, Tombstones};
 use closeloop_shared::contact::contact_ref;
-use closeloop_shared::record::REDACTED;
+use closeloop_shared::record::{Attachment, REDACTED, add_attachment};
+use support::binary::send;
 use support::*;
 
 const PHONE: &str = "13987654321";
@@ -53,6 +54,39 @@ async fn an_erased_customer_is_nowhere_and_their_record_lives_on_redacted() {
         .edit_description(id(3), &format!("{NICKNAME}：洗衣机漏水，电话 {PHONE}"), 2)
         .await;
     tablet.acked(id(3)).await;
+    // And a photo of the receipt, which shows the number too.
+    let receipt = format!("PNG receipt, customer {PHONE}").into_bytes();
+    let (head, body) = send(
+        app.addr,
+        "POST",
+        "/api/attachments",
+        Some(&north),
+        "image/png",
+        &receipt,
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}");
+    let stored_blob: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let photo = Attachment {
+        sha256: stored_blob["sha256"].as_str().unwrap().to_string(),
+        media_type: "image/png".into(),
+        size: receipt.len() as u64,
+        name: "receipt.png".into(),
+    };
+    let fx = tablet
+        .hub
+        .change(id(3), |d| add_attachment(d, &photo, 3))
+        .unwrap();
+    tablet.run(fx).await;
+    tablet.acked(id(3)).await;
+    let photo_path = format!("/api/attachments/{}", photo.sha256);
+    let download = |token: String| {
+        let path = photo_path.clone();
+        async move { send(app.addr, "GET", &path, Some(&token), "image/png", &[]).await }
+    };
+    let (head, got) = download(app.token("supervisor").await).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(got, receipt);
     let mut office = Client::connect(app.addr, "office").await;
     office.fetch(id(3)).await.expect("head office follows it");
 
@@ -131,6 +165,10 @@ async fn an_erased_customer_is_nowhere_and_their_record_lives_on_redacted() {
         )
         .await;
     assert_eq!(status, 404);
+
+    // The photo went with the history: its bytes are gone.
+    let (head, _) = download(supervisor.clone()).await;
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
 
     // Nowhere at rest, nowhere in an export.
     let after = export("/api/records/export.csv").await;

@@ -33,18 +33,29 @@ async fn put(
     (status, serde_json::from_slice(&body).unwrap_or_default())
 }
 
+/// Whether a piece of the upload is arriving now.
+async fn busy(app: &TestApp, token: &str, hash: &str) -> bool {
+    let (head, body) = progress(app, token, hash).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    head.starts_with("HTTP/1.1 409") && v["code"] == "upload_busy"
+}
+
+async fn progress(app: &TestApp, token: &str, hash: &str) -> (String, Vec<u8>) {
+    send(
+        app.addr,
+        "GET",
+        &format!("/api/attachments/{hash}/upload"),
+        Some(token),
+        "video/mp4",
+        &[],
+    )
+    .await
+}
+
 /// What the server holds of the upload, once no piece is arriving.
 async fn received(app: &TestApp, token: &str, hash: &str) -> u64 {
     for _ in 0..200 {
-        let (head, body) = send(
-            app.addr,
-            "GET",
-            &format!("/api/attachments/{hash}/upload"),
-            Some(token),
-            "video/mp4",
-            &[],
-        )
-        .await;
+        let (head, body) = progress(app, token, hash).await;
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         if head.starts_with("HTTP/1.1 409") && v["code"] == "upload_busy" {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -81,15 +92,10 @@ async fn an_upload_goes_up_in_pieces_survives_a_lost_connection_and_is_checked_b
     );
     s.write_all(head.as_bytes()).await.unwrap();
     s.write_all(&video[MIB..MIB + MIB / 2]).await.unwrap();
-    // Dropped once the server is writing it (the partial file grew).
-    let partial = dir.path().join("blobs/partial");
+    // Dropped once the server is taking it (the upload is busy).
     let mut writing = false;
     for _ in 0..250 {
-        writing = std::fs::read_dir(&partial)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|f| f.metadata().is_ok_and(|m| m.len() > MIB as u64));
+        writing = busy(&app, &north, &hash).await;
         if writing {
             break;
         }

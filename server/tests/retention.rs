@@ -132,6 +132,7 @@ async fn closed_records_are_archived_read_only_and_anonymised_after_retention() 
     // A photo of the receipt, kept with the record in the archive.
     let photo: Vec<u8> = (0..5000u32).map(|i| (i * 13 % 251) as u8).collect();
     let sha256 = upload(&app, &photo).await;
+    let unattached = upload(&app, b"\x89PNG never attached").await;
     let attachment = record::Attachment {
         sha256: sha256.clone(),
         media_type: "image/png".into(),
@@ -285,5 +286,20 @@ async fn closed_records_are_archived_read_only_and_anonymised_after_retention() 
         settings.entries.is_empty(),
         "three years old, purged: {settings:?}"
     );
+    // The receipt's photo went with the history; so did a photo uploaded
+    // and never attached to anything.
+    let office = app.token("office").await;
+    for gone in [&sha256, &unattached] {
+        let (head, _) = support::binary::send(
+            app.addr,
+            "GET",
+            &format!("/api/attachments/{gone}"),
+            Some(&office),
+            "image/png",
+            &[],
+        )
+        .await;
+        assert!(head.starts_with("HTTP/1.1 404"), "{gone}: {head}");
+    }
     app.stop().await;
 }

@@ -8,21 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use closeloop_shared::workflow::Action;
-use support::{Client, TestApp, id, wait_stored};
-
-/// Two relays on one fresh PostgreSQL database (same data directory → same
-/// database).
-async fn two_relays() -> (tempfile::TempDir, TestApp, TestApp) {
-    assert!(
-        std::env::var_os("CLOSELOOP_TEST_POSTGRES").is_some(),
-        "scale-out needs PostgreSQL: run it with `cargo xtask test`"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let one = TestApp::spawn(dir.path()).await;
-    let two = TestApp::spawn(dir.path()).await;
-    assert_ne!(one.addr, two.addr);
-    (dir, one, two)
-}
+use support::{Client, id, two_relays, wait_stored};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL; cargo xtask test runs it there"]

@@ -73,8 +73,8 @@ async fn export_zip(
     };
     state.storage.audit(note, state.now_ms()).await?;
 
-    let blobs = state.data_dir.join("blobs");
-    let tmp = blobs.join("tmp");
+    let blobs = state.blobs.clone();
+    let tmp = blobs.scratch();
     let name = crate::random::hex::<16>().map_err(|e| AppError::Internal(e.to_string()))?;
     let path = tmp.join(format!("archive-{name}.zip"));
     let written = path.clone();
@@ -94,8 +94,7 @@ async fn export_zip(
             let stored = options.compression_method(zip::CompressionMethod::Stored);
             zip.start_file(entry_name(sha256, media_type), stored)
                 .map_err(|e| e.to_string())?;
-            let mut blob = std::fs::File::open(blobs.join(sha256)).map_err(|e| e.to_string())?;
-            std::io::copy(&mut blob, &mut zip).map_err(|e| e.to_string())?;
+            blobs.copy_blocking(sha256, &mut zip)?;
         }
         let out = zip.finish().map_err(|e| e.to_string())?;
         out.sync_all().map_err(|e| e.to_string())?;

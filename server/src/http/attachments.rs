@@ -1,9 +1,8 @@
 //! `/api/attachments`: photos, screenshots, video and PDFs, stored by the
-//! SHA-256 of their content under `<data dir>/blobs/`. Uploads stream to a
+//! SHA-256 of their content ([`crate::blob_store`]: on disk, or in the
+//! database relays share). Uploads stream to a
 //! temporary file while hashing, so memory stays flat and a half-received
 //! upload never appears under a real name. A record refers to a blob by hash.
-
-use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -41,10 +40,6 @@ pub(super) fn router() -> Router<AppState> {
         )
 }
 
-fn blob_dir(state: &AppState) -> PathBuf {
-    state.data_dir.join("blobs")
-}
-
 /// The upload's media type, if it is one attachments may have.
 fn accepted_media(headers: &HeaderMap) -> Result<String, AppError> {
     let media_type = headers
@@ -80,14 +75,12 @@ async fn upload(
     body: Body,
 ) -> Result<Response, AppError> {
     let media_type = accepted_media(&headers)?;
-    let dir = blob_dir(&state);
-    tokio::fs::create_dir_all(dir.join("tmp"))
-        .await
-        .map_err(io)?;
+    let scratch = state.blobs.scratch();
+    tokio::fs::create_dir_all(&scratch).await.map_err(io)?;
     // A fixed name would let two uploads write one file.
     let nonce = crate::random::hex::<8>()
         .map_err(|e| AppError::Internal(format!("no random source for an upload: {e}")))?;
-    let tmp = dir.join("tmp").join(nonce);
+    let tmp = scratch.join(nonce);
     let mut file = tokio::fs::File::create(&tmp).await.map_err(io)?;
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
@@ -118,16 +111,16 @@ async fn upload(
         return Err(e);
     }
     let sha256 = to_hex(&hasher.finalize());
-    tokio::fs::rename(&tmp, dir.join(&sha256))
-        .await
-        .map_err(io)?;
     let facts = BlobFacts {
         sha256: &sha256,
         media_type: &media_type,
         size,
         uploaded_by: &user.username,
     };
-    state.storage.record_blob(&facts, state.now_ms()).await?;
+    state
+        .blobs
+        .keep(&tmp, &facts, &state.storage, state.now_ms())
+        .await?;
     Ok(created(StoredBlob {
         sha256,
         media_type,
@@ -155,10 +148,7 @@ async fn download(
         .downloadable_blob(&sha256, &user.username, user.visibility())
         .await?
         .ok_or(AppError::NotFound)?;
-    let file = tokio::fs::File::open(blob_dir(&state).join(&sha256))
-        .await
-        .map_err(|_| AppError::NotFound)?;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let body = state.blobs.body(&sha256).await?.ok_or(AppError::NotFound)?;
     // Uploaded content is the uploader's, not ours: images may show in
     // place, anything else (a PDF, a video) downloads, and none of it may
     // run script with our origin's rights.

@@ -41,6 +41,10 @@ pub(crate) fn spawn(state: AppState, every: Duration) {
     });
 }
 
+/// How long an uploaded attachment may wait for a record to show it (a
+/// tablet uploads before the record syncs, and may go offline between).
+const UNATTACHED_KEPT_MS: i64 = 30 * 86_400_000;
+
 /// What one run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Kept {
@@ -73,6 +77,20 @@ pub(crate) async fn run_once(state: &AppState) -> Result<Kept, AppError> {
     let swept = crate::http::attachments::sweep_unfinished(state, before).await;
     if swept > 0 {
         tracing::info!(swept, "unfinished uploads older than a week removed");
+    }
+    // Attachments no record shows: left by an erased or deleted record, or
+    // uploaded and never attached in a month.
+    let unattached = state
+        .storage
+        .unreferenced_blobs(now - UNATTACHED_KEPT_MS, PER_RUN)
+        .await?;
+    let forgotten = state.storage.forget_blobs(&unattached).await?;
+    state.blobs.discard(&forgotten).await;
+    if !forgotten.is_empty() {
+        tracing::info!(
+            removed = forgotten.len(),
+            "attachments no record shows removed"
+        );
     }
     Ok(Kept {
         archived,

@@ -1,5 +1,5 @@
 //! What is known about stored attachments (their bytes live in files named
-//! by hash): type, size, uploader, and who may download them.
+//! by hash, or in the database when relays share it): type, size, uploader, and who may download them.
 
 use closeloop_shared::access::Visibility;
 use sqlx::Row;
@@ -15,23 +15,32 @@ pub struct BlobFacts<'a> {
     pub uploaded_by: &'a str,
 }
 
+/// Lists a blob; listing the same content again changes nothing.
+pub(super) async fn insert_blob<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Any>,
+    blob: &BlobFacts<'_>,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    let size = i64::try_from(blob.size)
+        .map_err(|_| StorageError::Io(format!("blob of {} bytes", blob.size)))?;
+    sqlx::query(
+        "INSERT INTO blobs (sha256, media_type, size, uploaded_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(blob.sha256)
+    .bind(blob.media_type)
+    .bind(size)
+    .bind(blob.uploaded_by)
+    .bind(now_ms)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
 impl Storage {
     /// Records an uploaded blob; uploading the same content again changes nothing.
     pub async fn record_blob(&self, blob: &BlobFacts<'_>, now_ms: i64) -> Result<(), StorageError> {
-        let size = i64::try_from(blob.size)
-            .map_err(|_| StorageError::Io(format!("blob of {} bytes", blob.size)))?;
-        sqlx::query(
-            "INSERT INTO blobs (sha256, media_type, size, uploaded_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(blob.sha256)
-        .bind(blob.media_type)
-        .bind(size)
-        .bind(blob.uploaded_by)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        insert_blob(&self.pool, blob, now_ms).await
     }
 
     /// The stored attachments (hash, media type) the records `keys` reference.

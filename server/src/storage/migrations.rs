@@ -463,6 +463,32 @@ const MIGRATIONS: &[(i64, &str)] = &[
     );
     CREATE INDEX improvement_action_records_by_document ON improvement_action_records (document_id);",
     ),
+    (
+        27,
+        // Attachments where every relay reads them (used with PostgreSQL;
+        // SQLite keeps files beside the database): each blob's bytes in
+        // pieces keyed by their offset, and resumable uploads in progress,
+        // so a piece may arrive through any relay.
+        "CREATE TABLE blob_chunks (
+        sha256 TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (sha256, start)
+    );
+    CREATE TABLE uploads (
+        upload TEXT PRIMARY KEY,
+        uploader TEXT NOT NULL,
+        held INTEGER NOT NULL,
+        touched_at INTEGER NOT NULL
+    );
+    CREATE INDEX uploads_by_uploader ON uploads (uploader);
+    CREATE TABLE upload_pieces (
+        upload TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        bytes BLOB NOT NULL,
+        PRIMARY KEY (upload, start)
+    );",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

@@ -9,6 +9,7 @@ mod accounts;
 mod actions;
 mod analytics;
 mod audit;
+mod blob_chunks;
 mod blobs;
 mod cases;
 mod contacts;
@@ -30,6 +31,7 @@ mod users;
 mod visibility;
 
 pub use audit::AuditNote;
+pub use blob_chunks::Appended;
 pub use blobs::BlobFacts;
 pub use contacts::{ContactRow, Stored, StoredContact};
 pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, SETTINGS_NOTICE, StoredDocument};

@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::relay::{RelayHandle, RelayInput};
 use crate::state::{Clock, Live};
-use crate::storage::{CHANGES_CHANNEL, SETTINGS_NOTICE, Storage};
+use crate::storage::{CHANGES_CHANNEL, SETTINGS_NOTICE, Storage, StorageError};
 
 /// The settings this relay holds live, reloaded when another relay saves.
 #[derive(Clone)]
@@ -41,20 +41,28 @@ impl SharedSettings {
     }
 }
 
-/// Starts the listener if storage is shared; it stops at shutdown, so the
-/// relay task (which runs while any handle exists) can drain and end.
-pub(crate) fn spawn(settings: SharedSettings, relay: RelayHandle, shutdown: watch::Receiver<bool>) {
+/// Starts the listener if storage is shared, once it listens: a change
+/// another relay stores after this relay has started is never missed. It
+/// stops at shutdown, so the relay task (which runs while any handle
+/// exists) can drain and end.
+pub(crate) async fn start(
+    settings: SharedSettings,
+    relay: RelayHandle,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), StorageError> {
     let Some(url) = settings.storage.shared_url().map(str::to_string) else {
-        return;
+        return Ok(());
     };
+    let listener = connect(&url).await?;
     let me = settings.storage.instance().to_string();
     tokio::spawn(async move {
         let mut stop = shutdown.clone();
         tokio::select! {
-            () = listen(&url, &me, &relay, &settings) => {}
+            () = listen(listener, &me, &relay, &settings) => {}
             _ = stop.wait_for(|s| *s) => {}
         }
     });
+    Ok(())
 }
 
 /// What another relay announced.
@@ -65,16 +73,12 @@ enum Notice {
     Settings,
 }
 
-async fn listen(url: &str, me: &str, relay: &RelayHandle, settings: &SharedSettings) {
-    let mut listener = loop {
-        match connect(url).await {
-            Ok(l) => break l,
-            Err(e) => {
-                tracing::warn!(error = %e, "change notifications unavailable; retrying");
-                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            }
-        }
-    };
+async fn listen(
+    mut listener: PgListener,
+    me: &str,
+    relay: &RelayHandle,
+    settings: &SharedSettings,
+) {
     loop {
         let input = match listener.try_recv().await {
             Ok(Some(n)) => match parse(n.payload(), me) {
@@ -103,7 +107,7 @@ async fn listen(url: &str, me: &str, relay: &RelayHandle, settings: &SharedSetti
     }
 }
 
-async fn connect(url: &str) -> Result<PgListener, sqlx::Error> {
+async fn connect(url: &str) -> Result<PgListener, StorageError> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANGES_CHANNEL).await?;
     Ok(listener)

@@ -450,6 +450,20 @@ impl Client {
     }
 }
 
+/// Two relays on one fresh PostgreSQL database (same data directory → same
+/// database).
+pub async fn two_relays() -> (tempfile::TempDir, TestApp, TestApp) {
+    assert!(
+        std::env::var_os("CLOSELOOP_TEST_POSTGRES").is_some(),
+        "scale-out needs PostgreSQL: run it with `cargo xtask test`"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let one = TestApp::spawn(dir.path()).await;
+    let two = TestApp::spawn(dir.path()).await;
+    assert_ne!(one.addr, two.addr);
+    (dir, one, two)
+}
+
 pub fn id(n: u8) -> DocumentId {
     DocumentId::from_bytes([n; 16])
 }
@@ -593,12 +607,18 @@ pub async fn stored_text(dir: &std::path::Path) -> String {
         return all;
     }
     let mut all = String::new();
-    for entry in std::fs::read_dir(dir).expect("dir") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            all.push_str(&String::from_utf8_lossy(
-                &std::fs::read(&path).expect("read"),
-            ));
+    let mut dirs = vec![dir.to_path_buf()];
+    // The database files and every file below (attachments).
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.is_file() {
+                all.push_str(&String::from_utf8_lossy(
+                    &std::fs::read(&path).expect("read"),
+                ));
+            }
         }
     }
     all

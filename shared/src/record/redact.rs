@@ -36,6 +36,10 @@ const CUSTOMER: [&str; 2] = ["customer", "nickname"];
 /// Keys dropped from the copy: the link to the erased contact.
 const DROPPED: [&str; 1] = ["contactRef"];
 
+/// Lists the copy has empty: the attachments (a photo or a receipt may
+/// show the customer; their files are deleted with the history).
+const EMPTIED: [&str; 1] = ["attachments"];
+
 /// A new document with `doc`'s current state and none of its history,
 /// personal data replaced by [`REDACTED`]; one change by `actor` at `at_ms`.
 /// Concurrent values kept as conflicts are settled to the winning one.
@@ -77,6 +81,10 @@ fn copy_map(
 ) -> Result<(), RecordError> {
     for key in from.keys(obj) {
         if DROPPED.contains(&key.as_str()) {
+            continue;
+        }
+        if EMPTIED.contains(&key.as_str()) {
+            to.put_object(target, key.as_str(), ObjType::List)?;
             continue;
         }
         let Some((value, id)) = from.get(obj, key.as_str())? else {
