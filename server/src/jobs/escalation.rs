@@ -16,7 +16,7 @@ use tokio::sync::watch;
 use super::peer::{InProcessPeer, PeerError, system_account};
 use crate::metrics::Metrics;
 use crate::state::Clock;
-use crate::storage::{Overdue, Storage, StorageError};
+use crate::storage::{Job, Overdue, Storage, StorageError};
 use crate::sync::RelayHandle;
 
 /// The account the system writes as. No user can hold this name (sign-in
@@ -55,7 +55,11 @@ pub(crate) fn spawn(mut job: Escalation) {
                 () = tokio::time::sleep(job.every) => {}
                 _ = job.shutdown.changed() => return,
             }
-            match job.run_once().await {
+            let Some(outcome) = super::alone(&job.storage, Job::Escalation, job.run_once()).await
+            else {
+                continue;
+            };
+            match outcome {
                 Ok(0) => {}
                 Ok(n) => {
                     Metrics::add(&job.metrics.records_escalated, n as u64);

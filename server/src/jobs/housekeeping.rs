@@ -18,7 +18,7 @@ use super::peer::{InProcessPeer, PeerError, system_account};
 use crate::erasure::{Removed, remove};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::storage::AuditNote;
+use crate::storage::{AuditNote, Job};
 
 /// The account the archive job writes as (no sign-in name holds a `:`).
 const ARCHIVE_USER: &str = "system:archive";
@@ -34,7 +34,9 @@ pub(crate) fn spawn(state: AppState, every: Duration) {
                 () = tokio::time::sleep(every) => {}
                 _ = shutdown.changed() => return,
             }
-            if let Err(e) = run_once(&state).await {
+            if let Some(Err(e)) =
+                super::alone(&state.storage, Job::RecordKeeping, run_once(&state)).await
+            {
                 tracing::warn!(error = %e, "record-keeping run failed; it is retried next run");
             }
         }

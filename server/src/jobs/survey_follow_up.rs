@@ -16,7 +16,7 @@ use tokio::sync::{Notify, watch};
 
 use super::peer::{InProcessPeer, PeerError, system_account};
 use crate::state::Clock;
-use crate::storage::{PendingFollowUp, Storage, StorageError};
+use crate::storage::{Job, PendingFollowUp, Storage, StorageError};
 use crate::sync::RelayHandle;
 
 /// The account the follow-up writes as, a supervisor (reopening is head
@@ -49,10 +49,14 @@ pub(crate) struct SurveyFollowUp {
 pub(crate) fn spawn(mut job: SurveyFollowUp) {
     tokio::spawn(async move {
         loop {
-            match job.run_once().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(answers = n, "followed up dissatisfied survey answers"),
-                Err(e) => tracing::warn!(error = %e, "survey follow-up failed; it is retried"),
+            match super::alone(&job.storage, Job::SurveyFollowUp, job.run_once()).await {
+                None | Some(Ok(0)) => {}
+                Some(Ok(n)) => {
+                    tracing::info!(answers = n, "followed up dissatisfied survey answers")
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(error = %e, "survey follow-up failed; it is retried")
+                }
             }
             tokio::select! {
                 () = job.wake.notified() => {}

@@ -20,7 +20,9 @@ use closeloop_shared::survey::sending::{
 use tokio::sync::Notify;
 
 use crate::state::AppState;
-use crate::storage::{Claimed, NewSend, RETRY_AFTER_MS, SendOutcome, StorageError, SurveyLink};
+use crate::storage::{
+    Claimed, Job, NewSend, RETRY_AFTER_MS, SendOutcome, StorageError, SurveyLink,
+};
 use outbox::{Address, Outbox, Outgoing};
 
 /// Records or customers handled per trigger or campaign and run at most.
@@ -48,10 +50,11 @@ pub(crate) fn spawn(job: SurveySending) {
         let mut shutdown = job.state.shutdown.clone();
         let mut stored = job.state.stored.clone();
         loop {
-            match job.run_once().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(surveys = n, "survey sending handled customers"),
-                Err(e) => tracing::warn!(error = %e, "survey sending failed; it is retried"),
+            let storage = &job.state.storage;
+            match crate::jobs::alone(storage, Job::SurveySending, job.run_once()).await {
+                None | Some(Ok(0)) => {}
+                Some(Ok(n)) => tracing::info!(surveys = n, "survey sending handled customers"),
+                Some(Err(e)) => tracing::warn!(error = %e, "survey sending failed; it is retried"),
             }
             tokio::select! {
                 () = job.wake.notified() => {}

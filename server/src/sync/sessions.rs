@@ -17,7 +17,7 @@ use tokio::sync::{Notify, watch};
 
 use super::relay::{RelayHandle, RelayInput};
 use crate::state::Clock;
-use crate::storage::{SessionRow, Storage};
+use crate::storage::{Job, SessionRow, Storage};
 
 /// How often open sockets' sessions are checked.
 const CHECK_EVERY: Duration = Duration::from_millis(500);
@@ -128,10 +128,11 @@ impl Checker {
             }
             if now.saturating_sub(purged_at) >= PURGE_EVERY_MS {
                 purged_at = now;
-                match self.storage.purge_sessions(now).await {
-                    Ok(0) => {}
-                    Ok(purged) => tracing::info!(purged, "deleted expired and idle sessions"),
-                    Err(e) => tracing::warn!(error = %e, "purging sessions failed"),
+                let purge = self.storage.purge_sessions(now);
+                match crate::jobs::alone(&self.storage, Job::SessionPurge, purge).await {
+                    None | Some(Ok(0)) => {}
+                    Some(Ok(purged)) => tracing::info!(purged, "deleted expired and idle sessions"),
+                    Some(Err(e)) => tracing::warn!(error = %e, "purging sessions failed"),
                 }
             }
         }
