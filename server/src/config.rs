@@ -55,6 +55,12 @@ pub struct Config {
     /// The bearer token `/metrics` asks for; without one `/metrics` is refused.
     #[arg(long, env = "CLOSELOOP_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
+    /// Addresses of the balancers or TLS proxies in front of this relay
+    /// (comma-separated): for a request from one of them, the client is
+    /// the last address in `X-Forwarded-For` that is not a proxy, so
+    /// sign-in and link limits count clients, not the balancer.
+    #[arg(long, env = "CLOSELOOP_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Sync sockets one user may hold open at once (tablets, browser tabs);
     /// further upgrades are refused with 429 until one closes.
     #[arg(long, env = "CLOSELOOP_SOCKETS_PER_USER", default_value_t = 8)]
@@ -138,6 +144,7 @@ impl Config {
             password_queue: 8,
             public_url: None,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
             sockets_per_user: 8,
             escalation_seconds: 1,
             housekeeping_seconds: 1,

@@ -3,14 +3,15 @@
 //! answered 429 without hashing (so guessing costs the guesser time, not
 //! the server); and only a few checks may wait for the password thread at
 //! once, the rest are answered 503 at once (so a login storm cannot queue
-//! minutes of argon2 work). Counts live in this process's memory: several
-//! relays each count their own.
+//! minutes of argon2 work). Counts live in the database, so relays sharing
+//! it count every attempt, wherever it arrived.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::storage::{Storage, StorageError};
 
 /// Failures are counted in windows of this length.
 const WINDOW_MS: i64 = 15 * 60_000;
@@ -21,19 +22,20 @@ pub const ADDRESS_FAILURES: u32 = 20;
 /// The first lockout; each further one doubles, up to a day.
 const FIRST_LOCK_MS: i64 = 15 * 60_000;
 const LONGEST_LOCK_MS: i64 = 24 * 3_600_000;
-/// Past this many tracked accounts or addresses, quiet ones are forgotten.
-const MAX_TRACKED: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, Default)]
-struct Strikes {
-    window_start: i64,
-    failures: u32,
-    lockouts: u32,
-    locked_until: i64,
+/// One account's or address's failures (a row in storage).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Strikes {
+    pub window_start: i64,
+    pub failures: u32,
+    pub lockouts: u32,
+    pub locked_until: i64,
 }
 
 impl Strikes {
-    fn fail(&mut self, limit: u32, now_ms: i64) {
+    /// One more failure: `limit` within a window lock for a while, each
+    /// lockout twice as long as the one before, up to a day.
+    pub(crate) fn fail(&mut self, limit: u32, now_ms: i64) {
         if now_ms - self.window_start >= WINDOW_MS {
             self.window_start = now_ms;
             self.failures = 0;
@@ -47,79 +49,66 @@ impl Strikes {
             self.window_start = now_ms;
         }
     }
-
-    /// Whether it still matters: locked, counting, or with lockouts that
-    /// make the next one longer (forgotten a day after the last).
-    fn active(&self, now_ms: i64) -> bool {
-        self.locked_until > now_ms
-            || now_ms - self.window_start < WINDOW_MS
-            || (self.lockouts > 0 && now_ms - self.locked_until < LONGEST_LOCK_MS)
-    }
 }
 
-fn record<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Strikes>, key: K, limit: u32, now_ms: i64) {
-    if map.len() >= MAX_TRACKED {
-        map.retain(|_, s| s.active(now_ms));
-    }
-    map.entry(key).or_default().fail(limit, now_ms);
-}
-
-/// Failed sign-ins per account and per address.
-#[derive(Default)]
-struct Throttle {
-    accounts: HashMap<String, Strikes>,
-    addresses: HashMap<IpAddr, Strikes>,
+/// Counts older than this (no window open, no lock running for a day)
+/// no longer matter.
+pub(crate) fn quiet_since(now_ms: i64) -> i64 {
+    now_ms - LONGEST_LOCK_MS - WINDOW_MS
 }
 
 /// The sign-in guard in the application state.
 pub(crate) struct LoginGuard {
-    throttle: Mutex<Throttle>,
+    storage: Storage,
     queue: Arc<Semaphore>,
 }
 
 /// Why a sign-in is not even tried.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Refused {
     /// Too many failures; seconds until the lock ends.
     Locked(u64),
     /// Every password-check slot is taken; try again shortly.
     Busy,
+    /// The counts could not be read.
+    Storage(StorageError),
 }
 
 fn account_key(username: &str) -> String {
-    username.trim().to_lowercase()
+    format!("account:{}", username.trim().to_lowercase())
+}
+
+fn address_key(addr: IpAddr) -> String {
+    format!("address:{addr}")
 }
 
 impl LoginGuard {
     /// A guard letting `queue` password checks wait or run at once.
-    pub(crate) fn new(queue: usize) -> Self {
+    pub(crate) fn new(queue: usize, storage: Storage) -> Self {
         LoginGuard {
-            throttle: Mutex::new(Throttle::default()),
+            storage,
             queue: Arc::new(Semaphore::new(queue)),
         }
     }
 
     /// A slot for one password check, held until the check is done; or
     /// why there is none.
-    pub(crate) fn admit(
+    pub(crate) async fn admit(
         &self,
         username: &str,
         addr: Option<IpAddr>,
         now_ms: i64,
     ) -> Result<OwnedSemaphorePermit, Refused> {
-        if let Ok(t) = self.throttle.lock() {
-            let account = t.accounts.get(&account_key(username));
-            let address = addr.and_then(|a| t.addresses.get(&a));
-            let until = account
-                .into_iter()
-                .chain(address)
-                .map(|s| s.locked_until)
-                .max()
-                .unwrap_or(0);
-            if until > now_ms {
-                let secs = (until - now_ms + 999) / 1000;
-                return Err(Refused::Locked(u64::try_from(secs).unwrap_or(1)));
-            }
+        let mut keys = vec![account_key(username)];
+        keys.extend(addr.map(address_key));
+        let until = self
+            .storage
+            .locked_until(&keys)
+            .await
+            .map_err(Refused::Storage)?;
+        if until > now_ms {
+            let secs = (until - now_ms + 999) / 1000;
+            return Err(Refused::Locked(u64::try_from(secs).unwrap_or(1)));
         }
         self.queue
             .clone()
@@ -128,25 +117,27 @@ impl LoginGuard {
     }
 
     /// A wrong password (or unknown or disabled user).
-    pub(crate) fn failed(&self, username: &str, addr: Option<IpAddr>, now_ms: i64) {
-        if let Ok(mut t) = self.throttle.lock() {
-            record(
-                &mut t.accounts,
-                account_key(username),
-                ACCOUNT_FAILURES,
-                now_ms,
-            );
-            if let Some(a) = addr {
-                record(&mut t.addresses, a, ADDRESS_FAILURES, now_ms);
-            }
+    pub(crate) async fn failed(
+        &self,
+        username: &str,
+        addr: Option<IpAddr>,
+        now_ms: i64,
+    ) -> Result<(), StorageError> {
+        let account = account_key(username);
+        self.storage
+            .strike(&account, ACCOUNT_FAILURES, now_ms)
+            .await?;
+        if let Some(a) = addr {
+            self.storage
+                .strike(&address_key(a), ADDRESS_FAILURES, now_ms)
+                .await?;
         }
+        Ok(())
     }
 
     /// A successful sign-in clears the account's record.
-    pub(crate) fn succeeded(&self, username: &str) {
-        if let Ok(mut t) = self.throttle.lock() {
-            t.accounts.remove(&account_key(username));
-        }
+    pub(crate) async fn succeeded(&self, username: &str) -> Result<(), StorageError> {
+        self.storage.clear_strikes(&account_key(username)).await
     }
 }
 
@@ -157,56 +148,50 @@ mod tests {
     const MIN: i64 = 60_000;
 
     #[test]
-    fn five_failures_lock_an_account_and_each_lockout_lasts_longer() {
-        let guard = LoginGuard::new(4);
-        let addr = Some(IpAddr::from([10, 0, 0, 1]));
+    fn five_failures_lock_and_each_lockout_lasts_longer() {
+        let mut s = Strikes::default();
         for _ in 0..ACCOUNT_FAILURES - 1 {
-            guard.failed("Li", addr, 0);
+            s.fail(ACCOUNT_FAILURES, 0);
         }
-        assert!(guard.admit("li", addr, 0).is_ok(), "four failures are fine");
-        guard.failed("li", addr, 0);
-        assert_eq!(guard.admit("LI", None, 0).err(), Some(Refused::Locked(900)));
-        assert!(guard.admit("wang", addr, 0).is_ok(), "only that account");
-        assert!(guard.admit("li", None, 15 * MIN).is_ok(), "the lock ends");
+        assert_eq!(s.locked_until, 0, "four failures are fine");
+        s.fail(ACCOUNT_FAILURES, 0);
+        assert_eq!(s.locked_until, 15 * MIN);
         for _ in 0..ACCOUNT_FAILURES {
-            guard.failed("li", None, 15 * MIN);
+            s.fail(ACCOUNT_FAILURES, 15 * MIN);
         }
         assert_eq!(
-            guard.admit("li", None, 15 * MIN).err(),
-            Some(Refused::Locked(1800)),
+            s.locked_until,
+            45 * MIN,
             "the second lockout lasts twice as long"
         );
     }
 
     #[test]
     fn failures_spread_over_windows_do_not_lock() {
-        let guard = LoginGuard::new(4);
+        let mut s = Strikes::default();
         for i in 0..10 {
-            guard.failed("li", None, i * 4 * MIN);
+            s.fail(ACCOUNT_FAILURES, i * 4 * MIN);
         }
-        assert!(guard.admit("li", None, 40 * MIN).is_ok());
+        assert_eq!(s.locked_until, 0);
     }
 
     #[test]
-    fn an_address_failing_on_many_accounts_is_locked() {
-        let guard = LoginGuard::new(4);
-        let addr = Some(IpAddr::from([10, 0, 0, 2]));
-        for i in 0..ADDRESS_FAILURES {
-            guard.failed(&format!("user{i}"), addr, 0);
+    fn lockouts_stop_growing_at_a_day() {
+        let mut s = Strikes::default();
+        let mut now = 0;
+        for _ in 0..20 {
+            for _ in 0..ACCOUNT_FAILURES {
+                s.fail(ACCOUNT_FAILURES, now);
+            }
+            assert!(s.locked_until - now <= LONGEST_LOCK_MS);
+            now = s.locked_until;
         }
-        assert!(matches!(
-            guard.admit("someone", addr, 0),
-            Err(Refused::Locked(_))
-        ));
-        assert!(guard.admit("someone", None, 0).is_ok());
+        assert_eq!(s.locked_until - s.window_start, LONGEST_LOCK_MS);
     }
 
     #[test]
-    fn a_full_queue_is_busy_until_a_slot_is_returned() {
-        let guard = LoginGuard::new(1);
-        let held = guard.admit("a", None, 0).unwrap();
-        assert_eq!(guard.admit("b", None, 0).err(), Some(Refused::Busy));
-        drop(held);
-        assert!(guard.admit("b", None, 0).is_ok());
+    fn keys_do_not_mix_accounts_and_addresses() {
+        assert_eq!(account_key(" Li "), "account:li");
+        assert_eq!(address_key(IpAddr::from([10, 0, 0, 1])), "address:10.0.0.1");
     }
 }

@@ -107,7 +107,8 @@ impl Application {
             config.public_url.as_deref(),
             config.metrics_token.clone(),
         )
-        .map_err(StartError::PublicUrl)?;
+        .map_err(StartError::PublicUrl)?
+        .behind(config.trusted_proxies.clone());
         let storage = Storage::connect(config.database.as_deref(), &config.data_dir).await?;
         let vault = crate::vault::Vault::open_or_create(&config.contact_key_path())?;
         if !storage
@@ -198,7 +199,10 @@ impl Application {
             clock,
             sla,
             taxonomy,
-            logins: Arc::new(crate::login_guard::LoginGuard::new(config.password_queue)),
+            logins: Arc::new(crate::login_guard::LoginGuard::new(
+                config.password_queue,
+                storage.clone(),
+            )),
             edge: Arc::new(edge),
             stored: stored_rx,
             vault: Arc::new(vault),

@@ -1,9 +1,7 @@
 //! Login, sessions and the [`CurrentUser`] extractor: a handler that takes
 //! `CurrentUser` is closed to anyone not signed in.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{Extensions, HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -105,23 +103,23 @@ pub(crate) fn router() -> Router<AppState> {
 async fn login(
     State(state): State<AppState>,
     extensions: Extensions,
+    headers: HeaderMap,
     AppJson(c): AppJson<Credentials>,
 ) -> Result<Response, AppError> {
     if c.username.len() > MAX_USERNAME_BYTES || c.password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::Unauthorized);
     }
-    let addr = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let addr = state.edge.client_addr(&extensions, &headers);
     let username = c.username.trim();
-    let slot =
-        state
-            .logins
-            .admit(username, addr, state.now_ms())
-            .map_err(|refused| match refused {
-                Refused::Locked(secs) => AppError::TooManyRequests(secs),
-                Refused::Busy => AppError::Busy(1),
-            })?;
+    let slot = state
+        .logins
+        .admit(username, addr, state.now_ms())
+        .await
+        .map_err(|refused| match refused {
+            Refused::Locked(secs) => AppError::TooManyRequests(secs),
+            Refused::Busy => AppError::Busy(1),
+            Refused::Storage(e) => AppError::Storage(e),
+        })?;
     let verified = state.storage.verify_login(username, &c.password).await?;
     drop(slot);
     let attempt = |action| AuditNote {
@@ -131,7 +129,7 @@ async fn login(
         detail: addr.map(|a| format!("from {a}")),
     };
     let Some(user) = verified else {
-        state.logins.failed(username, addr, state.now_ms());
+        state.logins.failed(username, addr, state.now_ms()).await?;
         state
             .storage
             .audit(attempt(AuditAction::LoginFailed), state.now_ms())
@@ -143,7 +141,7 @@ async fn login(
         );
         return Err(AppError::Unauthorized);
     };
-    state.logins.succeeded(username);
+    state.logins.succeeded(username).await?;
     state
         .storage
         .audit(attempt(AuditAction::Login), state.now_ms())

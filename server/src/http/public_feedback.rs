@@ -6,11 +6,9 @@
 //! per address, a size limit, and a honeypot field people never see (a
 //! filled one is answered as if accepted and stores nothing).
 
-use std::net::SocketAddr;
-
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{Extensions, StatusCode};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::routing::post;
 use closeloop_shared::FeedbackDraft;
 use closeloop_shared::access::Role;
@@ -62,11 +60,10 @@ fn reference(id: &DocumentId) -> String {
 async fn submit(
     State(state): State<AppState>,
     extensions: Extensions,
+    headers: HeaderMap,
     AppJson(form): AppJson<Submitted>,
 ) -> Result<(StatusCode, AppJson<serde_json::Value>), AppError> {
-    let addr = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let addr = state.edge.client_addr(&extensions, &headers);
     let now = state.now_ms();
     state
         .public_limits

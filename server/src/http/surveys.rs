@@ -8,10 +8,9 @@
 //! Requests to links are limited per address and per link.
 
 use axum::Router;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::{Extensions, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use closeloop_shared::survey::answers::Answers;
 use closeloop_shared::survey::score::{Csat, Nps};
@@ -152,10 +151,13 @@ async fn usable(
 }
 
 /// Counts a request to a link against the limits per address and per link.
-fn limit(state: &AppState, extensions: &Extensions, token: &str) -> Result<(), AppError> {
-    let addr = extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+fn limit(
+    state: &AppState,
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<(), AppError> {
+    let addr = state.edge.client_addr(extensions, headers);
     state
         .public_limits
         .allow(addr, token, state.now_ms())
@@ -166,9 +168,10 @@ fn limit(state: &AppState, extensions: &Extensions, token: &str) -> Result<(), A
 async fn open_link(
     State(state): State<AppState>,
     extensions: Extensions,
+    headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<AppJson<SurveyPage>, AppError> {
-    limit(&state, &extensions, &token)?;
+    limit(&state, &extensions, &headers, &token)?;
     let link = link_of(&state, &token_hash(&token)?).await?;
     let survey = usable(&state, &link).await?;
     Ok(AppJson(SurveyPage {
@@ -182,10 +185,11 @@ async fn open_link(
 async fn answer(
     State(state): State<AppState>,
     extensions: Extensions,
+    headers: HeaderMap,
     Path(token): Path<String>,
     AppJson(submit): AppJson<SurveySubmit>,
 ) -> Result<(StatusCode, AppJson<serde_json::Value>), AppError> {
-    limit(&state, &extensions, &token)?;
+    limit(&state, &extensions, &headers, &token)?;
     let hash = token_hash(&token)?;
     let submission = submit.submission.trim();
     if submission.is_empty() || submission.chars().count() > MAX_SUBMISSION_CHARS {

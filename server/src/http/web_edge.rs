@@ -4,7 +4,10 @@
 //! not carry a bearer token), and every response gets headers that keep
 //! browsers from sniffing, framing or leaking it.
 
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::Extensions;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -22,6 +25,8 @@ pub(crate) struct WebEdge {
     pub https: bool,
     /// `/metrics` needs `Authorization: Bearer <this>`; refused without one.
     pub metrics_token: Option<String>,
+    /// Balancers and proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl WebEdge {
@@ -36,7 +41,31 @@ impl WebEdge {
             https: origin.as_deref().is_some_and(|o| o.starts_with("https://")),
             origin,
             metrics_token: metrics_token.filter(|t| !t.is_empty()),
+            trusted_proxies: Vec::new(),
         })
+    }
+
+    /// The same edge behind these balancers or proxies.
+    pub(crate) fn behind(mut self, proxies: Vec<IpAddr>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// The client's address: the peer's, or for a request through a
+    /// trusted proxy the one the proxies name.
+    pub(crate) fn client_addr(
+        &self,
+        extensions: &Extensions,
+        headers: &HeaderMap,
+    ) -> Option<IpAddr> {
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(",");
+        Some(forwarded_client(peer, &forwarded, &self.trusted_proxies))
     }
 }
 
@@ -179,6 +208,57 @@ mod tests {
         assert!(
             foreign_origin(&public, &h).is_some(),
             "the proxy's public name counts"
+        );
+    }
+}
+
+/// Who sent a request that arrived from `peer` with `X-Forwarded-For:
+/// forwarded`: walking back from the peer, the first address that is not a
+/// trusted proxy (anything before it the client could have written).
+fn forwarded_client(peer: IpAddr, forwarded: &str, trusted: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
+    let mut hops = forwarded.rsplit(',').map(str::trim);
+    while trusted.contains(&client) {
+        match hops.next().and_then(|h| h.parse().ok()) {
+            Some(previous) => client = previous,
+            None => break,
+        }
+    }
+    client
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use super::forwarded_client;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn only_trusted_proxies_are_looked_through() {
+        let lb = [ip("10.0.0.2"), ip("10.0.0.3")];
+        // Straight from a client: its own address, whatever it claims.
+        assert_eq!(
+            forwarded_client(ip("203.0.113.9"), "1.2.3.4", &lb),
+            ip("203.0.113.9")
+        );
+        // Through the balancer: the address it saw.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), "198.51.100.7", &lb),
+            ip("198.51.100.7")
+        );
+        // A forged first hop stays the client's problem: the balancer's entry counts.
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), "1.1.1.1, 198.51.100.7, 10.0.0.3", &lb),
+            ip("198.51.100.7")
+        );
+        // Nothing usable forwarded: the proxy itself.
+        assert_eq!(forwarded_client(ip("10.0.0.2"), "", &lb), ip("10.0.0.2"));
+        assert_eq!(
+            forwarded_client(ip("10.0.0.2"), "garbage", &lb),
+            ip("10.0.0.2")
         );
     }
 }

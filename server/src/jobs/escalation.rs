@@ -108,6 +108,10 @@ impl Escalation {
             }
         }
         peer.close().await;
+        if escalated > 0 {
+            // Open pages on this relay re-read their bell (others hear from the database).
+            self.relay.send(crate::sync::RelayInput::Notified).await;
+        }
         Ok(escalated)
     }
 

@@ -102,6 +102,10 @@ impl SurveyFollowUp {
             }
         }
         peer.close().await;
+        if done > 0 {
+            // Open pages on this relay re-read their bell (others hear from the database).
+            self.relay.send(crate::sync::RelayInput::Notified).await;
+        }
         Ok(done)
     }
 

@@ -296,7 +296,7 @@ impl Storage {
 
     /// `select` locking the rows it reads until the transaction ends, where
     /// the database has row locks (PostgreSQL; SQLite writes one at a time).
-    fn locking(&self, select: &str) -> String {
+    pub(super) fn locking(&self, select: &str) -> String {
         match self.backend {
             super::Backend::Postgres => format!("{select} FOR UPDATE"),
             super::Backend::Sqlite => select.to_string(),

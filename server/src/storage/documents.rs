@@ -22,6 +22,8 @@ const FEED_LOCK: i64 = 0x636c_6f73_656c_6f6f;
 pub const CHANGES_CHANNEL: &str = "closeloop_changes";
 /// The payload's second half when an admin saved settings (never a document id).
 pub const SETTINGS_NOTICE: &str = "settings";
+/// The payload's second half when someone was notified.
+pub const NOTIFIED_NOTICE: &str = "notified";
 
 impl Storage {
     /// Tells relays sharing this database (PostgreSQL) that `what` (a

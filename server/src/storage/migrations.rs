@@ -489,6 +489,18 @@ const MIGRATIONS: &[(i64, &str)] = &[
         PRIMARY KEY (upload, start)
     );",
     ),
+    (
+        28,
+        // Failed sign-ins per account and per address, counted in the
+        // database so every relay sharing it counts the same attempts.
+        "CREATE TABLE login_strikes (
+        key TEXT PRIMARY KEY,
+        window_start INTEGER NOT NULL,
+        failures INTEGER NOT NULL,
+        lockouts INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL
+    );",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

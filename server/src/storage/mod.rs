@@ -17,6 +17,7 @@ mod customers;
 mod documents;
 mod erasure;
 mod leases;
+mod login_strikes;
 pub mod migrations;
 mod notifications;
 mod passwords;
@@ -35,7 +36,9 @@ pub use audit::AuditNote;
 pub use blob_chunks::Appended;
 pub use blobs::BlobFacts;
 pub use contacts::{ContactRow, Stored, StoredContact};
-pub use documents::{CHANGES_CHANNEL, ChunkWrite, RecordUpdate, SETTINGS_NOTICE, StoredDocument};
+pub use documents::{
+    CHANGES_CHANNEL, ChunkWrite, NOTIFIED_NOTICE, RecordUpdate, SETTINGS_NOTICE, StoredDocument,
+};
 pub use erasure::Replacement;
 pub use leases::{Job, JobLease};
 pub use notifications::{NotificationRow, Overdue};

@@ -5,6 +5,7 @@
 use closeloop_shared::access::Role;
 use sqlx::Row;
 
+use super::documents::NOTIFIED_NOTICE;
 use super::{Storage, StorageError};
 
 /// One notification as storage has it, with what the bell shows of its
@@ -52,6 +53,8 @@ impl Storage {
             .execute(&mut *tx)
             .await?;
         }
+        // Other relays' open pages hear of it at commit.
+        self.announce(&mut tx, NOTIFIED_NOTICE).await?;
         tx.commit().await?;
         Ok(())
     }

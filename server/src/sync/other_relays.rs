@@ -11,7 +11,7 @@ use tokio::sync::watch;
 
 use super::relay::{RelayHandle, RelayInput};
 use crate::state::{Clock, Live};
-use crate::storage::{CHANGES_CHANNEL, SETTINGS_NOTICE, Storage, StorageError};
+use crate::storage::{CHANGES_CHANNEL, NOTIFIED_NOTICE, SETTINGS_NOTICE, Storage, StorageError};
 
 /// The settings this relay holds live, reloaded when another relay saves.
 #[derive(Clone)]
@@ -71,6 +71,8 @@ enum Notice {
     Stored(DocumentId),
     /// An admin saved the SLA settings or the taxonomy there.
     Settings,
+    /// Someone was notified there.
+    Notified,
 }
 
 async fn listen(
@@ -87,6 +89,7 @@ async fn listen(
                     settings.reload().await;
                     continue;
                 }
+                Some(Notice::Notified) => RelayInput::Notified,
                 None => continue,
             },
             // The connection dropped and came back: anything may have been missed.
@@ -123,6 +126,9 @@ fn parse(payload: &str, me: &str) -> Option<Notice> {
     if what == SETTINGS_NOTICE {
         return Some(Notice::Settings);
     }
+    if what == NOTIFIED_NOTICE {
+        return Some(Notice::Notified);
+    }
     what.parse().ok().map(Notice::Stored)
 }
 
@@ -139,6 +145,7 @@ mod tests {
             Some(Notice::Stored(id))
         );
         assert_eq!(parse("other:settings", "me"), Some(Notice::Settings));
+        assert_eq!(parse("other:notified", "me"), Some(Notice::Notified));
         assert_eq!(parse("me:settings", "me"), None);
         assert_eq!(parse(&format!("me:{id}"), "me"), None);
         assert_eq!(parse("other:not-an-id", "me"), None);

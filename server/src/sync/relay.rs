@@ -82,6 +82,9 @@ pub(crate) enum RelayInput {
         sessions: Vec<String>,
         reason: String,
     },
+    /// Someone was notified (here or through another relay): open pages
+    /// re-read their notifications.
+    Notified,
 }
 
 /// A cheap handle sockets use to reach the relay task.
@@ -353,6 +356,11 @@ impl Relay {
                 }
                 RelayInput::SessionsEnded { sessions, reason } => {
                     Input::SessionsEnded { sessions, reason }
+                }
+                RelayInput::Notified => {
+                    // Nothing for the core: open pages re-read their bell.
+                    self.stored.send_modify(|n| *n += 1);
+                    continue;
                 }
             });
         }

@@ -128,7 +128,11 @@ impl Checker {
             }
             if now.saturating_sub(purged_at) >= PURGE_EVERY_MS {
                 purged_at = now;
-                let purge = self.storage.purge_sessions(now);
+                let purge = async {
+                    let quiet = crate::login_guard::quiet_since(now);
+                    self.storage.forget_strikes(quiet).await?;
+                    self.storage.purge_sessions(now).await
+                };
                 match crate::jobs::alone(&self.storage, Job::SessionPurge, purge).await {
                     None | Some(Ok(0)) => {}
                     Some(Ok(purged)) => tracing::info!(purged, "deleted expired and idle sessions"),
