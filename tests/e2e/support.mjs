@@ -144,6 +144,14 @@ export async function startServer(dataDir, port, { database, extraArgs = [], dis
   return {
     url,
     dataDir,
+    port,
+    /** SIGKILL: no chance to flush or shut down. */
+    async kill() {
+      if (exited) return;
+      const done = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGKILL");
+      await done;
+    },
     async stop() {
       if (exited) return;
       const done = new Promise((r) => proc.once("exit", r));
