@@ -291,12 +291,18 @@ async fn pull_all(addr: SocketAddr, token: &str, window: usize) -> (usize, f64) 
     (ids.len(), started.elapsed().as_secs_f64())
 }
 
-/// One tablet edits records head office follows; returns latencies in ms.
-async fn fanout(addr: SocketAddr, tablet_token: &str, office_token: &str) -> Vec<f64> {
+/// One tablet edits records head office follows (through another relay
+/// when there are several); returns latencies in ms.
+async fn fanout(
+    tablet_addr: SocketAddr,
+    office_addr: SocketAddr,
+    tablet_token: &str,
+    office_token: &str,
+) -> Vec<f64> {
     let ids: Vec<DocumentId> = (0..20).map(|n| record_id(0, n)).collect();
-    let mut office = Peer::connect(addr, office_token, "office-fanout").await;
+    let mut office = Peer::connect(office_addr, office_token, "office-fanout").await;
     office.follow(&ids).await;
-    let mut tablet = Peer::connect(addr, tablet_token, "tablet-fanout").await;
+    let mut tablet = Peer::connect(tablet_addr, tablet_token, "tablet-fanout").await;
     tablet.follow(&ids).await;
     let sent: Arc<Mutex<Vec<(DocumentId, ChangeHash, Instant)>>> = Arc::default();
     let watcher = {
@@ -352,24 +358,21 @@ async fn fanout(addr: SocketAddr, tablet_token: &str, office_token: &str) -> Vec
 }
 
 /// Runs one task per tablet at once; returns the changes they made, the
-/// seconds it took and the relay's CPU seconds meanwhile.
+/// seconds it took and the relays' CPU seconds meanwhile.
 async fn every_tablet(
-    pid: u32,
+    pids: &[u32],
     tokens: &[String],
     start: impl Fn(String, usize) -> tokio::task::JoinHandle<usize>,
 ) -> (usize, f64, f64) {
-    let cpu = cpu_seconds(pid);
+    let cpu = |pids: &[u32]| pids.iter().map(|p| cpu_seconds(*p)).sum::<f64>();
+    let before = cpu(pids);
     let started = Instant::now();
     let tasks: Vec<_> = (0..TABLETS).map(|t| start(tokens[t].clone(), t)).collect();
     let mut changes = 0;
     for task in tasks {
         changes += task.await.expect("tablet");
     }
-    (
-        changes,
-        started.elapsed().as_secs_f64(),
-        cpu_seconds(pid) - cpu,
-    )
+    (changes, started.elapsed().as_secs_f64(), cpu(pids) - before)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -396,6 +399,13 @@ fn cpu_seconds(pid: u32) -> f64 {
     };
     // utime and stime are fields 14 and 15 of stat; 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The largest peak resident memory of the relays, in MB.
+fn peak_rss(pids: &[u32]) -> f64 {
+    pids.iter()
+        .map(|p| peak_rss_mb(*p))
+        .fold(f64::NAN, f64::max)
 }
 
 /// Peak resident memory of a process in MB.
@@ -471,57 +481,71 @@ async fn main() {
         );
     }
     add_user(data.path(), "office", "head_office", None);
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let child = Command::new(server_bin())
-        .args(storage_args(data.path()))
-        .args([
-            "--port",
-            &port.to_string(),
-            "--log",
-            "warn",
-            "--dist-dir",
-            "/nonexistent",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let pid = child.id();
-    let _server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(addr).await.is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    // Several relays share a PostgreSQL database; tablet t uses relay
+    // t mod n and head office the last one.
+    let relays: usize = std::env::var("CLOSELOOP_BENCH_RELAYS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let mut servers = Vec::new();
+    let mut addrs = Vec::new();
+    let mut pids = Vec::new();
+    for _ in 0..relays {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("port")
+            .port();
+        let child = Command::new(server_bin())
+            .args(storage_args(data.path()))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--log",
+                "warn",
+                "--dist-dir",
+                "/nonexistent",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        pids.push(child.id());
+        servers.push(Server(child));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(addr).await.is_err() {
+            assert!(Instant::now() < deadline, "server did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        addrs.push(addr);
     }
+    let at = move |t: usize| addrs[t % relays];
+    let office_addr = at(relays - 1);
     let mut tokens = Vec::new();
     for t in 0..TABLETS {
-        tokens.push(login(addr, &format!("tablet{t}")).await);
+        tokens.push(login(at(t), &format!("tablet{t}")).await);
     }
-    let office = login(addr, "office").await;
+    let office = login(office_addr, "office").await;
 
-    let (changes, ingest_s, ingest_cpu) = every_tablet(pid, &tokens, |token, t| {
-        tokio::spawn(tablet_online(addr, token, t))
+    let (changes, ingest_s, ingest_cpu) = every_tablet(&pids, &tokens, |token, t| {
+        tokio::spawn(tablet_online(at(t), token, t))
     })
     .await;
 
-    let mut latencies = fanout(addr, &tokens[0], &office).await;
+    let mut latencies = fanout(at(0), office_addr, &tokens[0], &office).await;
     latencies.sort_by(f64::total_cmp);
-    let (pulled_1k, pull_1k_s) = pull_all(addr, &office, 200).await;
-    let rss_main = peak_rss_mb(pid);
+    let (pulled_1k, pull_1k_s) = pull_all(office_addr, &office, 200).await;
+    let rss_main = peak_rss(&pids);
 
-    let (burst_changes, burst_s, burst_cpu) = every_tablet(pid, &tokens, |token, t| {
-        tokio::spawn(tablet_burst(addr, token, t))
+    let (burst_changes, burst_s, burst_cpu) = every_tablet(&pids, &tokens, |token, t| {
+        tokio::spawn(tablet_burst(at(t), token, t))
     })
     .await;
-    let (pulled_10k, pull_10k_s) = pull_all(addr, &office, 200).await;
-    let rss = peak_rss_mb(pid);
-    let backend = if std::env::var_os("CLOSELOOP_BENCH_DATABASE").is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
+    let (pulled_10k, pull_10k_s) = pull_all(office_addr, &office, 200).await;
+    let rss = peak_rss(&pids);
+    let backend = match (std::env::var_os("CLOSELOOP_BENCH_DATABASE"), relays) {
+        (None, _) => "SQLite".to_string(),
+        (Some(_), 1) => "PostgreSQL".to_string(),
+        (Some(_), n) => format!("PostgreSQL, {n} relays; CPU summed, RSS the largest relay's"),
     };
 
     println!("| measurement ({backend}) | result |");

@@ -91,45 +91,67 @@ fn on_both_databases(
     env: &[(&str, &std::path::Path)],
     keep: fn(&str) -> bool,
 ) -> Result<String, String> {
-    let bench = |database: Option<String>| -> Result<String, String> {
-        let mut c = cmd(
-            "cargo",
-            &["bench", "-p", "closeloop-server", "--bench", name],
-        );
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        if let Some(url) = database {
-            c.env("CLOSELOOP_BENCH_DATABASE", url);
-        }
-        let (result, out) = run_captured(c);
-        result?;
-        Ok(out
-            .lines()
-            .filter(|l| keep(l))
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
-            .trim()
-            .to_string())
-    };
-    let mut tables = bench(None)?;
+    on_databases(name, env, keep, &[])
+}
+
+/// As [`on_both_databases`], then once more on PostgreSQL for each of
+/// `variants` (environment settings such as several relays).
+fn on_databases(
+    name: &str,
+    env: &[(&str, &std::path::Path)],
+    keep: fn(&str) -> bool,
+    variants: &[(&str, &str)],
+) -> Result<String, String> {
+    let bench =
+        |database: Option<String>, variant: Option<(&str, &str)>| -> Result<String, String> {
+            let mut c = cmd(
+                "cargo",
+                &["bench", "-p", "closeloop-server", "--bench", name],
+            );
+            for (k, v) in env {
+                c.env(k, v);
+            }
+            if let Some(url) = database {
+                c.env("CLOSELOOP_BENCH_DATABASE", url);
+            }
+            if let Some((k, v)) = variant {
+                c.env(k, v);
+            }
+            let (result, out) = run_captured(c);
+            result?;
+            Ok(out
+                .lines()
+                .filter(|l| keep(l))
+                .map(|l| format!("{l}\n"))
+                .collect::<String>()
+                .trim()
+                .to_string())
+        };
+    let mut tables = bench(None, None)?;
     let cluster = crate::postgres::Cluster::start()?;
     tables.push_str("\n\n");
-    tables.push_str(&bench(Some(cluster.create_database(name)?))?);
+    tables.push_str(&bench(Some(cluster.create_database(name)?), None)?);
     tables.push('\n');
+    for (n, variant) in variants.iter().enumerate() {
+        let database = cluster.create_database(&format!("{name}_{n}"))?;
+        tables.push('\n');
+        tables.push_str(&bench(Some(database), Some(*variant))?);
+        tables.push('\n');
+    }
     drop(cluster);
     Ok(tables)
 }
 
-/// The load generator against the release relay, on SQLite and on a
-/// throwaway PostgreSQL cluster; one table each.
+/// The load generator against the release relay, on SQLite, on a
+/// throwaway PostgreSQL cluster, and on three relays sharing it; one table each.
 fn relay_load() -> Result<(), String> {
     tools::build_server_release()?;
     let bin = tools::server_release_bin();
-    let tables = on_both_databases(
+    let tables = on_databases(
         "relay_load",
         &[("CLOSELOOP_SERVER_BIN", bin.as_path())],
         |l| l.starts_with('|'),
+        &[("CLOSELOOP_BENCH_RELAYS", "3")],
     )?;
     write_section(
         "relay",
