@@ -92,7 +92,8 @@ pub struct Config {
     pub mail_from: String,
     /// A TOML file with any of: host, port, data_dir, dist_dir, database,
     /// demo_data, log, memory_documents, idle_seconds, password_queue,
-    /// public_url, metrics_token, contact_key_file, smtp_url, mail_from.
+    /// public_url, metrics_token, trusted_proxies, contact_key_file,
+    /// smtp_url, mail_from.
     /// Flags and environment variables win over it.
     #[arg(long, env = "CLOSELOOP_CONFIG")]
     pub config: Option<PathBuf>,
@@ -115,6 +116,7 @@ struct FileConfig {
     password_queue: Option<usize>,
     public_url: Option<String>,
     metrics_token: Option<String>,
+    trusted_proxies: Option<Vec<IpAddr>>,
     contact_key_file: Option<PathBuf>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
@@ -212,6 +214,12 @@ impl Config {
             .filter(|_| !given(matches, "metrics_token"))
         {
             self.metrics_token = Some(v);
+        }
+        if let Some(v) = file
+            .trusted_proxies
+            .filter(|_| !given(matches, "trusted_proxies"))
+        {
+            self.trusted_proxies = v;
         }
         if let Some(v) = file
             .contact_key_file
