@@ -122,6 +122,18 @@ async fn an_upload_goes_up_in_pieces_survives_a_lost_connection_and_is_checked_b
         "a piece over 1 MiB is refused: {status}"
     );
     assert_eq!(received(&app, &north, &hash).await, MIB as u64);
+    let (status, _) = put(&app, &north, &hash, MIB, MIB - 1, &video[MIB..MIB + 10]).await;
+    assert!(
+        status.contains("400"),
+        "a size below what is held is refused: {status}"
+    );
+    let (status, body) = put(&app, &north, &hash, MIB, size, &[]).await;
+    assert!(
+        status.contains("200"),
+        "an empty piece adds nothing: {status}"
+    );
+    assert_eq!(body["received"], MIB as u64);
+    assert_eq!(received(&app, &north, &hash).await, MIB as u64);
     assert_eq!(
         received(&app, &south, &hash).await,
         0,

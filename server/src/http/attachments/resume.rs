@@ -94,10 +94,19 @@ pub(in crate::http) async fn append(
             message: format!("at most {MAX_UNFINISHED} uploads may be unfinished at a time"),
         });
     }
+    if piece.size < held {
+        return Err(AppError::BadRequest(format!(
+            "the server holds {held} bytes of this upload, more than its announced size"
+        )));
+    }
     let bytes = read_piece(body, piece.size - held).await?;
-    let now_held = match store.append(&upload, held, &bytes, state.now_ms()).await? {
-        Appended::Held(n) => n,
-        Appended::Elsewhere(n) => return Err(elsewhere(n)),
+    let now_held = if bytes.is_empty() {
+        held
+    } else {
+        match store.append(&upload, held, &bytes, state.now_ms()).await? {
+            Appended::Held(n) => n,
+            Appended::Elsewhere(n) => return Err(elsewhere(n)),
+        }
     };
     if now_held < piece.size {
         return Ok(Json(UploadProgress { received: now_held }).into_response());
