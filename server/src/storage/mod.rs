@@ -95,6 +95,8 @@ pub struct Storage {
     url: Option<String>,
     /// Tags this process's change notifications, so it skips its own.
     instance: std::sync::Arc<str>,
+    /// The connection this relay's job leases live on (PostgreSQL).
+    lease_conn: leases::LeaseConnection,
 }
 
 impl Storage {
@@ -124,6 +126,7 @@ impl Storage {
                     backend: Backend::Postgres,
                     url: Some(url.to_string()),
                     instance: instance_tag()?,
+                    lease_conn: Default::default(),
                 }
             }
             Some(other) => return Err(StorageError::Scheme(redact(other))),
@@ -173,6 +176,7 @@ impl Storage {
             backend: Backend::Sqlite,
             url: None,
             instance: instance_tag()?,
+            lease_conn: Default::default(),
         })
     }
 
