@@ -293,15 +293,6 @@ impl Storage {
                 .await?;
         Ok(stored.is_none())
     }
-
-    /// `select` locking the rows it reads until the transaction ends, where
-    /// the database has row locks (PostgreSQL; SQLite writes one at a time).
-    pub(super) fn locking(&self, select: &str) -> String {
-        match self.backend {
-            super::Backend::Postgres => format!("{select} FOR UPDATE"),
-            super::Backend::Sqlite => select.to_string(),
-        }
-    }
 }
 
 async fn drop_upload_rows(

@@ -209,6 +209,15 @@ impl Storage {
         Sql::new(self.backend, text)
     }
 
+    /// `select` locking the rows it reads until the transaction ends, where
+    /// the database has row locks (PostgreSQL; SQLite writes one at a time).
+    pub(super) fn locking(&self, select: &str) -> String {
+        match self.backend {
+            Backend::Postgres => format!("{select} FOR UPDATE"),
+            Backend::Sqlite => select.to_string(),
+        }
+    }
+
     /// Closes the pool, waiting for in-flight writes.
     pub async fn close(&self) {
         self.pool.close().await;
