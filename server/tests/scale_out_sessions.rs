@@ -140,7 +140,23 @@ async fn sessions_end_on_every_relay_and_failed_sign_ins_count_across_relays() {
     assert!(changed.starts_with("HTTP/1.1 200"), "{changed}");
     assert!(closed(&mut ws).await.contains("role or team changed"));
     let role = started.elapsed();
-    println!("sockets on relay two closed after: sign-out {logout:?}, role change {role:?}");
+
+    // Sessions revoked, and an account disabled, through relay one.
+    let mut measured = Vec::new();
+    for (user, action) in [("north", "revoke-sessions"), ("south", "disable")] {
+        let token = login(two.addr, user).await;
+        let mut ws = open_sync(two.addr, &token).await.expect("opens on two");
+        let started = Instant::now();
+        let path = format!("/api/admin/users/{user}/{action}");
+        let done = http(one.addr, "POST", &path, Some(&admin), None).await;
+        assert!(done.starts_with("HTTP/1.1 2"), "{action}: {done}");
+        let reason = closed(&mut ws).await;
+        assert!(!reason.is_empty(), "{action}: closed without a reason");
+        measured.push((action, started.elapsed()));
+    }
+    println!(
+        "sockets on relay two closed after: sign-out {logout:?}, role change {role:?}, {measured:?}"
+    );
 
     // Failed sign-ins count wherever they arrive: three on each relay lock
     // the account on both.
