@@ -101,6 +101,23 @@ async fn an_erased_customer_is_nowhere_and_their_record_lives_on_redacted() {
     );
     assert!(stored_text(dir.path()).await.contains(NICKNAME));
 
+    // Head office opened an improvement action on this record.
+    let office_token = app.token("office").await;
+    let new = format!(
+        r#"{{"title":"洗衣机漏水回访","plan":"上门检查","owner":"li","deadline_ms":1796486400000,
+        "metric":"volume","department":null,"channel":null,"feedback_type":null,"records":["{}"]}}"#,
+        id(3)
+    );
+    let (status, action): (u16, serde_json::Value) = app
+        .call(
+            "POST",
+            "/api/improvement-actions",
+            Some(&office_token),
+            Some(&new),
+        )
+        .await;
+    assert_eq!(status, 200, "{action}");
+
     let supervisor = app.token("supervisor").await;
     let (status, done): (u16, serde_json::Value) = app
         .call(
@@ -165,6 +182,20 @@ async fn an_erased_customer_is_nowhere_and_their_record_lives_on_redacted() {
         )
         .await;
     assert_eq!(status, 404);
+
+    // The improvement action follows the record to its copy.
+    let path = format!(
+        "/api/improvement-actions/{}",
+        action["id"].as_str().unwrap()
+    );
+    let (status, followed): (u16, serde_json::Value) =
+        app.call("GET", &path, Some(&office_token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        followed["action"]["records"],
+        serde_json::json!([new_id]),
+        "{followed}"
+    );
 
     // The photo went with the history: its bytes are gone.
     let (head, _) = download(supervisor.clone()).await;

@@ -82,8 +82,14 @@ impl Storage {
                 .await?;
         }
         // What refers to the record follows it to its copy (a mark's note,
-        // typed by head office, may name the customer: it is redacted).
-        for table in ["notifications", "customer_files", "customer_marks"] {
+        // typed by head office, may name the customer: it is redacted; an
+        // improvement action keeps the records behind it).
+        for table in [
+            "notifications",
+            "customer_files",
+            "customer_marks",
+            "improvement_action_records",
+        ] {
             let sql = match new_key {
                 Some(_) => format!("UPDATE {table} SET document_id = $2 WHERE document_id = $1"),
                 None => format!("DELETE FROM {table} WHERE document_id = $1"),

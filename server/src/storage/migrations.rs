@@ -501,6 +501,12 @@ const MIGRATIONS: &[(i64, &str)] = &[
         locked_until INTEGER NOT NULL
     );",
     ),
+    (
+        29,
+        // Survey answers not yet scored, found at start-up without reading
+        // every answer (scored ones hold numbers, never NULL).
+        "CREATE INDEX survey_answers_unscored ON survey_answers (id) WHERE csat_answered IS NULL;",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its
