@@ -7,14 +7,18 @@
 //! and a half years (the dashboard reads only the read model). One survey
 //! answer is added for every third closed record. Then each dashboard is
 //! asked five times (median reported), and each query of the twelve-month
-//! dashboard is timed alone. SQLite in a temporary directory, or the
+//! dashboard is timed alone; then every record is exported as CSV and as
+//! XLSX through the export route. SQLite in a temporary directory, or the
 //! PostgreSQL database `CLOSELOOP_BENCH_DATABASE` names. Prints Markdown
 //! tables for `docs/benchmarks.md`.
 
 use std::time::{Duration, Instant};
 
+use closeloop_server::{Application, Config};
+
 use closeloop_server::seed::{SeedOptions, seed_records};
 use closeloop_server::storage::Storage;
+use closeloop_shared::access::Role;
 use closeloop_shared::analytics::{DAY_MS, DashboardFilter};
 use closeloop_shared::sla::SlaConfig;
 use sqlx::{Column, Row};
@@ -134,7 +138,7 @@ async fn main() {
     .await
     .expect("seeded");
     let seeding = started.elapsed();
-    let url = database.unwrap_or_else(|| {
+    let url = database.clone().unwrap_or_else(|| {
         format!(
             "sqlite://{}",
             dir.path().join("closeloop.sqlite3").to_string_lossy()
@@ -212,5 +216,82 @@ async fn main() {
         "| Peak RSS of the process while answering the dashboards | {} MiB |",
         peak_rss_mib()
     );
+    println!();
+    export_everything(&storage, dir.path(), database.as_deref(), backend).await;
     storage.close().await;
+}
+
+/// Every record exported through the real route, as CSV and as XLSX, by
+/// head office in-process (no socket between): time, size, peak RSS.
+async fn export_everything(
+    storage: &Storage,
+    dir: &std::path::Path,
+    database: Option<&str>,
+    backend: &str,
+) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    const PASSWORD: &str = "bench-password-2026";
+    storage
+        .add_user("bench-office", PASSWORD, Role::HeadOffice, None, 0)
+        .await
+        .expect("user");
+    let mut config = Config::for_test(dir.to_path_buf(), "/nonexistent".into());
+    config.database = database.map(str::to_string);
+    // The export alone: no scheduled job runs meanwhile.
+    config.escalation_seconds = 86_400;
+    config.housekeeping_seconds = 86_400;
+    let app = Application::build(config).await.expect("the server");
+    let request = |method: &str, path: &str, token: Option<&str>, body: String| {
+        let mut r = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.body(axum::body::Body::from(body)).expect("request")
+    };
+    let login = format!(r#"{{"username":"bench-office","password":"{PASSWORD}"}}"#);
+    let signed = app
+        .router()
+        .oneshot(request("POST", "/api/login", None, login))
+        .await
+        .expect("answered");
+    let bytes = signed.into_body().collect().await.expect("body").to_bytes();
+    let token = serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    println!("| Export of every record ({backend}) | Rows | Time | Size | Peak RSS |");
+    println!("|---|---:|---:|---:|---:|");
+    for kind in ["csv", "xlsx"] {
+        reset_peak_rss();
+        let started = Instant::now();
+        let path = format!("/api/records/export.{kind}");
+        let resp = app
+            .router()
+            .oneshot(request("GET", &path, Some(&token), String::new()))
+            .await
+            .expect("answered");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        let rows = resp
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?")
+            .to_string();
+        let mut body = resp.into_body().into_data_stream();
+        let mut size = 0usize;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+            size += chunk.expect("export streams").len();
+        }
+        println!(
+            "| {} | {rows} | {:.1} s | {:.0} MB | {} MiB |",
+            kind.to_uppercase(),
+            started.elapsed().as_secs_f64(),
+            size as f64 / 1e6,
+            peak_rss_mib()
+        );
+    }
 }
