@@ -2,7 +2,6 @@
 // tablet on relay 1 and head office on relay 2 see each other's changes,
 // and a JS automerge-repo client on relay 2 edits what the tablet shows.
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { test } from "node:test";
 import * as A from "@automerge/automerge";
 import { Repo } from "@automerge/automerge-repo";
@@ -12,6 +11,7 @@ import {
   capture,
   freePort,
   launchBrowser,
+  sharedContactKey,
   signIn,
   startServer,
   tempDir,
@@ -25,7 +25,7 @@ const database = process.env.CLOSELOOP_TEST_POSTGRES;
 test("clients on two relays sharing PostgreSQL see each other's changes within a second", { timeout: 120_000 }, async () => {
   assert.ok(database, "needs CLOSELOOP_TEST_POSTGRES (cargo xtask test starts a PostgreSQL cluster)");
   // Relays sharing a database share the contact store's master key.
-  const extraArgs = ["--contact-key-file", join(tempDir("closeloop-keys-"), "contact.key")];
+  const extraArgs = ["--contact-key-file", sharedContactKey()];
   const one = await startServer(tempDir("closeloop-relay1-"), await freePort(), { database, extraArgs });
   const two = await startServer(tempDir("closeloop-relay2-"), await freePort(), { database, extraArgs });
   const browser = await launchBrowser();

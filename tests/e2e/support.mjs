@@ -27,6 +27,17 @@ export function freePort() {
   });
 }
 
+/**
+ * A contact key file for relays sharing the end-to-end PostgreSQL database:
+ * the database keeps a check of the first key it saw, so every test on it
+ * uses this same (test-only) key.
+ */
+export function sharedContactKey() {
+  const path = join(tempDir("closeloop-keys-"), "contact.key");
+  writeFileSync(path, "e2e0".repeat(16) + "\n", { mode: 0o600 });
+  return path;
+}
+
 /** Password of every end-to-end test user. */
 export const PASSWORD = "e2e-password-2026";
 
