@@ -10,10 +10,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use closeloop_shared::workflow::Action;
-use futures_util::StreamExt;
-use support::{Client, Socket, TestApp, http, id, login, open_sync, two_relays};
+use support::{Client, TestApp, close_reason, http, id, login, open_sync, two_relays};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::Message as Ws;
 
 /// An open `/api/events` stream.
 struct Events(tokio::net::TcpStream);
@@ -93,22 +91,6 @@ async fn an_inbox_on_one_relay_hears_of_what_happens_through_the_other() {
     two.stop().await;
 }
 
-/// Waits (5 s at most) for the relay's close frame; its reason.
-async fn closed(ws: &mut Socket) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, ws.next()).await {
-            Ok(Some(Ok(Ws::Close(frame)))) => {
-                return frame.map(|f| f.reason.to_string()).unwrap_or_default();
-            }
-            Ok(Some(Ok(_))) => continue,
-            Ok(other) => panic!("socket ended without a close frame: {other:?}"),
-            Err(_) => panic!("socket not closed within 5 s"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL; cargo xtask test runs it there"]
 async fn sessions_end_on_every_relay_and_failed_sign_ins_count_across_relays() {
@@ -120,7 +102,7 @@ async fn sessions_end_on_every_relay_and_failed_sign_ins_count_across_relays() {
     let started = Instant::now();
     let out = http(one.addr, "POST", "/api/logout", Some(&token), None).await;
     assert!(out.starts_with("HTTP/1.1 2"), "{out}");
-    assert!(closed(&mut ws).await.contains("signed out"));
+    assert!(close_reason(&mut ws).await.contains("signed out"));
     let logout = started.elapsed();
 
     // A role changed through relay one.
@@ -138,7 +120,7 @@ async fn sessions_end_on_every_relay_and_failed_sign_ins_count_across_relays() {
     )
     .await;
     assert!(changed.starts_with("HTTP/1.1 200"), "{changed}");
-    assert!(closed(&mut ws).await.contains("role or team changed"));
+    assert!(close_reason(&mut ws).await.contains("role or team changed"));
     let role = started.elapsed();
 
     // Sessions revoked, and an account disabled, through relay one.
@@ -150,7 +132,7 @@ async fn sessions_end_on_every_relay_and_failed_sign_ins_count_across_relays() {
         let path = format!("/api/admin/users/{user}/{action}");
         let done = http(one.addr, "POST", &path, Some(&admin), None).await;
         assert!(done.starts_with("HTTP/1.1 2"), "{action}: {done}");
-        let reason = closed(&mut ws).await;
+        let reason = close_reason(&mut ws).await;
         assert!(!reason.is_empty(), "{action}: closed without a reason");
         measured.push((action, started.elapsed()));
     }

@@ -5,28 +5,12 @@
 
 mod support;
 
-use std::time::Duration;
-
 use closeloop_shared::access::Role;
-use futures_util::{SinkExt, StreamExt};
-use support::{Client, PASSWORD, Socket, StepClock, TestApp, http, login, open_sync, storage_for};
+use futures_util::SinkExt;
+use support::{
+    Client, PASSWORD, Socket, StepClock, TestApp, close_reason, http, login, open_sync, storage_for,
+};
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-/// Waits (5 s at most) for the relay's close frame; returns its reason.
-async fn close_reason(ws: &mut Socket) -> String {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        match tokio::time::timeout(left, ws.next()).await {
-            Ok(Some(Ok(Ws::Close(frame)))) => {
-                return frame.map(|f| f.reason.to_string()).unwrap_or_default();
-            }
-            Ok(Some(Ok(_))) => continue,
-            Ok(other) => panic!("socket ended without a close frame: {other:?}"),
-            Err(_) => panic!("socket not closed within 5 s"),
-        }
-    }
-}
 
 /// A signed-in sync socket and its token.
 async fn socket_for(app: &TestApp, user: &str) -> (Socket, String) {

@@ -6,7 +6,7 @@
 // the system; the escalated view lists it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SCREENSHOTS, freePort, launchBrowser, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
+import { SCREENSHOTS, freePort, launchBrowser, registerOverdue, signIn, startServer, tempDir, waitForInbox } from "./support.mjs";
 
 test("an overdue record escalates and the supervisor is notified", { timeout: 120_000 }, async () => {
   const server = await startServer(tempDir("closeloop-escalate-"), await freePort(), {
@@ -16,20 +16,10 @@ test("an overdue record escalates and the supervisor is notified", { timeout: 12
   try {
     const office = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await signIn(office, server.url, "office");
-    await office.goto(server.url + "/office/new");
-    await office.waitForSelector('[data-testid="register-form"]');
-    const received = await office.evaluate(() => {
-      const d = new Date(Date.now() - 20 * 3_600_000);
-      const p = (n) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+    await registerOverdue(office, server.url, {
+      nickname: "郑女士",
+      description: "昨晚买的牛奶过期了，孩子喝了肚子疼。",
     });
-    await office.fill('[data-testid="reg-received"]', received);
-    await office.fill('[data-testid="reg-nickname"]', "郑女士");
-    await office.fill('[data-testid="reg-description"]', "昨晚买的牛奶过期了，孩子喝了肚子疼。");
-    await office.click('[data-testid="reg-save"]');
-    await office.waitForSelector("[data-record-loaded]");
-    await office.click('input[name="priority"][value="P0"]');
-    await office.waitForSelector('[data-testid="work-outcome"].ok');
 
     // Nobody acts: the supervisor's bell rings.
     const supervisor = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();

@@ -15,6 +15,7 @@ import {
   SCREENSHOTS,
   freePort,
   launchBrowser,
+  registerOverdue,
   sharedContactKey,
   signIn,
   signInTablet,
@@ -156,20 +157,7 @@ test("three relays behind a balancer: one is killed mid-load, nothing acknowledg
     }
 
     // An overdue record: escalated once although three relays run the job.
-    await office.goto(lb.url + "/office/new");
-    await office.waitForSelector('[data-testid="register-form"]');
-    const received = await office.evaluate(() => {
-      const d = new Date(Date.now() - 20 * 3_600_000);
-      const p = (n) => String(n).padStart(2, "0");
-      return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-    });
-    await office.fill('[data-testid="reg-received"]', received);
-    await office.fill('[data-testid="reg-nickname"]', "三中继郑女士");
-    await office.fill('[data-testid="reg-description"]', "三台中继时只升级一次。");
-    await office.click('[data-testid="reg-save"]');
-    await office.waitForSelector("[data-record-loaded]");
-    await office.click('input[name="priority"][value="P0"]');
-    await office.waitForSelector('[data-testid="work-outcome"].ok');
+    await registerOverdue(office, lb.url, { nickname: "三中继郑女士", description: "三台中继时只升级一次。" });
     const supervisor = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     await signIn(supervisor, lb.url, "supervisor");
     await supervisor.goto(lb.url + "/office");

@@ -197,6 +197,27 @@ export const PNG = Buffer.from(
   "base64",
 );
 
+/**
+ * Head office registers a phone complaint received 20 hours ago and gives
+ * it priority P0 (2 hours to first response): overdue at once.
+ */
+export async function registerOverdue(page, url, { nickname, description }) {
+  await page.goto(url + "/office/new");
+  await page.waitForSelector('[data-testid="register-form"]');
+  const received = await page.evaluate(() => {
+    const d = new Date(Date.now() - 20 * 3_600_000);
+    const p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+  });
+  await page.fill('[data-testid="reg-received"]', received);
+  await page.fill('[data-testid="reg-nickname"]', nickname);
+  await page.fill('[data-testid="reg-description"]', description);
+  await page.click('[data-testid="reg-save"]');
+  await page.waitForSelector("[data-record-loaded]");
+  await page.click('input[name="priority"][value="P0"]');
+  await page.waitForSelector('[data-testid="work-outcome"].ok');
+}
+
 /** Fills and submits the capture form, then waits for the "saved" message. */
 export async function capture(page, { channel, nickname, description }) {
   await page.selectOption('[data-testid="channel"]', channel);

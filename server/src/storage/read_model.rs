@@ -168,7 +168,11 @@ impl Storage {
         let mut page = self.sql(format!("SELECT {ROW_COLUMNS}"));
         filter(&mut page, q, visible, now_ms);
         if let Some((received, id)) = after {
-            page.push(" AND (r.received_at < ")
+            // The first bound alone lets the index scan start at the last
+            // row instead of skipping every page before it.
+            page.push(" AND r.received_at <= ")
+                .bind(*received)
+                .push(" AND (r.received_at < ")
                 .bind(*received)
                 .push(" OR (r.received_at = ")
                 .bind(*received)

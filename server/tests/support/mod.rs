@@ -579,6 +579,22 @@ pub async fn open_sync(addr: SocketAddr, token: &str) -> Option<Socket> {
         .map(|(ws, _)| ws)
 }
 
+/// Waits (5 s at most) for the relay's close frame; returns its reason.
+pub async fn close_reason(ws: &mut Socket) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, futures_util::StreamExt::next(ws)).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => {
+                return frame.map(|f| f.reason.to_string()).unwrap_or_default();
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(other) => panic!("socket ended without a close frame: {other:?}"),
+            Err(_) => panic!("socket not closed within 5 s"),
+        }
+    }
+}
+
 /// Every byte the server keeps, as text to search: the files of the data
 /// directory (SQLite's database and log, the blob store), and on PostgreSQL
 /// every row of every table (byte columns as hex and as text).
