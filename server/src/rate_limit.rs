@@ -1,14 +1,19 @@
 //! Request limits for what anyone may call without an account (the
-//! customer's survey links, the website's feedback form): at most so many requests per window per key,
-//! counted in this process's memory (several relays each count their own).
-//! Past a bound on keys tracked, keys whose window ended are forgotten, and
-//! if all are current the oldest window goes: memory stays bounded under a
-//! flood of new addresses.
+//! customer's survey links, the website's feedback form): at most so many
+//! requests per window per key. Each relay counts in its own memory first
+//! (cheap, and it stops a flood before the database sees it); relays
+//! sharing a database then count what passed there too, so a limit holds
+//! however a balancer spreads the requests. Past a bound on keys tracked
+//! in memory, keys whose window ended are forgotten, and if all are
+//! current the oldest window goes: memory stays bounded under a flood of
+//! new addresses.
 
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
+
+use crate::storage::Storage;
 
 /// Keys a limiter remembers at most.
 const MAX_TRACKED: usize = 10_000;
@@ -71,37 +76,86 @@ pub(crate) const PER_LINK: u32 = 60;
 /// Feedback sent from one address through the website's form, per hour.
 pub(crate) const FEEDBACK_PER_ADDRESS: u32 = 10;
 
+/// Feedback forms, per hour.
+const FEEDBACK_WINDOW_MS: i64 = 3_600_000;
+
 /// The limits on the public endpoints.
 pub(crate) struct PublicLimits {
     addresses: Limiter<IpAddr>,
     links: Limiter<String>,
     feedback: Limiter<IpAddr>,
-}
-
-impl Default for PublicLimits {
-    fn default() -> Self {
-        Self {
-            addresses: Limiter::new(PER_ADDRESS, WINDOW_MS),
-            links: Limiter::new(PER_LINK, WINDOW_MS),
-            feedback: Limiter::new(FEEDBACK_PER_ADDRESS, 3_600_000),
-        }
-    }
+    /// The database relays share, where counts hold across them.
+    shared: Option<Storage>,
 }
 
 impl PublicLimits {
+    /// Limits counted in memory, and in `storage` too when relays share it.
+    pub(crate) fn new(storage: &Storage) -> Self {
+        Self {
+            addresses: Limiter::new(PER_ADDRESS, WINDOW_MS),
+            links: Limiter::new(PER_LINK, WINDOW_MS),
+            feedback: Limiter::new(FEEDBACK_PER_ADDRESS, FEEDBACK_WINDOW_MS),
+            shared: storage.shared_url().map(|_| storage.clone()),
+        }
+    }
+
     /// Counts a request to `link` from `addr` (unknown in-process); `Err(seconds)` when over.
-    pub(crate) fn allow(&self, addr: Option<IpAddr>, link: &str, now_ms: i64) -> Result<(), u64> {
+    pub(crate) async fn allow(
+        &self,
+        addr: Option<IpAddr>,
+        link: &str,
+        now_ms: i64,
+    ) -> Result<(), u64> {
+        // Only the start of a link is kept as its key: enough to tell links apart.
+        let key: String = link.chars().take(32).collect();
         if let Some(a) = addr {
             self.addresses.allow(&a, now_ms)?;
         }
-        // Only the start of a link is kept as its key: enough to tell links apart.
-        let key: String = link.chars().take(32).collect();
-        self.links.allow(&key, now_ms)
+        self.links.allow(&key, now_ms)?;
+        if let Some(a) = addr {
+            self.everywhere(&format!("address:{a}"), PER_ADDRESS, WINDOW_MS, now_ms)
+                .await?;
+        }
+        self.everywhere(&format!("link:{key}"), PER_LINK, WINDOW_MS, now_ms)
+            .await
     }
 
     /// Counts a feedback form sent from `addr`; `Err(seconds)` when over.
-    pub(crate) fn allow_feedback(&self, addr: Option<IpAddr>, now_ms: i64) -> Result<(), u64> {
-        addr.map_or(Ok(()), |a| self.feedback.allow(&a, now_ms))
+    pub(crate) async fn allow_feedback(
+        &self,
+        addr: Option<IpAddr>,
+        now_ms: i64,
+    ) -> Result<(), u64> {
+        let Some(a) = addr else { return Ok(()) };
+        self.feedback.allow(&a, now_ms)?;
+        let key = format!("feedback:{a}");
+        self.everywhere(&key, FEEDBACK_PER_ADDRESS, FEEDBACK_WINDOW_MS, now_ms)
+            .await
+    }
+
+    /// The count across relays, where they share a database. If it cannot
+    /// be read the request passes on this relay's own count.
+    async fn everywhere(
+        &self,
+        key: &str,
+        limit: u32,
+        window_ms: i64,
+        now_ms: i64,
+    ) -> Result<(), u64> {
+        let Some(storage) = &self.shared else {
+            return Ok(());
+        };
+        match storage.count_request(key, window_ms, now_ms).await {
+            Ok((n, start)) if n > i64::from(limit) => {
+                let left_ms = start + window_ms - now_ms;
+                Err((left_ms.max(1000) / 1000) as u64)
+            }
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "counting a public request across relays failed");
+                Ok(())
+            }
+        }
     }
 }
 

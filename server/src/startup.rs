@@ -207,7 +207,7 @@ impl Application {
             stored: stored_rx,
             vault: Arc::new(vault),
             survey_follow_ups,
-            public_limits: Arc::default(),
+            public_limits: Arc::new(crate::rate_limit::PublicLimits::new(&storage)),
             survey_sending: Arc::default(),
         };
         crate::jobs::housekeeping::spawn(

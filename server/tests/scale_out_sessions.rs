@@ -2,7 +2,7 @@
 //! two hears of a change stored, a notification raised and a record
 //! reassigned through relay one; a sign-out, a changed role or a revocation
 //! through relay one closes the user's sockets on relay two; and failed
-//! sign-ins count across relays. PostgreSQL only: ignored on SQLite;
+//! sign-ins and the public endpoints' limits count across relays. PostgreSQL only: ignored on SQLite;
 //! `cargo xtask test` runs them.
 
 mod support;
@@ -154,6 +154,29 @@ async fn sessions_end_on_every_relay_and_failed_sign_ins_count_across_relays() {
         );
         let resp = http(relay.addr, "POST", "/api/login", None, Some(&right)).await;
         assert!(resp.starts_with("HTTP/1.1 429"), "locked on both: {resp}");
+    }
+    one.stop().await;
+    two.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL; cargo xtask test runs it there"]
+async fn the_public_feedback_limit_holds_across_relays() {
+    let (_dir, one, two) = two_relays().await;
+    // Ten forms an hour from one address, however they are spread.
+    for n in 0..10 {
+        let relay = if n % 2 == 0 { &one } else { &two };
+        let body = format!(r#"{{"description":"两台中继上的第 {n} 条"}}"#);
+        let sent = http(relay.addr, "POST", "/api/feedback", None, Some(&body)).await;
+        assert!(sent.starts_with("HTTP/1.1 201"), "{n}: {sent}");
+    }
+    for relay in [&one, &two] {
+        let body = r#"{"description":"第十一条"}"#;
+        let sent = http(relay.addr, "POST", "/api/feedback", None, Some(body)).await;
+        assert!(
+            sent.starts_with("HTTP/1.1 429") && sent.contains("rate_limited"),
+            "{sent}"
+        );
     }
     one.stop().await;
     two.stop().await;

@@ -68,6 +68,7 @@ async fn submit(
     state
         .public_limits
         .allow_feedback(addr, now)
+        .await
         .map_err(AppError::RateLimited)?;
     let id = DocumentId::from_bytes(
         crate::random::bytes::<16>()

@@ -151,7 +151,7 @@ async fn usable(
 }
 
 /// Counts a request to a link against the limits per address and per link.
-fn limit(
+async fn limit(
     state: &AppState,
     extensions: &Extensions,
     headers: &HeaderMap,
@@ -161,6 +161,7 @@ fn limit(
     state
         .public_limits
         .allow(addr, token, state.now_ms())
+        .await
         .map_err(AppError::RateLimited)
 }
 
@@ -171,7 +172,7 @@ async fn open_link(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<AppJson<SurveyPage>, AppError> {
-    limit(&state, &extensions, &headers, &token)?;
+    limit(&state, &extensions, &headers, &token).await?;
     let link = link_of(&state, &token_hash(&token)?).await?;
     let survey = usable(&state, &link).await?;
     Ok(AppJson(SurveyPage {
@@ -189,7 +190,7 @@ async fn answer(
     Path(token): Path<String>,
     AppJson(submit): AppJson<SurveySubmit>,
 ) -> Result<(StatusCode, AppJson<serde_json::Value>), AppError> {
-    limit(&state, &extensions, &headers, &token)?;
+    limit(&state, &extensions, &headers, &token).await?;
     let hash = token_hash(&token)?;
     let submission = submit.submission.trim();
     if submission.is_empty() || submission.chars().count() > MAX_SUBMISSION_CHARS {

@@ -507,6 +507,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // every answer (scored ones hold numbers, never NULL).
         "CREATE INDEX survey_answers_unscored ON survey_answers (id) WHERE csat_answered IS NULL;",
     ),
+    (
+        30,
+        // Requests to the public endpoints per key and window, counted in
+        // the database when relays share it, so a limit holds across them.
+        "CREATE TABLE request_counts (
+        key TEXT PRIMARY KEY,
+        window_start INTEGER NOT NULL,
+        n INTEGER NOT NULL
+    );",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

@@ -23,6 +23,7 @@ mod notifications;
 mod passwords;
 mod projection;
 mod read_model;
+mod request_counts;
 mod retention;
 mod sessions;
 mod settings;

@@ -131,6 +131,7 @@ impl Checker {
                 let purge = async {
                     let quiet = crate::login_guard::quiet_since(now);
                     self.storage.forget_strikes(quiet).await?;
+                    self.storage.forget_request_counts(quiet).await?;
                     self.storage.purge_sessions(now).await
                 };
                 match crate::jobs::alone(&self.storage, Job::SessionPurge, purge).await {
