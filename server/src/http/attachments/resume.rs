@@ -54,7 +54,11 @@ pub(in crate::http) async fn progress(
         return Err(not_a_hash());
     }
     let upload = upload_of(&sha256, &user.username);
-    let _claim = Claim::take(&upload)?;
+    // Only looked at: asking how far an upload got never makes a piece
+    // arriving at that moment fail.
+    if Claim::is_taken(&upload) {
+        return Err(busy());
+    }
     Ok(Json(UploadProgress {
         received: state.blobs.held(&upload).await?,
     }))
@@ -193,16 +197,32 @@ static WRITING: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 struct Claim(String);
 
 impl Claim {
+    fn key(upload: &Upload) -> String {
+        format!("{}-{}", upload.sha256, upload.uploader)
+    }
+
     fn take(upload: &Upload) -> Result<Claim, AppError> {
-        let key = format!("{}-{}", upload.sha256, upload.uploader);
+        let key = Claim::key(upload);
         let mut writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
         if !writing.insert(key.clone()) {
-            return Err(AppError::Conflict {
-                code: "upload_busy",
-                message: "another piece of this upload is arriving; try again".into(),
-            });
+            return Err(busy());
         }
         Ok(Claim(key))
+    }
+
+    /// Whether a piece of the upload is arriving at this relay now.
+    fn is_taken(upload: &Upload) -> bool {
+        WRITING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&Claim::key(upload))
+    }
+}
+
+fn busy() -> AppError {
+    AppError::Conflict {
+        code: "upload_busy",
+        message: "another piece of this upload is arriving; try again".into(),
     }
 }
 
