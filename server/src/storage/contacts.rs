@@ -49,7 +49,7 @@ impl Storage {
         c: ContactRow<'_>,
         now_ms: i64,
     ) -> Result<Stored, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let owner: Option<String> =
             sqlx::query_scalar("SELECT created_by FROM contacts WHERE contact_ref = $1")
                 .bind(c.contact_ref)

@@ -148,7 +148,7 @@ impl Storage {
         by: &str,
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let file_of = |key: String| {
             sqlx::query_scalar::<_, String>(
                 "SELECT file_id FROM customer_files WHERE document_id = $1",
