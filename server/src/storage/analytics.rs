@@ -10,7 +10,7 @@ use closeloop_shared::analytics::{
     REPEAT_WINDOW_MS, SeriesBuilder, Share,
 };
 use closeloop_shared::sla::{Priority, SlaConfig};
-use closeloop_shared::stats::{Compliance, DurationStats, SlaTarget, sla_compliance_of};
+use closeloop_shared::stats::{Compliance, SlaTarget, duration_stats, sla_compliance_of};
 use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -54,10 +54,6 @@ fn elapsed(column: &str) -> String {
          THEN {column} - r.received_at ELSE 0 END"
     )
 }
-
-/// The percentiles the dashboard shows, as `duration_stats` ranks them.
-const MEDIAN: i64 = 50;
-const P90: i64 = 90;
 
 /// Records of one day with one value of a dimension.
 struct DayCount {
@@ -110,8 +106,8 @@ impl Storage {
             total: series.total,
             volumes: series.volumes.clone(),
             first_contact: series.first_contact,
-            first_response: first,
-            resolution: resolved,
+            first_response: duration_stats(first),
+            resolution: duration_stats(resolved),
             sla: compliance,
             repeat_complaints: complaints,
             csat,
@@ -281,44 +277,15 @@ impl Storage {
             .collect()
     }
 
-    /// First-response and resolution times of the period: count, mean,
-    /// and the nearest-rank median and 90th percentile (`duration_stats`'
-    /// rule), picked in SQL by rank so no duration leaves the database.
-    async fn durations(
-        &self,
-        f: &DashboardFilter,
-    ) -> Result<(DurationStats, DurationStats), StorageError> {
+    /// Every first-response and resolution time of the period, for the
+    /// median and 90th percentile.
+    async fn durations(&self, f: &DashboardFilter) -> Result<(Vec<i64>, Vec<i64>), StorageError> {
         let mut out = Vec::new();
         for column in ["r.first_response_at", "r.resolved_at"] {
-            let mut qb = self.sql(format!(
-                "SELECT rn, d, n, total FROM (SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS rn, \
-                 COUNT(*) OVER () AS n, CAST(SUM(d) OVER () AS BIGINT) AS total \
-                 FROM (SELECT {} AS d",
-                elapsed(column)
-            ));
+            let mut qb = self.sql(format!("SELECT {} AS d", elapsed(column)));
             records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
-            qb.push(format!(
-                " AND {column} IS NOT NULL) x) y \
-                 WHERE rn = (n * {MEDIAN} + 99) / 100 OR rn = (n * {P90} + 99) / 100"
-            ));
-            let mut stats = DurationStats::default();
-            for row in qb.fetch_all(&self.pool).await? {
-                let (rn, d, n, total): (i64, i64, i64, i64) = (
-                    row.try_get("rn")?,
-                    row.try_get("d")?,
-                    row.try_get("n")?,
-                    row.try_get("total")?,
-                );
-                stats.count = usize::try_from(n).unwrap_or(0);
-                stats.mean_ms = (n > 0).then(|| total / n);
-                if rn == (n * MEDIAN + 99) / 100 {
-                    stats.median_ms = Some(d);
-                }
-                if rn == (n * P90 + 99) / 100 {
-                    stats.p90_ms = Some(d);
-                }
-            }
-            out.push(stats);
+            qb.push(format!(" AND {column} IS NOT NULL"));
+            out.push(qb.fetch_i64s(&self.pool).await?);
         }
         let resolved = out.pop().unwrap_or_default();
         Ok((out.pop().unwrap_or_default(), resolved))
