@@ -16,12 +16,13 @@ use crate::storage::{Appended, BlobFacts, Storage, StorageError};
 
 /// The attachments' bytes, on disk or in the shared database.
 #[derive(Clone)]
-pub(crate) enum BlobStore {
-    /// Files under this directory, named by hash.
-    Files(PathBuf),
-    /// Pieces in the database; `scratch` is this relay's own directory
-    /// for uploads still arriving.
-    Database { storage: Storage, scratch: PathBuf },
+pub(crate) struct BlobStore {
+    storage: Storage,
+    /// Files named by hash, or, when `in_database`, only this relay's
+    /// scratch space for uploads still arriving.
+    dir: PathBuf,
+    /// Bytes are pieces in the database relays share.
+    in_database: bool,
 }
 
 /// One user's upload of one content: resumable uploads are the uploader's
@@ -33,7 +34,8 @@ pub(crate) struct Upload {
 }
 
 impl Upload {
-    fn key(&self) -> String {
+    /// The upload's name: its content and its uploader.
+    pub(crate) fn key(&self) -> String {
         format!("{}-{}", self.sha256, self.uploader)
     }
 }
@@ -45,21 +47,16 @@ fn io(what: &str, e: std::io::Error) -> StorageError {
 impl BlobStore {
     /// In the database when it is shared with other relays, else on disk.
     pub(crate) fn new(storage: &Storage, data_dir: &Path) -> Self {
-        let dir = data_dir.join("blobs");
-        match storage.shared_url() {
-            Some(_) => BlobStore::Database {
-                storage: storage.clone(),
-                scratch: dir,
-            },
-            None => BlobStore::Files(dir),
+        BlobStore {
+            storage: storage.clone(),
+            dir: data_dir.join("blobs"),
+            in_database: storage.shared_url().is_some(),
         }
     }
 
     /// This relay's directory for files being received or assembled.
     pub(crate) fn scratch(&self) -> PathBuf {
-        match self {
-            BlobStore::Files(dir) | BlobStore::Database { scratch: dir, .. } => dir.join("tmp"),
-        }
+        self.dir.join("tmp")
     }
 
     /// Moves a completely received, hashed file in and lists it.
@@ -67,97 +64,86 @@ impl BlobStore {
         &self,
         file: &Path,
         facts: &BlobFacts<'_>,
-        storage: &Storage,
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        match self {
-            BlobStore::Files(dir) => {
-                tokio::fs::rename(file, dir.join(facts.sha256))
-                    .await
-                    .map_err(|e| io("keeping an upload", e))?;
-                storage.record_blob(facts, now_ms).await
-            }
-            BlobStore::Database { storage, .. } => {
-                let kept = match tokio::fs::File::open(file).await {
-                    Ok(mut from) => storage.keep_blob_pieces(facts, &mut from, now_ms).await,
-                    Err(e) => Err(io("reading an upload", e)),
-                };
-                let _ = tokio::fs::remove_file(file).await;
-                kept
-            }
+        if !self.in_database {
+            tokio::fs::rename(file, self.dir.join(facts.sha256))
+                .await
+                .map_err(|e| io("keeping an upload", e))?;
+            return self.storage.record_blob(facts, now_ms).await;
         }
+        let kept = match tokio::fs::File::open(file).await {
+            Ok(mut from) => {
+                self.storage
+                    .keep_blob_pieces(facts, &mut from, now_ms)
+                    .await
+            }
+            Err(e) => Err(io("reading an upload", e)),
+        };
+        let _ = tokio::fs::remove_file(file).await;
+        kept
     }
 
     /// The blob's bytes as a response body; `None` if they are not stored.
     pub(crate) async fn body(&self, sha256: &str) -> Result<Option<Body>, StorageError> {
-        match self {
-            BlobStore::Files(dir) => match tokio::fs::File::open(dir.join(sha256)).await {
-                Ok(file) => Ok(Some(Body::from_stream(tokio_util::io::ReaderStream::new(
-                    file,
-                )))),
-                Err(_) => Ok(None),
-            },
-            BlobStore::Database { storage, .. } => {
-                let Some(first) = storage.blob_piece(sha256, 0).await? else {
-                    return Ok(None);
-                };
-                // Piece by piece, one query each: no connection is held
-                // while a slow client reads.
-                let next = first.len() as u64;
-                let state = (storage.clone(), sha256.to_string(), Some(first), next);
-                let pieces = futures_util::stream::try_unfold(
-                    state,
-                    |(storage, sha256, ready, next)| async move {
-                        if let Some(piece) = ready {
-                            return Ok(Some((piece, (storage, sha256, None, next))));
-                        }
-                        match storage.blob_piece(&sha256, next).await? {
-                            Some(piece) => {
-                                let after = next + piece.len() as u64;
-                                Ok(Some((piece, (storage, sha256, None, after))))
-                            }
-                            None => Ok::<_, StorageError>(None),
-                        }
-                    },
-                );
-                Ok(Some(Body::from_stream(pieces)))
-            }
+        if !self.in_database {
+            return Ok(tokio::fs::File::open(self.dir.join(sha256))
+                .await
+                .ok()
+                .map(|file| Body::from_stream(tokio_util::io::ReaderStream::new(file))));
         }
+        let Some(first) = self.storage.blob_piece(sha256, 0).await? else {
+            return Ok(None);
+        };
+        // Piece by piece, one query each: no connection is held while a
+        // slow client reads.
+        let next = first.len() as u64;
+        let state = (self.storage.clone(), sha256.to_string(), Some(first), next);
+        let pieces =
+            futures_util::stream::try_unfold(state, |(storage, sha256, ready, next)| async move {
+                if let Some(piece) = ready {
+                    return Ok(Some((piece, (storage, sha256, None, next))));
+                }
+                match storage.blob_piece(&sha256, next).await? {
+                    Some(piece) => {
+                        let after = next + piece.len() as u64;
+                        Ok(Some((piece, (storage, sha256, None, after))))
+                    }
+                    None => Ok::<_, StorageError>(None),
+                }
+            });
+        Ok(Some(Body::from_stream(pieces)))
     }
 
     /// Copies the blob into `out`, from a blocking thread (the archive zip
     /// is written on one).
     pub(crate) fn copy_blocking(&self, sha256: &str, out: &mut dyn Write) -> Result<(), String> {
-        match self {
-            BlobStore::Files(dir) => {
-                let mut file = std::fs::File::open(dir.join(sha256)).map_err(|e| e.to_string())?;
-                std::io::copy(&mut file, out).map_err(|e| e.to_string())?;
-                Ok(())
-            }
-            BlobStore::Database { storage, .. } => {
-                let runtime = tokio::runtime::Handle::current();
-                let mut next = 0;
-                while let Some(piece) = runtime
-                    .block_on(storage.blob_piece(sha256, next))
-                    .map_err(|e| e.to_string())?
-                {
-                    out.write_all(&piece).map_err(|e| e.to_string())?;
-                    next += piece.len() as u64;
-                }
-                if next == 0 {
-                    return Err(format!("attachment {sha256} has no stored bytes"));
-                }
-                Ok(())
-            }
+        if !self.in_database {
+            let mut file = std::fs::File::open(self.dir.join(sha256)).map_err(|e| e.to_string())?;
+            std::io::copy(&mut file, out).map_err(|e| e.to_string())?;
+            return Ok(());
         }
+        let runtime = tokio::runtime::Handle::current();
+        let mut next = 0;
+        while let Some(piece) = runtime
+            .block_on(self.storage.blob_piece(sha256, next))
+            .map_err(|e| e.to_string())?
+        {
+            out.write_all(&piece).map_err(|e| e.to_string())?;
+            next += piece.len() as u64;
+        }
+        if next == 0 {
+            return Err(format!("attachment {sha256} has no stored bytes"));
+        }
+        Ok(())
     }
 
     /// Removes the files of blobs storage has forgotten (in the database
     /// their pieces went with their row).
     pub(crate) async fn discard(&self, hashes: &[String]) {
-        if let BlobStore::Files(dir) = self {
+        if !self.in_database {
             for sha256 in hashes {
-                if let Err(e) = tokio::fs::remove_file(dir.join(sha256)).await
+                if let Err(e) = tokio::fs::remove_file(self.dir.join(sha256)).await
                     && e.kind() != std::io::ErrorKind::NotFound
                 {
                     tracing::warn!(sha256, error = %e, "removing an attachment's file failed");
@@ -169,19 +155,19 @@ impl BlobStore {
     /// Moves blobs a relay kept on its own disk before attachments were
     /// shared into the database; how many moved.
     pub(crate) async fn move_in_local_files(&self) -> Result<usize, StorageError> {
-        let BlobStore::Database { storage, scratch } = self else {
+        if !self.in_database {
             return Ok(0);
-        };
+        }
         let mut moved = 0;
-        for sha256 in storage.blobs_without_pieces().await? {
-            let path = scratch.join(&sha256);
+        for sha256 in self.storage.blobs_without_pieces().await? {
+            let path = self.dir.join(&sha256);
             if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
                 continue;
             }
             let mut from = tokio::fs::File::open(&path)
                 .await
                 .map_err(|e| io("moving a file in", e))?;
-            storage.fill_blob_pieces(&sha256, &mut from).await?;
+            self.storage.fill_blob_pieces(&sha256, &mut from).await?;
             moved += 1;
         }
         Ok(moved)
@@ -189,12 +175,12 @@ impl BlobStore {
 
     /// Bytes of `upload` held so far.
     pub(crate) async fn held(&self, upload: &Upload) -> Result<u64, StorageError> {
-        match self {
-            BlobStore::Files(_) => Ok(tokio::fs::metadata(self.partial(upload))
-                .await
-                .map_or(0, |m| m.len())),
-            BlobStore::Database { storage, .. } => storage.upload_held(&upload.key()).await,
+        if self.in_database {
+            return self.storage.upload_held(&upload.key()).await;
         }
+        Ok(tokio::fs::metadata(self.partial(upload))
+            .await
+            .map_or(0, |m| m.len()))
     }
 
     /// Appends `bytes` at `offset`, if that is what is held. On disk the
@@ -207,92 +193,84 @@ impl BlobStore {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<Appended, StorageError> {
-        match self {
-            BlobStore::Files(_) => {
-                let path = self.partial(upload);
-                let held = self.held(upload).await?;
-                if held != offset {
-                    return Ok(Appended::Elsewhere(held));
-                }
-                if let Some(dir) = path.parent() {
-                    tokio::fs::create_dir_all(dir)
-                        .await
-                        .map_err(|e| io("a partial upload", e))?;
-                }
-                let written = async {
-                    let mut file = tokio::fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&path)
-                        .await?;
-                    file.write_all(bytes).await?;
-                    file.sync_all().await
-                }
+        if self.in_database {
+            return self
+                .storage
+                .append_upload_piece(&upload.key(), &upload.uploader, offset, bytes, now_ms)
                 .await;
-                if let Err(e) = written {
-                    // Back to what was there: the next try starts at a known offset.
-                    if let Ok(f) = tokio::fs::OpenOptions::new().write(true).open(&path).await {
-                        let _ = f.set_len(held).await;
-                    }
-                    return Err(io("a partial upload", e));
-                }
-                Ok(Appended::Held(held + bytes.len() as u64))
-            }
-            BlobStore::Database { storage, .. } => {
-                storage
-                    .append_upload_piece(&upload.key(), &upload.uploader, offset, bytes, now_ms)
-                    .await
-            }
         }
+        let path = self.partial(upload);
+        let held = self.held(upload).await?;
+        if held != offset {
+            return Ok(Appended::Elsewhere(held));
+        }
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| io("a partial upload", e))?;
+        }
+        let written = async {
+            let mut file = tokio::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .await?;
+            file.write_all(bytes).await?;
+            file.sync_all().await
+        }
+        .await;
+        if let Err(e) = written {
+            // Back to what was there: the next try starts at a known offset.
+            if let Ok(f) = tokio::fs::OpenOptions::new().write(true).open(&path).await {
+                let _ = f.set_len(held).await;
+            }
+            return Err(io("a partial upload", e));
+        }
+        Ok(Appended::Held(held + bytes.len() as u64))
     }
 
     /// How many uploads `uploader` has unfinished.
     pub(crate) async fn unfinished(&self, uploader: &str) -> Result<usize, StorageError> {
-        match self {
-            BlobStore::Files(dir) => {
-                let Ok(mut entries) = tokio::fs::read_dir(dir.join("partial")).await else {
-                    return Ok(0);
-                };
-                let mut n = 0;
-                while let Ok(Some(e)) = entries.next_entry().await {
-                    if e.file_name().to_string_lossy().ends_with(uploader) {
-                        n += 1;
-                    }
-                }
-                Ok(n)
-            }
-            BlobStore::Database { storage, .. } => storage.unfinished_uploads(uploader).await,
+        if self.in_database {
+            return self.storage.unfinished_uploads(uploader).await;
         }
+        let Ok(mut entries) = tokio::fs::read_dir(self.dir.join("partial")).await else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        while let Ok(Some(e)) = entries.next_entry().await {
+            if e.file_name().to_string_lossy().ends_with(uploader) {
+                n += 1;
+            }
+        }
+        Ok(n)
     }
 
     /// The SHA-256 (hex) of everything `upload` holds.
     pub(crate) async fn upload_hash(&self, upload: &Upload) -> Result<String, StorageError> {
         use sha2::{Digest, Sha256};
         let mut hasher = Sha256::new();
-        match self {
-            BlobStore::Files(_) => {
-                let mut file = tokio::fs::File::open(self.partial(upload))
+        if self.in_database {
+            let key = upload.key();
+            let mut next = 0;
+            while let Some(piece) = self.storage.upload_piece(&key, next).await? {
+                hasher.update(&piece);
+                next += piece.len() as u64;
+            }
+        } else {
+            let mut file = tokio::fs::File::open(self.partial(upload))
+                .await
+                .map_err(|e| io("reading an upload", e))?;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = file
+                    .read(&mut buf)
                     .await
                     .map_err(|e| io("reading an upload", e))?;
-                let mut buf = vec![0u8; 64 * 1024];
-                loop {
-                    let n = file
-                        .read(&mut buf)
-                        .await
-                        .map_err(|e| io("reading an upload", e))?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buf[..n]);
+                if n == 0 {
+                    break;
                 }
-            }
-            BlobStore::Database { storage, .. } => {
-                let key = upload.key();
-                let mut next = 0;
-                while let Some(piece) = storage.upload_piece(&key, next).await? {
-                    hasher.update(&piece);
-                    next += piece.len() as u64;
-                }
+                hasher.update(&buf[..n]);
             }
         }
         Ok(crate::random::to_hex(&hasher.finalize()))
@@ -303,45 +281,37 @@ impl BlobStore {
         &self,
         upload: &Upload,
         facts: &BlobFacts<'_>,
-        storage: &Storage,
         now_ms: i64,
     ) -> Result<(), StorageError> {
-        match self {
-            BlobStore::Files(_) => {
-                self.keep(&self.partial(upload), facts, storage, now_ms)
-                    .await
-            }
-            BlobStore::Database { storage, .. } => {
-                storage.finish_upload(&upload.key(), facts, now_ms).await
-            }
+        if self.in_database {
+            return self
+                .storage
+                .finish_upload(&upload.key(), facts, now_ms)
+                .await;
         }
+        self.keep(&self.partial(upload), facts, now_ms).await
     }
 
     /// Throws an upload away.
     pub(crate) async fn drop_upload(&self, upload: &Upload) -> Result<(), StorageError> {
-        match self {
-            BlobStore::Files(_) => {
-                let _ = tokio::fs::remove_file(self.partial(upload)).await;
-                Ok(())
-            }
-            BlobStore::Database { storage, .. } => storage.drop_upload(&upload.key()).await,
+        if self.in_database {
+            return self.storage.drop_upload(&upload.key()).await;
         }
+        let _ = tokio::fs::remove_file(self.partial(upload)).await;
+        Ok(())
     }
 
     /// Removes uploads untouched since `before_ms`; how many went.
     pub(crate) async fn sweep_unfinished(&self, before_ms: i64) -> Result<usize, StorageError> {
-        match self {
-            BlobStore::Files(dir) => Ok(sweep_files(&dir.join("partial"), before_ms).await),
-            BlobStore::Database { storage, .. } => storage.sweep_uploads(before_ms).await,
+        if self.in_database {
+            return self.storage.sweep_uploads(before_ms).await;
         }
+        Ok(sweep_files(&self.dir.join("partial"), before_ms).await)
     }
 
+    /// A user's partial upload on this relay's disk.
     fn partial(&self, upload: &Upload) -> PathBuf {
-        match self {
-            BlobStore::Files(dir) | BlobStore::Database { scratch: dir, .. } => {
-                dir.join("partial").join(upload.key())
-            }
-        }
+        self.dir.join("partial").join(upload.key())
     }
 }
 

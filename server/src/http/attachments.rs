@@ -117,10 +117,7 @@ async fn upload(
         size,
         uploaded_by: &user.username,
     };
-    state
-        .blobs
-        .keep(&tmp, &facts, &state.storage, state.now_ms())
-        .await?;
+    state.blobs.keep(&tmp, &facts, state.now_ms()).await?;
     Ok(created(StoredBlob {
         sha256,
         media_type,

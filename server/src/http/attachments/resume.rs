@@ -128,9 +128,7 @@ pub(in crate::http) async fn append(
         size: piece.size,
         uploaded_by: &user.username,
     };
-    store
-        .finish(&upload, &facts, &state.storage, state.now_ms())
-        .await?;
+    store.finish(&upload, &facts, state.now_ms()).await?;
     Ok(created(StoredBlob {
         sha256,
         media_type,
@@ -197,12 +195,8 @@ static WRITING: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 struct Claim(String);
 
 impl Claim {
-    fn key(upload: &Upload) -> String {
-        format!("{}-{}", upload.sha256, upload.uploader)
-    }
-
     fn take(upload: &Upload) -> Result<Claim, AppError> {
-        let key = Claim::key(upload);
+        let key = upload.key();
         let mut writing = WRITING.lock().unwrap_or_else(|p| p.into_inner());
         if !writing.insert(key.clone()) {
             return Err(busy());
@@ -215,7 +209,7 @@ impl Claim {
         WRITING
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .contains(&Claim::key(upload))
+            .contains(&upload.key())
     }
 }
 
