@@ -93,11 +93,9 @@ impl Escalation {
                     escalated += 1;
                     let mut told = supervisors.clone();
                     told.extend(record.owner.clone());
-                    if let Err(e) = self
-                        .storage
-                        .notify(&told, &record.document_id, ESCALATED, now)
-                        .await
-                    {
+                    let id = &record.document_id;
+                    let told = super::tell(&self.storage, &self.relay, &told, id, ESCALATED, now);
+                    if let Err(e) = told.await {
                         tracing::warn!(document = %record.document_id, error = %e, "escalated, but notifying failed");
                     }
                 }
@@ -108,10 +106,6 @@ impl Escalation {
             }
         }
         peer.close().await;
-        if escalated > 0 {
-            // Open pages on this relay re-read their bell (others hear from the database).
-            self.relay.send(crate::sync::RelayInput::Notified).await;
-        }
         Ok(escalated)
     }
 

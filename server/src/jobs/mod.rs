@@ -9,7 +9,23 @@ pub(crate) mod housekeeping;
 pub(crate) mod peer;
 pub(crate) mod survey_follow_up;
 
-use crate::storage::{Job, Storage};
+use crate::storage::{Job, Storage, StorageError};
+use crate::sync::{RelayHandle, RelayInput};
+
+/// Tells `told` about a record: stored, so other relays' open pages hear
+/// of it at commit, and this relay's open pages re-read their bell.
+pub(crate) async fn tell(
+    storage: &Storage,
+    relay: &RelayHandle,
+    told: &[String],
+    document_id: &str,
+    kind: &str,
+    now_ms: i64,
+) -> Result<(), StorageError> {
+    storage.notify(told, document_id, kind, now_ms).await?;
+    relay.send(RelayInput::Notified).await;
+    Ok(())
+}
 
 /// Runs `work` if this relay takes the job's lease; `None` when another
 /// relay is running it (that relay does this round's work) or the lease

@@ -85,9 +85,8 @@ impl SurveyFollowUp {
                 Ok(owner) => {
                     let mut told = supervisors.clone();
                     told.extend(owner);
-                    self.storage
-                        .notify(&told, &answer.document_id, DISSATISFIED, now)
-                        .await?;
+                    let id = &answer.document_id;
+                    super::tell(&self.storage, &self.relay, &told, id, DISSATISFIED, now).await?;
                     self.storage.mark_followed_up(answer.id, now).await?;
                     done += 1;
                 }
@@ -102,10 +101,6 @@ impl SurveyFollowUp {
             }
         }
         peer.close().await;
-        if done > 0 {
-            // Open pages on this relay re-read their bell (others hear from the database).
-            self.relay.send(crate::sync::RelayInput::Notified).await;
-        }
         Ok(done)
     }
 
