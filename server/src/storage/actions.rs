@@ -132,10 +132,8 @@ impl Storage {
         let mut q = self.sql(
             "SELECT action_id, document_id FROM improvement_action_records WHERE action_id IN (",
         );
-        for (i, a) in actions.iter().enumerate() {
-            q.push(if i == 0 { "" } else { ", " }).bind(a.id.clone());
-        }
-        q.push(") ORDER BY action_id, document_id");
+        q.in_list(actions.iter().map(|a| a.id.clone()))
+            .push(" ORDER BY action_id, document_id");
         for row in q.fetch_all(&self.pool).await? {
             let id: String = row.try_get("action_id")?;
             if let Some(a) = actions.iter_mut().find(|a| a.id == id) {

@@ -359,10 +359,7 @@ impl Storage {
             );
             records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
             qb.push(" AND r.resolution_due_at IS NULL AND r.priority IN (");
-            for (i, p) in timed.into_iter().enumerate() {
-                qb.push(if i == 0 { "" } else { ", " }).bind(p);
-            }
-            qb.push(")");
+            qb.in_list(timed);
             for row in qb.fetch_all(&self.pool).await? {
                 let clock = super::read_model::sla_columns(&row)?;
                 if let Some(p) = clock.priority {

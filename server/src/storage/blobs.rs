@@ -55,13 +55,7 @@ impl Storage {
                 "SELECT DISTINCT b.sha256, b.media_type FROM record_attachments a \
                  JOIN blobs b ON b.sha256 = a.sha256 WHERE a.document_id IN (",
             );
-            for (n, key) in part.iter().enumerate() {
-                if n > 0 {
-                    q.push(", ");
-                }
-                q.bind(key.as_str());
-            }
-            q.push(")");
+            q.in_list(part.iter().map(String::as_str));
             for row in q.fetch_all(&self.pool).await? {
                 found.push((row.try_get("sha256")?, row.try_get("media_type")?));
             }

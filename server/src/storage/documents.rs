@@ -12,7 +12,7 @@ use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::DocumentId;
 use sqlx::Row;
 
-use super::{Backend, Sql, Storage, StorageError, projection, visibility};
+use super::{Backend, Storage, StorageError, projection, visibility};
 
 /// Key of the PostgreSQL advisory lock that orders change-feed positions
 /// across relays sharing one database.
@@ -65,7 +65,7 @@ impl Storage {
             "SELECT d.id, d.team, r.owner FROM documents d \
              LEFT JOIN records r ON r.document_id = d.id WHERE d.id IN (",
         );
-        in_list(&mut q, &keys);
+        q.in_list(keys.iter().map(String::as_str));
         for row in q.fetch_all(&self.pool).await? {
             let key: String = row.try_get("id")?;
             if let Ok(id) = key.parse::<DocumentId>() {
@@ -78,7 +78,7 @@ impl Storage {
             }
         }
         let mut q = self.sql("SELECT id, document_id, data FROM chunks WHERE document_id IN (");
-        in_list(&mut q, &keys);
+        q.in_list(keys.iter().map(String::as_str));
         q.push(" ORDER BY document_id, id");
         for row in q.fetch_all(&self.pool).await? {
             let key: String = row.try_get("document_id")?;
@@ -92,7 +92,7 @@ impl Storage {
         }
         // Erased documents: refused, with nothing to load.
         let mut q = self.sql("SELECT document_id FROM tombstones WHERE document_id IN (");
-        in_list(&mut q, &keys);
+        q.in_list(keys.iter().map(String::as_str));
         for row in q.fetch_all(&self.pool).await? {
             let key: String = row.try_get("document_id")?;
             if let Ok(id) = key.parse::<DocumentId>() {
@@ -110,7 +110,7 @@ impl Storage {
             "SELECT document_id, actor, MIN(user_id) AS user_id FROM change_log \
              WHERE user_id IS NOT NULL AND document_id IN (",
         );
-        in_list(&mut q, &keys);
+        q.in_list(keys.iter().map(String::as_str));
         q.push(" GROUP BY document_id, actor");
         for row in q.fetch_all(&self.pool).await? {
             let key: String = row.try_get("document_id")?;
@@ -177,7 +177,7 @@ impl Storage {
         let keys: Vec<String> = writes.iter().map(|w| w.id.to_string()).collect();
         if !keys.is_empty() {
             let mut q = self.sql("SELECT document_id FROM tombstones WHERE document_id IN (");
-            in_list(&mut q, &keys);
+            q.in_list(keys.iter().map(String::as_str));
             let (text, args) = q.into_parts()?;
             if let Some(row) = sqlx::query_with(&text, args)
                 .fetch_optional(&mut *tx)
@@ -330,17 +330,6 @@ impl Storage {
             })
             .collect()
     }
-}
-
-/// Binds `values` as `$a, $b, …)` after an open `IN (`.
-fn in_list<'a>(q: &mut Sql<'a>, values: &'a [String]) {
-    for (n, v) in values.iter().enumerate() {
-        if n > 0 {
-            q.push(", ");
-        }
-        q.bind(v.as_str());
-    }
-    q.push(")");
 }
 
 /// SQLite: takes the write lock now, waiting for other writers under the

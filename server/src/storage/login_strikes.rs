@@ -10,18 +10,12 @@ use crate::login_guard::Strikes;
 impl Storage {
     /// The latest moment any of `keys` is locked until (0: not locked).
     pub(crate) async fn locked_until(&self, keys: &[String]) -> Result<i64, StorageError> {
-        let mut q =
-            self.sql("SELECT COALESCE(MAX(locked_until), 0) FROM login_strikes WHERE key IN (");
-        for (n, key) in keys.iter().enumerate() {
-            if n > 0 {
-                q.push(", ");
-            }
-            q.bind(key.as_str());
-        }
-        q.push(")");
         if keys.is_empty() {
             return Ok(0);
         }
+        let mut q =
+            self.sql("SELECT COALESCE(MAX(locked_until), 0) FROM login_strikes WHERE key IN (");
+        q.in_list(keys.iter().map(String::as_str));
         Ok(q.fetch_i64(&self.pool).await?)
     }
 

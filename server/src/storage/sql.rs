@@ -69,6 +69,20 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// Binds `values` as `$a, $b, …)` after an open `IN (`.
+    pub(crate) fn in_list<T>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self
+    where
+        T: 'a + Encode<'a, Any> + Type<Any> + Send,
+    {
+        for (n, v) in values.into_iter().enumerate() {
+            if n > 0 {
+                self.push(", ");
+            }
+            self.bind(v);
+        }
+        self.push(")")
+    }
+
     /// The text and arguments, to run inside a transaction.
     pub(crate) fn into_parts(self) -> Result<(String, AnyArguments<'a>), sqlx::Error> {
         self.checked()
