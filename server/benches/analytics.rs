@@ -11,6 +11,10 @@
 //! XLSX through the export route. SQLite in a temporary directory, or the
 //! PostgreSQL database `CLOSELOOP_BENCH_DATABASE` names. Prints Markdown
 //! tables for `docs/benchmarks.md`.
+//!
+//! `CLOSELOOP_BENCH_KEEP=<dir>` keeps the SQLite database in `<dir>` and,
+//! when it already holds the grown read model, asks it again without
+//! seeding (for trying a query or an index).
 
 use std::time::{Duration, Instant};
 
@@ -113,48 +117,58 @@ async fn grow(sql: &sqlx::AnyPool) {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let temporary = tempfile::tempdir().expect("tempdir");
+    let kept = std::env::var_os("CLOSELOOP_BENCH_KEEP").map(std::path::PathBuf::from);
+    let dir = kept.as_deref().unwrap_or(temporary.path());
     let database = std::env::var("CLOSELOOP_BENCH_DATABASE").ok();
     let backend = if database.is_some() {
         "PostgreSQL"
     } else {
         "SQLite"
     };
-    let storage = Storage::connect(database.as_deref(), dir.path())
+    let storage = Storage::connect(database.as_deref(), dir)
         .await
         .expect("storage");
     let sla = SlaConfig::default();
-    let started = Instant::now();
-    let options = SeedOptions {
-        records: SEEDED,
-        seed: 1,
-        now_ms: NOW,
-    };
-    seed_records(&storage, &sla, options, |n| {
-        if n % 20_000 == 0 {
-            eprintln!("seeded {n}");
-        }
-    })
-    .await
-    .expect("seeded");
-    let seeding = started.elapsed();
     let url = database.clone().unwrap_or_else(|| {
         format!(
             "sqlite://{}",
-            dir.path().join("closeloop.sqlite3").to_string_lossy()
+            dir.join("closeloop.sqlite3").to_string_lossy()
         )
     });
     sqlx::any::install_default_drivers();
     let sql = sqlx::AnyPool::connect(&url)
         .await
         .expect("the bench database");
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM records")
+            .fetch_one(&sql)
+            .await
+            .expect("count")
+    };
+    let grown = kept.is_some() && count().await > 0;
     let started = Instant::now();
-    grow(&sql).await;
-    let growing = started.elapsed();
-    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM records")
-        .fetch_one(&sql)
+    if !grown {
+        let options = SeedOptions {
+            records: SEEDED,
+            seed: 1,
+            now_ms: NOW,
+        };
+        seed_records(&storage, &sla, options, |n| {
+            if n % 20_000 == 0 {
+                eprintln!("seeded {n}");
+            }
+        })
         .await
-        .expect("count");
+        .expect("seeded");
+    }
+    let seeding = started.elapsed();
+    let started = Instant::now();
+    if !grown {
+        grow(&sql).await;
+    }
+    let growing = started.elapsed();
+    let total = count().await;
     sql.close().await;
 
     let period = |days: i64| DashboardFilter {
@@ -217,7 +231,10 @@ async fn main() {
         peak_rss_mib()
     );
     println!();
-    export_everything(&storage, dir.path(), database.as_deref(), backend).await;
+    if grown {
+        return;
+    }
+    export_everything(&storage, dir, database.as_deref(), backend).await;
     storage.close().await;
 }
 

@@ -1,5 +1,5 @@
 //! The dashboard from SQL aggregates: one grouped scan per figure over the
-//! covering index `records_for_analytics`, folded by the shared
+//! covering index `records_for_dashboard`, folded by the shared
 //! [`SeriesBuilder`]. The property test `server/tests/analytics.rs` holds
 //! the result equal to [`closeloop_shared::analytics::pure::dashboard`].
 
@@ -15,6 +15,7 @@ use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::sql::split_integers;
 use super::{Sql, Storage, StorageError};
 
 /// Which records a query reads: the facet filters and, unless `None`, the
@@ -154,9 +155,9 @@ impl Storage {
     }
 
     /// The period's records per local day: totals, times and first
-    /// contacts in one query, the counts by each dimension in four more —
-    /// a few rows a day each, where grouping by every facet at once would
-    /// return nearly a row per record.
+    /// contacts in one query, the counts by each dimension in two more —
+    /// a few dozen rows a day each, where grouping by every facet at once
+    /// would return nearly a row per record.
     async fn day_figures(
         &self,
         f: &DashboardFilter,
@@ -196,35 +197,40 @@ impl Storage {
                 })
                 .collect::<Result<Vec<_>, StorageError>>()
         };
-        let by = |dim: CountedBy, column: &'static str| {
+        // Two dimensions per scan: sorting the period's rows is most of a
+        // grouped scan's cost, and a pair has a few dozen values a day.
+        let by = |pair: [(CountedBy, &'static str); 2]| {
             let day = day.clone();
             async move {
-                let mut qb = self.sql(format!("SELECT {day} AS day, {column} AS v, COUNT(*) AS n"));
+                let [(first, a), (second, b)] = pair;
+                let mut qb = self.sql(format!(
+                    "SELECT {day} AS day, {a} AS a, {b} AS b, COUNT(*) AS n"
+                ));
                 records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
-                qb.push(format!(" GROUP BY 1, {column}"));
-                let rows = qb.fetch_all(&self.pool).await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(DayCount {
-                            dim,
-                            day: r.try_get("day")?,
-                            value: r.try_get("v")?,
-                            n: count(r.try_get("n")?),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StorageError>>()
+                qb.push(" GROUP BY 1, 2, 3");
+                let mut counts = Vec::new();
+                for r in qb.fetch_all(&self.pool).await? {
+                    let (day, n) = (r.try_get("day")?, count(r.try_get("n")?));
+                    for (dim, column) in [(first, "a"), (second, "b")] {
+                        let value = r.try_get(column)?;
+                        counts.push(DayCount { dim, day, value, n });
+                    }
+                }
+                Ok::<_, StorageError>(counts)
             }
         };
-        let (totals, types, channels, natures, departments) = tokio::try_join!(
+        let (totals, kinds, places) = tokio::try_join!(
             totals,
-            by(CountedBy::FeedbackType, "r.feedback_type"),
-            by(CountedBy::Channel, "r.channel"),
-            by(CountedBy::Nature, "r.nature"),
-            by(CountedBy::Department, "r.department"),
+            by([
+                (CountedBy::FeedbackType, "r.feedback_type"),
+                (CountedBy::Channel, "r.channel"),
+            ]),
+            by([
+                (CountedBy::Nature, "r.nature"),
+                (CountedBy::Department, "r.department"),
+            ]),
         )?;
-        let counts = [types, channels, natures, departments]
-            .into_iter()
-            .flatten();
+        let counts = kinds.into_iter().chain(places);
         Ok((totals, counts.collect()))
     }
 
@@ -278,17 +284,20 @@ impl Storage {
     }
 
     /// Every first-response and resolution time of the period, for the
-    /// median and 90th percentile.
+    /// median and 90th percentile; each list comes as one joined value,
+    /// since a row per time cost ten times the scan.
     async fn durations(&self, f: &DashboardFilter) -> Result<(Vec<i64>, Vec<i64>), StorageError> {
-        let mut out = Vec::new();
-        for column in ["r.first_response_at", "r.resolved_at"] {
-            let mut qb = self.sql(format!("SELECT {} AS d", elapsed(column)));
+        let times = |column: &'static str| async move {
+            let joined = self.backend.joined_integers(&elapsed(column));
+            let mut qb = self.sql(format!("SELECT {joined} AS d"));
             records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
             qb.push(format!(" AND {column} IS NOT NULL"));
-            out.push(qb.fetch_i64s(&self.pool).await?);
-        }
-        let resolved = out.pop().unwrap_or_default();
-        Ok((out.pop().unwrap_or_default(), resolved))
+            let row = qb.fetch_optional(&self.pool).await?;
+            let joined: Option<String> = row.map(|r| r.try_get("d")).transpose()?.flatten();
+            split_integers(joined.as_deref())
+                .map_err(|e| StorageError::Corrupt(format!("durations of {column}: {e}")))
+        };
+        tokio::try_join!(times("r.first_response_at"), times("r.resolved_at"))
     }
 
     /// SLA compliance per priority. A clock with a fixed due moment (every

@@ -23,6 +23,24 @@ impl Backend {
             Backend::Postgres => "strpos",
         }
     }
+
+    /// An aggregate joining an integer expression's values with commas
+    /// (NULL over no rows): many numbers in one value, where fetching a row
+    /// each costs more in the driver than the database spends finding them.
+    pub(crate) fn joined_integers(self, expr: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("group_concat({expr}, ',')"),
+            Backend::Postgres => format!("string_agg(CAST({expr} AS TEXT), ',')"),
+        }
+    }
+}
+
+/// The numbers of a [`Backend::joined_integers`] value.
+pub(crate) fn split_integers(joined: Option<&str>) -> Result<Vec<i64>, std::num::ParseIntError> {
+    match joined {
+        None | Some("") => Ok(Vec::new()),
+        Some(text) => text.split(',').map(str::parse).collect(),
+    }
 }
 
 /// A statement assembled from pieces and bound values.
@@ -115,13 +133,6 @@ impl<'a> Sql<'a> {
             .execute(pool)
             .await?
             .rows_affected())
-    }
-
-    /// The first column of every row, as integers, decoded as the rows
-    /// arrive: a million values take 8 MB, not a million rows.
-    pub(crate) async fn fetch_i64s(self, pool: &AnyPool) -> Result<Vec<i64>, sqlx::Error> {
-        let (text, args) = self.checked()?;
-        sqlx::query_scalar_with(&text, args).fetch_all(pool).await
     }
 
     /// The first column of the only row, as an integer (counts).
