@@ -389,7 +389,7 @@ async function measure(start) {
     const idle = startRole("idle", { url: server.wsUrl, count: opts.idle });
     started.push(idle);
     await idle.next("ready", 60_000);
-    log(`${name}: ${opts.idle} idle clients connected`);
+    log(`${name}: ${opts.idle} idle clients connected, RSS ${rss.nowMb()} MB`);
 
     const tablets = startRole("tablets", {
       url: server.wsUrl,
@@ -405,12 +405,12 @@ async function measure(start) {
     load.cpu = cpuSeconds(server.pid) - ingestCpu0;
     load.changes = opts.tablets * opts.records * (1 + opts.changes);
     if (load.pending > 0) log(`${name}: ${load.pending} records not acknowledged in ${INGEST_TIMEOUT_MS / 1000} s`);
-    log(`${name}: changes made in ${load.madeSeconds.toFixed(2)} s, all acknowledged after ${load.seconds?.toFixed(2) ?? "timeout"} s, server CPU ${load.cpu.toFixed(2)} s`);
+    log(`${name}: changes made in ${load.madeSeconds.toFixed(2)} s, all acknowledged after ${load.seconds?.toFixed(2) ?? "timeout"} s, server CPU ${load.cpu.toFixed(2)} s, RSS ${rss.nowMb()} MB`);
     await sleep(2_000); // let acknowledgements of acknowledgements settle
 
     const fmtLog = (r) => `${typeof r.seconds === "number" ? r.seconds.toFixed(2) + " s" : r.seconds ?? "timeout"}, server CPU ${r.cpu.toFixed(2)} s, puller CPU ${r.clientCpu.toFixed(2)} s`;
     const bounded = await pullWith(server, load.expected, opts.inFlight);
-    log(`${name}: pull, ${opts.inFlight} in flight: ${fmtLog(bounded)}`);
+    log(`${name}: pull, ${opts.inFlight} in flight: ${fmtLog(bounded)}, RSS ${rss.nowMb()} MB`);
     let unbounded = null;
     if (opts.unbounded) {
       unbounded = await pullWith(server, load.expected, null);
@@ -423,7 +423,7 @@ async function measure(start) {
     await tablets.stop();
     await sleep(2_000);
     const afterLeft = await pullWith(server, load.expected, opts.inFlight);
-    log(`${name}: pull after the tablets left, ${opts.inFlight} in flight: ${fmtLog(afterLeft)}`);
+    log(`${name}: pull after the tablets left, ${opts.inFlight} in flight: ${fmtLog(afterLeft)}, RSS ${rss.nowMb()} MB`);
 
     const asker = startRole("ask", { url: server.wsUrl });
     started.push(asker);

@@ -184,6 +184,14 @@ export function rssSampler(pid) {
   sample();
   const timer = setInterval(sample, 100);
   return {
+    /** The resident memory now, in MB, for the progress log. */
+    nowMb() {
+      try {
+        return (statusKb(pid, "VmRSS") / 1024).toFixed(0);
+      } catch {
+        return "?";
+      }
+    },
     stop() {
       clearInterval(timer);
       sample();

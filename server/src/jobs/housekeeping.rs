@@ -3,7 +3,8 @@
 //! document as the archive job's account, after which the write rule makes
 //! it read-only); archived records past their retention are anonymised or
 //! deleted; audit entries past theirs go. Every run that did something
-//! leaves an audit entry.
+//! leaves an audit entry. Each run also refreshes the query planner's
+//! statistics.
 
 use std::time::Duration;
 
@@ -94,6 +95,7 @@ pub(crate) async fn run_once(state: &AppState) -> Result<Kept, AppError> {
             "attachments no record shows removed"
         );
     }
+    state.storage.refresh_statistics().await?;
     Ok(Kept {
         archived,
         ended,

@@ -523,7 +523,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // in one index by receipt (priorities, due moments and problem
         // classes were read from the table, 4-7x slower at a million
         // records), complaints with their customer and kind in a partial
-        // one, open records by their clock, answers with their scores.
+        // one, open records by their clock, stopped resolution clocks by
+        // receipt, answers with their scores.
         "DROP INDEX records_for_analytics;
     CREATE INDEX records_for_dashboard ON records (received_at, channel, feedback_type, nature,
         department, first_response_at, resolved_at, detoured, priority, first_response_due_at,
@@ -533,6 +534,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
         WHERE nature = 'complaint' OR feedback_type = 'complaint';
     CREATE INDEX records_open_by_clock ON records (clock_due_at, channel, feedback_type, department)
         WHERE status <> 'closed';
+    DROP INDEX records_by_resolution_due;
+    CREATE INDEX records_resolution_waiting ON records (received_at, priority, channel,
+        feedback_type, department) WHERE resolution_due_at IS NULL;
     DROP INDEX survey_answers_by_time;
     CREATE INDEX survey_answers_scored ON survey_answers (answered_at, document_id, csat_answered,
         csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors);",

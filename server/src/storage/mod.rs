@@ -219,6 +219,20 @@ impl Storage {
         }
     }
 
+    /// Keeps the query planner's statistics current, so the dashboard's
+    /// queries keep choosing their covering indexes as the tables grow.
+    /// SQLite analyses only tables whose statistics are missing or stale,
+    /// from a bounded sample (a full analysis of a million records would
+    /// hold the write lock for seconds); PostgreSQL's autovacuum does this.
+    pub async fn refresh_statistics(&self) -> Result<(), StorageError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::raw_sql("PRAGMA analysis_limit = 1000; PRAGMA optimize;")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Closes the pool, waiting for in-flight writes.
     pub async fn close(&self) {
         self.pool.close().await;
