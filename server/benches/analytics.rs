@@ -114,8 +114,7 @@ async fn grow(sql: &sqlx::AnyPool, sqlite: bool) {
     .await;
     // As a running server leaves the database. Records arrive roughly in
     // order of receipt, which keeps the indexes by receipt packed; the
-    // seed and the copies above write them in random order, which left
-    // those indexes scattered and the dashboards 2-5x slower, so they are
+    // seed and the copies above write them in random order, so they are
     // rebuilt. The write-ahead log is folded back (a relay checkpoints as
     // it goes) and statistics are taken (record-keeping refreshes them on
     // SQLite, autovacuum on PostgreSQL, which also marks pages visible).
