@@ -44,7 +44,7 @@ import { fileURLToPath } from "node:url";
 import * as A from "@automerge/automerge";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
-import { cpuSeconds, forkTracked, log, rssSampler, sleep, startOurs, startReference } from "./servers.mjs";
+import { USER, cpuSeconds, forkTracked, log, rssSampler, sleep, startOurs, startReference } from "./servers.mjs";
 
 const ROUND_MS = 110;
 const INGEST_TIMEOUT_MS = 300_000;
@@ -123,8 +123,9 @@ function recordContent(tablet, n) {
   return {
     schemaVersion: 2,
     receivedAt: new Date(Date.UTC(2026, 10, 28, 8, 0, n % 60)),
-    // Written as the user of the one head-office token every client uses.
-    capturedBy: new A.ImmutableString("office"),
+    // Written as the user of the one head-office token every client of
+    // ours uses (the reference does not care who writes).
+    capturedBy: new A.ImmutableString(USER),
     channel: new A.ImmutableString("store_box"),
     customer: new A.ImmutableString(`顾客 ${tablet}-${n}`),
     description: DESCRIPTIONS[(tablet + n) % DESCRIPTIONS.length],
@@ -139,8 +140,8 @@ function edit(doc, round) {
   if (round % 2 === 0) {
     doc.log.push({
       at: new Date(Date.UTC(2026, 10, 28, 9, round)),
-      by: new A.ImmutableString("office"),
-      note: `第 ${round + 1} 次跟进：已联系顾客，等待回复。`,
+      by: new A.ImmutableString(USER),
+      note: new A.ImmutableString(`第 ${round + 1} 次跟进：已联系顾客，等待回复。`),
     });
   } else {
     A.splice(doc, ["description"], doc.description.length, 0, `（补充 ${round + 1}）`);

@@ -8,6 +8,8 @@ import { freePort } from "../e2e/support.mjs";
 
 const SERVER_BIN = process.env.CLOSELOOP_SERVER_BIN ?? "target/release-server/closeloop-server";
 const PASSWORD = "bench-password-2026";
+/** The head-office account every client of ours signs in as. */
+export const USER = "bench-office";
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
 export function log(...args) {
@@ -90,7 +92,7 @@ export async function startOurs(dir) {
   writeFileSync(join(distDir, "index.html"), "<!doctype html><title>bench</title>\n");
   const add = spawnSync(
     SERVER_BIN,
-    ["--data-dir", dataDir, "--log", "warn", "user", "add", "bench-office", "--role", "head_office"],
+    ["--data-dir", dataDir, "--log", "warn", "user", "add", USER, "--role", "head_office"],
     { env: { ...process.env, CLOSELOOP_PASSWORD: PASSWORD }, encoding: "utf8", timeout: 60_000 },
   );
   if (add.status !== 0) throw new Error(`user add failed: ${add.error ?? add.stderr}`);
@@ -116,7 +118,7 @@ export async function startOurs(dir) {
   const r = await fetch(`${url}/api/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "bench-office", password: PASSWORD }),
+    body: JSON.stringify({ username: USER, password: PASSWORD }),
   });
   if (!r.ok) throw new Error(`login: HTTP ${r.status}`);
   const { token } = await r.json();
