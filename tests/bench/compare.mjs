@@ -387,6 +387,7 @@ async function measure(start) {
     const name = server.name;
     log(`${name}: pid ${server.pid}, ${server.wsUrl.replace(/token=.*/, "token=…")}`);
     const rss = rssSampler(server.pid);
+    log(`${name}: started, RSS ${rss.nowMb()} MB`);
     const idle = startRole("idle", { url: server.wsUrl, count: opts.idle });
     started.push(idle);
     await idle.next("ready", 60_000);

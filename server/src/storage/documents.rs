@@ -7,12 +7,14 @@ use automerge::ActorId;
 use closeloop_shared::access::Visibility;
 use closeloop_shared::api::DocumentChange;
 use closeloop_shared::record::FeedbackRecord;
+use closeloop_shared::relay::ChangeAuthor;
 pub use closeloop_shared::relay::{ChunkWrite, RecordUpdate, StoredDocument};
 use closeloop_shared::sla::SlaConfig;
 use closeloop_shared::sync::DocumentId;
 use sqlx::Row;
 
-use super::{Backend, Storage, StorageError, projection, visibility};
+use super::projection::Projected;
+use super::{Backend, Storage, StorageError, projection, sql, visibility};
 
 /// Key of the PostgreSQL advisory lock that orders change-feed positions
 /// across relays sharing one database.
@@ -187,56 +189,106 @@ impl Storage {
                 return Err(StorageError::Erased(key));
             }
         }
-        let mut touched: Vec<String> = Vec::new();
+        // One multi-row statement per table for the whole batch: each
+        // statement is a round trip to the database's thread.
         let mut chunk_ids = Vec::with_capacity(writes.len());
-        for w in writes {
-            let key = w.id.to_string();
-            let seq: i64 = sqlx::query_scalar(
-                "INSERT INTO chunks (document_id, data) VALUES ($1, $2) RETURNING id",
-            )
-            .bind(&key)
-            .bind(&w.chunk)
-            .fetch_one(&mut *tx)
-            .await?;
-            chunk_ids.push(seq);
-            sqlx::query(
-                "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ($1, $2, $3, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
-            )
-            .bind(&key)
-            .bind(seq)
-            .bind(now_ms)
-            .bind(w.team.as_deref())
-            .execute(&mut *tx)
-            .await?;
-            // Who delivered each change, append-only: "who changed what
-            // when" (S002 §6) from the server's own knowledge.
-            if let Some(author) = &w.author {
-                for (hash, actor) in &w.changes {
-                    sqlx::query(
-                        "INSERT INTO change_log (document_id, change_hash, actor, user_id, username, session, stored_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        let mut done = 0;
+        for group in sql::groups(writes) {
+            let keys = &keys[done..done + group.len()];
+            done += group.len();
+            let mut q = self.sql("INSERT INTO chunks (document_id, data) VALUES ");
+            for (w, key) in group.iter().zip(keys) {
+                q.row(|r| {
+                    r.value(key.as_str()).value(w.chunk.as_slice());
+                });
+            }
+            q.push(" RETURNING id");
+            let (text, args) = q.into_parts()?;
+            let mut ids: Vec<i64> = sqlx::query_scalar_with(&text, args)
+                .fetch_all(&mut *tx)
+                .await?;
+            // Both databases number the rows of one INSERT in the order
+            // given; RETURNING's order is not promised, so sort.
+            ids.sort_unstable();
+            if ids.len() != group.len() {
+                return Err(StorageError::Corrupt(format!(
+                    "{} chunks stored, {} ids returned",
+                    group.len(),
+                    ids.len()
+                )));
+            }
+            chunk_ids.extend(ids);
+        }
+        // Each document once, at its last chunk; its team from its first
+        // write (a stored document keeps the team it was created with).
+        let mut documents: Vec<(&str, i64, Option<&str>)> = Vec::new();
+        for ((w, key), seq) in writes.iter().zip(&keys).zip(&chunk_ids) {
+            match documents.iter_mut().find(|(k, ..)| *k == key.as_str()) {
+                Some(d) => d.1 = *seq,
+                None => documents.push((key.as_str(), *seq, w.team.as_deref())),
+            }
+        }
+        sql::insert_rows(
+            &mut tx,
+            self.backend,
+            "INSERT INTO documents (id, seq, created_at, updated_at, team) VALUES ",
+            " ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+            &documents,
+            |r, (key, seq, team)| {
+                r.value(*key)
+                    .value(*seq)
+                    .value(now_ms)
+                    .value(now_ms)
+                    .value(*team);
+            },
+        )
+        .await?;
+        // Who delivered each change, append-only: "who changed what when"
+        // (S002 §6) from the server's own knowledge.
+        let delivered: Vec<(&str, String, String, &ChangeAuthor)> = writes
+            .iter()
+            .zip(&keys)
+            .filter_map(|(w, key)| Some((w, key, w.author.as_ref()?)))
+            .flat_map(|(w, key, author)| {
+                w.changes.iter().map(move |(hash, actor)| {
+                    (
+                        key.as_str(),
+                        hash.to_string(),
+                        actor.to_hex_string(),
+                        author,
                     )
-                    .bind(&key)
-                    .bind(hash.to_string())
-                    .bind(actor.to_hex_string())
-                    .bind(author.user_id)
-                    .bind(&author.username)
-                    .bind(author.session.as_deref())
-                    .bind(now_ms)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
-            if !touched.contains(&key) {
-                touched.push(key);
-            }
-        }
+                })
+            })
+            .collect();
+        sql::insert_rows(
+            &mut tx,
+            self.backend,
+            "INSERT INTO change_log (document_id, change_hash, actor, user_id, username, session, stored_at) VALUES ",
+            " ON CONFLICT DO NOTHING",
+            &delivered,
+            |r, (key, hash, actor, author)| {
+                r.value(*key)
+                    .value(hash.as_str())
+                    .value(actor.as_str())
+                    .value(author.user_id)
+                    .value(author.username.as_str())
+                    .value(author.session.as_deref())
+                    .value(now_ms);
+            },
+        )
+        .await?;
         // The read model changes in the same transaction as the documents.
-        for u in records {
-            projection::write(&mut tx, &u.id, u.before.as_deref(), &u.after, sla).await?;
-        }
-        for key in &touched {
+        let projected: Vec<Projected> = records
+            .iter()
+            .map(|u| Projected {
+                id: &u.id,
+                before: u.before.as_deref(),
+                after: &u.after,
+            })
+            .collect();
+        projection::write_many(&mut tx, self.backend, &projected, sla).await?;
+        let touched: Vec<&str> = documents.iter().map(|(k, ..)| *k).collect();
+        for key in touched {
             self.announce(&mut tx, key).await?;
         }
         tx.commit().await?;

@@ -131,7 +131,12 @@ impl Storage {
             .bind(team.as_deref())
             .execute(&mut *tx)
             .await?;
-            projection::write(&mut tx, new.id, None, new.record, sla).await?;
+            let fresh = projection::Projected {
+                id: new.id,
+                before: None,
+                after: new.record,
+            };
+            projection::write_many(&mut tx, self.backend, &[fresh], sla).await?;
             self.announce(&mut tx, &new_key).await?;
         }
         tx.commit().await?;

@@ -5,7 +5,28 @@
 //! go through [`Sql`].
 
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::{Any, AnyPool, Arguments, Encode, Type};
+use sqlx::{Any, AnyConnection, AnyPool, Arguments, Encode, Type};
+
+/// The most rows in one multi-row statement. One statement is one round
+/// trip to the database's thread instead of one per row; groups are cut to
+/// powers of two (see [`groups`]) so the few texts stay prepared.
+pub(crate) const ROWS_PER_STATEMENT: usize = 64;
+
+/// `items` in groups of powers of two, the largest first: a batch of any
+/// size runs as at most seven statements of at most seven distinct shapes,
+/// each prepared once per connection and then found in sqlx's cache.
+pub(crate) fn groups<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        if items.is_empty() {
+            return None;
+        }
+        let n = items.len().min(ROWS_PER_STATEMENT);
+        let size = 1 << n.ilog2();
+        let (group, rest) = items.split_at(size);
+        items = rest;
+        Some(group)
+    })
+}
 
 /// Which database a [`super::Storage`] talks to; the few spots where the
 /// dialects differ ask it.
@@ -49,6 +70,8 @@ pub(crate) struct Sql<'a> {
     text: String,
     args: AnyArguments<'a>,
     bound: usize,
+    /// Rows appended by [`Sql::row`].
+    rows: usize,
     error: Option<sqlx::error::BoxDynError>,
 }
 
@@ -59,6 +82,7 @@ impl<'a> Sql<'a> {
             text: text.into(),
             args: AnyArguments::default(),
             bound: 0,
+            rows: 0,
             error: None,
         }
     }
@@ -83,7 +107,14 @@ impl<'a> Sql<'a> {
             self.error.get_or_insert(e);
         }
         self.bound += 1;
-        self.text.push_str(&format!("${}", self.bound));
+        // SQLite looks a numbered parameter's name up by walking a list:
+        // binding n of them costs n², which a multi-row statement feels.
+        // Placeholders are appended in binding order, so plain `?` binds
+        // the same values there.
+        match self.backend {
+            Backend::Sqlite => self.text.push('?'),
+            Backend::Postgres => self.text.push_str(&format!("${}", self.bound)),
+        }
         self
     }
 
@@ -98,6 +129,18 @@ impl<'a> Sql<'a> {
             }
             self.bind(v);
         }
+        self.push(")")
+    }
+
+    /// Appends one `(…)` row of a multi-row `VALUES` list (`, (…)` after
+    /// the first), its values bound by `bind` through [`ValuesRow::value`].
+    pub(crate) fn row(&mut self, bind: impl FnOnce(&mut ValuesRow<'_, 'a>)) -> &mut Self {
+        self.push(if self.rows == 0 { "(" } else { ", (" });
+        self.rows += 1;
+        bind(&mut ValuesRow {
+            sql: self,
+            values: 0,
+        });
         self.push(")")
     }
 
@@ -135,9 +178,77 @@ impl<'a> Sql<'a> {
             .rows_affected())
     }
 
+    /// Runs the statement on a connection (inside a transaction).
+    pub(crate) async fn execute_on(self, conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
+        let (text, args) = self.checked()?;
+        Ok(sqlx::query_with(&text, args)
+            .execute(conn)
+            .await?
+            .rows_affected())
+    }
+
     /// The first column of the only row, as an integer (counts).
     pub(crate) async fn fetch_i64(self, pool: &AnyPool) -> Result<i64, sqlx::Error> {
         let (text, args) = self.checked()?;
         sqlx::query_scalar_with(&text, args).fetch_one(pool).await
     }
+}
+
+/// One row of a multi-row `VALUES` list being bound.
+pub(crate) struct ValuesRow<'s, 'a> {
+    sql: &'s mut Sql<'a>,
+    values: usize,
+}
+
+impl<'a> ValuesRow<'_, 'a> {
+    /// The row's next value.
+    pub(crate) fn value<T>(&mut self, value: T) -> &mut Self
+    where
+        T: 'a + Encode<'a, Any> + Type<Any> + Send,
+    {
+        if self.values > 0 {
+            self.sql.push(", ");
+        }
+        self.values += 1;
+        self.sql.bind(value);
+        self
+    }
+}
+
+/// Runs `head (…), (…) tail` over `items` inside a transaction, one
+/// statement per group (see [`groups`]), each row bound by `bind`.
+pub(crate) async fn insert_rows<'i, T>(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    head: &str,
+    tail: &str,
+    items: &'i [T],
+    bind: impl Fn(&mut ValuesRow<'_, 'i>, &'i T),
+) -> Result<(), sqlx::Error> {
+    for group in groups(items) {
+        let mut q = Sql::new(backend, head);
+        for item in group {
+            q.row(|r| bind(r, item));
+        }
+        q.push(tail);
+        q.execute_on(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Runs `head IN (…) tail` over `keys` inside a transaction, one statement
+/// per group of keys (see [`groups`]).
+pub(crate) async fn where_in(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    head: &str,
+    tail: &str,
+    keys: &[&str],
+) -> Result<(), sqlx::Error> {
+    for group in groups(keys) {
+        let mut q = Sql::new(backend, head);
+        q.push(" IN (").in_list(group.iter().copied()).push(tail);
+        q.execute_on(&mut *conn).await?;
+    }
+    Ok(())
 }
