@@ -22,6 +22,7 @@
 mod attributed;
 mod draft;
 mod edit;
+mod fields;
 mod list_entry;
 mod read;
 mod redact;

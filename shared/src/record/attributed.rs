@@ -2,8 +2,9 @@
 //! map so a concurrent set by someone else is kept beside it, not lost.
 
 use automerge::transaction::Transactable;
-use automerge::{Automerge, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, Value};
 
+use super::fields::Fields;
 use super::{Field, RecordError, timestamp};
 
 /// One value of a field and where it came from.
@@ -38,18 +39,27 @@ pub(super) fn put(
 }
 
 /// Every concurrent value of a field, winner first; empty if never set.
-pub(super) fn read_all(doc: &Automerge, field: Field) -> Result<Vec<Attributed>, RecordError> {
+/// `root` is the document's root, read once for every field.
+pub(super) fn read_all(
+    doc: &Automerge,
+    root: &Fields,
+    field: Field,
+) -> Result<Vec<Attributed>, RecordError> {
+    if !root.conflicted(field.key()) {
+        // The common case: one value (or none), found in the root's pass.
+        return Ok(root
+            .object(field.key(), ObjType::Map)
+            .map(|id| attributed(doc, &id))
+            .into_iter()
+            .collect());
+    }
     let mut out = Vec::new();
     let winner = doc.get(ROOT, field.key())?.map(|(_, id)| id);
     for (value, id) in doc.get_all(ROOT, field.key())? {
         let Value::Object(ObjType::Map) = value else {
             continue;
         };
-        let read = Attributed {
-            value: scalar_str(doc, &id, "v").unwrap_or_default(),
-            by: scalar_str(doc, &id, "by").unwrap_or_default(),
-            at_ms: scalar_time(doc, &id, "at").unwrap_or_default(),
-        };
+        let read = attributed(doc, &id);
         if Some(&id) == winner.as_ref() {
             out.insert(0, read);
         } else {
@@ -59,25 +69,12 @@ pub(super) fn read_all(doc: &Automerge, field: Field) -> Result<Vec<Attributed>,
     Ok(out)
 }
 
-/// A string scalar, if present and a string.
-pub(super) fn scalar_str(doc: &Automerge, obj: &automerge::ObjId, key: &str) -> Option<String> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Str(v) => Some(v.to_string()),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// A timestamp (or integer) scalar, if present.
-pub(super) fn scalar_time(doc: &Automerge, obj: &automerge::ObjId, key: &str) -> Option<i64> {
-    match doc.get(obj, key).ok()?? {
-        (Value::Scalar(s), _) => match s.as_ref() {
-            ScalarValue::Timestamp(t) | ScalarValue::Int(t) => Some(*t),
-            ScalarValue::Uint(u) => i64::try_from(*u).ok(),
-            _ => None,
-        },
-        _ => None,
+/// One value of a field, from its `{v, by, at}` map.
+fn attributed(doc: &Automerge, id: &ObjId) -> Attributed {
+    let f = Fields::of(doc, id);
+    Attributed {
+        value: f.str("v").unwrap_or_default(),
+        by: f.str("by").unwrap_or_default(),
+        at_ms: f.time("at").unwrap_or_default(),
     }
 }

@@ -255,7 +255,7 @@ pub fn transition(
     by: &str,
     now_ms: i64,
 ) -> Result<(), RecordError> {
-    let (state, _) = replay(&history(doc)?.0);
+    let (state, _) = replay(&history(doc).0);
     state.apply(action, now_ms)?;
     let note = note.map(check_text).transpose()?;
     let list = object(doc, "history", ObjType::List)?;

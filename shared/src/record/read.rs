@@ -1,9 +1,10 @@
 //! Reading a record out of its document. Damaged, foreign or newer input
 //! is a typed error or is kept as "unrecognised", never a panic.
 
-use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, Value};
 
-use super::attributed::{read_all, scalar_str, scalar_time};
+use super::attributed::read_all;
+use super::fields::Fields;
 use super::{
     Attachment, CustomerAnswer, CustomerReply, ExecutionPlan, FeedbackRecord, Field, FieldConflict,
     FollowUp, LogEntry, LogKind, RecordError, RootCause, SCHEMA_VERSION,
@@ -17,36 +18,34 @@ const LATEST_MS: i64 = 7_258_118_400_000;
 impl FeedbackRecord {
     /// Reads a record; a foreign or damaged document is an error, not a panic.
     pub fn from_doc(doc: &Automerge) -> Result<Self, RecordError> {
-        let schema_version = match doc.get(ROOT, "schemaVersion")? {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Uint(v) => *v,
-                ScalarValue::Int(v) if *v >= 0 => *v as u64,
-                _ => return Err(RecordError::Field("schemaVersion")),
-            },
-            _ => return Err(RecordError::Field("schemaVersion")),
-        };
+        let root = Fields::of(doc, &ROOT);
+        let schema_version = root
+            .uint("schemaVersion")
+            .ok_or(RecordError::Field("schemaVersion"))?;
         if schema_version > SCHEMA_VERSION {
             return Err(RecordError::NewerSchema(schema_version));
         }
-        let received_at_ms = scalar_time(doc, &ROOT, "receivedAt")
+        let received_at_ms = root
+            .time("receivedAt")
             .filter(|t| (0..LATEST_MS).contains(t))
             .ok_or(RecordError::Field("receivedAt"))?;
-        let required =
-            |key: &'static str| scalar_str(doc, &ROOT, key).ok_or(RecordError::Field(key));
+        let required = |key: &'static str| root.str(key).ok_or(RecordError::Field(key));
         let channel = required("channel")?;
         // Schema 1 called the customer `nickname`; a `customer` that is
         // there but not a string is damage, not a reason to look elsewhere.
-        let customer = match doc.get(ROOT, "customer")? {
-            None => scalar_str(doc, &ROOT, "nickname"),
-            Some(_) => scalar_str(doc, &ROOT, "customer"),
+        let customer = if root.has("customer") {
+            root.str("customer")
+        } else {
+            root.str("nickname")
         }
         .ok_or(RecordError::Field("customer"))?;
-        let description = text(doc, "description")?.ok_or(RecordError::Field("description"))?;
+        let description =
+            text(doc, &root, "description")?.ok_or(RecordError::Field("description"))?;
 
         let mut unrecognised = Vec::new();
         let mut conflicts = Vec::new();
         let mut winner = |field: Field| -> Result<Option<String>, RecordError> {
-            let all = read_all(doc, field)?;
+            let all = read_all(doc, &root, field)?;
             if all.len() > 1 {
                 conflicts.push(FieldConflict {
                     field,
@@ -69,15 +68,15 @@ impl FeedbackRecord {
             unrecognised.push(("priority".to_string(), raw));
         }
 
-        let (history, unknown_steps) = history(doc)?;
-        let log = log(doc)?;
-        let replies = replies(legacy_reply(doc)?, &log);
-        let follow_up = map(doc, "followUp")?.map(|m| {
-            let planned_at_ms = scalar_time(doc, &m, "plannedAt").unwrap_or_default();
+        let (history, unknown_steps) = history_in(doc, &root);
+        let log = log(doc, &root);
+        let replies = replies(legacy_reply(doc, &root), &log);
+        let follow_up = map(doc, &root, "followUp").map(|m| {
+            let planned_at_ms = m.time("plannedAt").unwrap_or_default();
             FollowUp {
-                at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
-                method: scalar_str(doc, &m, "method").unwrap_or_default(),
-                note: scalar_str(doc, &m, "note").unwrap_or_default(),
+                at_ms: m.time("at").unwrap_or_default(),
+                method: m.str("method").unwrap_or_default(),
+                note: m.str("note").unwrap_or_default(),
                 planned_at_ms,
                 outcome: log
                     .iter()
@@ -93,15 +92,17 @@ impl FeedbackRecord {
             schema_version,
             received_at_ms,
             channel,
-            source: scalar_str(doc, &ROOT, "source").unwrap_or_else(|| "external_customer".into()),
+            source: root
+                .str("source")
+                .unwrap_or_else(|| "external_customer".into()),
             customer,
-            captured_by: scalar_str(doc, &ROOT, "capturedBy"),
-            contact_ref: scalar_str(doc, &ROOT, "contactRef"),
-            order_number: scalar_str(doc, &ROOT, "orderNumber"),
+            captured_by: root.str("capturedBy"),
+            contact_ref: root.str("contactRef"),
+            order_number: root.str("orderNumber"),
             description,
-            attachments: attachments(doc, &mut unrecognised)?,
+            attachments: attachments(doc, &root, &mut unrecognised),
             feedback_type,
-            aspects: aspects(doc)?,
+            aspects: aspects(doc, &root),
             nature,
             urgency,
             impact,
@@ -113,20 +114,20 @@ impl FeedbackRecord {
             workflow,
             history,
             log,
-            root_cause: map(doc, "rootCause")?.map(|m| RootCause {
-                class: scalar_str(doc, &m, "class").unwrap_or_default(),
-                text: scalar_str(doc, &m, "text").unwrap_or_default(),
+            root_cause: map(doc, &root, "rootCause").map(|m| RootCause {
+                class: m.str("class").unwrap_or_default(),
+                text: m.str("text").unwrap_or_default(),
             }),
-            solution: text(doc, "solution")?.unwrap_or_default(),
-            plan: map(doc, "plan")?.map(|m| ExecutionPlan {
-                owner: scalar_str(doc, &m, "owner").unwrap_or_default(),
-                deadline_ms: scalar_time(doc, &m, "deadline").unwrap_or_default(),
-                goal: scalar_str(doc, &m, "goal").unwrap_or_default(),
+            solution: text(doc, &root, "solution")?.unwrap_or_default(),
+            plan: map(doc, &root, "plan").map(|m| ExecutionPlan {
+                owner: m.str("owner").unwrap_or_default(),
+                deadline_ms: m.time("deadline").unwrap_or_default(),
+                goal: m.str("goal").unwrap_or_default(),
             }),
             replies,
             follow_up,
-            satisfaction_link: scalar_str(doc, &ROOT, "satisfactionLink"),
-            archived_at_ms: scalar_time(doc, &ROOT, "archivedAt"),
+            satisfaction_link: root.str("satisfactionLink"),
+            archived_at_ms: root.time("archivedAt"),
             workflow_issues,
             conflicts,
             unrecognised,
@@ -145,110 +146,105 @@ impl FeedbackRecord {
     }
 }
 
-fn text(doc: &Automerge, key: &'static str) -> Result<Option<String>, RecordError> {
-    match doc.get(ROOT, key)? {
-        Some((Value::Object(ObjType::Text), id)) => Ok(Some(doc.text(&id)?)),
-        None => Ok(None),
-        Some(_) => Err(RecordError::Field(key)),
+fn text(doc: &Automerge, root: &Fields, key: &'static str) -> Result<Option<String>, RecordError> {
+    if !root.has(key) {
+        return Ok(None);
+    }
+    match root.object(key, ObjType::Text) {
+        Some(id) => Ok(Some(doc.text(&id)?)),
+        None => Err(RecordError::Field(key)),
     }
 }
 
-fn map(doc: &Automerge, key: &'static str) -> Result<Option<ObjId>, RecordError> {
-    Ok(match doc.get(ROOT, key)? {
-        Some((Value::Object(ObjType::Map), id)) => Some(id),
-        _ => None,
-    })
+/// The fields of the map under `key`, if there is one.
+fn map<'a>(doc: &'a Automerge, root: &Fields, key: &'static str) -> Option<Fields<'a>> {
+    root.object(key, ObjType::Map).map(|m| Fields::of(doc, &m))
 }
 
 /// The maps of a list, skipping anything else.
-fn list_maps(doc: &Automerge, key: &'static str) -> Result<Vec<ObjId>, RecordError> {
-    let Some((Value::Object(ObjType::List), list)) = doc.get(ROOT, key)? else {
-        return Ok(Vec::new());
+fn list_maps(doc: &Automerge, root: &Fields, key: &'static str) -> Vec<ObjId> {
+    let Some(list) = root.object(key, ObjType::List) else {
+        return Vec::new();
     };
     // One pass over the list: a lookup per index costs far more on long logs.
-    Ok(doc
-        .values(&list)
+    doc.values(&list)
         .filter_map(|(value, id)| matches!(value, Value::Object(ObjType::Map)).then_some(id))
-        .collect())
+        .collect()
 }
 
-fn aspects(doc: &Automerge) -> Result<Vec<String>, RecordError> {
-    let Some(m) = map(doc, "aspects")? else {
-        return Ok(Vec::new());
-    };
-    Ok(doc.keys(&m).collect())
+fn aspects(doc: &Automerge, root: &Fields) -> Vec<String> {
+    match root.object("aspects", ObjType::Map) {
+        Some(m) => doc.keys(&m).collect(),
+        None => Vec::new(),
+    }
 }
 
 fn attachments(
     doc: &Automerge,
+    root: &Fields,
     unrecognised: &mut Vec<(String, String)>,
-) -> Result<Vec<Attachment>, RecordError> {
+) -> Vec<Attachment> {
     let mut out = Vec::new();
-    for m in list_maps(doc, "attachments")? {
-        let size = match doc.get(&m, "size")? {
-            Some((Value::Scalar(s), _)) => match s.as_ref() {
-                ScalarValue::Uint(u) => Some(*u),
-                ScalarValue::Int(i) => u64::try_from(*i).ok(),
-                _ => None,
-            },
-            _ => None,
-        };
-        match (
-            scalar_str(doc, &m, "sha256"),
-            scalar_str(doc, &m, "mediaType"),
-            size,
-        ) {
+    for m in list_maps(doc, root, "attachments") {
+        let f = Fields::of(doc, &m);
+        match (f.str("sha256"), f.str("mediaType"), f.uint("size")) {
             (Some(sha256), Some(media_type), Some(size)) => out.push(Attachment {
                 sha256,
                 media_type,
                 size,
-                name: scalar_str(doc, &m, "name").unwrap_or_default(),
+                name: f.str("name").unwrap_or_default(),
             }),
             _ => unrecognised.push(("attachment".into(), format!("{m}"))),
         }
     }
-    Ok(out)
+    out
 }
 
-fn log(doc: &Automerge) -> Result<Vec<LogEntry>, RecordError> {
-    Ok(list_maps(doc, "log")?
+fn log(doc: &Automerge, root: &Fields) -> Vec<LogEntry> {
+    list_maps(doc, root, "log")
         .into_iter()
         .map(|m| {
-            let get = |k: &str| scalar_str(doc, &m, k);
-            let kind = match get("kind").as_deref() {
+            let f = Fields::of(doc, &m);
+            let kind = match f.str("kind").as_deref() {
                 Some("reply") => LogKind::Reply {
-                    channel: get("channel").unwrap_or_default(),
+                    channel: f.str("channel").unwrap_or_default(),
                 },
-                Some("answer") => match get("answer").as_deref().and_then(CustomerAnswer::from_key)
-                {
-                    Some(a) => LogKind::Answer(a),
-                    None => LogKind::Note,
-                },
+                Some("answer") => {
+                    match f
+                        .str("answer")
+                        .as_deref()
+                        .and_then(CustomerAnswer::from_key)
+                    {
+                        Some(a) => LogKind::Answer(a),
+                        None => LogKind::Note,
+                    }
+                }
                 Some("followUp") => LogKind::FollowUp,
                 // A note, or a kind this version does not know: shown as text.
                 _ => LogKind::Note,
             };
             LogEntry {
-                at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
-                by: get("by").unwrap_or_default(),
-                text: get("text").unwrap_or_default(),
+                at_ms: f.time("at").unwrap_or_default(),
+                by: f.str("by").unwrap_or_default(),
+                text: f.str("text").unwrap_or_default(),
                 kind,
             }
         })
-        .collect())
+        .collect()
 }
 
 /// The single `reply` map versions before the reply thread wrote.
-fn legacy_reply(doc: &Automerge) -> Result<Option<CustomerReply>, RecordError> {
-    Ok(map(doc, "reply")?.map(|m| CustomerReply {
-        channel: scalar_str(doc, &m, "channel").unwrap_or_default(),
-        content: scalar_str(doc, &m, "content").unwrap_or_default(),
-        at_ms: scalar_time(doc, &m, "at").unwrap_or_default(),
+fn legacy_reply(doc: &Automerge, root: &Fields) -> Option<CustomerReply> {
+    map(doc, root, "reply").map(|m| CustomerReply {
+        channel: m.str("channel").unwrap_or_default(),
+        content: m.str("content").unwrap_or_default(),
+        at_ms: m.time("at").unwrap_or_default(),
         by: String::new(),
-        customer_answer: scalar_str(doc, &m, "customerAnswer")
+        customer_answer: m
+            .str("customerAnswer")
             .as_deref()
             .and_then(CustomerAnswer::from_key),
-    }))
+    })
 }
 
 /// Every reply in log order (a legacy one first), each with the latest
@@ -279,11 +275,16 @@ fn replies(legacy: Option<CustomerReply>, log: &[LogEntry]) -> Vec<CustomerReply
 pub(super) type Unrecognised = Vec<(String, String)>;
 
 /// The workflow history, plus steps this version cannot read.
-pub(super) fn history(doc: &Automerge) -> Result<(Vec<HistoryEntry>, Unrecognised), RecordError> {
+pub(super) fn history(doc: &Automerge) -> (Vec<HistoryEntry>, Unrecognised) {
+    history_in(doc, &Fields::of(doc, &ROOT))
+}
+
+fn history_in(doc: &Automerge, root: &Fields) -> (Vec<HistoryEntry>, Unrecognised) {
     let mut entries = Vec::new();
     let mut unknown = Vec::new();
-    for m in list_maps(doc, "history")? {
-        let get = |k: &str| scalar_str(doc, &m, k);
+    for m in list_maps(doc, root, "history") {
+        let f = Fields::of(doc, &m);
+        let get = |k: &str| f.str(k);
         let assignee = || {
             (
                 get("owner").unwrap_or_default(),
@@ -310,7 +311,7 @@ pub(super) fn history(doc: &Automerge) -> Result<(Vec<HistoryEntry>, Unrecognise
         };
         let (Some(from), Some(at_ms), Some(by)) = (
             get("from").as_deref().and_then(Status::from_key),
-            scalar_time(doc, &m, "at"),
+            f.time("at"),
             get("by"),
         ) else {
             unknown.push(("history".to_string(), raw));
@@ -324,5 +325,5 @@ pub(super) fn history(doc: &Automerge) -> Result<(Vec<HistoryEntry>, Unrecognise
             note: get("note"),
         });
     }
-    Ok((entries, unknown))
+    (entries, unknown)
 }
