@@ -78,9 +78,20 @@ pub(super) async fn write_many(
         let head = format!("DELETE FROM {table} WHERE document_id");
         sql::where_in(tx, backend, &head, "", &keys).await?;
     }
-    let rows = keyed()
-        .map(|(k, p)| RecordRow::new(k, p.after, sla))
-        .collect::<Result<Vec<_>, _>>()?;
+    // A record's own row is written only when one of its values changed:
+    // rewriting it rewrites an entry in each of the records' indexes, and
+    // most changes (a note, a reply) leave the row as it was.
+    let mut rows = Vec::with_capacity(items.len());
+    for (k, p) in keyed() {
+        let row = RecordRow::new(k, p.after, sla)?;
+        let unchanged = match p.before {
+            Some(b) => RecordRow::new(k, b, sla)?.cells() == row.cells(),
+            None => false,
+        };
+        if !unchanged {
+            rows.push(row);
+        }
+    }
     sql::insert_rows(
         tx,
         backend,
@@ -274,42 +285,64 @@ impl<'r> RecordRow<'r> {
         })
     }
 
-    fn bind<'i>(row: &mut ValuesRow<'_, 'i>, this: &'i RecordRow<'r>) {
-        let (r, due) = (this.r, &this.due);
+    /// The row's values, in [`RECORD_INSERT`]'s column order.
+    fn cells(&self) -> [Cell<'_>; 34] {
+        let (r, due) = (self.r, &self.due);
         let w = &r.workflow;
-        row.value(this.key)
-            .value(r.schema_version as i64)
-            .value(r.received_at_ms)
-            .value(r.channel.as_str())
-            .value(r.source.as_str())
-            .value(r.customer.as_str())
-            .value(r.description.as_str())
-            .value(r.feedback_type.as_deref())
-            .value(r.nature.as_deref())
-            .value(r.urgency.as_deref())
-            .value(r.impact.as_deref())
-            .value(r.priority.map(|p| p.key()))
-            .value(w.status.key())
-            .value(r.owner.as_deref())
-            .value(r.department.as_deref())
-            .value(w.assigned_at_ms)
-            .value(w.first_response_at_ms)
-            .value(w.resolved_at_ms)
-            .value(w.closed_at_ms)
-            .value(i64::from(w.escalation))
-            .value(i64::from(w.reopen_count))
-            .value(r.conflicts.len() as i64)
-            .value(r.workflow_issues.len() as i64)
-            .value(this.pauses.as_str())
-            .value(r.complaint_kind.as_deref())
-            .value(due.first_response_ms)
-            .value(due.resolution_ms)
-            .value(due.running.map(|c| c.due_at_ms))
-            .value(due.running.map(|c| c.near_at_ms))
-            .value(r.order_number.as_deref())
-            .value(r.contact_ref.as_deref())
-            .value(r.archived_at_ms)
-            .value(r.root_cause.as_ref().map(|c| c.class.as_str()))
-            .value(i64::from(detoured(r)));
+        let text = |v: Option<&'r str>| Cell::Text(v);
+        let int = |v: Option<i64>| Cell::Int(v);
+        [
+            text(Some(self.key)),
+            int(Some(r.schema_version as i64)),
+            int(Some(r.received_at_ms)),
+            text(Some(&r.channel)),
+            text(Some(&r.source)),
+            text(Some(&r.customer)),
+            text(Some(&r.description)),
+            text(r.feedback_type.as_deref()),
+            text(r.nature.as_deref()),
+            text(r.urgency.as_deref()),
+            text(r.impact.as_deref()),
+            text(r.priority.map(|p| p.key())),
+            text(Some(w.status.key())),
+            text(r.owner.as_deref()),
+            text(r.department.as_deref()),
+            int(w.assigned_at_ms),
+            int(w.first_response_at_ms),
+            int(w.resolved_at_ms),
+            int(w.closed_at_ms),
+            int(Some(i64::from(w.escalation))),
+            int(Some(i64::from(w.reopen_count))),
+            int(Some(r.conflicts.len() as i64)),
+            int(Some(r.workflow_issues.len() as i64)),
+            Cell::Text(Some(&self.pauses)),
+            text(r.complaint_kind.as_deref()),
+            int(due.first_response_ms),
+            int(due.resolution_ms),
+            int(due.running.map(|c| c.due_at_ms)),
+            int(due.running.map(|c| c.near_at_ms)),
+            text(r.order_number.as_deref()),
+            text(r.contact_ref.as_deref()),
+            int(r.archived_at_ms),
+            text(r.root_cause.as_ref().map(|c| c.class.as_str())),
+            int(Some(i64::from(detoured(r)))),
+        ]
     }
+
+    fn bind<'i>(row: &mut ValuesRow<'_, 'i>, this: &'i RecordRow<'r>) {
+        for cell in this.cells() {
+            match cell {
+                Cell::Text(v) => row.value(v),
+                Cell::Int(v) => row.value(v),
+            };
+        }
+    }
+}
+
+/// One value of a record's row.
+#[derive(PartialEq)]
+enum Cell<'a> {
+    Text(Option<&'a str>),
+    Int(Option<i64>),
+
 }
