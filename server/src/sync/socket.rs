@@ -27,6 +27,12 @@ const PING_EVERY: Duration = Duration::from_secs(15);
 /// A socket silent for longer is half-open (a tablet that lost its link): close it.
 const SILENCE_LIMIT: Duration = Duration::from_secs(45);
 
+/// What a socket reads from the network at a time. The WebSocket layer
+/// zero-fills its whole read buffer before every read: at its default of
+/// 128 KiB that was 128 KiB resident per idle tablet and a 128 KiB fill per
+/// frame. Larger frames still arrive whole (the buffer grows for them).
+const READ_BUFFER_BYTES: usize = 8 * 1024;
+
 /// Upgrades to a sync socket. Frames over the size limit are refused by the
 /// WebSocket layer itself, before they are buffered.
 pub(crate) async fn sync_socket(
@@ -53,6 +59,7 @@ pub(crate) async fn sync_socket(
     };
     ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| async move {
             serve(socket, state, principal, session).await;
             drop(claim);
