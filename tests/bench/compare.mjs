@@ -433,6 +433,7 @@ async function measure(start) {
     log(`${name}: create-then-ask ${ask.ms === null ? "timeout" : ask.ms.toFixed(0) + " ms"} (the asker's handle was ${ask.state} first)`);
 
     for (const role of started.splice(0).reverse()) await role.stop();
+    log(`${name}: every client gone, RSS ${rss.nowMb()} MB`);
     const cpuTotal = cpuSeconds(server.pid);
     const peakKb = rss.stop();
     return { load, bounded, unbounded, afterLeft, ask, cpuTotal, peakKb };

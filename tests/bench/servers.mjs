@@ -189,7 +189,8 @@ export function rssSampler(pid) {
     /** The resident memory now, in MB, for the progress log. */
     nowMb() {
       try {
-        return (statusKb(pid, "VmRSS") / 1024).toFixed(0);
+        const mb = (key) => (statusKb(pid, key) / 1024).toFixed(0);
+        return `${mb("VmRSS")} (peak so far ${mb("VmHWM")})`;
       } catch {
         return "?";
       }

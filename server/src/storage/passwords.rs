@@ -2,7 +2,8 @@
 //! area. Each hash needs 19 MiB: allocating it per login left the allocator
 //! holding a fresh copy after each of the first logins (over 100 MB after a
 //! handful), and logins in parallel would take every core. Here memory
-//! stays at one work area and a burst of logins queues.
+//! stays at one work area, given back when logins stop, and a burst of
+//! logins queues.
 
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -16,6 +17,10 @@ use super::StorageError;
 /// The largest work area a stored hash may ask for (64 MiB); anything
 /// larger is refused rather than allocated.
 const MAX_M_COST_KIB: u32 = 64 * 1024;
+
+/// How long the work area is kept after the last hash: a burst of logins
+/// reuses it, a quiet server does not hold 19 MiB for nobody.
+const KEEP_WORK_AREA: std::time::Duration = std::time::Duration::from_secs(2);
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -34,7 +39,16 @@ async fn on_password_thread<T: Send + 'static>(
         std::thread::Builder::new()
             .name("closeloop-passwords".into())
             .spawn(move || {
-                for job in rx {
+                loop {
+                    let job = match rx.recv_timeout(KEEP_WORK_AREA) {
+                        Ok(job) => job,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            // Quiet: the work area goes back until the next login.
+                            WORK_AREA.take();
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                    };
                     // A failing job fails its login, not every later one.
                     let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
                 }
