@@ -344,5 +344,4 @@ impl<'r> RecordRow<'r> {
 enum Cell<'a> {
     Text(Option<&'a str>),
     Int(Option<i64>),
-
 }
