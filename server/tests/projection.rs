@@ -234,3 +234,43 @@ async fn an_upgrade_that_adds_projected_columns_fills_them_for_existing_records(
     assert_eq!(storage.projection_dump().await.unwrap(), live);
     storage.close().await;
 }
+
+/// A commit of more writes than one statement takes (several groups, the
+/// documents interleaved) keeps each document's chunks in write order and
+/// returns each write's chunk id, ascending, in write order.
+#[tokio::test]
+async fn a_large_batch_keeps_every_documents_chunks_in_write_order() {
+    use closeloop_server::storage::ChunkWrite;
+    let dir = tempfile::tempdir().unwrap();
+    let storage = storage_for(dir.path()).await;
+    let docs = [id(41), id(42), id(43)];
+    let writes: Vec<ChunkWrite> = (0..151u8)
+        .map(|n| ChunkWrite {
+            id: docs[usize::from(n) % docs.len()],
+            chunk: vec![n; 3 + usize::from(n) % 5],
+            team: Some("north".into()),
+            changes: Vec::new(),
+            author: None,
+        })
+        .collect();
+    let ids = storage
+        .append_batch(&writes, &[], 1_000, &SlaConfig::default())
+        .await
+        .expect("stored");
+    assert_eq!(ids.len(), writes.len());
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    for (k, doc) in docs.iter().enumerate() {
+        let stored = storage.load(doc).await.expect("read").expect("stored");
+        let expected: Vec<(i64, Vec<u8>)> = writes
+            .iter()
+            .zip(&ids)
+            .skip(k)
+            .step_by(docs.len())
+            .map(|(w, id)| (*id, w.chunk.clone()))
+            .collect();
+        let got: Vec<(i64, Vec<u8>)> = stored.chunk_ids.into_iter().zip(stored.chunks).collect();
+        assert_eq!(got, expected, "document {k}");
+        assert_eq!(stored.team.as_deref(), Some("north"));
+    }
+    storage.close().await;
+}

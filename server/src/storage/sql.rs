@@ -252,3 +252,33 @@ pub(crate) async fn where_in(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Groups cover the items in order, each a power of two of at most
+    /// [`ROWS_PER_STATEMENT`] rows, the largest first.
+    #[test]
+    fn groups_are_powers_of_two_in_order() {
+        for n in 0..300usize {
+            let items: Vec<usize> = (0..n).collect();
+            let sizes: Vec<usize> = groups(&items).map(<[usize]>::len).collect();
+            let joined: Vec<usize> = groups(&items).flatten().copied().collect();
+            assert_eq!(joined, items, "n = {n}");
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| s.is_power_of_two() && *s <= ROWS_PER_STATEMENT),
+                "n = {n}: {sizes:?}"
+            );
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "n = {n}: {sizes:?}");
+            let tail = n % ROWS_PER_STATEMENT;
+            assert_eq!(
+                sizes.len(),
+                n / ROWS_PER_STATEMENT + tail.count_ones() as usize,
+                "n = {n}"
+            );
+        }
+    }
+}
