@@ -192,10 +192,8 @@ impl Storage {
         // One multi-row statement per table for the whole batch: each
         // statement is a round trip to the database's thread.
         let mut chunk_ids = Vec::with_capacity(writes.len());
-        let mut done = 0;
-        for group in sql::groups(writes) {
-            let keys = &keys[done..done + group.len()];
-            done += group.len();
+        // Groups depend only on the length: the same cut for both.
+        for (group, keys) in sql::groups(writes).zip(sql::groups(&keys)) {
             let mut q = self.sql("INSERT INTO chunks (document_id, data) VALUES ");
             for (w, key) in group.iter().zip(keys) {
                 q.row(|r| {

@@ -74,7 +74,7 @@ impl Storage {
         if newest != Some(last_chunk) {
             return Ok(false);
         }
-        projection::delete(&mut tx, &old_key).await?;
+        projection::delete(&mut tx, self.backend, &[old_key.as_str()]).await?;
         for (table, column) in DOCUMENT_ROWS {
             sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
                 .bind(&old_key)

@@ -12,9 +12,10 @@ use sqlx::{Any, AnyConnection, AnyPool, Arguments, Encode, Type};
 /// powers of two (see [`groups`]) so the few texts stay prepared.
 pub(crate) const ROWS_PER_STATEMENT: usize = 64;
 
-/// `items` in groups of powers of two, the largest first: a batch of any
-/// size runs as at most seven statements of at most seven distinct shapes,
-/// each prepared once per connection and then found in sqlx's cache.
+/// `items` in groups of powers of two, the largest first: a batch runs as
+/// its full groups of [`ROWS_PER_STATEMENT`] and at most six smaller ones,
+/// in at most seven distinct shapes, each prepared once per connection and
+/// then found in sqlx's cache.
 pub(crate) fn groups<T>(mut items: &[T]) -> impl Iterator<Item = &[T]> {
     std::iter::from_fn(move || {
         if items.is_empty() {
@@ -236,18 +237,17 @@ pub(crate) async fn insert_rows<'i, T>(
     Ok(())
 }
 
-/// Runs `head IN (…) tail` over `keys` inside a transaction, one statement
-/// per group of keys (see [`groups`]).
+/// Runs `head IN (…)` over `keys` inside a transaction, one statement per
+/// group of keys (see [`groups`]).
 pub(crate) async fn where_in(
     conn: &mut AnyConnection,
     backend: Backend,
     head: &str,
-    tail: &str,
     keys: &[&str],
 ) -> Result<(), sqlx::Error> {
     for group in groups(keys) {
         let mut q = Sql::new(backend, head);
-        q.push(" IN (").in_list(group.iter().copied()).push(tail);
+        q.push(" IN (").in_list(group.iter().copied());
         q.execute_on(&mut *conn).await?;
     }
     Ok(())

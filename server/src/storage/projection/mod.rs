@@ -51,32 +51,30 @@ pub(super) async fn write_many(
         .filter(|(_, p)| p.before.is_none())
         .map(|(k, _)| k)
         .collect();
-    for (table, _) in TABLES {
-        let head = format!("DELETE FROM {table} WHERE document_id");
-        sql::where_in(tx, backend, &head, "", &fresh).await?;
-    }
-    let blobs: Vec<Vec<String>> = items.iter().map(|p| attachments(p.after)).collect();
-    let blobs_changed = |i: usize| items[i].before.map(attachments).as_ref() != Some(&blobs[i]);
-    let replies_changed = |p: &Projected| p.before.map(|b| &b.replies) != Some(&p.after.replies);
+    delete(tx, backend, &fresh).await?;
     // Attachment references and replies (a handful per record at most) are
     // replaced whole when they differ: an answer changes an earlier reply.
-    let stale = |changed: &dyn Fn(usize) -> bool| -> Vec<&str> {
-        keyed()
-            .enumerate()
-            .filter(|(i, (_, p))| p.before.is_some() && changed(*i))
-            .map(|(_, (k, _))| k)
-            .collect()
-    };
-    let (stale_blobs, stale_replies) = (
-        stale(&blobs_changed),
-        stale(&|i| replies_changed(&items[i])),
-    );
-    for (table, keys) in [
-        ("record_attachments", stale_blobs),
-        ("record_replies", stale_replies),
+    let blobs: Vec<Vec<String>> = items.iter().map(|p| attachments(p.after)).collect();
+    let blobs_changed: Vec<bool> = items
+        .iter()
+        .zip(&blobs)
+        .map(|(p, now)| p.before.map(attachments).as_ref() != Some(now))
+        .collect();
+    let replies_changed: Vec<bool> = items
+        .iter()
+        .map(|p| p.before.map(|b| &b.replies) != Some(&p.after.replies))
+        .collect();
+    for (table, changed) in [
+        ("record_attachments", &blobs_changed),
+        ("record_replies", &replies_changed),
     ] {
+        let stale: Vec<&str> = keyed()
+            .zip(changed)
+            .filter(|((_, p), changed)| p.before.is_some() && **changed)
+            .map(|((k, _), _)| k)
+            .collect();
         let head = format!("DELETE FROM {table} WHERE document_id");
-        sql::where_in(tx, backend, &head, "", &keys).await?;
+        sql::where_in(tx, backend, &head, &stale).await?;
     }
     // A record's own row is written only when one of its values changed:
     // rewriting it rewrites an entry in each of the records' indexes, and
@@ -102,9 +100,9 @@ pub(super) async fn write_many(
     )
     .await?;
     let new_blobs: Vec<(&str, &String)> = keyed()
-        .enumerate()
-        .filter(|(i, _)| blobs_changed(*i))
-        .flat_map(|(i, (k, _))| blobs[i].iter().map(move |b| (k, b)))
+        .zip(blobs_changed.iter().zip(&blobs))
+        .filter(|(_, (changed, _))| **changed)
+        .flat_map(|((k, _), (_, blobs))| blobs.iter().map(move |b| (k, b)))
         .collect();
     sql::insert_rows(
         tx,
@@ -118,8 +116,9 @@ pub(super) async fn write_many(
     )
     .await?;
     let replies: Vec<(&str, usize, &CustomerReply)> = keyed()
-        .filter(|(_, p)| replies_changed(p))
-        .flat_map(|(k, p)| {
+        .zip(&replies_changed)
+        .filter(|(_, changed)| **changed)
+        .flat_map(|((k, p), _)| {
             p.after
                 .replies
                 .iter()
@@ -233,13 +232,16 @@ fn changed<'a, T: PartialEq>(old: &[T], new: &'a [T]) -> impl Iterator<Item = (u
         .filter(move |(i, item)| old.get(*i) != Some(*item))
 }
 
-/// Deletes every read-model row of a record (it left storage).
-pub(super) async fn delete(tx: &mut Transaction<'_, Any>, key: &str) -> Result<(), StorageError> {
+/// Deletes every read-model row of the records `keys` (they left storage,
+/// or their rows are about to be written afresh).
+pub(super) async fn delete(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    keys: &[&str],
+) -> Result<(), StorageError> {
     for (table, _) in TABLES {
-        sqlx::query(&format!("DELETE FROM {table} WHERE document_id = $1"))
-            .bind(key)
-            .execute(&mut **tx)
-            .await?;
+        let head = format!("DELETE FROM {table} WHERE document_id");
+        sql::where_in(tx, backend, &head, keys).await?;
     }
     Ok(())
 }
