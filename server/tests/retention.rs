@@ -175,7 +175,7 @@ async fn closed_records_are_archived_read_only_and_anonymised_after_retention() 
     assert_eq!(runs.entries[0].actor, SYSTEM_ACTOR);
 
     // Read-only: a change to it is refused and stored nowhere.
-    desk.edit_description(id(1), "归档后改写", RECEIVED + 32 * DAY)
+    desk.try_edit_description(id(1), "归档后改写", RECEIVED + 32 * DAY)
         .await;
     desk.round_trip().await;
     let (_, d) = detail(&app, "supervisor", &key).await;

@@ -42,9 +42,10 @@ async fn clients_on_two_relays_see_each_others_changes() {
         .wait_for_description(id(1), "总部在二号中继上回复")
         .await;
     let two_to_one = started.elapsed();
+    // No relay polls storage: without the other relay's notification the
+    // edit would never arrive, so the waits above are the check. How long
+    // it took is for the reader, not an assertion (timing is for benchmarks).
     println!("relay one → two {one_to_two:?}, two → one {two_to_one:?}");
-    assert!(one_to_two < Duration::from_secs(1), "{one_to_two:?}");
-    assert!(two_to_one < Duration::from_secs(1), "{two_to_one:?}");
 
     one.stop().await;
     two.stop().await;

@@ -371,7 +371,19 @@ impl Client {
     }
 
     /// Rewrites a record's description here and sends the change.
+    /// Edits the description here and waits for the relay's
+    /// acknowledgement. Waiting matters beyond the ack: the sync protocol may
+    /// need a second round (a Bloom filter false positive makes this client
+    /// think the relay has the change), which only a client that keeps
+    /// reading its socket answers.
     pub async fn edit_description(&mut self, id: DocumentId, text: &str, at_ms: i64) {
+        self.try_edit_description(id, text, at_ms).await;
+        self.acked(id).await;
+    }
+
+    /// Edits the description here and sends it, without waiting: for edits
+    /// the relay refuses (it never acknowledges them).
+    pub async fn try_edit_description(&mut self, id: DocumentId, text: &str, at_ms: i64) {
         let fx = self
             .hub
             .change(id, |d| {
