@@ -42,8 +42,9 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as A from "@automerge/automerge";
-import { Repo } from "@automerge/automerge-repo";
+import { Repo, cbor } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { WebSocket } from "ws";
 import { USER, cpuSeconds, forkTracked, log, rssSampler, sleep, startOurs, startReference } from "./servers.mjs";
 
 const ROUND_MS = 110;
@@ -270,6 +271,74 @@ const roles = {
     await shutdownAll([repo]);
   },
 
+  /**
+   * The same pull by a bare protocol client: one WebSocket, `join`, then a
+   * `request` carrying the sync message of an empty document per record,
+   * `inFlight` at a time, each answer applied with Automerge's own
+   * `receiveSyncMessage` (no repo, no handles, no events). A record is done
+   * when its document has the tablet's final heads. What is left of the
+   * client's work is decoding and loading the documents, the same for both
+   * servers, so the time shows the server's side of a pull.
+   */
+  async bare({ url, expected: pairs, inFlight }) {
+    const expected = new Map(pairs);
+    const me = `bare-${process.pid}`;
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
+    const send = (m) => ws.send(cbor.encode(m));
+    const docs = new Map();
+    let serverId = null;
+    const peered = new Promise((resolve) => {
+      ws.on("message", (data) => {
+        const m = cbor.decode(new Uint8Array(data));
+        if (m.type === "peer") {
+          serverId = m.senderId;
+          resolve();
+          return;
+        }
+        const d = docs.get(m.documentId);
+        if (!d) return;
+        if (m.type === "sync") {
+          [d.doc, d.state] = A.receiveSyncMessage(d.doc, d.state, new Uint8Array(m.data));
+          if (sortedHeads(A.getHeads(d.doc)) === expected.get(m.documentId)) d.done(true);
+        } else if (m.type === "doc-unavailable" || m.type === "error") {
+          d.done(false);
+        }
+      });
+    });
+    send({ type: "join", senderId: me, peerMetadata: { isEphemeral: true }, supportedProtocolVersions: ["1"] });
+    await peered;
+    process.send({ type: "ready" });
+    await message("go");
+    const ids = [...expected.keys()];
+    const client0 = process.cpuUsage();
+    const t0 = performance.now();
+    let failed = 0;
+    const one = async (id) => {
+      const d = { doc: A.init(), state: A.initSyncState() };
+      const done = new Promise((resolve) => (d.done = resolve));
+      docs.set(id, d);
+      const [state, msg] = A.generateSyncMessage(d.doc, d.state);
+      d.state = state;
+      send({ type: "request", senderId: me, targetId: serverId, documentId: id, data: msg });
+      if (!(await done)) failed += 1;
+      docs.delete(id);
+    };
+    const work = (async () => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(inFlight, ids.length) }, async () => {
+          while (next < ids.length) await one(ids[next++]);
+        }),
+      );
+      return (performance.now() - t0) / 1000;
+    })();
+    const seconds = await Promise.race([work, sleep(PULL_TIMEOUT_MS).then(() => null)]);
+    process.send({ type: "done", seconds, failed, total: ids.length, clientCpu: cpuOf(process.cpuUsage(client0)) });
+    ws.close();
+  },
+
   /** A creates while offline, B asks, A connects: ms until B is ready. */
   async ask({ url }) {
     const creator = new Repo({ network: [] });
@@ -361,8 +430,8 @@ function startRole(name, init) {
   };
 }
 
-async function pullWith(server, expected, inFlight) {
-  const puller = startRole("pull", { url: server.wsUrl, expected, inFlight });
+async function pullWith(server, expected, inFlight, role = "pull") {
+  const puller = startRole(role, { url: server.wsUrl, expected, inFlight });
   try {
     await puller.next("ready", 30_000);
     const cpu0 = cpuSeconds(server.pid);
@@ -413,6 +482,8 @@ async function measure(start) {
     const fmtLog = (r) => `${typeof r.seconds === "number" ? r.seconds.toFixed(2) + " s" : r.seconds ?? "timeout"}, server CPU ${r.cpu.toFixed(2)} s, puller CPU ${r.clientCpu.toFixed(2)} s`;
     const bounded = await pullWith(server, load.expected, opts.inFlight);
     log(`${name}: pull, ${opts.inFlight} in flight: ${fmtLog(bounded)}, RSS ${rss.nowMb()} MB`);
+    const bare = await pullWith(server, load.expected, opts.inFlight, "bare");
+    log(`${name}: bare protocol pull, ${opts.inFlight} in flight: ${fmtLog(bare)}, RSS ${rss.nowMb()} MB`);
     let unbounded = null;
     if (opts.unbounded) {
       unbounded = await pullWith(server, load.expected, null);
@@ -436,7 +507,7 @@ async function measure(start) {
     log(`${name}: every client gone, RSS ${rss.nowMb()} MB`);
     const cpuTotal = cpuSeconds(server.pid);
     const peakKb = rss.stop();
-    return { load, bounded, unbounded, afterLeft, ask, cpuTotal, peakKb };
+    return { load, bounded, bare, unbounded, afterLeft, ask, cpuTotal, peakKb };
   } finally {
     for (const role of started.reverse()) await role.stop();
     if (server) await server.stop();
@@ -472,6 +543,9 @@ function table(ours, ref) {
   row(`fresh pull of ${n} records, ${opts.inFlight} finds in flight`, (m) => m.bounded.seconds, 2, " s");
   row("server CPU during that pull", (m) => m.bounded.cpu, 2, " s");
   row("puller (Node client) CPU during that pull", (m) => m.bounded.clientCpu, 2, " s");
+  row(`fresh pull of ${n} records by a bare protocol client (Automerge sync, no repo), ${opts.inFlight} in flight`, (m) => m.bare.seconds, 2, " s");
+  row("server CPU during that pull", (m) => m.bare.cpu, 2, " s");
+  row("bare client CPU during that pull", (m) => m.bare.clientCpu, 2, " s");
   if (opts.unbounded) {
     row(`fresh pull of ${n} records, all finds at once (Promise.all)`, (m) => m.unbounded.seconds, 2, " s");
     row("server CPU during that pull", (m) => m.unbounded.cpu, 2, " s");
