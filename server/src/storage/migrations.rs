@@ -544,6 +544,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX survey_answers_scored ON survey_answers (answered_at, document_id, csat_answered,
         csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors);",
     ),
+    (
+        32,
+        // A dashboard filtered by department, channel or type finds each
+        // survey answer's record facets in this index alone: through the
+        // key, each of a year's 140,000 answers read a table page
+        // (CSAT and NPS for one department took 540 ms at a million records).
+        "CREATE INDEX records_facets ON records (document_id, department, channel, feedback_type);",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its

@@ -1,22 +1,22 @@
 //! The dashboard from SQL aggregates: one grouped scan per figure over the
-//! covering index `records_for_dashboard`, folded by the shared
-//! [`SeriesBuilder`]. The property test `server/tests/analytics.rs` holds
+//! covering index `records_for_dashboard` (per local day on SQLite, see
+//! `days`), folded by the shared [`SeriesBuilder`]. The property test `server/tests/analytics.rs` holds
 //! the result equal to [`closeloop_shared::analytics::pure::dashboard`].
 
 use std::collections::BTreeMap;
 
 use closeloop_shared::analytics::{
-    CountedBy, DAY_MS, Dashboard, DashboardFilter, DayScores, DayTotals, Granularity, PrioritySla,
-    REPEAT_WINDOW_MS, SeriesBuilder, Share,
+    Dashboard, DashboardFilter, Granularity, PrioritySla, REPEAT_WINDOW_MS, SeriesBuilder, Share,
 };
 use closeloop_shared::sla::{Priority, SlaConfig};
 use closeloop_shared::stats::{Compliance, SlaTarget, duration_stats, sla_compliance_of};
 use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::sql::split_integers;
 use super::{Backend, Sql, Storage, StorageError};
+
+mod days;
 
 /// Which records a query reads: the facet filters and, unless `None`, the
 /// received period.
@@ -35,44 +35,6 @@ fn covered_where<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter) {
         qb.push(" INDEXED BY records_for_dashboard");
     }
     period_and_facets(qb, f, Some((f.from_ms, f.to_ms)));
-}
-
-/// SQLite groups by sorting, and sorting a period's rows costs more than
-/// reading them (a year: 400,000 rows, about 200 ms a grouped scan). So on
-/// SQLite each local day of the period is read by its own index range and
-/// grouped on its own (a day's few hundred rows sort in cache), its figures
-/// coming back as one JSON value. This starts such a statement: `d` holds
-/// the period's local days.
-fn with_days<'a>(qb: &mut Sql<'a>, f: &DashboardFilter, offset: i64) {
-    let first = (f.from_ms + offset).div_euclid(DAY_MS);
-    let last = (f.to_ms - 1 + offset).div_euclid(DAY_MS);
-    qb.push("WITH RECURSIVE d(day) AS (SELECT ")
-        .bind(first)
-        .push(" UNION ALL SELECT day + 1 FROM d WHERE day < ")
-        .bind(last)
-        .push(")");
-}
-
-/// The records of day `d.day` within the filter's period, from the
-/// covering index.
-fn day_where<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter, offset: i64) {
-    qb.push(format!(
-        " FROM records r INDEXED BY records_for_dashboard \
-         WHERE r.received_at >= max(d.day * {DAY_MS} - {offset}, "
-    ))
-    .bind(f.from_ms);
-    qb.push(format!(
-        ") AND r.received_at < min((d.day + 1) * {DAY_MS} - {offset}, "
-    ))
-    .bind(f.to_ms)
-    .push(")");
-    facets_where(qb, f);
-}
-
-/// The `v` column of a per-day row, as JSON.
-fn json<T: serde::de::DeserializeOwned>(row: &AnyRow) -> Result<T, StorageError> {
-    let text: String = row.try_get("v")?;
-    serde_json::from_str(&text).map_err(|e| StorageError::Corrupt(format!("day figures: {e}")))
 }
 
 fn period_and_facets<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter, period: Option<(i64, i64)>) {
@@ -109,14 +71,6 @@ fn elapsed(column: &str) -> String {
         "CASE WHEN {column} IS NULL THEN 0 WHEN {column} > r.received_at \
          THEN {column} - r.received_at ELSE 0 END"
     )
-}
-
-/// Records of one day with one value of a dimension.
-struct DayCount {
-    dim: CountedBy,
-    day: i64,
-    value: Option<String>,
-    n: u64,
 }
 
 fn count(n: i64) -> u64 {
@@ -207,206 +161,6 @@ impl Storage {
         self.overdue_now(filter, now_ms).await?;
         time("overdue now", t);
         Ok(out)
-    }
-
-    /// The period's records per local day: totals, times and first
-    /// contacts in one query, the counts by each dimension in two more —
-    /// a few dozen rows a day each, where grouping by every facet at once
-    /// would return nearly a row per record.
-    async fn day_figures(
-        &self,
-        f: &DashboardFilter,
-        offset: i64,
-    ) -> Result<(Vec<DayTotals>, Vec<DayCount>), StorageError> {
-        let per_day = self.backend == Backend::Sqlite;
-        let day = format!("(r.received_at + {offset}) / {DAY_MS}");
-        // A day's totals: each a sum over its records, in this order.
-        let figures = [
-            ("1".to_string(), "n"),
-            (
-                "CASE WHEN r.first_response_at IS NULL THEN 0 ELSE 1 END".into(),
-                "fr_n",
-            ),
-            (elapsed("r.first_response_at"), "fr_ms"),
-            (
-                "CASE WHEN r.resolved_at IS NULL THEN 0 ELSE 1 END".into(),
-                "res_n",
-            ),
-            (elapsed("r.resolved_at"), "res_ms"),
-            (
-                "CASE WHEN r.resolved_at IS NOT NULL AND r.detoured = 0 THEN 1 ELSE 0 END".into(),
-                "first_contact",
-            ),
-        ];
-        let totals = async {
-            let mut rows: Vec<(i64, [i64; 6])> = Vec::new();
-            if per_day {
-                let sums: Vec<String> = figures.iter().map(|(e, _)| format!("SUM({e})")).collect();
-                let mut qb = self.sql(String::new());
-                with_days(&mut qb, f, offset);
-                qb.push(format!(
-                    " SELECT d.day AS day, (SELECT json_array({})",
-                    sums.join(", ")
-                ));
-                day_where(&mut qb, f, offset);
-                qb.push(") AS v FROM d");
-                for r in qb.fetch_all(&self.pool).await? {
-                    // A day without records sums to nulls.
-                    let v: [Option<i64>; 6] = json(&r)?;
-                    if v[0].is_some() {
-                        rows.push((r.try_get("day")?, v.map(|x| x.unwrap_or(0))));
-                    }
-                }
-            } else {
-                let sums: Vec<String> = figures.iter().map(|(e, name)| sum(e, name)).collect();
-                let mut qb = self.sql(format!("SELECT {day} AS day, {}", sums.join(", ")));
-                covered_where(&mut qb, f);
-                qb.push(" GROUP BY 1");
-                for r in qb.fetch_all(&self.pool).await? {
-                    let mut v = [0; 6];
-                    for (x, (_, name)) in v.iter_mut().zip(&figures) {
-                        *x = r.try_get(*name)?;
-                    }
-                    rows.push((r.try_get("day")?, v));
-                }
-            }
-            Ok::<_, StorageError>(
-                rows.into_iter()
-                    .map(
-                        |(day, [n, fr_n, fr_ms, res_n, res_ms, first_contact])| DayTotals {
-                            day,
-                            received: count(n),
-                            first_response: (count(fr_n), fr_ms),
-                            resolution: (count(res_n), res_ms),
-                            first_contact: Share {
-                                part: count(first_contact),
-                                whole: count(res_n),
-                            },
-                        },
-                    )
-                    .collect(),
-            )
-        };
-        // Two dimensions per scan: sorting the period's rows is most of a
-        // grouped scan's cost, and a pair has a few dozen values a day.
-        let by = |pair: [(CountedBy, &'static str); 2]| {
-            let day = day.clone();
-            async move {
-                let [(first, a), (second, b)] = pair;
-                let rows: Vec<(i64, Option<String>, Option<String>, i64)> = if per_day {
-                    let mut qb = self.sql(String::new());
-                    with_days(&mut qb, f, offset);
-                    qb.push(format!(
-                        " SELECT d.day AS day, (SELECT json_group_array(json_array(g.a, g.b, g.n)) \
-                         FROM (SELECT {a} AS a, {b} AS b, COUNT(*) AS n"
-                    ));
-                    day_where(&mut qb, f, offset);
-                    qb.push(" GROUP BY 1, 2) g) AS v FROM d");
-                    let mut out = Vec::new();
-                    for r in qb.fetch_all(&self.pool).await? {
-                        let day = r.try_get("day")?;
-                        let groups: Vec<(Option<String>, Option<String>, i64)> = json(&r)?;
-                        out.extend(groups.into_iter().map(|(a, b, n)| (day, a, b, n)));
-                    }
-                    out
-                } else {
-                    let mut qb = self.sql(format!(
-                        "SELECT {day} AS day, {a} AS a, {b} AS b, COUNT(*) AS n"
-                    ));
-                    covered_where(&mut qb, f);
-                    qb.push(" GROUP BY 1, 2, 3");
-                    let mut out = Vec::new();
-                    for r in qb.fetch_all(&self.pool).await? {
-                        out.push((
-                            r.try_get("day")?,
-                            r.try_get("a")?,
-                            r.try_get("b")?,
-                            r.try_get("n")?,
-                        ));
-                    }
-                    out
-                };
-                let mut counts = Vec::new();
-                for (day, a, b, n) in rows {
-                    let n = count(n);
-                    counts.push(DayCount {
-                        dim: first,
-                        day,
-                        value: a,
-                        n,
-                    });
-                    counts.push(DayCount {
-                        dim: second,
-                        day,
-                        value: b,
-                        n,
-                    });
-                }
-                Ok::<_, StorageError>(counts)
-            }
-        };
-        let (totals, kinds, places) = tokio::try_join!(
-            totals,
-            by([
-                (CountedBy::FeedbackType, "r.feedback_type"),
-                (CountedBy::Channel, "r.channel"),
-            ]),
-            by([
-                (CountedBy::Nature, "r.nature"),
-                (CountedBy::Department, "r.department"),
-            ]),
-        )?;
-        let counts = kinds.into_iter().chain(places);
-        Ok((totals, counts.collect()))
-    }
-
-    /// Survey scores per local day of answering; with a facet filter, only
-    /// answers about a record that passes it.
-    async fn day_scores(
-        &self,
-        f: &DashboardFilter,
-        offset: i64,
-    ) -> Result<Vec<DayScores>, StorageError> {
-        let sums = [
-            "csat_answered",
-            "csat_satisfied",
-            "csat_total",
-            "nps_promoters",
-            "nps_passives",
-            "nps_detractors",
-        ]
-        .map(|c| sum(&format!("COALESCE(a.{c}, 0)"), c))
-        .join(", ");
-        let mut qb = self.sql(format!(
-            "SELECT (a.answered_at + {offset}) / {DAY_MS} AS day, {sums} FROM survey_answers a"
-        ));
-        let facets = f.department.is_some() || f.channel.is_some() || f.feedback_type.is_some();
-        if facets {
-            qb.push(" JOIN records r ON r.document_id = a.document_id");
-        }
-        qb.push(" WHERE a.answered_at >= ").bind(f.from_ms);
-        qb.push(" AND a.answered_at < ").bind(f.to_ms);
-        facets_where(&mut qb, f);
-        qb.push(" GROUP BY 1");
-        let rows = qb.fetch_all(&self.pool).await?;
-        let get = |r: &AnyRow, c: &str| -> Result<u64, StorageError> { Ok(count(r.try_get(c)?)) };
-        rows.iter()
-            .map(|r| {
-                Ok(DayScores {
-                    day: r.try_get("day")?,
-                    csat: Csat {
-                        answered: get(r, "csat_answered")?,
-                        satisfied: get(r, "csat_satisfied")?,
-                        total: get(r, "csat_total")?,
-                    },
-                    nps: Nps {
-                        promoters: get(r, "nps_promoters")?,
-                        passives: get(r, "nps_passives")?,
-                        detractors: get(r, "nps_detractors")?,
-                    },
-                })
-            })
-            .collect()
     }
 
     /// Every first-response and resolution time of the period, for the
