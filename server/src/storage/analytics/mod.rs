@@ -294,8 +294,15 @@ impl Storage {
                  LAG(r.received_at) OVER (PARTITION BY r.customer, \
                  COALESCE(r.complaint_kind, r.feedback_type) ORDER BY r.received_at) AS prev",
         );
-        records_where(&mut qb, f, Some((f.from_ms - REPEAT_WINDOW_MS, f.to_ms)));
-        // `stats::is_complaint`: by nature, else by type.
+        // In the index's order. SQLite is told to: its planner prefers a range
+        // of the dashboard index by receipt and then sorting the period's
+        // complaints, which took twice as long at a million records.
+        qb.push(" FROM records r");
+        if qb.backend() == Backend::Sqlite {
+            qb.push(" INDEXED BY records_complaint_chains");
+        }
+        period_and_facets(&mut qb, f, Some((f.from_ms - REPEAT_WINDOW_MS, f.to_ms)));
+        // `stats::is_complaint`: by nature, else by type (the index's condition).
         qb.push(" AND (r.nature = 'complaint' OR r.feedback_type = 'complaint')) t");
         qb.push(" WHERE t.received_at >= ").bind(f.from_ms);
         let row = qb.fetch_optional(&self.pool).await?;
