@@ -112,6 +112,28 @@ async function shutdownAll(repos) {
 }
 const cpuOf = (c) => (c.user + c.system) / 1e6;
 
+/**
+ * A pull's seconds: `one(id)` for every id, `inFlight` at a time (all at
+ * once when null); null if it has not ended after PULL_TIMEOUT_MS.
+ */
+async function timed(ids, inFlight, one) {
+  const t0 = performance.now();
+  const work = (async () => {
+    if (inFlight === null) {
+      await Promise.all(ids.map(one));
+    } else {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(inFlight, ids.length) }, async () => {
+          while (next < ids.length) await one(ids[next++]);
+        }),
+      );
+    }
+    return (performance.now() - t0) / 1000;
+  })();
+  return Promise.race([work, sleep(PULL_TIMEOUT_MS).then(() => null)]);
+}
+
 const DESCRIPTIONS = [
   "门店反馈：试吃区没有垃圾桶，顾客把纸杯放在货架上。",
   "电话投诉：会员积分没有到账，已经等了三天。",
@@ -239,7 +261,6 @@ const roles = {
     await message("go");
     const ids = [...expected.keys()];
     const client0 = process.cpuUsage();
-    const t0 = performance.now();
     let failed = 0;
     const one = async (id) => {
       try {
@@ -253,20 +274,7 @@ const roles = {
         failed += 1;
       }
     };
-    const work = (async () => {
-      if (inFlight === null) {
-        await Promise.all(ids.map(one));
-      } else {
-        let next = 0;
-        await Promise.all(
-          Array.from({ length: Math.min(inFlight, ids.length) }, async () => {
-            while (next < ids.length) await one(ids[next++]);
-          }),
-        );
-      }
-      return (performance.now() - t0) / 1000;
-    })();
-    const seconds = await Promise.race([work, sleep(PULL_TIMEOUT_MS).then(() => null)]);
+    const seconds = await timed(ids, inFlight, one);
     process.send({ type: "done", seconds, failed, total: ids.length, clientCpu: cpuOf(process.cpuUsage(client0)) });
     await shutdownAll([repo]);
   },
@@ -313,7 +321,6 @@ const roles = {
     await message("go");
     const ids = [...expected.keys()];
     const client0 = process.cpuUsage();
-    const t0 = performance.now();
     let failed = 0;
     const one = async (id) => {
       const d = { doc: A.init(), state: A.initSyncState() };
@@ -325,16 +332,7 @@ const roles = {
       if (!(await done)) failed += 1;
       docs.delete(id);
     };
-    const work = (async () => {
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(inFlight, ids.length) }, async () => {
-          while (next < ids.length) await one(ids[next++]);
-        }),
-      );
-      return (performance.now() - t0) / 1000;
-    })();
-    const seconds = await Promise.race([work, sleep(PULL_TIMEOUT_MS).then(() => null)]);
+    const seconds = await timed(ids, inFlight, one);
     process.send({ type: "done", seconds, failed, total: ids.length, clientCpu: cpuOf(process.cpuUsage(client0)) });
     ws.close();
   },
