@@ -102,13 +102,15 @@ async fn grow(sql: &sqlx::AnyPool, sqlite: bool) {
     run(
         sql,
         "INSERT INTO survey_answers (survey, version, document_id, answers, dissatisfied, answered_at,
-            csat_answered, csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors)
+            csat_answered, csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors,
+            department, channel, feedback_type)
          SELECT 'satisfaction', 1, document_id, '{}', 0, closed_at + 3600000,
             1, CASE WHEN received_at % 10 = 0 THEN 0 ELSE 1 END,
             CASE WHEN received_at % 10 = 0 THEN 2 ELSE 5 END,
             CASE WHEN received_at % 7 < 4 THEN 1 ELSE 0 END,
             CASE WHEN received_at % 7 IN (4, 5) THEN 1 ELSE 0 END,
-            CASE WHEN received_at % 7 = 6 THEN 1 ELSE 0 END
+            CASE WHEN received_at % 7 = 6 THEN 1 ELSE 0 END,
+            department, channel, feedback_type
          FROM records WHERE closed_at IS NOT NULL AND received_at % 3 = 0",
     )
     .await;

@@ -421,3 +421,64 @@ fn sql_figures_equal_the_pure_statistics() {
         panic!("{e}");
     }
 }
+
+/// An answer counts under its record's facets as they are now: when head
+/// office moves the record to another department after the customer
+/// answered, a dashboard filtered by department follows it (the answer's
+/// copy of the facets is refreshed in the commit that moves the record).
+#[tokio::test]
+async fn an_answer_follows_its_record_to_another_department() {
+    use closeloop_shared::relay::{ChunkWrite, RecordUpdate};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = support::storage_for(dir.path()).await;
+    let sla = SlaConfig::default();
+    let life = Life {
+        answer: Some((24, vec![5, 4], Some(9), true)),
+        ..plain(0, 0, "P2", 8)
+    };
+    let (before, scored) = store(&storage, 1, &life, BASE).await;
+    assert!(scored.is_some_and(|s| s.csat.answered > 0));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&1u64.to_le_bytes());
+    let id = DocumentId::from_bytes(bytes);
+    let moved = FeedbackRecord {
+        department: Some("after_sales".into()),
+        ..before.clone()
+    };
+    let write = ChunkWrite {
+        id,
+        chunk: Automerge::new().save(),
+        team: None,
+        changes: Vec::new(),
+        author: None,
+    };
+    let update = RecordUpdate {
+        id,
+        before: Some(Arc::new(before)),
+        after: Arc::new(moved),
+    };
+    storage
+        .append_batch(&[write], &[update], BASE, &sla)
+        .await
+        .expect("moved");
+    let answered_in = |department: &'static str| {
+        let storage = &storage;
+        let sla = &sla;
+        async move {
+            let filter = DashboardFilter {
+                from_ms: BASE,
+                to_ms: BASE + 60 * DAY_MS,
+                department: Some(department.into()),
+                ..DashboardFilter::default()
+            };
+            let d = storage
+                .dashboard(&filter, sla, BASE + 50 * DAY_MS)
+                .await
+                .expect("dashboard");
+            d.csat.answered
+        }
+    };
+    assert_eq!(answered_in("customer_service").await, 0);
+    assert!(answered_in("after_sales").await > 0);
+}

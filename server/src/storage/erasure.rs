@@ -75,6 +75,8 @@ impl Storage {
             return Ok(false);
         }
         projection::delete(&mut tx, self.backend, &[old_key.as_str()]).await?;
+        // Its answers stay, about a record that is gone.
+        projection::refresh_answer_facets(&mut tx, self.backend, &[old_key.as_str()]).await?;
         for (table, column) in DOCUMENT_ROWS {
             sqlx::query(&format!("DELETE FROM {table} WHERE {column} = $1"))
                 .bind(&old_key)

@@ -10,7 +10,8 @@ use closeloop_shared::survey::defaults::default_survey;
 use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
 
-use super::{Storage, StorageError};
+use super::projection::record_facets_of;
+use super::{Backend, Storage, StorageError};
 
 /// The survey sent after a record is closed or replied, stored on first use.
 pub const SATISFACTION: &str = "satisfaction";
@@ -319,14 +320,29 @@ impl Storage {
                 Some(_) => Answered::Expired,
             });
         }
+        if self.backend == Backend::Postgres {
+            // The answer copies its record's facets; a relay reassigning the
+            // record meanwhile waits, or is waited for, so the copy is of
+            // the committed record and a later refresh sees the answer.
+            // (SQLite has one writer at a time.)
+            sqlx::query(
+                "SELECT 1 FROM records WHERE document_id =
+                 (SELECT document_id FROM survey_links WHERE token_hash = $1) FOR SHARE",
+            )
+            .bind(token_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "INSERT INTO survey_answers
              (survey, version, document_id, campaign, contact_ref, answers, dissatisfied, answered_at,
-              csat_answered, csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors)
+              csat_answered, csat_satisfied, csat_total, nps_promoters, nps_passives, nps_detractors,
+              department, channel, feedback_type)
              SELECT survey, version, document_id, campaign, contact_ref, $2, $3,
-                    CASE WHEN {ANONYMOUS} THEN $5 ELSE $4 END, $6, $7, $8, $9, $10, $11
+                    CASE WHEN {ANONYMOUS} THEN $5 ELSE $4 END, $6, $7, $8, $9, $10, $11, {FACETS}
              FROM survey_links WHERE token_hash = $1"
                 .replace("{ANONYMOUS}", ANONYMOUS)
+                .replace("{FACETS}", &record_facets_of("survey_links.document_id"))
                 .as_str(),
         )
         .bind(token_hash)
@@ -360,12 +376,14 @@ impl Storage {
                 Csat::of(survey.csat_scores(&a.answers)),
                 Nps::of(survey.nps_scores(&a.answers)),
             );
-            sqlx::query(
+            sqlx::query(&format!(
                 "INSERT INTO survey_answers (survey, version, document_id, answers, dissatisfied,
-                    answered_at, followed_up_at, csat_answered, csat_satisfied, csat_total,
-                    nps_promoters, nps_passives, nps_detractors)
-                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12)",
-            )
+                        answered_at, followed_up_at, csat_answered, csat_satisfied, csat_total,
+                        nps_promoters, nps_passives, nps_detractors, department, channel,
+                        feedback_type)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12, {})",
+                record_facets_of("$3")
+            ))
             .bind(SATISFACTION)
             .bind(version)
             .bind(&a.document_id)

@@ -8,7 +8,7 @@ use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{count, covered_where, elapsed, facets_where, sum};
+use super::{count, covered_where, elapsed, facets_of, facets_where, sum};
 use crate::storage::{Backend, Sql, Storage, StorageError};
 
 /// SQLite groups by sorting, and sorting a period's rows costs more than
@@ -229,13 +229,11 @@ impl Storage {
         let mut qb = self.sql(format!(
             "SELECT (a.answered_at + {offset}) / {DAY_MS} AS day, {sums} FROM survey_answers a"
         ));
-        let facets = f.department.is_some() || f.channel.is_some() || f.feedback_type.is_some();
-        if facets {
-            qb.push(" JOIN records r ON r.document_id = a.document_id");
-        }
         qb.push(" WHERE a.answered_at >= ").bind(f.from_ms);
         qb.push(" AND a.answered_at < ").bind(f.to_ms);
-        facets_where(&mut qb, f);
+        // The answer's copies of its record's facets (none for an answer
+        // about no record, which a facet filter leaves out).
+        facets_of(&mut qb, f, "a");
         qb.push(" GROUP BY 1");
         let rows = qb.fetch_all(&self.pool).await?;
         let get = |r: &AnyRow, c: &str| -> Result<u64, StorageError> { Ok(count(r.try_get(c)?)) };

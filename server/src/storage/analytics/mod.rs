@@ -48,13 +48,20 @@ fn period_and_facets<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter, period: Optio
 
 /// ` AND` the filter's department, channel and type on records `r`.
 fn facets_where<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter) {
+    facets_of(qb, f, "r");
+}
+
+/// ` AND` the filter's department, channel and type on the columns of
+/// `table` (records, or survey answers' copies of them).
+fn facets_of<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter, table: &str) {
     for (column, value) in [
-        ("r.department", &f.department),
-        ("r.channel", &f.channel),
-        ("r.feedback_type", &f.feedback_type),
+        ("department", &f.department),
+        ("channel", &f.channel),
+        ("feedback_type", &f.feedback_type),
     ] {
         if let Some(v) = value {
-            qb.push(format!(" AND {column} = ")).bind(v.as_str());
+            qb.push(format!(" AND {table}.{column} = "))
+                .bind(v.as_str());
         }
     }
 }

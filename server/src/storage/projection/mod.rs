@@ -99,6 +99,13 @@ pub(super) async fn write_many(
         RecordRow::bind,
     )
     .await?;
+    // Survey answers keep copies of their record's facets for filtered
+    // dashboards: refreshed when one of them changed, or may have.
+    let refaceted: Vec<&str> = keyed()
+        .filter(|(_, p)| p.before.is_none_or(|b| facets(b) != facets(p.after)))
+        .map(|(k, _)| k)
+        .collect();
+    refresh_answer_facets(tx, backend, &refaceted).await?;
     let new_blobs: Vec<(&str, &String)> = keyed()
         .zip(blobs_changed.iter().zip(&blobs))
         .filter(|(_, (changed, _))| **changed)
@@ -234,6 +241,45 @@ fn changed<'a, T: PartialEq>(old: &[T], new: &'a [T]) -> impl Iterator<Item = (u
 
 /// Deletes every read-model row of the records `keys` (they left storage,
 /// or their rows are about to be written afresh).
+/// What survey answers keep a copy of: the record's department, channel
+/// and type, the facets a dashboard filters by.
+fn facets(r: &FeedbackRecord) -> (Option<&str>, &str, Option<&str>) {
+    (
+        r.department.as_deref(),
+        r.channel.as_str(),
+        r.feedback_type.as_deref(),
+    )
+}
+
+/// The facets of the record `doc` (an SQL expression naming a document)
+/// as survey answers copy them, for an `INSERT`'s values: NULL when there is
+/// no such record.
+pub(in crate::storage) fn record_facets_of(doc: &str) -> String {
+    ["department", "channel", "feedback_type"]
+        .map(|c| format!("(SELECT r.{c} FROM records r WHERE r.document_id = {doc})"))
+        .join(", ")
+}
+
+/// Copies the records' current facets (NULL for a record that is gone) onto
+/// their survey answers. Run after the records' rows are written, in the
+/// same transaction.
+pub(in crate::storage) async fn refresh_answer_facets(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    keys: &[&str],
+) -> Result<(), StorageError> {
+    let copies = ["department", "channel", "feedback_type"]
+        .map(|c| {
+            format!(
+                "{c} = (SELECT r.{c} FROM records r WHERE r.document_id = survey_answers.document_id)"
+            )
+        })
+        .join(", ");
+    let head = format!("UPDATE survey_answers SET {copies} WHERE document_id");
+    sql::where_in(tx, backend, &head, keys).await?;
+    Ok(())
+}
+
 pub(super) async fn delete(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
