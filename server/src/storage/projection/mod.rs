@@ -239,10 +239,11 @@ fn changed<'a, T: PartialEq>(old: &[T], new: &'a [T]) -> impl Iterator<Item = (u
         .filter(move |(i, item)| old.get(*i) != Some(*item))
 }
 
-/// Deletes every read-model row of the records `keys` (they left storage,
-/// or their rows are about to be written afresh).
-/// What survey answers keep a copy of: the record's department, channel
-/// and type, the facets a dashboard filters by.
+/// The columns of `survey_answers` that copy its record's.
+pub(in crate::storage) const ANSWER_FACETS: [&str; 3] = ["department", "channel", "feedback_type"];
+
+/// The record's values survey answers keep a copy of, in
+/// [`ANSWER_FACETS`]' order: the facets a dashboard filters by.
 fn facets(r: &FeedbackRecord) -> (Option<&str>, &str, Option<&str>) {
     (
         r.department.as_deref(),
@@ -255,7 +256,7 @@ fn facets(r: &FeedbackRecord) -> (Option<&str>, &str, Option<&str>) {
 /// as survey answers copy them, for an `INSERT`'s values: NULL when there is
 /// no such record.
 pub(in crate::storage) fn record_facets_of(doc: &str) -> String {
-    ["department", "channel", "feedback_type"]
+    ANSWER_FACETS
         .map(|c| format!("(SELECT r.{c} FROM records r WHERE r.document_id = {doc})"))
         .join(", ")
 }
@@ -268,7 +269,7 @@ pub(in crate::storage) async fn refresh_answer_facets(
     backend: Backend,
     keys: &[&str],
 ) -> Result<(), StorageError> {
-    let copies = ["department", "channel", "feedback_type"]
+    let copies = ANSWER_FACETS
         .map(|c| {
             format!(
                 "{c} = (SELECT r.{c} FROM records r WHERE r.document_id = survey_answers.document_id)"
@@ -280,6 +281,8 @@ pub(in crate::storage) async fn refresh_answer_facets(
     Ok(())
 }
 
+/// Deletes every read-model row of the records `keys` (they left storage,
+/// or their rows are about to be written afresh).
 pub(super) async fn delete(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
