@@ -373,7 +373,7 @@ fn sql_figures_equal_the_pure_statistics() {
     // First a fixed case in which every kind of figure is non-zero: a
     // closed complaint resolved in time with a root cause and an answer,
     // its customer's repeat resolved after a reassignment, and a record
-    // left untouched until it is overdue.
+    // left untouched until it is overdue; and one on the period's last day.
     let fixed = [
         Life {
             class: Some("technical"),
@@ -385,6 +385,8 @@ fn sql_figures_equal_the_pure_statistics() {
             ..plain(0, 48, "P0", 3)
         },
         plain(1, 24, "P0", 1),
+        // Received in the last hour of the period's last local day.
+        plain(2, 30 * 24 - 1, "P1", 2),
     ];
     let everything = [Ask {
         from_d: 0,
