@@ -42,9 +42,9 @@ import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as A from "@automerge/automerge";
-import { Repo, cbor } from "@automerge/automerge-repo";
+import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
-import { WebSocket } from "ws";
+import { bareClient, sortedHeads } from "./bare-client.mjs";
 import { USER, cpuSeconds, forkTracked, log, rssSampler, sleep, startOurs, startReference } from "./servers.mjs";
 
 const ROUND_MS = 110;
@@ -140,7 +140,6 @@ const DESCRIPTIONS = [
   "网页留言：发票抬头开错了，需要重新开具。",
   "现场记录：冷柜温度显示异常，部分酸奶已经变软。",
 ];
-const sortedHeads = (h) => [...h].sort().join(",");
 
 function recordContent(tablet, n) {
   return {
@@ -290,51 +289,18 @@ const roles = {
    */
   async bare({ url, expected: pairs, inFlight }) {
     const expected = new Map(pairs);
-    const me = `bare-${process.pid}`;
-    const ws = new WebSocket(url);
-    ws.binaryType = "arraybuffer";
-    await new Promise((resolve, reject) => (ws.once("open", resolve), ws.once("error", reject)));
-    const send = (m) => ws.send(cbor.encode(m));
-    const docs = new Map();
-    let serverId = null;
-    const peered = new Promise((resolve) => {
-      ws.on("message", (data) => {
-        const m = cbor.decode(new Uint8Array(data));
-        if (m.type === "peer") {
-          serverId = m.senderId;
-          resolve();
-          return;
-        }
-        const d = docs.get(m.documentId);
-        if (!d) return;
-        if (m.type === "sync") {
-          [d.doc, d.state] = A.receiveSyncMessage(d.doc, d.state, new Uint8Array(m.data));
-          if (sortedHeads(A.getHeads(d.doc)) === expected.get(m.documentId)) d.done(true);
-        } else if (m.type === "doc-unavailable" || m.type === "error") {
-          d.done(false);
-        }
-      });
-    });
-    send({ type: "join", senderId: me, peerMetadata: { isEphemeral: true }, supportedProtocolVersions: ["1"] });
-    await peered;
+    const bare = await bareClient(url);
     process.send({ type: "ready" });
     await message("go");
     const ids = [...expected.keys()];
     const client0 = process.cpuUsage();
     let failed = 0;
     const one = async (id) => {
-      const d = { doc: A.init(), state: A.initSyncState() };
-      const done = new Promise((resolve) => (d.done = resolve));
-      docs.set(id, d);
-      const [state, msg] = A.generateSyncMessage(d.doc, d.state);
-      d.state = state;
-      send({ type: "request", senderId: me, targetId: serverId, documentId: id, data: msg });
-      if (!(await done)) failed += 1;
-      docs.delete(id);
+      if (!(await bare.pull(id, expected.get(id)))) failed += 1;
     };
     const seconds = await timed(ids, inFlight, one);
     process.send({ type: "done", seconds, failed, total: ids.length, clientCpu: cpuOf(process.cpuUsage(client0)) });
-    ws.close();
+    bare.close();
   },
 
   /** A creates while offline, B asks, A connects: ms until B is ready. */
