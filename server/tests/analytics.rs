@@ -251,7 +251,7 @@ struct Ask {
 fn ask() -> impl Strategy<Value = Ask> {
     (
         0i64..60,
-        1i64..200,
+        1i64..400,
         prop::option::of(prop::sample::select(DEPARTMENTS.to_vec())),
         prop::option::of(prop::sample::select(CHANNELS.to_vec())),
         prop::option::of(prop::sample::select(vec!["complaint", "praise"])),
@@ -290,10 +290,25 @@ impl Bench {
         asks: &[Ask],
         start: i64,
     ) -> Result<Seen, TestCaseError> {
-        for l in lives {
+        // Months are summed halfway: the first half's months are read as
+        // sums, and the second half's records make some of them stale;
+        // with an even number of lives, again at the end, so all are sums.
+        let sum_months = || async {
+            self.storage
+                .sum_dashboard_months(&self.sla.calendar, start + CASE_SPAN, usize::MAX)
+                .await
+                .expect("summing months")
+        };
+        for (i, l) in lives.iter().enumerate() {
+            if i == lives.len() / 2 {
+                sum_months().await;
+            }
             self.stored += 1;
             let kept = store(&self.storage, self.stored, l, start).await;
             self.all.push(kept);
+        }
+        if lives.len().is_multiple_of(2) {
+            sum_months().await;
         }
         let records: Vec<FeedbackRecord> = self.all.iter().map(|(r, _)| r.clone()).collect();
         let answers: Vec<ScoredAnswer<'_>> = self

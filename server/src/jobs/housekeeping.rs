@@ -25,6 +25,9 @@ use crate::storage::{AuditNote, Job};
 const ARCHIVE_USER: &str = "system:archive";
 /// Records handled per run at most; the rest wait for the next run.
 const PER_RUN: i64 = 200;
+/// Dashboard months summed per run at most (each a month's records read
+/// once, in its own transaction).
+const MONTHS_PER_RUN: usize = 12;
 
 /// Runs every `every` until shutdown.
 pub(crate) fn spawn(state: AppState, every: Duration) {
@@ -95,6 +98,13 @@ pub(crate) async fn run_once(state: &AppState) -> Result<Kept, AppError> {
             "attachments no record shows removed"
         );
     }
+    // The dashboard's summed months: past months not summed yet or changed
+    // since, a few per run.
+    let calendar = state.sla.get().calendar.clone();
+    state
+        .storage
+        .sum_dashboard_months(&calendar, now, MONTHS_PER_RUN)
+        .await?;
     state.storage.refresh_statistics().await?;
     Ok(Kept {
         archived,

@@ -238,7 +238,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         // The contact store (S002 §8): details sealed under a key of each
         // customer, kept in its own table so erasure deletes the key; keyed
         // hashes to find the same customer; consent per purpose. The audit
-        // log (S002 §6), append-only (see `APPEND_ONLY`).
+        // log (S002 §6), append-only (see `OWN_WORDS`).
         "CREATE TABLE contacts (
         contact_ref TEXT PRIMARY KEY,
         sealed BLOB,
@@ -572,21 +572,115 @@ const MIGRATIONS: &[(i64, &str)] = &[
         nature, department, channel)
         WHERE nature = 'complaint' OR feedback_type = 'complaint';",
     ),
+    (
+        33,
+        // Each local month's dashboard figures summed per facet combination
+        // (`storage::analytics::months`): a dashboard over years reads a few
+        // thousand sums instead of every record. A record added, changed in
+        // a summed figure or removed marks its receipt instant stale (the
+        // triggers below), and a month with a stale instant is counted from
+        // its records until it is summed again.
+        "CREATE TABLE dashboard_stale (received_at INTEGER PRIMARY KEY);
+    CREATE TABLE dashboard_months (
+        offset_minutes INTEGER NOT NULL,
+        month_from INTEGER NOT NULL,
+        month_to INTEGER NOT NULL,
+        open_due_max INTEGER,
+        PRIMARY KEY (offset_minutes, month_from)
+    );
+    CREATE TABLE dashboard_month_figures (
+        offset_minutes INTEGER NOT NULL,
+        month_from INTEGER NOT NULL,
+        department TEXT,
+        channel TEXT NOT NULL,
+        feedback_type TEXT,
+        nature TEXT,
+        priority TEXT,
+        n INTEGER NOT NULL,
+        fr_n INTEGER NOT NULL,
+        fr_ms INTEGER NOT NULL,
+        res_n INTEGER NOT NULL,
+        res_ms INTEGER NOT NULL,
+        first_contact INTEGER NOT NULL,
+        fr_met INTEGER NOT NULL,
+        fr_breached INTEGER NOT NULL,
+        fr_unfinished INTEGER NOT NULL,
+        res_met INTEGER NOT NULL,
+        res_breached INTEGER NOT NULL,
+        res_unfinished INTEGER NOT NULL
+    );
+    CREATE INDEX dashboard_month_figures_by_month ON dashboard_month_figures (offset_minutes,
+        month_from, department, channel, feedback_type);",
+    ),
 ];
 
 /// Statements a migration needs in each dialect's own words, run after its
-/// common part: (version, SQLite, PostgreSQL). Audit entries cannot be
-/// changed once written, by the server or anyone with database access
-/// short of dropping the trigger.
-const APPEND_ONLY: &[(i64, &str, &str)] = &[(
-    17,
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
+/// common part: (version, SQLite, PostgreSQL).
+const OWN_WORDS: &[(i64, &str, &str)] = &[
+    (
+        17,
+        // Audit entries cannot be changed once written, by the server or
+        // anyone with database access short of dropping the trigger.
+        "CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
      BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
-    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
+        "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS
      $body$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $body$;
      CREATE TRIGGER audit_log_append_only BEFORE UPDATE ON audit_log
      FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();",
-)];
+    ),
+    (
+        33,
+        // Whatever writes the read model (the projection, a rebuild,
+        // erasure, retention), a month's sums go stale with it. One instant
+        // is one key, so concurrent writers of different records take no
+        // common lock. (SQLite applies an outer statement's conflict
+        // policy to its triggers' statements, so no `OR IGNORE` there.)
+        "CREATE TRIGGER records_dashboard_added AFTER INSERT ON records
+     BEGIN INSERT INTO dashboard_stale (received_at) SELECT NEW.received_at
+       WHERE NOT EXISTS (SELECT 1 FROM dashboard_stale WHERE received_at = NEW.received_at); END;
+     CREATE TRIGGER records_dashboard_removed AFTER DELETE ON records
+     BEGIN INSERT INTO dashboard_stale (received_at) SELECT OLD.received_at
+       WHERE NOT EXISTS (SELECT 1 FROM dashboard_stale WHERE received_at = OLD.received_at); END;
+     CREATE TRIGGER records_dashboard_changed AFTER UPDATE ON records
+     WHEN OLD.received_at IS NOT NEW.received_at OR OLD.department IS NOT NEW.department
+       OR OLD.channel IS NOT NEW.channel OR OLD.feedback_type IS NOT NEW.feedback_type
+       OR OLD.nature IS NOT NEW.nature OR OLD.priority IS NOT NEW.priority
+       OR OLD.first_response_at IS NOT NEW.first_response_at
+       OR OLD.resolved_at IS NOT NEW.resolved_at OR OLD.detoured IS NOT NEW.detoured
+       OR OLD.first_response_due_at IS NOT NEW.first_response_due_at
+       OR OLD.resolution_due_at IS NOT NEW.resolution_due_at
+     BEGIN
+       INSERT INTO dashboard_stale (received_at) SELECT OLD.received_at
+       WHERE NOT EXISTS (SELECT 1 FROM dashboard_stale WHERE received_at = OLD.received_at);
+       INSERT INTO dashboard_stale (received_at) SELECT NEW.received_at
+       WHERE NOT EXISTS (SELECT 1 FROM dashboard_stale WHERE received_at = NEW.received_at);
+     END;",
+        "CREATE FUNCTION records_dashboard_stale() RETURNS trigger LANGUAGE plpgsql AS
+     $body$ BEGIN
+       IF TG_OP <> 'INSERT' THEN
+         INSERT INTO dashboard_stale (received_at) VALUES (OLD.received_at) ON CONFLICT DO NOTHING;
+       END IF;
+       IF TG_OP <> 'DELETE' THEN
+         INSERT INTO dashboard_stale (received_at) VALUES (NEW.received_at) ON CONFLICT DO NOTHING;
+       END IF;
+       RETURN NULL;
+     END $body$;
+     CREATE TRIGGER records_dashboard_added_or_removed AFTER INSERT OR DELETE ON records
+     FOR EACH ROW EXECUTE FUNCTION records_dashboard_stale();
+     CREATE TRIGGER records_dashboard_changed AFTER UPDATE ON records FOR EACH ROW
+     WHEN (OLD.received_at IS DISTINCT FROM NEW.received_at
+       OR OLD.department IS DISTINCT FROM NEW.department
+       OR OLD.channel IS DISTINCT FROM NEW.channel
+       OR OLD.feedback_type IS DISTINCT FROM NEW.feedback_type
+       OR OLD.nature IS DISTINCT FROM NEW.nature OR OLD.priority IS DISTINCT FROM NEW.priority
+       OR OLD.first_response_at IS DISTINCT FROM NEW.first_response_at
+       OR OLD.resolved_at IS DISTINCT FROM NEW.resolved_at
+       OR OLD.detoured IS DISTINCT FROM NEW.detoured
+       OR OLD.first_response_due_at IS DISTINCT FROM NEW.first_response_due_at
+       OR OLD.resolution_due_at IS DISTINCT FROM NEW.resolution_due_at)
+     EXECUTE FUNCTION records_dashboard_stale();",
+    ),
+];
 
 /// Migrations that add projected columns or tables: rows written before
 /// them lack the new values, so the projection is rebuilt after applying one.
@@ -663,7 +757,7 @@ async fn apply(
             .execute(&mut *tx)
             .await
             .map_err(migrate)?;
-        for (_, sqlite, postgres) in APPEND_ONLY.iter().filter(|a| a.0 == *version) {
+        for (_, sqlite, postgres) in OWN_WORDS.iter().filter(|a| a.0 == *version) {
             let own = match backend {
                 Backend::Sqlite => sqlite,
                 Backend::Postgres => postgres,

@@ -7,9 +7,11 @@
 //! the same [`Dashboard`] with SQL aggregates, and a property test holds the
 //! two equal. The folding of per-day rows into buckets lives here, once.
 
+mod months;
 pub mod pure;
 mod series;
 
+pub use months::{LocalMonth, ranges_between, whole_months};
 pub use series::{CountedBy, DayFigures, DayScores, DayTotals, SeriesBuilder, add_csat, add_nps};
 
 use std::collections::BTreeMap;

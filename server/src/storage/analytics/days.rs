@@ -43,6 +43,28 @@ fn day_where<'a>(qb: &mut Sql<'a>, f: &'a DashboardFilter, offset: i64) {
     facets_where(qb, f);
 }
 
+/// A day's totals: each a sum over its records, in this order (a summed
+/// month's too, see `months`).
+pub(super) fn day_sums() -> [(String, &'static str); 6] {
+    [
+        ("1".to_string(), "n"),
+        (
+            "CASE WHEN r.first_response_at IS NULL THEN 0 ELSE 1 END".into(),
+            "fr_n",
+        ),
+        (elapsed("r.first_response_at"), "fr_ms"),
+        (
+            "CASE WHEN r.resolved_at IS NULL THEN 0 ELSE 1 END".into(),
+            "res_n",
+        ),
+        (elapsed("r.resolved_at"), "res_ms"),
+        (
+            "CASE WHEN r.resolved_at IS NOT NULL AND r.detoured = 0 THEN 1 ELSE 0 END".into(),
+            "first_contact",
+        ),
+    ]
+}
+
 /// The `v` column of a per-day row, as JSON.
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow) -> Result<T, StorageError> {
     let text: String = row.try_get("v")?;
@@ -69,24 +91,7 @@ impl Storage {
     ) -> Result<(Vec<DayTotals>, Vec<DayCount>), StorageError> {
         let per_day = self.backend == Backend::Sqlite;
         let day = format!("(r.received_at + {offset}) / {DAY_MS}");
-        // A day's totals: each a sum over its records, in this order.
-        let figures = [
-            ("1".to_string(), "n"),
-            (
-                "CASE WHEN r.first_response_at IS NULL THEN 0 ELSE 1 END".into(),
-                "fr_n",
-            ),
-            (elapsed("r.first_response_at"), "fr_ms"),
-            (
-                "CASE WHEN r.resolved_at IS NULL THEN 0 ELSE 1 END".into(),
-                "res_n",
-            ),
-            (elapsed("r.resolved_at"), "res_ms"),
-            (
-                "CASE WHEN r.resolved_at IS NOT NULL AND r.detoured = 0 THEN 1 ELSE 0 END".into(),
-                "first_contact",
-            ),
-        ];
+        let figures = day_sums();
         let totals = async {
             let mut rows: Vec<(i64, [i64; 6])> = Vec::new();
             if per_day {

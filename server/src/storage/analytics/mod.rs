@@ -6,8 +6,10 @@
 use std::collections::BTreeMap;
 
 use closeloop_shared::analytics::{
-    Dashboard, DashboardFilter, Granularity, PrioritySla, REPEAT_WINDOW_MS, SeriesBuilder, Share,
+    Dashboard, DashboardFilter, DayTotals, Granularity, LocalMonth, PrioritySla, REPEAT_WINDOW_MS,
+    SeriesBuilder, Share, ranges_between,
 };
+use closeloop_shared::calendar::WorkingCalendar;
 use closeloop_shared::sla::{Priority, SlaConfig};
 use closeloop_shared::stats::{Compliance, SlaTarget, duration_stats, sla_compliance_of};
 use closeloop_shared::survey::score::{Csat, Nps};
@@ -17,6 +19,7 @@ use super::sql::split_integers;
 use super::{Backend, Sql, Storage, StorageError};
 
 mod days;
+mod months;
 
 /// Which records a query reads: the facet filters and, unless `None`, the
 /// received period.
@@ -84,6 +87,45 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// Each SLA clock's states as conditions on records `r`: met or breached
+/// when stopped with a due moment; while running, overdue or in time at
+/// `now`, or (`None`, for a month's sums) unfinished.
+fn sla_states(now: Option<i64>) -> [(&'static str, Vec<(&'static str, String)>); 2] {
+    [
+        ("fr", "r.first_response_at", "r.first_response_due_at"),
+        ("res", "r.resolved_at", "r.resolution_due_at"),
+    ]
+    .map(|(clock, done, due)| {
+        let mut states = vec![
+            ("met", format!("{done} <= {due}")),
+            ("breached", format!("{done} > {due}")),
+        ];
+        match now {
+            Some(now) => {
+                states.push(("overdue", format!("{done} IS NULL AND {due} < {now}")));
+                states.push(("open", format!("{done} IS NULL AND {due} >= {now}")));
+            }
+            None => states.push((
+                "unfinished",
+                format!("{done} IS NULL AND {due} IS NOT NULL"),
+            )),
+        }
+        (clock, states)
+    })
+}
+
+/// `f` narrowed to each range of its period that `summed` leaves.
+fn unsummed(f: &DashboardFilter, summed: &[LocalMonth]) -> Vec<DashboardFilter> {
+    ranges_between(f.from_ms, f.to_ms, summed)
+        .into_iter()
+        .map(|(from_ms, to_ms)| DashboardFilter {
+            from_ms,
+            to_ms,
+            ..f.clone()
+        })
+        .collect()
+}
+
 impl Storage {
     /// The dashboard of `filter` at `now_ms`; head office sees every
     /// record, so no visibility applies.
@@ -94,11 +136,12 @@ impl Storage {
         now_ms: i64,
     ) -> Result<Dashboard, StorageError> {
         let offset = i64::from(sla.calendar.utc_offset_minutes) * 60_000;
+        let summed = self.summed_months(filter, &sla.calendar, now_ms).await?;
         let (days, scores, (first, resolved), compliance, complaints, classes, overdue) = tokio::try_join!(
-            self.day_figures(filter, offset),
+            self.volume_figures(filter, &sla.calendar, &summed.volumes),
             self.day_scores(filter, offset),
             self.durations(filter),
-            self.compliance(filter, sla, now_ms),
+            self.compliance(filter, sla, now_ms, &summed.sla),
             self.complaints(filter),
             self.problem_classes(filter),
             self.overdue_now(filter, now_ms),
@@ -147,13 +190,17 @@ impl Storage {
         let mut out = Vec::new();
         let mut time = |name, started: std::time::Instant| out.push((name, started.elapsed()));
         let t = std::time::Instant::now();
-        self.day_figures(filter, offset).await?;
+        let summed = self.summed_months(filter, &sla.calendar, now_ms).await?;
+        time("summed months", t);
+        let t = std::time::Instant::now();
+        self.volume_figures(filter, &sla.calendar, &summed.volumes)
+            .await?;
         time("volumes, series, first contact", t);
         let t = std::time::Instant::now();
         self.durations(filter).await?;
         time("response and resolution times", t);
         let t = std::time::Instant::now();
-        self.compliance(filter, sla, now_ms).await?;
+        self.compliance(filter, sla, now_ms, &summed.sla).await?;
         time("SLA per priority", t);
         let t = std::time::Instant::now();
         self.complaints(filter).await?;
@@ -187,52 +234,48 @@ impl Storage {
         tokio::try_join!(times("r.first_response_at"), times("r.resolved_at"))
     }
 
+    /// The period's volumes, times and first contacts per local day; at
+    /// month granularity, the months in `summed` come from their sums, each
+    /// under its first day (the bucket it falls in either way).
+    async fn volume_figures(
+        &self,
+        f: &DashboardFilter,
+        calendar: &WorkingCalendar,
+        summed: &[LocalMonth],
+    ) -> Result<(Vec<DayTotals>, Vec<days::DayCount>), StorageError> {
+        let offset = i64::from(calendar.utc_offset_minutes) * 60_000;
+        if Granularity::for_period(f.from_ms, f.to_ms) != Granularity::Month || summed.is_empty() {
+            return self.day_figures(f, offset).await;
+        }
+        let (mut totals, mut counts) = self.month_figures(f, summed, calendar).await?;
+        for part in unsummed(f, summed) {
+            let (t, c) = self.day_figures(&part, offset).await?;
+            totals.extend(t);
+            counts.extend(c);
+        }
+        Ok((totals, counts))
+    }
+
     /// SLA compliance per priority. A clock with a fixed due moment (every
     /// first-response clock; a resolution clock unless the record waits for
     /// the customer) is counted in SQL against `now`, which gives the
     /// policy's states exactly: met or breached when stopped, overdue when
-    /// past due, in time otherwise. Only clocks without one — waiting
-    /// records — are evaluated with the policy here.
+    /// past due, in time otherwise; in the months of `summed`, from their
+    /// sums. Only clocks without one — waiting records — are evaluated with
+    /// the policy here.
     async fn compliance(
         &self,
         f: &DashboardFilter,
         sla: &SlaConfig,
         now_ms: i64,
+        summed: &[LocalMonth],
     ) -> Result<Vec<PrioritySla>, StorageError> {
-        let mut sums = Vec::new();
-        for (clock, done, due) in [
-            ("fr", "r.first_response_at", "r.first_response_due_at"),
-            ("res", "r.resolved_at", "r.resolution_due_at"),
-        ] {
-            for (state, when) in [
-                ("met", format!("{done} <= {due}")),
-                ("breached", format!("{done} > {due}")),
-                ("overdue", format!("{done} IS NULL AND {due} < {now_ms}")),
-                ("open", format!("{done} IS NULL AND {due} >= {now_ms}")),
-            ] {
-                sums.push(sum(
-                    &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
-                    &format!("{clock}_{state}"),
-                ));
-            }
-        }
-        let mut qb = self.sql(format!("SELECT r.priority, {}", sums.join(", ")));
-        covered_where(&mut qb, f);
-        qb.push(" AND r.priority IS NOT NULL GROUP BY r.priority");
-        let mut counted: BTreeMap<Priority, [Compliance; 2]> = BTreeMap::new();
-        for row in qb.fetch_all(&self.pool).await? {
-            let key: Option<String> = row.try_get("priority")?;
-            let Some(p) = key.as_deref().and_then(Priority::from_key) else {
-                continue;
-            };
-            let get =
-                |c: &str| -> Result<usize, StorageError> { Ok(count(row.try_get(c)?) as usize) };
-            let both = counted.entry(p).or_default();
-            for (i, clock) in ["fr", "res"].into_iter().enumerate() {
-                both[i].met += get(&format!("{clock}_met"))?;
-                both[i].breached += get(&format!("{clock}_breached"))?;
-                both[i].overdue += get(&format!("{clock}_overdue"))?;
-                both[i].open_in_time += get(&format!("{clock}_open"))?;
+        let mut counted = self.month_compliance(f, summed, &sla.calendar).await?;
+        for part in unsummed(f, summed) {
+            for (p, [fr, res]) in self.counted_compliance(&part, now_ms).await? {
+                let both = counted.entry(p).or_default();
+                both[0] = closeloop_shared::stats::add_compliance(both[0], fr);
+                both[1] = closeloop_shared::stats::add_compliance(both[1], res);
             }
         }
         // Resolution clocks without a due moment, of priorities that have
@@ -285,6 +328,44 @@ impl Storage {
                 })
             })
             .collect()
+    }
+
+    /// Clocks with a due moment of `f`'s period, per priority, counted
+    /// against `now`.
+    async fn counted_compliance(
+        &self,
+        f: &DashboardFilter,
+        now_ms: i64,
+    ) -> Result<BTreeMap<Priority, [Compliance; 2]>, StorageError> {
+        let mut sums = Vec::new();
+        for (clock, states) in sla_states(Some(now_ms)) {
+            for (state, when) in states {
+                sums.push(sum(
+                    &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
+                    &format!("{clock}_{state}"),
+                ));
+            }
+        }
+        let mut qb = self.sql(format!("SELECT r.priority, {}", sums.join(", ")));
+        covered_where(&mut qb, f);
+        qb.push(" AND r.priority IS NOT NULL GROUP BY r.priority");
+        let mut counted: BTreeMap<Priority, [Compliance; 2]> = BTreeMap::new();
+        for row in qb.fetch_all(&self.pool).await? {
+            let key: Option<String> = row.try_get("priority")?;
+            let Some(p) = key.as_deref().and_then(Priority::from_key) else {
+                continue;
+            };
+            let get =
+                |c: &str| -> Result<usize, StorageError> { Ok(count(row.try_get(c)?) as usize) };
+            let both = counted.entry(p).or_default();
+            for (i, clock) in ["fr", "res"].into_iter().enumerate() {
+                both[i].met += get(&format!("{clock}_met"))?;
+                both[i].breached += get(&format!("{clock}_breached"))?;
+                both[i].overdue += get(&format!("{clock}_overdue"))?;
+                both[i].open_in_time += get(&format!("{clock}_open"))?;
+            }
+        }
+        Ok(counted)
     }
 
     /// Complaints of the period, and how many are repeats: each complaint
