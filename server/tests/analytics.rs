@@ -499,3 +499,56 @@ async fn an_answer_follows_its_record_to_another_department() {
     assert_eq!(answered_in("customer_service").await, 0);
     assert!(answered_in("after_sales").await > 0);
 }
+
+/// Months are summed under the calendar's UTC offset. When an admin moves
+/// the calendar, the old sums count other instants: a dashboard ignores
+/// them until the months are summed again under the new offset, and its
+/// figures equal the pure ones throughout.
+#[tokio::test]
+async fn sums_of_another_calendar_offset_are_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = support::storage_for(dir.path()).await;
+    let beijing = SlaConfig::default();
+    let mut lives = Vec::new();
+    // Records on either side of local midnight at each month's start, over
+    // a year, so each month's records differ between the two offsets.
+    for month in 0..12 {
+        for (customer, hour) in [(0, -1), (1, 1), (2, 200)] {
+            lives.push(plain(customer, month * 30 * 24 + hour + 24, "P2", 8));
+        }
+    }
+    let mut records = Vec::new();
+    for (n, l) in lives.iter().enumerate() {
+        records.push(store(&storage, n as u64 + 1, l, BASE).await.0);
+    }
+    let mut utc = beijing.clone();
+    utc.calendar.utc_offset_minutes = 0;
+    let filter = DashboardFilter {
+        from_ms: BASE - 40 * DAY_MS,
+        to_ms: BASE + 400 * DAY_MS,
+        ..DashboardFilter::default()
+    };
+    let now = BASE + 420 * DAY_MS;
+    let agrees = |sla: &SlaConfig| {
+        let (storage, records, filter, sla) = (&storage, &records, &filter, sla.clone());
+        async move {
+            let want = dashboard(records, &[], filter, &sla, now).expect("pure");
+            let got = storage.dashboard(filter, &sla, now).await.expect("sql");
+            assert_eq!(got, want, "offset {}", sla.calendar.utc_offset_minutes);
+        }
+    };
+    let summed = storage
+        .sum_dashboard_months(&beijing.calendar, now, usize::MAX)
+        .await
+        .expect("summed");
+    assert!(summed >= 12, "a year of months summed: {summed}");
+    agrees(&beijing).await;
+    agrees(&utc).await;
+    let summed = storage
+        .sum_dashboard_months(&utc.calendar, now, usize::MAX)
+        .await
+        .expect("summed again");
+    assert!(summed >= 12, "summed anew under the other offset: {summed}");
+    agrees(&utc).await;
+    agrees(&beijing).await;
+}

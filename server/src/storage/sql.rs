@@ -170,6 +170,15 @@ impl<'a> Sql<'a> {
         sqlx::query_with(&text, args).fetch_optional(pool).await
     }
 
+    /// [`Self::fetch_optional`] on a connection (inside a transaction).
+    pub(crate) async fn fetch_optional_on(
+        self,
+        conn: &mut AnyConnection,
+    ) -> Result<Option<AnyRow>, sqlx::Error> {
+        let (text, args) = self.checked()?;
+        sqlx::query_with(&text, args).fetch_optional(conn).await
+    }
+
     /// Runs a statement that returns no rows; the number of rows it changed.
     pub(crate) async fn execute(self, pool: &AnyPool) -> Result<u64, sqlx::Error> {
         let (text, args) = self.checked()?;

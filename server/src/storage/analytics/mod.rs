@@ -393,7 +393,21 @@ impl Storage {
         // `stats::is_complaint`: by nature, else by type (the index's condition).
         qb.push(" AND (r.nature = 'complaint' OR r.feedback_type = 'complaint')) t");
         qb.push(" WHERE t.received_at >= ").bind(f.from_ms);
-        let row = qb.fetch_optional(&self.pool).await?;
+        let row = if qb.backend() == Backend::Postgres {
+            // PostgreSQL is told the same by forbidding sorts for this one
+            // statement: with some statistics it chose a range by receipt
+            // and a sort of every complaint (over a million records 1.1 s
+            // against 0.2–0.3 s).
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SET LOCAL enable_sort = off")
+                .execute(&mut *tx)
+                .await?;
+            let row = qb.fetch_optional_on(&mut tx).await?;
+            tx.commit().await?;
+            row
+        } else {
+            qb.fetch_optional(&self.pool).await?
+        };
         let get = |c: &str| -> Result<u64, StorageError> {
             Ok(row
                 .as_ref()
