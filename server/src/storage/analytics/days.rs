@@ -65,6 +65,21 @@ pub(super) fn day_sums() -> [(String, &'static str); 6] {
     ]
 }
 
+/// A day's (or a summed month's) totals from the sums of [`day_sums`].
+pub(super) fn day_totals(day: i64, sums: [i64; 6]) -> DayTotals {
+    let [n, fr_n, fr_ms, res_n, res_ms, first_contact] = sums;
+    DayTotals {
+        day,
+        received: count(n),
+        first_response: (count(fr_n), fr_ms),
+        resolution: (count(res_n), res_ms),
+        first_contact: Share {
+            part: count(first_contact),
+            whole: count(res_n),
+        },
+    }
+}
+
 /// The `v` column of a per-day row, as JSON.
 fn json<T: serde::de::DeserializeOwned>(row: &AnyRow) -> Result<T, StorageError> {
     let text: String = row.try_get("v")?;
@@ -126,18 +141,7 @@ impl Storage {
             }
             Ok::<_, StorageError>(
                 rows.into_iter()
-                    .map(
-                        |(day, [n, fr_n, fr_ms, res_n, res_ms, first_contact])| DayTotals {
-                            day,
-                            received: count(n),
-                            first_response: (count(fr_n), fr_ms),
-                            resolution: (count(res_n), res_ms),
-                            first_contact: Share {
-                                part: count(first_contact),
-                                whole: count(res_n),
-                            },
-                        },
-                    )
+                    .map(|(day, sums)| day_totals(day, sums))
                     .collect(),
             )
         };

@@ -14,6 +14,7 @@ use closeloop_shared::sla::{Priority, SlaConfig};
 use closeloop_shared::stats::{Compliance, SlaTarget, duration_stats, sla_compliance_of};
 use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use super::sql::split_integers;
 use super::{Backend, Sql, Storage, StorageError};
@@ -87,15 +88,15 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-/// Each SLA clock's states as conditions on records `r`: met or breached
-/// when stopped with a due moment; while running, overdue or in time at
-/// `now`, or (`None`, for a month's sums) unfinished.
-fn sla_states(now: Option<i64>) -> [(&'static str, Vec<(&'static str, String)>); 2] {
-    [
+/// Each SLA clock's records `r` per state, as sums named `{clock}_{state}`:
+/// met or breached when stopped with a due moment; while running, overdue
+/// or in time at `now`, or (`None`, for a month's sums) unfinished.
+fn clock_sums(now: Option<i64>) -> Vec<String> {
+    let mut sums = Vec::new();
+    for (clock, done, due) in [
         ("fr", "r.first_response_at", "r.first_response_due_at"),
         ("res", "r.resolved_at", "r.resolution_due_at"),
-    ]
-    .map(|(clock, done, due)| {
+    ] {
         let mut states = vec![
             ("met", format!("{done} <= {due}")),
             ("breached", format!("{done} > {due}")),
@@ -110,8 +111,42 @@ fn sla_states(now: Option<i64>) -> [(&'static str, Vec<(&'static str, String)>);
                 format!("{done} IS NULL AND {due} IS NOT NULL"),
             )),
         }
-        (clock, states)
-    })
+        for (state, when) in states {
+            sums.push(sum(
+                &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
+                &format!("{clock}_{state}"),
+            ));
+        }
+    }
+    sums
+}
+
+/// Rows of clock counts per priority (`priority`, `{clock}_{state}`) as
+/// compliance: running clocks are counted as overdue from the `overdue`
+/// columns and in time from the `in_time` ones.
+fn compliance_rows(
+    rows: &[AnyRow],
+    overdue: &str,
+    in_time: Option<&str>,
+) -> Result<BTreeMap<Priority, [Compliance; 2]>, StorageError> {
+    let mut counted: BTreeMap<Priority, [Compliance; 2]> = BTreeMap::new();
+    for row in rows {
+        let key: Option<String> = row.try_get("priority")?;
+        let Some(p) = key.as_deref().and_then(Priority::from_key) else {
+            continue;
+        };
+        let get = |c: &str| -> Result<usize, StorageError> { Ok(count(row.try_get(c)?) as usize) };
+        let both = counted.entry(p).or_default();
+        for (i, clock) in ["fr", "res"].into_iter().enumerate() {
+            both[i].met += get(&format!("{clock}_met"))?;
+            both[i].breached += get(&format!("{clock}_breached"))?;
+            both[i].overdue += get(&format!("{clock}_{overdue}"))?;
+            if let Some(in_time) = in_time {
+                both[i].open_in_time += get(&format!("{clock}_{in_time}"))?;
+            }
+        }
+    }
+    Ok(counted)
 }
 
 /// `f` narrowed to each range of its period that `summed` leaves.
@@ -337,35 +372,11 @@ impl Storage {
         f: &DashboardFilter,
         now_ms: i64,
     ) -> Result<BTreeMap<Priority, [Compliance; 2]>, StorageError> {
-        let mut sums = Vec::new();
-        for (clock, states) in sla_states(Some(now_ms)) {
-            for (state, when) in states {
-                sums.push(sum(
-                    &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
-                    &format!("{clock}_{state}"),
-                ));
-            }
-        }
-        let mut qb = self.sql(format!("SELECT r.priority, {}", sums.join(", ")));
+        let sums = clock_sums(Some(now_ms)).join(", ");
+        let mut qb = self.sql(format!("SELECT r.priority, {sums}"));
         covered_where(&mut qb, f);
         qb.push(" AND r.priority IS NOT NULL GROUP BY r.priority");
-        let mut counted: BTreeMap<Priority, [Compliance; 2]> = BTreeMap::new();
-        for row in qb.fetch_all(&self.pool).await? {
-            let key: Option<String> = row.try_get("priority")?;
-            let Some(p) = key.as_deref().and_then(Priority::from_key) else {
-                continue;
-            };
-            let get =
-                |c: &str| -> Result<usize, StorageError> { Ok(count(row.try_get(c)?) as usize) };
-            let both = counted.entry(p).or_default();
-            for (i, clock) in ["fr", "res"].into_iter().enumerate() {
-                both[i].met += get(&format!("{clock}_met"))?;
-                both[i].breached += get(&format!("{clock}_breached"))?;
-                both[i].overdue += get(&format!("{clock}_overdue"))?;
-                both[i].open_in_time += get(&format!("{clock}_open"))?;
-            }
-        }
-        Ok(counted)
+        compliance_rows(&qb.fetch_all(&self.pool).await?, "overdue", Some("open"))
     }
 
     /// Complaints of the period, and how many are repeats: each complaint

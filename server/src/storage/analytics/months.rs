@@ -10,15 +10,15 @@
 use std::collections::{BTreeMap, HashMap};
 
 use closeloop_shared::analytics::{
-    CountedBy, DAY_MS, DashboardFilter, DayTotals, LocalMonth, MAX_PERIOD_DAYS, Share,
+    CountedBy, DAY_MS, DashboardFilter, DayTotals, LocalMonth, MAX_PERIOD_DAYS,
 };
 use closeloop_shared::calendar::WorkingCalendar;
 use closeloop_shared::sla::Priority;
 use closeloop_shared::stats::Compliance;
 use sqlx::Row;
 
-use super::days::{DayCount, day_sums};
-use super::{count, facets_of, sla_states, sum};
+use super::days::{DayCount, day_sums, day_totals};
+use super::{clock_sums, compliance_rows, count, facets_of, sum};
 use crate::storage::{Sql, Storage, StorageError};
 
 /// Months a dashboard of `f` may read as sums: for its volumes, and for
@@ -139,17 +139,7 @@ impl Storage {
             for (x, (_, name)) in v.iter_mut().zip(day_sums()) {
                 *x = r.try_get(name)?;
             }
-            let [n, fr_n, fr_ms, res_n, res_ms, first_contact] = v;
-            out.push(DayTotals {
-                day: day_of(r.try_get("m")?)?,
-                received: count(n),
-                first_response: (count(fr_n), fr_ms),
-                resolution: (count(res_n), res_ms),
-                first_contact: Share {
-                    part: count(first_contact),
-                    whole: count(res_n),
-                },
-            });
+            out.push(day_totals(day_of(r.try_get("m")?)?, v));
         }
         let mut counts = Vec::new();
         for (rows, dims) in [
@@ -180,9 +170,8 @@ impl Storage {
         months: &[LocalMonth],
         calendar: &WorkingCalendar,
     ) -> Result<BTreeMap<Priority, [Compliance; 2]>, StorageError> {
-        let mut counted = BTreeMap::new();
         if months.is_empty() {
-            return Ok(counted);
+            return Ok(BTreeMap::new());
         }
         let columns = [
             "fr_met",
@@ -199,21 +188,7 @@ impl Storage {
         months_in(&mut qb, months);
         facets_of(&mut qb, f, "f");
         qb.push(" AND f.priority IS NOT NULL GROUP BY f.priority");
-        for row in qb.fetch_all(&self.pool).await? {
-            let key: Option<String> = row.try_get("priority")?;
-            let Some(p) = key.as_deref().and_then(Priority::from_key) else {
-                continue;
-            };
-            let get =
-                |c: &str| -> Result<usize, StorageError> { Ok(count(row.try_get(c)?) as usize) };
-            let both: &mut [Compliance; 2] = counted.entry(p).or_default();
-            for (i, clock) in ["fr", "res"].into_iter().enumerate() {
-                both[i].met += get(&format!("{clock}_met"))?;
-                both[i].breached += get(&format!("{clock}_breached"))?;
-                both[i].overdue += get(&format!("{clock}_unfinished"))?;
-            }
-        }
-        Ok(counted)
+        compliance_rows(&qb.fetch_all(&self.pool).await?, "unfinished", None)
     }
 
     /// Sums up to `limit` local months, newest first, that end by
@@ -288,14 +263,7 @@ impl Storage {
         qb.bind(offset).push(" AND month_from = ").bind(m.from_ms);
         qb.execute_on(&mut tx).await?;
         let mut sums: Vec<String> = day_sums().iter().map(|(e, name)| sum(e, name)).collect();
-        for (clock, states) in sla_states(None) {
-            for (state, when) in states {
-                sums.push(sum(
-                    &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
-                    &format!("{clock}_{state}"),
-                ));
-            }
-        }
+        sums.extend(clock_sums(None));
         let names: Vec<&str> = day_sums().iter().map(|(_, n)| *n).collect();
         let mut qb = self.sql(format!(
             "INSERT INTO dashboard_month_figures (offset_minutes, month_from, department, \
