@@ -1,26 +1,27 @@
 //! The dashboard from SQL aggregates: one grouped scan per figure over the
 //! covering index `records_for_dashboard` (per local day on SQLite, see
-//! `days`), folded by the shared [`SeriesBuilder`]. The property test `server/tests/analytics.rs` holds
+//! `days`), past months from their sums (`months`), SLA compliance in
+//! `sla`, folded by the shared [`SeriesBuilder`]. The property test `server/tests/analytics.rs` holds
 //! the result equal to [`closeloop_shared::analytics::pure::dashboard`].
 
 use std::collections::BTreeMap;
 
 use closeloop_shared::analytics::{
-    Dashboard, DashboardFilter, DayTotals, Granularity, LocalMonth, PrioritySla, REPEAT_WINDOW_MS,
+    Dashboard, DashboardFilter, DayTotals, Granularity, LocalMonth, REPEAT_WINDOW_MS,
     SeriesBuilder, Share, ranges_between,
 };
 use closeloop_shared::calendar::WorkingCalendar;
-use closeloop_shared::sla::{Priority, SlaConfig};
-use closeloop_shared::stats::{Compliance, SlaTarget, duration_stats, sla_compliance_of};
+use closeloop_shared::sla::SlaConfig;
+use closeloop_shared::stats::duration_stats;
 use closeloop_shared::survey::score::{Csat, Nps};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::sql::split_integers;
 use super::{Backend, Sql, Storage, StorageError};
 
 mod days;
 mod months;
+mod sla;
 
 /// Which records a query reads: the facet filters and, unless `None`, the
 /// received period.
@@ -86,67 +87,6 @@ fn elapsed(column: &str) -> String {
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
-}
-
-/// Each SLA clock's records `r` per state, as sums named `{clock}_{state}`:
-/// met or breached when stopped with a due moment; while running, overdue
-/// or in time at `now`, or (`None`, for a month's sums) unfinished.
-fn clock_sums(now: Option<i64>) -> Vec<String> {
-    let mut sums = Vec::new();
-    for (clock, done, due) in [
-        ("fr", "r.first_response_at", "r.first_response_due_at"),
-        ("res", "r.resolved_at", "r.resolution_due_at"),
-    ] {
-        let mut states = vec![
-            ("met", format!("{done} <= {due}")),
-            ("breached", format!("{done} > {due}")),
-        ];
-        match now {
-            Some(now) => {
-                states.push(("overdue", format!("{done} IS NULL AND {due} < {now}")));
-                states.push(("open", format!("{done} IS NULL AND {due} >= {now}")));
-            }
-            None => states.push((
-                "unfinished",
-                format!("{done} IS NULL AND {due} IS NOT NULL"),
-            )),
-        }
-        for (state, when) in states {
-            sums.push(sum(
-                &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
-                &format!("{clock}_{state}"),
-            ));
-        }
-    }
-    sums
-}
-
-/// Rows of clock counts per priority (`priority`, `{clock}_{state}`) as
-/// compliance: running clocks are counted as overdue from the `overdue`
-/// columns and in time from the `in_time` ones.
-fn compliance_rows(
-    rows: &[AnyRow],
-    overdue: &str,
-    in_time: Option<&str>,
-) -> Result<BTreeMap<Priority, [Compliance; 2]>, StorageError> {
-    let mut counted: BTreeMap<Priority, [Compliance; 2]> = BTreeMap::new();
-    for row in rows {
-        let key: Option<String> = row.try_get("priority")?;
-        let Some(p) = key.as_deref().and_then(Priority::from_key) else {
-            continue;
-        };
-        let get = |c: &str| -> Result<usize, StorageError> { Ok(count(row.try_get(c)?) as usize) };
-        let both = counted.entry(p).or_default();
-        for (i, clock) in ["fr", "res"].into_iter().enumerate() {
-            both[i].met += get(&format!("{clock}_met"))?;
-            both[i].breached += get(&format!("{clock}_breached"))?;
-            both[i].overdue += get(&format!("{clock}_{overdue}"))?;
-            if let Some(in_time) = in_time {
-                both[i].open_in_time += get(&format!("{clock}_{in_time}"))?;
-            }
-        }
-    }
-    Ok(counted)
 }
 
 /// `f` narrowed to each range of its period that `summed` leaves.
@@ -289,94 +229,6 @@ impl Storage {
             counts.extend(c);
         }
         Ok((totals, counts))
-    }
-
-    /// SLA compliance per priority. A clock with a fixed due moment (every
-    /// first-response clock; a resolution clock unless the record waits for
-    /// the customer) is counted in SQL against `now`, which gives the
-    /// policy's states exactly: met or breached when stopped, overdue when
-    /// past due, in time otherwise; in the months of `summed`, from their
-    /// sums. Only clocks without one — waiting records — are evaluated with
-    /// the policy here.
-    async fn compliance(
-        &self,
-        f: &DashboardFilter,
-        sla: &SlaConfig,
-        now_ms: i64,
-        summed: &[LocalMonth],
-    ) -> Result<Vec<PrioritySla>, StorageError> {
-        let mut counted = self.month_compliance(f, summed, &sla.calendar).await?;
-        for part in unsummed(f, summed) {
-            for (p, [fr, res]) in self.counted_compliance(&part, now_ms).await? {
-                let both = counted.entry(p).or_default();
-                both[0] = closeloop_shared::stats::add_compliance(both[0], fr);
-                both[1] = closeloop_shared::stats::add_compliance(both[1], res);
-            }
-        }
-        // Resolution clocks without a due moment, of priorities that have
-        // a resolution target.
-        let timed: Vec<&str> = Priority::ALL
-            .into_iter()
-            .filter(|p| {
-                sla.policy
-                    .targets
-                    .get(p)
-                    .is_some_and(|t| t.resolution.is_some())
-            })
-            .map(Priority::key)
-            .collect();
-        let mut waiting: BTreeMap<Priority, Vec<_>> = BTreeMap::new();
-        if !timed.is_empty() {
-            let mut qb = self.sql(
-                "SELECT r.document_id, r.priority, r.received_at, r.first_response_at, \
-                 r.resolved_at, r.pauses",
-            );
-            records_where(&mut qb, f, Some((f.from_ms, f.to_ms)));
-            qb.push(" AND r.resolution_due_at IS NULL AND r.priority IN (");
-            qb.in_list(timed);
-            for row in qb.fetch_all(&self.pool).await? {
-                let clock = super::read_model::sla_columns(&row)?;
-                if let Some(p) = clock.priority {
-                    waiting.entry(p).or_default().push((p, clock.facts));
-                }
-            }
-        }
-        let calendar = |e| StorageError::Corrupt(format!("SLA calendar: {e}"));
-        Priority::ALL
-            .into_iter()
-            .map(|priority| {
-                let [fr, res] = counted.get(&priority).copied().unwrap_or_default();
-                let facts = waiting.remove(&priority).unwrap_or_default();
-                let evaluated = sla_compliance_of(
-                    facts,
-                    &sla.policy,
-                    &sla.calendar,
-                    SlaTarget::Resolution,
-                    now_ms,
-                )
-                .map_err(calendar)?;
-                let add = closeloop_shared::stats::add_compliance;
-                Ok(PrioritySla {
-                    priority,
-                    first_response: add(fr, Compliance::default()),
-                    resolution: add(res, evaluated),
-                })
-            })
-            .collect()
-    }
-
-    /// Clocks with a due moment of `f`'s period, per priority, counted
-    /// against `now`.
-    async fn counted_compliance(
-        &self,
-        f: &DashboardFilter,
-        now_ms: i64,
-    ) -> Result<BTreeMap<Priority, [Compliance; 2]>, StorageError> {
-        let sums = clock_sums(Some(now_ms)).join(", ");
-        let mut qb = self.sql(format!("SELECT r.priority, {sums}"));
-        covered_where(&mut qb, f);
-        qb.push(" AND r.priority IS NOT NULL GROUP BY r.priority");
-        compliance_rows(&qb.fetch_all(&self.pool).await?, "overdue", Some("open"))
     }
 
     /// Complaints of the period, and how many are repeats: each complaint

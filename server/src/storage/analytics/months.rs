@@ -18,7 +18,8 @@ use closeloop_shared::stats::Compliance;
 use sqlx::Row;
 
 use super::days::{DayCount, day_sums, day_totals};
-use super::{clock_sums, compliance_rows, count, facets_of, sum};
+use super::sla::{clock_sums, compliance_rows};
+use super::{count, facets_of, sum};
 use crate::storage::{Sql, Storage, StorageError};
 
 /// Months a dashboard of `f` may read as sums: for its volumes, and for
@@ -255,7 +256,7 @@ impl Storage {
             qb.push(" WHERE r.received_at >= ").bind(m.from_ms);
             qb.push(" AND r.received_at < ").bind(m.to_ms);
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut qb = self.sql("DELETE FROM dashboard_stale WHERE received_at >= ");
         qb.bind(m.from_ms).push(" AND received_at < ").bind(m.to_ms);
         qb.execute_on(&mut tx).await?;
