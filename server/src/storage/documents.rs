@@ -312,7 +312,7 @@ impl Storage {
     pub(super) async fn begin_in_feed_order(
         &self,
     ) -> Result<sqlx::Transaction<'_, sqlx::Any>, StorageError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.chunk_writer.begin().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS l")
                 .bind(FEED_LOCK)

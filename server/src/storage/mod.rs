@@ -91,6 +91,12 @@ pub enum StorageError {
 #[derive(Clone)]
 pub struct Storage {
     pool: AnyPool,
+    /// Where chunks are written (`begin_in_feed_order`). On SQLite one
+    /// connection of its own: SQLite has one writer at a time anyway, and
+    /// the pool hands its connections out in turn, so each of them
+    /// prepared every multi-row write statement (megabytes each). On
+    /// PostgreSQL the pool itself.
+    chunk_writer: AnyPool,
     backend: Backend,
     /// The PostgreSQL URL, for the change-notification listener.
     url: Option<String>,
@@ -123,6 +129,7 @@ impl Storage {
                         source,
                     })?;
                 Storage {
+                    chunk_writer: pool.clone(),
                     pool,
                     backend: Backend::Postgres,
                     url: Some(url.to_string()),
@@ -153,27 +160,31 @@ impl Storage {
         let path = std::path::absolute(data_dir.join("closeloop.sqlite3"))
             .map_err(|e| StorageError::Io(e.to_string()))?;
         let url = format!("sqlite://{}?mode=rwc", url_path(&path.to_string_lossy()));
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
-                         PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                         PRAGMA secure_delete = ON;",
-                    )
-                    .await
-                    .map(|_| ())
+        let open = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                             PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                             PRAGMA secure_delete = ON; PRAGMA cache_size = -1024;",
+                        )
+                        .await
+                        .map(|_| ())
+                    })
                 })
-            })
-            .connect(&url)
-            .await
-            .map_err(|source| StorageError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
+                .connect(&url)
+        };
+        let failed = |source| StorageError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let pool = open(4).await.map_err(failed)?;
+        let chunk_writer = open(1).await.map_err(failed)?;
         Ok(Storage {
             pool,
+            chunk_writer,
             backend: Backend::Sqlite,
             url: None,
             instance: instance_tag()?,
@@ -235,6 +246,7 @@ impl Storage {
 
     /// Closes the pool, waiting for in-flight writes.
     pub async fn close(&self) {
+        self.chunk_writer.close().await;
         self.pool.close().await;
     }
 }

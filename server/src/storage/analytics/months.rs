@@ -212,7 +212,12 @@ impl Storage {
             qb.execute(&self.pool).await?;
         }
         let row = self
-            .sql("SELECT MIN(received_at) AS lo, MAX(received_at) AS hi FROM records")
+            // Each its own subquery: SQLite reads one end of the index for a
+            // lone MIN or MAX, and scans every record for both together.
+            .sql(
+                "SELECT (SELECT MIN(received_at) FROM records) AS lo, \
+                 (SELECT MAX(received_at) FROM records) AS hi",
+            )
             .fetch_optional(&self.pool)
             .await?;
         let bounds: Option<(Option<i64>, Option<i64>)> = row
