@@ -634,7 +634,11 @@ const OWN_WORDS: &[(i64, &str, &str)] = &[
         // erasure, retention), a month's sums go stale with it. One instant
         // is one key, so concurrent writers of different records take no
         // common lock. (SQLite applies an outer statement's conflict
-        // policy to its triggers' statements, so no `OR IGNORE` there.)
+        // policy to its triggers' statements, so no `OR IGNORE` there.) On
+        // PostgreSQL an instant already marked is locked, not skipped
+        // (`DO UPDATE … WHERE false` locks and writes nothing): summing a
+        // month skips the marks a writer in flight holds, so that writer's
+        // change is never lost between the mark and the sum.
         "CREATE TRIGGER records_dashboard_added AFTER INSERT ON records
      BEGIN INSERT INTO dashboard_stale (received_at) SELECT NEW.received_at
        WHERE NOT EXISTS (SELECT 1 FROM dashboard_stale WHERE received_at = NEW.received_at); END;
@@ -658,10 +662,12 @@ const OWN_WORDS: &[(i64, &str, &str)] = &[
         "CREATE FUNCTION records_dashboard_stale() RETURNS trigger LANGUAGE plpgsql AS
      $body$ BEGIN
        IF TG_OP <> 'INSERT' THEN
-         INSERT INTO dashboard_stale (received_at) VALUES (OLD.received_at) ON CONFLICT DO NOTHING;
+         INSERT INTO dashboard_stale (received_at) VALUES (OLD.received_at)
+           ON CONFLICT (received_at) DO UPDATE SET received_at = EXCLUDED.received_at WHERE false;
        END IF;
        IF TG_OP <> 'DELETE' THEN
-         INSERT INTO dashboard_stale (received_at) VALUES (NEW.received_at) ON CONFLICT DO NOTHING;
+         INSERT INTO dashboard_stale (received_at) VALUES (NEW.received_at)
+           ON CONFLICT (received_at) DO UPDATE SET received_at = EXCLUDED.received_at WHERE false;
        END IF;
        RETURN NULL;
      END $body$;

@@ -20,7 +20,7 @@ use sqlx::Row;
 use super::days::{DayCount, day_sums, day_totals};
 use super::sla::{clock_sums, compliance_rows};
 use super::{count, facets_of, sum};
-use crate::storage::{Sql, Storage, StorageError};
+use crate::storage::{Backend, Sql, Storage, StorageError};
 
 /// Months a dashboard of `f` may read as sums: for its volumes, and for
 /// its SLA compliance (a month whose unfinished clocks are all past due by
@@ -196,9 +196,9 @@ impl Storage {
     /// `until_ms`, lie within a dashboard's longest period of it and are
     /// not summed under `calendar`'s offset or have gone stale; returns how
     /// many it summed. Each month is summed in its own transaction, which
-    /// first clears the month's stale instants: a record changed after
-    /// that marks it stale again, so no change is missed on either
-    /// database.
+    /// first clears the month's stale instants (on PostgreSQL, but those a
+    /// writer in flight holds): a record changed after that marks it stale
+    /// again, so no change is missed on either database.
     pub async fn sum_dashboard_months(
         &self,
         calendar: &WorkingCalendar,
@@ -262,8 +262,19 @@ impl Storage {
             qb.push(" AND r.received_at < ").bind(m.to_ms);
         };
         let mut tx = self.begin_write().await?;
-        let mut qb = self.sql("DELETE FROM dashboard_stale WHERE received_at >= ");
-        qb.bind(m.from_ms).push(" AND received_at < ").bind(m.to_ms);
+        // On PostgreSQL a mark that a writer still in flight holds is left
+        // (its change may not be in the sums read below), never waited for.
+        let mut qb = self.sql(
+            "DELETE FROM dashboard_stale WHERE received_at IN (SELECT s.received_at \
+             FROM dashboard_stale s WHERE s.received_at >= ",
+        );
+        qb.bind(m.from_ms)
+            .push(" AND s.received_at < ")
+            .bind(m.to_ms);
+        if self.backend == Backend::Postgres {
+            qb.push(" FOR UPDATE SKIP LOCKED");
+        }
+        qb.push(")");
         qb.execute_on(&mut tx).await?;
         let mut qb = self.sql("DELETE FROM dashboard_month_figures WHERE offset_minutes = ");
         qb.bind(offset).push(" AND month_from = ").bind(m.from_ms);
