@@ -552,3 +552,59 @@ async fn sums_of_another_calendar_offset_are_not_read() {
     agrees(&utc).await;
     agrees(&beijing).await;
 }
+
+/// On PostgreSQL a relay may commit a record's change while record-keeping
+/// sums its month. A change whose transaction is still open when the month
+/// is summed is not in the sums: the month must stay stale (summing skips
+/// the mark that change holds, and does not wait for it) and be read from
+/// its records once the change commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL; cargo xtask test runs it there"]
+async fn a_change_in_flight_while_its_month_is_summed_is_not_lost() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = support::storage_for(dir.path()).await;
+    let url = support::database_for(dir.path())
+        .await
+        .expect("PostgreSQL (CLOSELOOP_TEST_POSTGRES)");
+    let sla = SlaConfig::default();
+    let mut records = Vec::new();
+    for (n, l) in [plain(0, 24, "P2", 8), plain(1, 48, "P2", 8)]
+        .iter()
+        .enumerate()
+    {
+        records.push(store(&storage, n as u64 + 1, l, BASE).await.0);
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&2u64.to_le_bytes());
+    let moved = DocumentId::from_bytes(bytes).to_string();
+    // A relay's transaction in flight: the record moves to another
+    // department, not committed yet.
+    let mut relay = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let mut tx = relay.begin().await.expect("begin");
+    sqlx::query("UPDATE records SET department = 'after_sales' WHERE document_id = $1")
+        .bind(&moved)
+        .execute(&mut *tx)
+        .await
+        .expect("moved in flight");
+    let summed = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        storage.sum_dashboard_months(&sla.calendar, BASE + 250 * DAY_MS, usize::MAX),
+    )
+    .await
+    .expect("summing does not wait for the writer")
+    .expect("summed");
+    assert!(summed > 0, "months summed");
+    tx.commit().await.expect("commit");
+    records[1].department = Some("after_sales".into());
+    let filter = DashboardFilter {
+        from_ms: BASE - 100 * DAY_MS,
+        to_ms: BASE + 200 * DAY_MS,
+        ..DashboardFilter::default()
+    };
+    let now = BASE + 260 * DAY_MS;
+    let want = dashboard(&records, &[], &filter, &sla, now).expect("pure");
+    let got = storage.dashboard(&filter, &sla, now).await.expect("sql");
+    assert_eq!(got.volumes, want.volumes);
+    assert_eq!(got, want);
+}
