@@ -18,7 +18,7 @@ use closeloop_shared::stats::Compliance;
 use sqlx::Row;
 
 use super::days::{DayCount, day_sums, day_totals};
-use super::sla::{clock_sums, compliance_rows};
+use super::sla::{clock_counts, compliance_rows};
 use super::{count, facets_of, sum};
 use crate::storage::{Backend, Sql, Storage, StorageError};
 
@@ -38,6 +38,10 @@ const GROUPS: &str = "r.department, r.channel, r.feedback_type, r.nature, r.prio
 fn offset_of(calendar: &WorkingCalendar) -> i64 {
     i64::from(calendar.utc_offset_minutes)
 }
+
+/// ` AND` month `m` has no stale instant.
+const NOT_STALE: &str = " AND NOT EXISTS (SELECT 1 FROM dashboard_stale s \
+    WHERE s.received_at >= m.month_from AND s.received_at < m.month_to)";
 
 /// ` AND f.month_from IN (…)` for `months`.
 fn months_in<'a>(qb: &mut Sql<'a>, months: &[LocalMonth]) {
@@ -63,10 +67,7 @@ impl Storage {
             .bind(offset_of(calendar));
         qb.push(" AND m.month_from >= ").bind(first.from_ms);
         qb.push(" AND m.month_to <= ").bind(last.to_ms);
-        qb.push(
-            " AND NOT EXISTS (SELECT 1 FROM dashboard_stale s \
-             WHERE s.received_at >= m.month_from AND s.received_at < m.month_to)",
-        );
+        qb.push(NOT_STALE);
         let mut clean = HashMap::new();
         for row in qb.fetch_all(&self.pool).await? {
             let due: Option<i64> = row.try_get("open_due_max")?;
@@ -103,7 +104,7 @@ impl Storage {
                 .copied()
                 .ok_or_else(|| StorageError::Corrupt(format!("summed month {from} not asked for")))
         };
-        let figures = |select: String, group: &'static str| {
+        let figures = |select: String, group: String| {
             let mut qb = self.sql(format!("SELECT f.month_from AS m, {select}"));
             qb.push(" FROM dashboard_month_figures f WHERE f.offset_minutes = ")
                 .bind(offset_of(calendar));
@@ -118,15 +119,12 @@ impl Storage {
                 .map(|(_, name)| sum(&format!("f.{name}"), name))
                 .collect::<Vec<_>>()
                 .join(", "),
-            "f.month_from",
+            "f.month_from".to_string(),
         );
         let pair = |a: &'static str, b: &'static str| {
             figures(
                 format!("f.{a} AS a, f.{b} AS b, {}", sum("f.n", "n")),
-                match (a, b) {
-                    ("feedback_type", _) => "f.month_from, f.feedback_type, f.channel",
-                    _ => "f.month_from, f.nature, f.department",
-                },
+                format!("f.month_from, f.{a}, f.{b}"),
             )
         };
         let (totals, kinds, places) = tokio::try_join!(
@@ -174,15 +172,10 @@ impl Storage {
         if months.is_empty() {
             return Ok(BTreeMap::new());
         }
-        let columns = [
-            "fr_met",
-            "fr_breached",
-            "fr_unfinished",
-            "res_met",
-            "res_breached",
-            "res_unfinished",
-        ];
-        let sums: Vec<String> = columns.iter().map(|c| sum(&format!("f.{c}"), c)).collect();
+        let sums: Vec<String> = clock_counts(None)
+            .iter()
+            .map(|(_, name)| sum(&format!("f.{name}"), name))
+            .collect();
         let mut qb = self.sql(format!("SELECT f.priority, {}", sums.join(", ")));
         qb.push(" FROM dashboard_month_figures f WHERE f.offset_minutes = ")
             .bind(offset_of(calendar));
@@ -234,10 +227,7 @@ impl Storage {
         }
         let mut qb =
             self.sql("SELECT m.month_from FROM dashboard_months m WHERE m.offset_minutes = ");
-        qb.bind(offset).push(
-            " AND NOT EXISTS (SELECT 1 FROM dashboard_stale s \
-             WHERE s.received_at >= m.month_from AND s.received_at < m.month_to)",
-        );
+        qb.bind(offset).push(NOT_STALE);
         let clean: std::collections::HashSet<i64> = qb
             .fetch_all(&self.pool)
             .await?
@@ -279,13 +269,16 @@ impl Storage {
         let mut qb = self.sql("DELETE FROM dashboard_month_figures WHERE offset_minutes = ");
         qb.bind(offset).push(" AND month_from = ").bind(m.from_ms);
         qb.execute_on(&mut tx).await?;
-        let mut sums: Vec<String> = day_sums().iter().map(|(e, name)| sum(e, name)).collect();
-        sums.extend(clock_sums(None));
-        let names: Vec<&str> = day_sums().iter().map(|(_, n)| *n).collect();
+        let figures: Vec<(String, String)> = day_sums()
+            .into_iter()
+            .map(|(e, name)| (e, name.to_string()))
+            .chain(clock_counts(None))
+            .collect();
+        let sums: Vec<String> = figures.iter().map(|(e, name)| sum(e, name)).collect();
+        let names: Vec<&str> = figures.iter().map(|(_, name)| name.as_str()).collect();
         let mut qb = self.sql(format!(
             "INSERT INTO dashboard_month_figures (offset_minutes, month_from, department, \
-             channel, feedback_type, nature, priority, {}, fr_met, fr_breached, fr_unfinished, \
-             res_met, res_breached, res_unfinished) SELECT ",
+             channel, feedback_type, nature, priority, {}) SELECT ",
             names.join(", ")
         ));
         qb.bind(offset).push(", ").bind(m.from_ms);

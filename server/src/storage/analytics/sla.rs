@@ -13,11 +13,11 @@ use sqlx::any::AnyRow;
 use super::{count, covered_where, records_where, sum, unsummed};
 use crate::storage::{Storage, StorageError};
 
-/// Each SLA clock's records `r` per state, as sums named `{clock}_{state}`:
+/// Each SLA clock's records `r` per state, as (count, name `{clock}_{state}`):
 /// met or breached when stopped with a due moment; while running, overdue
 /// or in time at `now`, or (`None`, for a month's sums) unfinished.
-pub(super) fn clock_sums(now: Option<i64>) -> Vec<String> {
-    let mut sums = Vec::new();
+pub(super) fn clock_counts(now: Option<i64>) -> Vec<(String, String)> {
+    let mut counts = Vec::new();
     for (clock, done, due) in [
         ("fr", "r.first_response_at", "r.first_response_due_at"),
         ("res", "r.resolved_at", "r.resolution_due_at"),
@@ -37,13 +37,13 @@ pub(super) fn clock_sums(now: Option<i64>) -> Vec<String> {
             )),
         }
         for (state, when) in states {
-            sums.push(sum(
-                &format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
-                &format!("{clock}_{state}"),
+            counts.push((
+                format!("CASE WHEN {when} THEN 1 ELSE 0 END"),
+                format!("{clock}_{state}"),
             ));
         }
     }
-    sums
+    counts
 }
 
 /// Rows of clock counts per priority (`priority`, `{clock}_{state}`) as
@@ -156,8 +156,11 @@ impl Storage {
         f: &DashboardFilter,
         now_ms: i64,
     ) -> Result<BTreeMap<Priority, [Compliance; 2]>, StorageError> {
-        let sums = clock_sums(Some(now_ms)).join(", ");
-        let mut qb = self.sql(format!("SELECT r.priority, {sums}"));
+        let sums: Vec<String> = clock_counts(Some(now_ms))
+            .iter()
+            .map(|(e, name)| sum(e, name))
+            .collect();
+        let mut qb = self.sql(format!("SELECT r.priority, {}", sums.join(", ")));
         covered_where(&mut qb, f);
         qb.push(" AND r.priority IS NOT NULL GROUP BY r.priority");
         compliance_rows(&qb.fetch_all(&self.pool).await?, "overdue", Some("open"))
